@@ -1,1 +1,12 @@
-//! placeholder
+//! Okno's domain: the types and rules of a service desk, free of I/O.
+//!
+//! The web and store layers carry data to these functions and back; every rule
+//! (who sees what, what a valid ticket is, how a ticket number reads) lives here once.
+
+pub mod error;
+pub mod model;
+pub mod visibility;
+
+pub use error::{DomainError, FieldError};
+pub use model::*;
+pub use visibility::{TicketScope, Viewer};

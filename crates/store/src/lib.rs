@@ -1,1 +1,196 @@
-//! placeholder
+//! Okno's persistence.
+//!
+//! One [`Store`] trait, two implementations: [`sqlite::SqliteStore`] (embedded, the default)
+//! and [`postgres::PgStore`]. Both compile the same SQL source (`repo.rs`) against their own
+//! driver, so the two cannot drift apart; only the migrations and connection set-up differ.
+//! Visibility comes from the domain's [`TicketScope`]; every query that returns tickets or
+//! their parts applies it here, once.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use okno_domain::*;
+use std::sync::Arc;
+
+pub mod postgres;
+mod sql;
+pub mod sqlite;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Opens the store a `--database` URL names: `postgres://…`, or else an SQLite file path
+/// (`sqlite://path` or a bare path). Applies pending migrations.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::open(url).await?))
+    } else {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        Ok(Arc::new(
+            sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
+        ))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    pub client_id: Option<ClientId>,
+    pub lines: Vec<Line>,
+    pub sees_organization: bool,
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub code: String,
+    pub name_ru: String,
+    pub name_en: String,
+    pub description_ru: String,
+    pub description_en: String,
+    pub workflow: String,
+    /// The service's full definition (form fields, audience) as JSON, owned by the catalog.
+    pub definition: String,
+    pub sort_order: i64,
+    pub active: bool,
+}
+
+/// Filters of a ticket list; `after` is the keyset cursor (the last id of the previous page).
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub status: Option<TicketStatus>,
+    pub client: Option<ClientId>,
+    pub after: Option<TicketId>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub ticket_id: TicketId,
+    pub comment_id: Option<CommentId>,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub uploaded_by: UserId,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub kind: String,
+    pub title: String,
+    pub line: Option<Line>,
+    pub pool: Option<String>,
+    pub assignee_id: Option<UserId>,
+    pub due_at: Option<Timestamp>,
+    pub priority: i32,
+    pub stage: Option<String>,
+}
+
+/// What the session cookie resolves to.
+#[derive(Debug, Clone)]
+pub struct SessionData {
+    pub user: User,
+    pub csrf: String,
+    pub expires_at: Timestamp,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database does (for `/healthz`).
+    async fn ping(&self) -> Result<()>;
+
+    // People and organizations.
+    async fn create_client(
+        &self,
+        code: &str,
+        name: &str,
+        mail_domain: Option<&str>,
+    ) -> Result<ClientId>;
+    async fn client_by_code(&self, code: &str) -> Result<Option<Client>>;
+    async fn client(&self, id: ClientId) -> Result<Option<Client>>;
+    async fn create_user(&self, user: &NewUser) -> Result<UserId>;
+    async fn user(&self, id: UserId) -> Result<Option<User>>;
+    /// The user and its password hash, for login.
+    async fn user_by_email(&self, email: &Email) -> Result<Option<(User, Option<String>)>>;
+
+    // Sessions, tokens, login throttling. Secrets are stored only as SHA-256 hashes.
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        user: UserId,
+        csrf: &str,
+        expires_at: Timestamp,
+    ) -> Result<()>;
+    async fn session(&self, id_hash: &str, now: Timestamp) -> Result<Option<SessionData>>;
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
+    async fn create_token(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        expires_at: Option<Timestamp>,
+    ) -> Result<()>;
+    async fn token_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>>;
+    async fn record_login_failure(&self, email: &str, at: Timestamp) -> Result<()>;
+    async fn login_failures_since(&self, email: &str, since: Timestamp) -> Result<i64>;
+    async fn clear_login_failures(&self, email: &str) -> Result<()>;
+
+    // The service catalog.
+    async fn upsert_service(&self, service: &Service) -> Result<()>;
+    async fn service(&self, code: &str) -> Result<Option<Service>>;
+    async fn services(&self) -> Result<Vec<Service>>;
+
+    // Tickets and everything on them.
+    /// Creates the ticket with its first history event, its route's first tasks and an outbox
+    /// message, in one transaction.
+    async fn create_ticket(
+        &self,
+        ticket: &NewTicket,
+        tasks: &[NewTask],
+        at: Timestamp,
+    ) -> Result<Ticket>;
+    async fn ticket(&self, scope: TicketScope, id: TicketId) -> Result<Option<Ticket>>;
+    async fn tickets(&self, scope: TicketScope, filter: &TicketFilter) -> Result<Vec<Ticket>>;
+    /// Sends a draft: it becomes `new` and its route starts.
+    async fn submit_draft(
+        &self,
+        id: TicketId,
+        by: UserId,
+        tasks: &[NewTask],
+        at: Timestamp,
+    ) -> Result<Ticket>;
+    async fn add_watcher(
+        &self,
+        ticket: TicketId,
+        user: UserId,
+        by: UserId,
+        at: Timestamp,
+    ) -> Result<()>;
+    async fn add_comment(&self, comment: &NewComment, at: Timestamp) -> Result<Comment>;
+    async fn comments(&self, ticket: TicketId, include_internal: bool) -> Result<Vec<Comment>>;
+    async fn history(&self, ticket: TicketId, include_internal: bool) -> Result<Vec<HistoryEvent>>;
+    async fn add_attachment(&self, attachment: &NewAttachment, at: Timestamp)
+    -> Result<Attachment>;
+    /// Attachments of the ticket; for clients only those on the ticket itself or on public comments.
+    async fn attachments(
+        &self,
+        ticket: TicketId,
+        include_internal: bool,
+    ) -> Result<Vec<Attachment>>;
+    async fn tasks(&self, ticket: TicketId) -> Result<Vec<Task>>;
+
+    /// Bulk-loads generated tickets for benchmarks and demo data, bypassing per-ticket events.
+    async fn load_tickets(&self, tickets: &[NewTicket], at: Timestamp) -> Result<()>;
+}

@@ -1,0 +1,40 @@
+//! PostgreSQL, for larger installs and several `okno serve` processes sharing one database.
+
+use crate::Result;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Pool, Transaction};
+use std::time::Duration;
+
+pub type Db = sqlx::Postgres;
+type Backend = PgStore;
+
+pub struct PgStore {
+    pool: Pool<Db>,
+}
+
+impl PgStore {
+    pub async fn open(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    fn reader(&self) -> &Pool<Db> {
+        &self.pool
+    }
+
+    fn writer(&self) -> &Pool<Db> {
+        &self.pool
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Db>> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+#[path = "repo.rs"]
+mod repo;

@@ -1,0 +1,62 @@
+//! The embedded default: one SQLite file in WAL mode.
+//!
+//! Writes go through a single connection, so writers queue in-process instead of spinning
+//! on SQLite's busy lock; reads use a pool of read-only connections that WAL lets run
+//! beside the writer.
+
+use crate::Result;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Transaction};
+use std::path::Path;
+use std::time::Duration;
+
+pub type Db = sqlx::Sqlite;
+type Backend = SqliteStore;
+
+pub struct SqliteStore {
+    writer: Pool<Db>,
+    reader: Pool<Db>,
+}
+
+impl SqliteStore {
+    pub async fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| sqlx::Error::Io(e))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode NORMAL loses no committed transaction on a process crash, only
+            // possibly the last ones on a power cut; FULL would halve write throughput.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-16000");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    fn reader(&self) -> &Pool<Db> {
+        &self.reader
+    }
+
+    fn writer(&self) -> &Pool<Db> {
+        &self.writer
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Db>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+#[path = "repo.rs"]
+mod repo;
