@@ -1,1 +1,379 @@
-fn main() {}
+//! `okno`: the service desk's one binary. See `okno --help` and CONTRACT.md.
+
+mod bench;
+mod demo;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use okno_desk::{Desk, Settings};
+use okno_domain::{Email, Line, Role, parse_client_code};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "okno",
+    version,
+    about = "Okno — a service desk: one window for the client, the right tasks for the team"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives: every command that touches it takes these.
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// Data directory (SQLite database, attachments).
+    #[arg(long, default_value = "./okno-data", env = "OKNO_DATA")]
+    data: PathBuf,
+    /// Database: an SQLite file path or `postgres://…` (default: okno.db inside --data).
+    #[arg(long, env = "OKNO_DATABASE")]
+    database: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the desk: web pages and API.
+    Serve {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "OKNO_LISTEN")]
+        listen: String,
+        /// Load the demo firm on first start (idempotent).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage client organizations.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Check configuration files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Working-time calendars.
+    #[command(subcommand)]
+    Calendar(CalendarCommand),
+    /// Run a benchmark: api, sla.
+    Bench {
+        name: String,
+        /// A small version that runs in seconds.
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user.
+    Add {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// client, specialist, manager or admin.
+        #[arg(long)]
+        role: String,
+        /// The client organization's code (for role client).
+        #[arg(long)]
+        client: Option<String>,
+        /// Support line 1–4 (repeat for several).
+        #[arg(long)]
+        line: Vec<u8>,
+        #[arg(long)]
+        password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Add a client organization.
+    Add {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// The organization's mail domain (mail from it becomes its tickets).
+        #[arg(long)]
+        mail_domain: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a new API token for the user.
+    Create {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate services, workflows, calendars and support levels; errors as file:line.
+    Check {
+        /// The configuration directory.
+        #[arg(default_value = "./config")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Print the instant when N working minutes after FROM elapse.
+    Due {
+        #[arg(long)]
+        calendar: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long, allow_hyphen_values = true)]
+        minutes: String,
+    },
+}
+
+impl DataArgs {
+    fn database_url(&self) -> String {
+        match &self.database {
+            Some(url) => url.clone(),
+            None => self.data.join("okno.db").to_string_lossy().into_owned(),
+        }
+    }
+
+    async fn open_desk(&self) -> anyhow::Result<Arc<Desk>> {
+        std::fs::create_dir_all(&self.data)
+            .with_context(|| format!("cannot create {}", self.data.display()))?;
+        let url = self.database_url();
+        let store = okno_store::open(&url)
+            .await
+            .with_context(|| format!("cannot open the database {}", redact(&url)))?;
+        Ok(Desk::start(store, Settings::new(self.data.clone())).await?)
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OKNO_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("okno: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { data, listen, demo } => serve(data, &listen, demo).await?,
+        Command::Migrate { data } => {
+            okno_store::open(&data.database_url())
+                .await
+                .context("migration failed")?;
+            println!("migrations applied");
+        }
+        Command::User(UserCommand::Add {
+            data,
+            email,
+            name,
+            role,
+            client,
+            line,
+            password,
+        }) => {
+            let desk = data.open_desk().await?;
+            let role = Role::parse(&role).with_context(|| {
+                format!("--role: unknown role {role:?} (client, specialist, manager, admin)")
+            })?;
+            let lines = line
+                .into_iter()
+                .map(Line::new)
+                .collect::<Result<Vec<_>, _>>()
+                .context("--line")?;
+            let client_id = match client {
+                Some(code) => {
+                    let code = parse_client_code(&code).context("--client")?;
+                    Some(
+                        desk.store
+                            .client_by_code(&code)
+                            .await?
+                            .with_context(|| format!("--client: no client {code}"))?
+                            .id,
+                    )
+                }
+                None if role == Role::Client => {
+                    bail!("--client: a client contact needs its organization's code")
+                }
+                None => None,
+            };
+            let user = okno_store::NewUser {
+                email: Email::parse(&email).context("--email")?,
+                name: name.trim().to_owned(),
+                role,
+                client_id,
+                lines,
+                sees_organization: false,
+                password_hash: Some(okno_desk::auth::hash_password(&password)?),
+            };
+            let id = desk.store.create_user(&user).await?;
+            println!("user {id} added");
+        }
+        Command::Client(ClientCommand::Add {
+            data,
+            code,
+            name,
+            mail_domain,
+        }) => {
+            let desk = data.open_desk().await?;
+            let code = parse_client_code(&code).context("--code")?;
+            let id = desk
+                .store
+                .create_client(&code, name.trim(), mail_domain.as_deref())
+                .await?;
+            println!("client {id} added");
+        }
+        Command::Token(TokenCommand::Create { data, email }) => {
+            let desk = data.open_desk().await?;
+            let email = Email::parse(&email).context("--email")?;
+            let (user, _) = desk
+                .store
+                .user_by_email(&email)
+                .await?
+                .with_context(|| format!("--email: no user {email}"))?;
+            println!("{}", desk.create_token(&user).await?);
+        }
+        Command::Config(ConfigCommand::Check { dir }) => return config_check(&dir),
+        Command::Calendar(CalendarCommand::Due {
+            calendar,
+            from,
+            minutes,
+        }) => {
+            let config = okno_sla::shipped::config()?;
+            match okno_sla::due_command(&config.calendars, &calendar, &from, &minutes) {
+                Ok(due) => println!("{due}"),
+                Err(e) => {
+                    eprintln!("okno: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+        Command::Bench { name, quick } => return bench::run(&name, quick).await,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(data: DataArgs, listen: &str, demo: bool) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (is the port taken?)"))?;
+    let desk = data.open_desk().await?;
+    if demo {
+        demo::load(&desk).await.context("loading the demo firm")?;
+    }
+    let address = listener.local_addr()?;
+    println!("Okno is running at http://{address}/");
+    if demo {
+        println!("Demo logins (password `demo`): {}", demo::LOGINS.join(", "));
+    }
+    axum::serve(listener, okno_web::app(desk))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// Reads every `*.toml` under DIR's sections and validates them together.
+fn config_check(dir: &Path) -> anyhow::Result<ExitCode> {
+    let read = |section: &str| -> anyhow::Result<Vec<(String, String)>> {
+        let folder = dir.join(section);
+        let mut files = Vec::new();
+        if !folder.is_dir() {
+            return Ok(files);
+        }
+        let mut paths: Vec<_> = std::fs::read_dir(&folder)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        paths.sort();
+        for path in paths
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            files.push((path.display().to_string(), text));
+        }
+        Ok(files)
+    };
+    if !dir.is_dir() {
+        bail!("{}: no such configuration directory", dir.display());
+    }
+    let mut workflow_files = read("services")?;
+    workflow_files.extend(read("workflows")?);
+    let calendars = read("calendars")?;
+    let levels = read("support-levels")?;
+    let mut errors = Vec::new();
+    if let Err(e) = okno_workflow::Catalog::from_files(&workflow_files) {
+        errors.push(e.to_string());
+    }
+    fn as_refs(files: &[(String, String)]) -> Vec<(&str, &str)> {
+        files
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect()
+    }
+    if let Err(e) = okno_sla::SlaConfig::load(as_refs(&calendars), as_refs(&levels)) {
+        errors.push(e.to_string());
+    }
+    if errors.is_empty() {
+        let count = workflow_files.len() + calendars.len() + levels.len();
+        println!("configuration ok: {count} files in {}", dir.display());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for e in errors {
+            eprintln!("{}", e.trim_end());
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}

@@ -36,5 +36,6 @@ impl PgStore {
     }
 }
 
-#[path = "repo.rs"]
+#[path = "repo/mod.rs"]
+#[allow(clippy::duplicate_mod)] // one SQL source, compiled once per backend
 mod repo;

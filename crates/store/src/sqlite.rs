@@ -21,7 +21,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     pub async fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| sqlx::Error::Io(e))?;
+            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -58,5 +58,6 @@ impl SqliteStore {
     }
 }
 
-#[path = "repo.rs"]
+#[path = "repo/mod.rs"]
+#[allow(clippy::duplicate_mod)] // one SQL source, compiled once per backend
 mod repo;

@@ -1,4 +1,4 @@
-//! The SQL of the [`Store`], written once and compiled for each backend: the parent module
+//! The SQL of the store traits, written once and compiled for each backend: the parent module
 //! (`sqlite` or `postgres`) supplies `Db`, `Backend` and its `reader()`, `writer()` and
 //! `begin()`. Keep statements portable: `$n` placeholders, `RETURNING`, `ON CONFLICT`.
 

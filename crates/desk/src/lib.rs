@@ -1,0 +1,119 @@
+//! The desk's operations, one method per use case.
+//!
+//! A handler (web page, API endpoint, CLI command, mail poller) parses its input, calls one
+//! of these, and renders the answer. The rules come from the domain crates; persistence from
+//! the store; this crate only puts them in order, so every channel behaves the same.
+
+use okno_domain::{DomainError, FieldError, User, Viewer};
+use okno_store::{Store, StoreError};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub mod auth;
+pub mod files;
+pub mod tickets;
+
+pub use files::FileStore;
+
+/// Everything that can go wrong in a use case; the web layer turns it into a status code.
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("too many failed logins; try again in a few minutes")]
+    Throttled,
+    #[error("{what} is larger than the limit of {limit} bytes")]
+    TooLarge { what: &'static str, limit: u64 },
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("file storage: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<StoreError> for DeskError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Domain(domain) => DeskError::Domain(domain),
+            other => DeskError::Store(other),
+        }
+    }
+}
+
+impl From<FieldError> for DeskError {
+    fn from(error: FieldError) -> Self {
+        DeskError::Domain(error.into())
+    }
+}
+
+pub type Result<T, E = DeskError> = std::result::Result<T, E>;
+
+/// Settings a desk runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    /// Largest attachment accepted, in bytes (default 25 MB).
+    pub attachment_limit: u64,
+}
+
+impl Settings {
+    pub fn new(data_dir: PathBuf) -> Self {
+        Settings {
+            data_dir,
+            attachment_limit: 25 * 1024 * 1024,
+        }
+    }
+}
+
+/// The running desk: its store, its configuration and its files.
+pub struct Desk {
+    pub store: Arc<dyn Store>,
+    pub catalog: okno_workflow::Catalog,
+    pub sla: okno_sla::SlaConfig,
+    pub files: FileStore,
+    pub settings: Settings,
+}
+
+impl Desk {
+    /// A desk on `store` with the shipped configuration; publishes the service catalog to the store.
+    pub async fn start(store: Arc<dyn Store>, settings: Settings) -> Result<Arc<Desk>> {
+        let catalog = okno_workflow::Catalog::from_files(&okno_workflow::default_files())
+            .map_err(|e| DomainError::Conflict(format!("shipped workflows are invalid:\n{e}")))?;
+        let sla = okno_sla::shipped::config()
+            .map_err(|e| DomainError::Conflict(format!("shipped calendars are invalid:\n{e}")))?;
+        let desk = Desk {
+            files: FileStore::new(settings.data_dir.join("files")),
+            store,
+            catalog,
+            sla,
+            settings,
+        };
+        desk.publish_services().await?;
+        Ok(Arc::new(desk))
+    }
+
+    async fn publish_services(&self) -> Result<()> {
+        for s in self.catalog.services() {
+            self.store
+                .upsert_service(&okno_store::Service {
+                    code: s.code.clone(),
+                    name_ru: s.name.ru.clone(),
+                    name_en: s.name.en.clone(),
+                    description_ru: s.description.ru.clone(),
+                    description_en: s.description.en.clone(),
+                    workflow: s.workflow.clone(),
+                    definition: "{}".into(),
+                    sort_order: i64::from(s.order),
+                    active: s.active,
+                })
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The viewer a user is, for visibility decisions.
+pub fn viewer(user: &User) -> Viewer {
+    Viewer::from(user)
+}

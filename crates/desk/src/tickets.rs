@@ -1,0 +1,228 @@
+//! Tickets and what hangs on them: comments, history, attachments.
+//!
+//! Every read goes through the caller's visibility scope; a ticket the caller may not see
+//! answers exactly like one that does not exist.
+
+use crate::{Desk, DeskError, Result, viewer};
+use jiff::Timestamp;
+use okno_domain::*;
+use okno_store::{NewAttachment, TicketFilter};
+
+/// A ticket as submitted by a person or a channel, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct TicketInput {
+    pub service: String,
+    pub subject: String,
+    pub description: String,
+    /// The client's code; contacts may leave it out (their own organization).
+    pub client: Option<String>,
+    pub draft: bool,
+}
+
+impl Desk {
+    pub async fn open_ticket(&self, user: &User, input: TicketInput) -> Result<Ticket> {
+        let service = self
+            .catalog
+            .service(input.service.trim())
+            .filter(|s| s.active)
+            .ok_or_else(|| {
+                FieldError::new("service", format!("unknown service {:?}", input.service))
+            })?;
+        let subject = parse_text("subject", &input.subject, SUBJECT_MAX_CHARS, true)?;
+        let description = parse_text("description", &input.description, BODY_MAX_CHARS, false)?;
+        let requested_client = match input
+            .client
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            Some(code) => {
+                let code = parse_client_code(code)?;
+                let client = self.store.client_by_code(&code).await?;
+                // A contact naming an organization not its own learns nothing about it.
+                Some(
+                    client
+                        .map(|c| c.id)
+                        .ok_or_else(|| FieldError::new("client", "unknown client"))?,
+                )
+            }
+            None => None,
+        };
+        let client_id = viewer(user).client_for_new_ticket(requested_client)?;
+        let ticket = NewTicket {
+            service: service.code.clone(),
+            subject,
+            description,
+            client_id,
+            requester_id: user.id,
+            draft: input.draft,
+        };
+        Ok(self
+            .store
+            .create_ticket(&ticket, &[], Timestamp::now())
+            .await?)
+    }
+
+    /// Sends a draft the user saved earlier.
+    pub async fn submit_draft(&self, user: &User, id: TicketId) -> Result<Ticket> {
+        let ticket = self.ticket(user, id).await?;
+        if ticket.requester_id != user.id {
+            return Err(DomainError::Forbidden("only the author sends a draft".into()).into());
+        }
+        Ok(self
+            .store
+            .submit_draft(id, user.id, &[], Timestamp::now())
+            .await?)
+    }
+
+    /// The ticket, if the user may see it.
+    pub async fn ticket(&self, user: &User, id: TicketId) -> Result<Ticket> {
+        let ticket = self.store.ticket(viewer(user).ticket_scope(), id).await?;
+        ticket.ok_or(DeskError::Domain(DomainError::NotFound("ticket")))
+    }
+
+    pub async fn tickets(&self, user: &User, filter: &TicketFilter) -> Result<Vec<Ticket>> {
+        Ok(self
+            .store
+            .tickets(viewer(user).ticket_scope(), filter)
+            .await?)
+    }
+
+    pub async fn comment(
+        &self,
+        user: &User,
+        id: TicketId,
+        body: &str,
+        internal: bool,
+    ) -> Result<Comment> {
+        viewer(user).may_post(internal)?;
+        let ticket = self.ticket(user, id).await?;
+        let body = parse_text("body", body, BODY_MAX_CHARS, true)?;
+        let comment = NewComment {
+            ticket_id: ticket.id,
+            author_id: user.id,
+            body,
+            internal,
+        };
+        Ok(self.store.add_comment(&comment, Timestamp::now()).await?)
+    }
+
+    pub async fn comments(&self, user: &User, id: TicketId) -> Result<Vec<Comment>> {
+        let ticket = self.ticket(user, id).await?;
+        Ok(self
+            .store
+            .comments(ticket.id, viewer(user).sees_internal())
+            .await?)
+    }
+
+    pub async fn history(&self, user: &User, id: TicketId) -> Result<Vec<HistoryEvent>> {
+        let ticket = self.ticket(user, id).await?;
+        Ok(self
+            .store
+            .history(ticket.id, viewer(user).sees_internal())
+            .await?)
+    }
+
+    /// Tasks of a ticket: staff only; to a client they do not exist.
+    pub async fn ticket_tasks(&self, user: &User, id: TicketId) -> Result<Vec<Task>> {
+        if !viewer(user).sees_tasks() {
+            return Err(DomainError::NotFound("ticket").into());
+        }
+        let ticket = self.ticket(user, id).await?;
+        Ok(self.store.tasks(ticket.id).await?)
+    }
+
+    /// Stores an uploaded file on the ticket (or on one of its comments the user may see).
+    pub async fn attach(
+        &self,
+        user: &User,
+        id: TicketId,
+        comment: Option<CommentId>,
+        file_name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<Attachment> {
+        let limit = self.settings.attachment_limit;
+        if bytes.len() as u64 > limit {
+            return Err(DeskError::TooLarge {
+                what: "the file",
+                limit,
+            });
+        }
+        let ticket = self.ticket(user, id).await?;
+        if let Some(comment) = comment {
+            let visible = self
+                .store
+                .comments(ticket.id, viewer(user).sees_internal())
+                .await?;
+            if !visible.iter().any(|c| c.id == comment) {
+                return Err(DomainError::NotFound("comment").into());
+            }
+        }
+        let file_name = safe_file_name(file_name)?;
+        let sha256 = self.files.put(bytes).await?;
+        let attachment = NewAttachment {
+            ticket_id: ticket.id,
+            comment_id: comment,
+            file_name,
+            content_type: parse_text("content_type", content_type, 200, false)?,
+            size: bytes.len() as i64,
+            sha256,
+            uploaded_by: user.id,
+        };
+        Ok(self
+            .store
+            .add_attachment(&attachment, Timestamp::now())
+            .await?)
+    }
+
+    pub async fn attachments(&self, user: &User, id: TicketId) -> Result<Vec<Attachment>> {
+        let ticket = self.ticket(user, id).await?;
+        Ok(self
+            .store
+            .attachments(ticket.id, viewer(user).sees_internal())
+            .await?)
+    }
+
+    /// An attachment's record and bytes, if the user may see it.
+    pub async fn attachment(
+        &self,
+        user: &User,
+        id: TicketId,
+        attachment: AttachmentId,
+    ) -> Result<(Attachment, Vec<u8>)> {
+        let found = self
+            .attachments(user, id)
+            .await?
+            .into_iter()
+            .find(|a| a.id == attachment);
+        let found = found.ok_or(DomainError::NotFound("attachment"))?;
+        let bytes = self.files.get(&found.sha256).await?;
+        Ok((found, bytes))
+    }
+}
+
+/// The last path component of an uploaded name, without control characters.
+fn safe_file_name(name: &str) -> Result<String> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = base.chars().filter(|c| !c.is_control()).collect();
+    let clean = parse_text("file", &clean, 255, true)?;
+    if clean == "." || clean == ".." {
+        return Err(FieldError::new("file", "not a file name").into());
+    }
+    Ok(clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_file_name;
+
+    #[test]
+    fn uploaded_names_lose_their_paths() {
+        assert_eq!(safe_file_name("../../etc/passwd").unwrap(), "passwd");
+        assert_eq!(safe_file_name("C:\\tmp\\отчёт.pdf").unwrap(), "отчёт.pdf");
+        assert_eq!(safe_file_name("a\u{0}b.txt").unwrap(), "ab.txt");
+        assert!(safe_file_name("dir/").is_err());
+        assert!(safe_file_name("..").is_err());
+    }
+}

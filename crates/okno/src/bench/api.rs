@@ -1,0 +1,258 @@
+//! `okno bench api`: a real `okno serve` process on a temporary SQLite database, loaded with
+//! tickets, driven over HTTP on loopback by 1 and 16 concurrent clients.
+
+use super::Figure;
+use anyhow::{Context, bail};
+use jiff::Timestamp;
+use okno_domain::*;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+struct Scale {
+    preload: usize,
+    creates_1c: usize,
+    creates_16c: usize,
+    reads: usize,
+}
+
+pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
+    let scale = if quick {
+        Scale {
+            preload: 2_000,
+            creates_1c: 200,
+            creates_16c: 800,
+            reads: 400,
+        }
+    } else {
+        Scale {
+            preload: 100_000,
+            creates_1c: 2_000,
+            creates_16c: 16_000,
+            reads: 4_000,
+        }
+    };
+    let dir = tempfile::tempdir()?;
+    let token = prepare(dir.path(), scale.preload).await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut server = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(dir.path())
+        .env("OKNO_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting the server")?;
+    let pid = server.id().context("server pid")?;
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    wait_until_up(&http, &base).await?;
+
+    let api = Api { http, base, token };
+    let mut figures = Vec::new();
+    for (clients, total) in [(1, scale.creates_1c), (16, scale.creates_16c)] {
+        let api = api.clone();
+        let (elapsed, mut latencies) =
+            drive(clients, total, move |n| api.clone().create(n)).await?;
+        figures.push(Figure::new(
+            format!("create_per_s_{clients}c"),
+            total as f64 / elapsed.as_secs_f64(),
+            "1/s",
+        ));
+        figures.push(Figure::new(
+            format!("create_p50_{clients}c"),
+            percentile(&mut latencies, 0.50),
+            "ms",
+        ));
+        figures.push(Figure::new(
+            format!("create_p99_{clients}c"),
+            percentile(&mut latencies, 0.99),
+            "ms",
+        ));
+    }
+    if let Some(f) = figures.iter_mut().find(|f| f.name == "create_per_s_16c") {
+        f.target = Some(super::Target::AtLeast(2_000.0));
+    }
+
+    let max_id = (scale.preload + scale.creates_1c + scale.creates_16c) as u64;
+    let reader = api.clone();
+    // A spread of ids over the whole table, not one hot row.
+    let get = move |n: usize| {
+        reader.clone().get(format!(
+            "/api/v1/tickets/{}",
+            1 + (n as u64).wrapping_mul(2_654_435_761) % max_id
+        ))
+    };
+    let (_, mut latencies) = drive(16, scale.reads, get).await?;
+    figures.push(Figure::new(
+        "get_p50",
+        percentile(&mut latencies, 0.50),
+        "ms",
+    ));
+    figures.push(Figure::new("get_p99", percentile(&mut latencies, 0.99), "ms").at_most(10.0));
+    let reader = api.clone();
+    let list = move |_| reader.clone().get("/api/v1/tickets?limit=50".into());
+    let (_, mut latencies) = drive(16, scale.reads, list).await?;
+    figures.push(Figure::new(
+        "list_p50",
+        percentile(&mut latencies, 0.50),
+        "ms",
+    ));
+    figures.push(Figure::new("list_p99", percentile(&mut latencies, 0.99), "ms").at_most(10.0));
+
+    figures.push(Figure::new("server_rss_peak", peak_rss_mb(pid)?, "MB").at_most(150.0));
+    figures.push(Figure::new(
+        "preloaded_tickets",
+        scale.preload as f64,
+        "tickets",
+    ));
+    server.kill().await.ok();
+    Ok(figures)
+}
+
+/// Creates the data directory with a client, a contact with a token, and `preload` tickets.
+async fn prepare(dir: &std::path::Path, preload: usize) -> anyhow::Result<String> {
+    let store = okno_store::open(&dir.join("okno.db").to_string_lossy()).await?;
+    let desk = okno_desk::Desk::start(store, okno_desk::Settings::new(dir.to_path_buf())).await?;
+    let client = desk
+        .store
+        .create_client("BENCH", "ООО «Нагрузка»", None)
+        .await?;
+    let user = okno_store::NewUser {
+        email: Email::parse("bench@bench.test")?,
+        name: "Bench".into(),
+        role: Role::Client,
+        client_id: Some(client),
+        lines: vec![],
+        sees_organization: true,
+        password_hash: None,
+    };
+    let user_id = desk.store.create_user(&user).await?;
+    let tickets: Vec<NewTicket> = (0..preload)
+        .map(|i| NewTicket {
+            service: "question".into(),
+            subject: format!("Вопрос №{i}"),
+            description: "Сгенерированный тикет для нагрузочного теста.".into(),
+            client_id: client,
+            requester_id: user_id,
+            draft: false,
+        })
+        .collect();
+    desk.store.load_tickets(&tickets, Timestamp::now()).await?;
+    let user = desk.store.user(user_id).await?.context("bench user")?;
+    Ok(desk.create_token(&user).await?)
+}
+
+async fn wait_until_up(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    for _ in 0..200 {
+        if http
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the server did not come up")
+}
+
+/// The server under test, as one API client sees it.
+#[derive(Clone)]
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn create(self, n: usize) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let response = self
+            .http
+            .post(format!("{}/api/v1/tickets", self.base))
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({
+                "service": "question",
+                "subject": format!("Не проводится документ №{n}"),
+                "description": "При проведении реализации программа выдаёт ошибку блокировки.",
+            }))
+            .send()
+            .await?;
+        if response.status() != 201 {
+            bail!(
+                "create answered {}: {}",
+                response.status(),
+                response.text().await?
+            );
+        }
+        Ok(started.elapsed())
+    }
+
+    async fn get(self, path: String) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        if response.status() != 200 {
+            bail!("{path} answered {}", response.status());
+        }
+        response.bytes().await?;
+        Ok(started.elapsed())
+    }
+}
+
+/// Runs `total` requests from `clients` concurrent loops; returns wall time and latencies.
+async fn drive<F, Fut>(
+    clients: usize,
+    total: usize,
+    request: F,
+) -> anyhow::Result<(Duration, Vec<Duration>)>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<Duration>> + Send,
+{
+    let started = Instant::now();
+    let mut loops = Vec::new();
+    for c in 0..clients {
+        let request = request.clone();
+        loops.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            for n in (c..total).step_by(clients) {
+                latencies.push(request(n).await?);
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut all = Vec::with_capacity(total);
+    for handle in loops {
+        all.extend(handle.await??);
+    }
+    Ok((started.elapsed(), all))
+}
+
+fn percentile(latencies: &mut [Duration], p: f64) -> f64 {
+    latencies.sort_unstable();
+    let index = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len().max(1)) - 1;
+    latencies
+        .get(index)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// The process's peak resident set (VmHWM), in MB.
+fn peak_rss_mb(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("VmHWM in /proc status")?;
+    Ok(kb / 1024.0)
+}

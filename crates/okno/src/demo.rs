@@ -1,0 +1,231 @@
+//! The demo firm (CONTRACT.md): staff on lines 1–3, clients ALFA and BETA, and tickets in
+//! several states, so a newcomer sees a live desk at once. Loading twice changes nothing.
+
+use anyhow::Context;
+use jiff::{SignedDuration, Timestamp};
+use okno_desk::Desk;
+use okno_domain::*;
+use okno_store::NewUser;
+
+pub const LOGINS: &[&str] = &[
+    "admin@demo.okno",
+    "manager@demo.okno",
+    "line1@demo.okno",
+    "line2@demo.okno",
+    "dev@demo.okno",
+    "client@alfa.demo",
+    "client@beta.demo",
+];
+
+const PASSWORD: &str = "demo";
+
+/// (service, subject, description) of the demo's client questions.
+const QUESTIONS: &[(&str, &str, &str)] = &[
+    (
+        "question",
+        "Не формируется счёт-фактура",
+        "При проведении реализации счёт-фактура не создаётся автоматически, хотя флажок стоит.",
+    ),
+    (
+        "question",
+        "Ошибка при обновлении конфигурации",
+        "После обновления до новой версии программа пишет «Ошибка при выполнении запроса» на старте.",
+    ),
+    (
+        "question",
+        "Как настроить права для бухгалтера?",
+        "Новому сотруднику нужен доступ только к кассовым документам.",
+    ),
+    (
+        "question",
+        "Медленно открывается журнал документов",
+        "Журнал реализаций открывается больше минуты, раньше было быстро.",
+    ),
+    (
+        "question",
+        "Не печатается товарная накладная",
+        "При печати ТОРГ-12 ничего не происходит, другие формы печатаются.",
+    ),
+    (
+        "question",
+        "Предложение: выгрузка отчёта в Excel",
+        "Было бы удобно выгружать отчёт по продажам сразу в Excel с форматированием.",
+    ),
+    (
+        "question",
+        "Не приходят письма с уведомлениями",
+        "Со вчерашнего дня не получаем уведомления о новых заказах.",
+    ),
+    (
+        "question",
+        "Вопрос по расчёту отпускных",
+        "Почему в расчёте отпускных не учтена премия за квартал?",
+    ),
+    (
+        "documents",
+        "Акт сверки за III квартал",
+        "Пришлите, пожалуйста, акт сверки взаиморасчётов за III квартал.",
+    ),
+    (
+        "documents",
+        "Копия договора поддержки",
+        "Нужна скан-копия действующего договора для аудиторов.",
+    ),
+    (
+        "license-key",
+        "Ключ для нового рабочего места",
+        "Подключаем ещё одно рабочее место в бухгалтерии.",
+    ),
+    (
+        "question",
+        "Программа закрывается при проведении документа",
+        "Критично: не можем провести ни одну реализацию, программа падает.",
+    ),
+];
+
+const REPLIES: &[&str] = &[
+    "Спасибо, посмотрим и вернёмся с ответом.",
+    "Пришлите, пожалуйста, скриншот ошибки и версию программы.",
+    "Проверили на копии базы — воспроизводится, передали разработчикам.",
+];
+
+pub async fn load(desk: &Desk) -> anyhow::Result<()> {
+    let store = &desk.store;
+    if store
+        .user_by_email(&Email::parse("admin@demo.okno")?)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let alfa = store
+        .create_client("ALFA", "ООО «Альфа»", Some("alfa.demo"))
+        .await?;
+    let beta = store
+        .create_client("BETA", "АО «Бета»", Some("beta.demo"))
+        .await?;
+    let hash = okno_desk::auth::hash_password(PASSWORD)?;
+    let person = |email: &str,
+                  name: &str,
+                  role: Role,
+                  client: Option<ClientId>,
+                  lines: &[u8]|
+     -> anyhow::Result<NewUser> {
+        Ok(NewUser {
+            email: Email::parse(email)?,
+            name: name.to_owned(),
+            role,
+            client_id: client,
+            lines: lines
+                .iter()
+                .map(|&n| Line::new(n))
+                .collect::<Result<_, _>>()?,
+            sees_organization: false,
+            password_hash: Some(hash.clone()),
+        })
+    };
+    let people = [
+        person("admin@demo.okno", "Администратор", Role::Admin, None, &[])?,
+        person(
+            "manager@demo.okno",
+            "Мария Руководова",
+            Role::Manager,
+            None,
+            &[],
+        )?,
+        person(
+            "line1@demo.okno",
+            "Лена Первова",
+            Role::Specialist,
+            None,
+            &[1],
+        )?,
+        person(
+            "line2@demo.okno",
+            "Виктор Вторых",
+            Role::Specialist,
+            None,
+            &[2],
+        )?,
+        person(
+            "dev@demo.okno",
+            "Дмитрий Разработкин",
+            Role::Specialist,
+            None,
+            &[3],
+        )?,
+        person(
+            "client@alfa.demo",
+            "Анна Альфина",
+            Role::Client,
+            Some(alfa),
+            &[],
+        )?,
+        person(
+            "client@beta.demo",
+            "Борис Бетов",
+            Role::Client,
+            Some(beta),
+            &[],
+        )?,
+        person(
+            "buh@alfa.demo",
+            "Галина Счётова",
+            Role::Client,
+            Some(alfa),
+            &[],
+        )?,
+    ];
+    let mut ids = Vec::new();
+    for p in &people {
+        ids.push(
+            store
+                .create_user(p)
+                .await
+                .with_context(|| format!("demo user {}", p.email))?,
+        );
+    }
+    let (line1, alfa_contact, beta_contact, alfa_accountant) = (ids[2], ids[5], ids[6], ids[7]);
+
+    // Tickets over the last four weeks; BETA's never today, so its daily limit is untouched.
+    let now = Timestamp::now();
+    for (i, (service, subject, description)) in QUESTIONS.iter().cycle().take(48).enumerate() {
+        let (client, requester) = match i % 4 {
+            0 | 2 => (alfa, alfa_contact),
+            1 => (alfa, alfa_accountant),
+            _ => (beta, beta_contact),
+        };
+        let age = SignedDuration::from_hours(2 + (i as i64 * 13) % (24 * 27))
+            + SignedDuration::from_hours(24);
+        let ticket = NewTicket {
+            service: service.to_string(),
+            subject: subject.to_string(),
+            description: description.to_string(),
+            client_id: client,
+            requester_id: requester,
+            draft: i == 7,
+        };
+        let created = store.create_ticket(&ticket, &[], now - age).await?;
+        if i % 3 == 0 && !ticket.draft {
+            let reply = NewComment {
+                ticket_id: created.id,
+                author_id: line1,
+                body: REPLIES[i % REPLIES.len()].into(),
+                internal: false,
+            };
+            store
+                .add_comment(&reply, now - age + SignedDuration::from_mins(40))
+                .await?;
+            let note = NewComment {
+                ticket_id: created.id,
+                author_id: line1,
+                body: "Клиент на старой версии, проверить релиз 3.0.12.".into(),
+                internal: true,
+            };
+            store
+                .add_comment(&note, now - age + SignedDuration::from_mins(45))
+                .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! Request extractors: who is calling, and a JSON body whose errors name the field.
+
+use crate::AppState;
+use crate::error::{ApiError, field_in_serde_message};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{Method, StatusCode, header, request::Parts};
+use axum_extra::extract::CookieJar;
+use okno_domain::User;
+use serde::de::DeserializeOwned;
+
+pub const SESSION_COOKIE: &str = "okno_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The authenticated user of an API request: a bearer token, or the browser's session
+/// cookie (then unsafe methods must carry the session's CSRF token in `X-CSRF-Token`).
+pub struct Caller(pub User);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or_else(|| {
+                    ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+                })?;
+            let user = state.desk.token_user(token.trim()).await?;
+            return user
+                .map(Caller)
+                .ok_or_else(|| ApiError::unauthorized("the token is invalid or expired"));
+        }
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(cookie) = jar.get(SESSION_COOKIE) else {
+            return Err(ApiError::unauthorized(
+                "log in first: send `Authorization: Bearer <token>`",
+            ));
+        };
+        let session = state.desk.session(cookie.value()).await?;
+        let session = session
+            .ok_or_else(|| ApiError::unauthorized("the session has expired; log in again"))?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let csrf = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        if !safe && csrf != Some(session.csrf.as_str()) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "missing or wrong X-CSRF-Token header",
+            ));
+        }
+        Ok(Caller(session.user))
+    }
+}
+
+/// A JSON body. Malformed JSON, a wrong type or a missing or unknown field answers 400/422
+/// with the field named; a body over the limit answers 413.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as `Content-Type: application/json`",
+            ));
+        }
+        let bytes = bytes::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| {
+                let status = rejection.status();
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "too_large"
+                } else {
+                    "bad_request"
+                };
+                ApiError::new(status, code, rejection.body_text())
+            })?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            let field =
+                field_in_serde_message(&inner.to_string()).or((path != ".").then_some(path));
+            let (status, code) = if inner.is_syntax() || inner.is_eof() {
+                (StatusCode::BAD_REQUEST, "malformed_json")
+            } else {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+            };
+            let error = ApiError::new(status, code, inner.to_string());
+            match field {
+                Some(field) => error.field(field),
+                None => error,
+            }
+        })?;
+        Ok(ApiJson(value))
+    }
+}
