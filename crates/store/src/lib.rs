@@ -194,3 +194,6 @@ pub trait Store: Send + Sync + 'static {
     /// Bulk-loads generated tickets for benchmarks and demo data, bypassing per-ticket events.
     async fn load_tickets(&self, tickets: &[NewTicket], at: Timestamp) -> Result<()>;
 }
+
+#[cfg(feature = "testing")]
+pub mod testing;
