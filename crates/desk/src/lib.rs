@@ -6,12 +6,17 @@
 
 use okno_domain::{DomainError, FieldError, User, Viewer};
 use okno_store::{Store, StoreError};
+use okno_workflow::Catalog;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 pub mod auth;
+pub mod deadlines;
 pub mod files;
+mod route;
+pub mod tasks;
 pub mod tickets;
+pub mod workflows;
 
 pub use files::FileStore;
 
@@ -69,7 +74,11 @@ impl Settings {
 /// The running desk: its store, its configuration and its files.
 pub struct Desk {
     pub store: Arc<dyn Store>,
-    pub catalog: okno_workflow::Catalog,
+    /// The service catalog and workflows: the shipped defaults plus the versions admins
+    /// published; swapped whole when a new version is published (see [`Desk::catalog`]).
+    catalog: RwLock<Arc<Catalog>>,
+    /// Publishing is one at a time, so two admins cannot both add "the next" version.
+    publishing: tokio::sync::Mutex<()>,
     pub sla: okno_sla::SlaConfig,
     pub files: FileStore,
     pub settings: Settings,
@@ -78,23 +87,40 @@ pub struct Desk {
 impl Desk {
     /// A desk on `store` with the shipped configuration; publishes the service catalog to the store.
     pub async fn start(store: Arc<dyn Store>, settings: Settings) -> Result<Arc<Desk>> {
-        let catalog = okno_workflow::Catalog::from_files(&okno_workflow::default_files())
+        let catalog = Catalog::from_files(&okno_workflow::default_files())
             .map_err(|e| DomainError::Conflict(format!("shipped workflows are invalid:\n{e}")))?;
         let sla = okno_sla::shipped::config()
             .map_err(|e| DomainError::Conflict(format!("shipped calendars are invalid:\n{e}")))?;
         let desk = Desk {
             files: FileStore::new(settings.data_dir.join("files")),
             store,
-            catalog,
+            catalog: RwLock::new(Arc::new(catalog)),
+            publishing: tokio::sync::Mutex::new(()),
             sla,
             settings,
         };
+        desk.load_published_workflows().await?;
         desk.publish_services().await?;
         Ok(Arc::new(desk))
     }
 
+    /// The catalog as it is now; routes under way find their workflow version in it.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn replace_catalog(&self, catalog: Catalog) {
+        *self
+            .catalog
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(catalog);
+    }
+
     async fn publish_services(&self) -> Result<()> {
-        for s in self.catalog.services() {
+        for s in self.catalog().services() {
             self.store
                 .upsert_service(&okno_store::Service {
                     code: s.code.clone(),

@@ -3,10 +3,12 @@
 //! Every read goes through the caller's visibility scope; a ticket the caller may not see
 //! answers exactly like one that does not exist.
 
+use crate::route::{StepContext, route_state};
 use crate::{Desk, DeskError, Result, viewer};
 use jiff::Timestamp;
 use okno_domain::*;
-use okno_store::{NewAttachment, TicketFilter};
+use okno_store::{ChangeStep, NewAttachment, TicketFilter};
+use okno_workflow::Workflow;
 
 /// A ticket as submitted by a person or a channel, before validation.
 #[derive(Debug, Clone, Default)]
@@ -21,8 +23,8 @@ pub struct TicketInput {
 
 impl Desk {
     pub async fn open_ticket(&self, user: &User, input: TicketInput) -> Result<Ticket> {
-        let service = self
-            .catalog
+        let catalog = self.catalog();
+        let service = catalog
             .service(input.service.trim())
             .filter(|s| s.active)
             .ok_or_else(|| {
@@ -57,22 +59,75 @@ impl Desk {
             requester_id: user.id,
             draft: input.draft,
         };
-        Ok(self
-            .store
-            .create_ticket(&ticket, &[], Timestamp::now())
-            .await?)
+        if ticket.draft {
+            return Ok(self
+                .store
+                .create_ticket(&ticket, &[], Timestamp::now())
+                .await?);
+        }
+        // A new ticket starts on the latest version of its service's workflow and keeps it.
+        let workflow = latest_workflow(&catalog, &service.workflow)?;
+        let step = okno_workflow::start(workflow);
+        let context = StepContext {
+            locale: &user.locale,
+            classification: None,
+            carried: None,
+            result: None,
+        };
+        let (mut change, actions) = self
+            .plan("{}".into(), &step, &context, Timestamp::now())
+            .await?;
+        change.actor = Some(user.id);
+        let created = self.store.create_routed_ticket(&ticket, &change).await?;
+        self.run_actions(created, actions).await
     }
 
-    /// Sends a draft the user saved earlier.
+    /// Sends a draft the user saved earlier: it becomes `new` and its route starts.
     pub async fn submit_draft(&self, user: &User, id: TicketId) -> Result<Ticket> {
         let ticket = self.ticket(user, id).await?;
         if ticket.requester_id != user.id {
             return Err(DomainError::Forbidden("only the author sends a draft".into()).into());
         }
-        Ok(self
+        if ticket.status != TicketStatus::Draft {
+            return Err(DomainError::Conflict("the ticket is not a draft".into()).into());
+        }
+        let catalog = self.catalog();
+        let service = catalog
+            .service(&ticket.service)
+            .ok_or_else(|| FieldError::new("service", "the draft's service is gone"))?;
+        let workflow = latest_workflow(&catalog, &service.workflow)?;
+        let step = okno_workflow::start(workflow);
+        let context = StepContext {
+            locale: &user.locale,
+            classification: None,
+            carried: None,
+            result: None,
+        };
+        let (mut change, actions) = self
+            .plan("{}".into(), &step, &context, Timestamp::now())
+            .await?;
+        change.actor = Some(user.id);
+        change.steps.splice(
+            0..0,
+            [ChangeStep::SetStatus(TicketStatus::New), ChangeStep::Submitted],
+        );
+        let submitted = self
             .store
-            .submit_draft(id, user.id, &[], Timestamp::now())
-            .await?)
+            .apply_change(id, &change)
+            .await?
+            .ok_or_else(|| DomainError::Conflict("the ticket is not a draft".into()))?;
+        self.run_actions(submitted, actions).await
+    }
+
+    /// The client's decision in a stage that waits for it (e.g. `approved` or `declined` a
+    /// paid repair offer). Staff may record a decision the client gave by phone.
+    pub async fn decide(&self, user: &User, id: TicketId, decision: &str) -> Result<Ticket> {
+        let ticket = self.ticket(user, id).await?;
+        let decision = decision.trim().to_owned();
+        self.advance(ticket.id, Some(user.id), None, None, |workflow, state| {
+            okno_workflow::client_decided(workflow, state, &decision)
+        })
+        .await
     }
 
     /// The ticket, if the user may see it.
@@ -104,7 +159,23 @@ impl Desk {
             body,
             internal,
         };
-        Ok(self.store.add_comment(&comment, Timestamp::now()).await?)
+        let comment = self.store.add_comment(&comment, Timestamp::now()).await?;
+        // A client's message mid-route never breaks the route: line 1 gets a reply task
+        // (or a stage waiting for the reply resumes) and the route goes on where it was.
+        if !viewer(user).is_staff() && ticket.status.is_open() {
+            let (_, route) = self
+                .store
+                .routed_ticket(ticket.id)
+                .await?
+                .ok_or(DomainError::NotFound("ticket"))?;
+            if route_state(&route).is_some() {
+                self.advance(ticket.id, Some(user.id), None, None, |workflow, state| {
+                    Ok(okno_workflow::client_replied(workflow, state))
+                })
+                .await?;
+            }
+        }
+        Ok(comment)
     }
 
     pub async fn comments(&self, user: &User, id: TicketId) -> Result<Vec<Comment>> {
@@ -200,6 +271,13 @@ impl Desk {
         let bytes = self.files.get(&found.sha256).await?;
         Ok((found, bytes))
     }
+}
+
+fn latest_workflow<'a>(catalog: &'a okno_workflow::Catalog, code: &str) -> Result<&'a Workflow> {
+    catalog.latest(code).ok_or_else(|| {
+        DomainError::Conflict(format!("the service's workflow \"{code}\" is not in the catalog"))
+            .into()
+    })
 }
 
 /// The last path component of an uploaded name, without control characters.

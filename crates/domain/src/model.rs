@@ -289,6 +289,12 @@ pub struct Task {
     pub due_at: Option<Timestamp>,
     pub priority: i32,
     pub state: TaskState,
+    /// The workflow stage that created the task (`None` for tasks made outside a route).
+    pub stage: Option<String>,
+    /// The outcome it was completed with.
+    pub outcome: Option<String>,
+    /// What the specialist wrote on finishing it (or what was carried over into it).
+    pub summary: Option<String>,
     pub created_at: Timestamp,
 }
 

@@ -45,6 +45,10 @@ enum Command {
         /// Load the demo firm on first start (idempotent).
         #[arg(long)]
         demo: bool,
+        /// Do not run the background jobs (deadline watch, daily review, auto-close) in
+        /// this process; another process on the same database may run them.
+        #[arg(long, env = "OKNO_NO_JOBS")]
+        no_jobs: bool,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -206,7 +210,12 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { data, listen, demo } => serve(data, &listen, demo).await?,
+        Command::Serve {
+            data,
+            listen,
+            demo,
+            no_jobs,
+        } => serve(data, &listen, demo, !no_jobs).await?,
         Command::Migrate { data } => {
             okno_store::open(&data.database_url())
                 .await
@@ -303,7 +312,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(data: DataArgs, listen: &str, demo: bool) -> anyhow::Result<()> {
+async fn serve(data: DataArgs, listen: &str, demo: bool, jobs: bool) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (is the port taken?)"))?;
@@ -311,6 +320,16 @@ async fn serve(data: DataArgs, listen: &str, demo: bool) -> anyhow::Result<()> {
     if demo {
         demo::load(&desk).await.context("loading the demo firm")?;
     }
+    // Safe beside other servers on the same database: each run is claimed there first.
+    let _jobs = jobs.then(|| {
+        let clock = Arc::new(okno_jobs::SystemClock);
+        Arc::new(okno_jobs::Scheduler::new(
+            desk.clone(),
+            okno_jobs::JobSettings::default(),
+            clock,
+        ))
+        .spawn()
+    });
     let address = listener.local_addr()?;
     println!("Okno is running at http://{address}/");
     if demo {

@@ -25,6 +25,7 @@ mod level;
 mod norm;
 mod report;
 mod timeline;
+mod watch;
 
 pub mod bench;
 pub mod shipped;
@@ -42,3 +43,7 @@ pub use level::{
 };
 pub use norm::{NormError, WORKING_DAY_MINUTES, parse_norm_minutes};
 pub use report::{Pause, StageTime, StageVisit, stage_times};
+pub use watch::{
+    AlertDecision, AlertKind, DeadlineSnapshot, WatchRules, Watched, deadline_alert, hours_alert,
+    quota_alert, share_instant,
+};

@@ -11,7 +11,9 @@ use jiff::Timestamp;
 use okno_domain::*;
 use std::sync::Arc;
 
+mod jobs;
 pub mod postgres;
+mod routes;
 mod sql;
 pub mod sqlite;
 
@@ -28,6 +30,9 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub use jobs::*;
+pub use routes::*;
 
 /// Opens the store a `--database` URL names: `postgres://…`, or else an SQLite file path
 /// (`sqlite://path` or a bare path). Applies pending migrations.
@@ -108,7 +113,7 @@ pub struct SessionData {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: RouteStore + JobStore + Send + Sync + 'static {
     /// Answers when the database does (for `/healthz`).
     async fn ping(&self) -> Result<()>;
 

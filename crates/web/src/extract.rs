@@ -92,12 +92,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let path = error.path().to_string();
             let inner = error.into_inner();
-            let field =
-                field_in_serde_message(&inner.to_string()).or((path != ".").then_some(path));
-            let (status, code) = if inner.is_syntax() || inner.is_eof() {
-                (StatusCode::BAD_REQUEST, "malformed_json")
+            // Broken JSON has no field to blame; a wrong value names the one it was in.
+            let (status, code, field) = if inner.is_syntax() || inner.is_eof() {
+                (StatusCode::BAD_REQUEST, "malformed_json", None)
             } else {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+                let field = field_in_serde_message(&inner.to_string())
+                    .or((path != ".").then_some(path));
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid", field)
             };
             let error = ApiError::new(status, code, inner.to_string());
             match field {

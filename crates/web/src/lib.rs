@@ -29,7 +29,7 @@ pub fn app(desk: Arc<Desk>) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
         .merge(api)
-        .merge(pages::router())
+        .merge(pages::router(AppState { desk: desk.clone() }))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -507,7 +507,13 @@ pub fn client_replied(workflow: &Workflow, state: &RouteState) -> Step {
         stage: stage.clone(),
         side: true,
     });
-    run.effects.push(Effect::CreateTask(NewTask {
+    run.effects.push(Effect::CreateTask(reply_task(workflow, stage)));
+    run.finish()
+}
+
+/// The `reply` task a client's message creates in `stage` (for the queue's help text too).
+pub fn reply_task(workflow: &Workflow, stage: String) -> NewTask {
+    NewTask {
         kind: REPLY_TASK.to_string(),
         stage,
         title: Text {
@@ -529,8 +535,7 @@ pub fn client_replied(workflow: &Workflow, state: &RouteState) -> Step {
                 .into(),
         }),
         outcomes: vec![DONE.to_string()],
-    }));
-    run.finish()
+    }
 }
 
 /// Closes the route from outside the workflow (auto-close after the client's silence, a

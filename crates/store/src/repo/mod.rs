@@ -7,6 +7,9 @@ use crate::sql::{Param, Sql, code, instant, ms};
 use crate::*;
 use sqlx::{AssertSqlSafe, Row};
 
+mod jobs;
+mod routes;
+
 type DbRow = <Db as sqlx::Database>::Row;
 type Tx = sqlx::Transaction<'static, Db>;
 
@@ -22,7 +25,7 @@ const COMMENT_SELECT: &str = "SELECT m.id, m.ticket_id, m.author_id, COALESCE(u.
      m.body, m.internal, m.created_at FROM comments m LEFT JOIN users u ON u.id = m.author_id";
 
 const TASK_COLUMNS: &str =
-    "id, ticket_id, kind, title, line, pool, assignee_id, due_at, priority, state, created_at";
+    "id, ticket_id, kind, title, line, pool, assignee_id, due_at, priority, state, stage, outcome, summary, created_at";
 
 fn user_from(row: &DbRow) -> Result<User> {
     Ok(User {
@@ -126,6 +129,9 @@ fn task_from(row: &DbRow) -> Result<Task> {
             .transpose()?,
         priority: i32::try_from(row.try_get::<i64, _>("priority")?).unwrap_or(i32::MAX),
         state: code(TaskState::parse, row.try_get("state")?, "task state")?,
+        stage: row.try_get("stage")?,
+        outcome: row.try_get("outcome")?,
+        summary: row.try_get("summary")?,
         created_at: instant(row.try_get("created_at")?)?,
     })
 }

@@ -1,5 +1,6 @@
 //! `/api/v1`: thin handlers over the desk, each documented for the OpenAPI document.
 
+pub mod tasks;
 pub mod views;
 
 use crate::AppState;
@@ -64,6 +65,17 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         .routes(routes!(history))
         .routes(routes!(ticket_tasks))
         .routes(routes!(download_attachment))
+        .routes(routes!(tasks::queue))
+        .routes(routes!(tasks::get_task))
+        .routes(routes!(tasks::take))
+        .routes(routes!(tasks::complete))
+        .routes(routes!(tasks::reassign))
+        .routes(routes!(tasks::transfer))
+        .routes(routes!(tasks::add_coassignee))
+        .routes(routes!(tasks::add_watcher))
+        .routes(routes!(tasks::decide))
+        .routes(routes!(tasks::list_workflows))
+        .routes(routes!(tasks::get_workflow, tasks::put_workflow))
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .merge(uploads)
         .split_for_parts();
@@ -133,15 +145,11 @@ async fn services(
     Json(
         state
             .desk
-            .catalog
+            .catalog()
             .services()
             .iter()
             .filter(|s| s.active)
-            .map(|s| ServiceView {
-                code: s.code.clone(),
-                name: s.name.get(lang).to_owned(),
-                description: s.description.get(lang).to_owned(),
-            })
+            .map(|s| ServiceView::new(s, lang))
             .collect(),
     )
 }

@@ -194,6 +194,47 @@ pub struct ServiceView {
     pub code: String,
     pub name: String,
     pub description: String,
+    /// The workflow new tickets of this service follow.
+    pub workflow: String,
+    /// Extra fields of the service's ticket form.
+    pub fields: Vec<FormFieldView>,
+}
+
+impl ServiceView {
+    pub fn new(s: &okno_workflow::Service, lang: &str) -> Self {
+        ServiceView {
+            code: s.code.clone(),
+            name: s.name.get(lang).to_owned(),
+            description: s.description.get(lang).to_owned(),
+            workflow: s.workflow.clone(),
+            fields: s
+                .fields
+                .iter()
+                .map(|f| FormFieldView {
+                    code: f.code.clone(),
+                    label: f.label.get(lang).to_owned(),
+                    kind: serde_json::to_value(f.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    required: f.required,
+                    options: f.options.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A field of a service's ticket form.
+#[derive(Serialize, ToSchema)]
+pub struct FormFieldView {
+    pub code: String,
+    pub label: String,
+    /// `text`, `number`, `select`, `date` or `bool`.
+    pub kind: String,
+    pub required: bool,
+    /// The choices of a `select` field.
+    pub options: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -1,8 +1,494 @@
-//! Server-rendered pages.
+//! Server-rendered pages: login, the landing page per role, a ticket, a new ticket.
+//!
+//! Handlers are thin: parse the request, call the desk, render a template. The visit
+//! (language, zone, session), the cross-site post check and error pages live in [`guard`];
+//! messages, plurals and dates in [`i18n`]; templates and their rows in [`templates`].
+
+pub mod guard;
+pub mod i18n;
+pub mod templates;
 
 use crate::AppState;
+use crate::extract::SESSION_COOKIE;
 use axum::Router;
+use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use guard::{Page, PageError, Visit, page_layer};
+use i18n::Lang;
+use okno_desk::tickets::TicketInput;
+use okno_desk::{Desk, DeskError};
+use okno_domain::*;
+use okno_store::TicketFilter;
+use serde::Deserialize;
+use templates::*;
 
-pub fn router() -> Router<AppState> {
+/// Tickets per page of the landing list.
+const PAGE_SIZE: usize = 25;
+/// The login form's CSRF cookie (double submit: there is no session to bind a token to yet).
+const LOGIN_COOKIE: &str = "okno_login";
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let upload_limit = usize::try_from(state.desk.settings.attachment_limit)
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 * 1024);
     Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/", get(home))
+        .route("/tickets", post(create_ticket))
+        .route("/tickets/new", get(new_ticket_form))
+        .route("/tickets/{id}", get(ticket_page))
+        .route("/tickets/{id}/comments", post(post_comment))
+        .route("/tickets/{id}/submit", post(submit_draft))
+        .route(
+            "/tickets/{id}/attachments",
+            post(upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(axum::middleware::from_fn_with_state(state, page_layer))
+        .route("/static/okno.css", get(stylesheet))
+        .route("/static/favicon.svg", get(favicon))
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/okno.css"),
+    )
+}
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/favicon.svg"),
+    )
+}
+
+/// `123` or `OK-000123`; anything else names no ticket.
+fn ticket_id(raw: &str) -> Result<TicketId, PageError> {
+    TicketNumber::parse(raw)
+        .map(|n| TicketId(n.0))
+        .ok_or(PageError::NOT_FOUND)
+}
+
+fn random_token() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn login_form(visit: Visit, jar: CookieJar) -> Response {
+    if visit.session.is_some() {
+        return Redirect::to("/").into_response();
+    }
+    let token = random_token();
+    let cookie = Cookie::build((LOGIN_COOKIE, token.clone()))
+        .path("/login")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .build();
+    let page = LoginTemplate {
+        ctx: visit.ctx(),
+        email: String::new(),
+        error: None,
+        token,
+    };
+    (jar.add(cookie), render(StatusCode::OK, &page)).into_response()
+}
+
+async fn login(
+    State(state): State<AppState>,
+    visit: Visit,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    let expected = jar.get(LOGIN_COOKIE).map(|c| c.value().to_owned());
+    if !expected.is_some_and(|token| guard::same_secret(&form.csrf, &token)) {
+        return Err(PageError::CSRF);
+    }
+    let refused = |status: StatusCode, key: &str| {
+        let ctx = visit.ctx();
+        let page = LoginTemplate {
+            error: Some(ctx.t(key)),
+            ctx,
+            email: form.email.clone(),
+            token: form.csrf.clone(),
+        };
+        Ok(render(status, &page))
+    };
+    match state.desk.login(&form.email, &form.password).await {
+        Ok(user) => {
+            if let Some(old) = jar.get(SESSION_COOKIE) {
+                state.desk.close_session(old.value()).await?;
+            }
+            let session = state.desk.open_session(&user).await?;
+            let jar =
+                jar.remove(Cookie::build(LOGIN_COOKIE).path("/login"))
+                    .add(guard::session_cookie(
+                        session.cookie,
+                        guard::is_https(&headers),
+                    ));
+            Ok((jar, Redirect::to("/")).into_response())
+        }
+        Err(DeskError::Unauthorized(_)) => refused(StatusCode::UNAUTHORIZED, "login-failed"),
+        Err(DeskError::Throttled) => refused(StatusCode::TOO_MANY_REQUESTS, "login-throttled"),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    page: Page,
+    jar: CookieJar,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    page.check_csrf(&form.csrf)?;
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        state.desk.close_session(cookie.value()).await?;
+    }
+    let jar = jar.remove(guard::expired_session_cookie());
+    Ok((jar, Redirect::to("/login")).into_response())
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn home(
+    State(state): State<AppState>,
+    page: Page,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let status = query.status.as_deref().and_then(TicketStatus::parse);
+    let after = query
+        .cursor
+        .as_deref()
+        .and_then(|c| c.parse().ok())
+        .map(TicketId);
+    let filter = TicketFilter {
+        status,
+        client: None,
+        after,
+        limit: PAGE_SIZE as u32 + 1,
+    };
+    let mut tickets = state.desk.tickets(&page.user, &filter).await?;
+    let next_cursor = (tickets.len() > PAGE_SIZE).then(|| {
+        tickets.truncate(PAGE_SIZE);
+        tickets[PAGE_SIZE - 1].id
+    });
+    let services = if page.user.role.is_staff() {
+        Vec::new()
+    } else {
+        service_links(&state.desk, page.ctx.lang)
+    };
+    let view = HomeTemplate::new(
+        page.ctx,
+        &tickets,
+        status,
+        next_cursor,
+        after.is_some(),
+        services,
+    );
+    Ok(render(StatusCode::OK, &view))
+}
+
+/// The services a person may open a ticket for, one click each.
+fn service_links(desk: &Desk, lang: Lang) -> Vec<ServiceLink> {
+    desk.catalog()
+        .services()
+        .iter()
+        .filter(|s| s.active)
+        .map(|s| ServiceLink {
+            href: format!("/tickets/new?service={}", s.code),
+            name: s.name.get(lang.code()).to_owned(),
+            description: s.description.get(lang.code()).to_owned(),
+        })
+        .collect()
+}
+
+/// An active service's name and description in `lang`.
+fn service_text(desk: &Desk, code: &str, lang: Lang) -> Option<(String, String)> {
+    desk.catalog().service(code).filter(|s| s.active).map(|s| {
+        (
+            s.name.get(lang.code()).to_owned(),
+            s.description.get(lang.code()).to_owned(),
+        )
+    })
+}
+
+async fn load_ticket(
+    desk: &Desk,
+    user: &User,
+    id: TicketId,
+    lang: Lang,
+) -> Result<TicketData, PageError> {
+    let ticket = desk.ticket(user, id).await?;
+    let tasks = if user.role.is_staff() {
+        desk.ticket_tasks(user, ticket.id).await?
+    } else {
+        Vec::new()
+    };
+    let client_name = desk
+        .store
+        .client(ticket.client_id)
+        .await
+        .map_err(DeskError::from)?
+        .map(|c| c.name)
+        .unwrap_or_default();
+    let service_name = desk
+        .catalog()
+        .service(&ticket.service)
+        .map(|s| s.name.get(lang.code()).to_owned())
+        .unwrap_or_else(|| ticket.service.clone());
+    Ok(TicketData {
+        comments: desk.comments(user, ticket.id).await?,
+        attachments: desk.attachments(user, ticket.id).await?,
+        history: desk.history(user, ticket.id).await?,
+        tasks,
+        client_name,
+        service_name,
+        ticket,
+    })
+}
+
+async fn ticket_page(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let data = load_ticket(&state.desk, &page.user, ticket_id(&id)?, page.ctx.lang).await?;
+    let view = TicketTemplate::new(page.ctx, data, TicketForms::default());
+    Ok(render(StatusCode::OK, &view))
+}
+
+/// The ticket page again, with what the viewer typed and what was wrong with it.
+async fn ticket_page_with(
+    desk: &Desk,
+    page: Page,
+    id: TicketId,
+    forms: TicketForms,
+) -> Result<Response, PageError> {
+    let data = load_ticket(desk, &page.user, id, page.ctx.lang).await?;
+    let view = TicketTemplate::new(page.ctx, data, forms);
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view))
+}
+
+#[derive(Deserialize)]
+struct CommentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+    internal: Option<String>,
+}
+
+async fn post_comment(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<String>,
+    Form(form): Form<CommentForm>,
+) -> Result<Response, PageError> {
+    page.check_csrf(&form.csrf)?;
+    let id = ticket_id(&id)?;
+    let internal = form.internal.is_some();
+    match state
+        .desk
+        .comment(&page.user, id, &form.body, internal)
+        .await
+    {
+        Ok(comment) => Ok(Redirect::to(&format!(
+            "/tickets/{}#comment-{}",
+            TicketNumber(id.0),
+            comment.id
+        ))
+        .into_response()),
+        Err(DeskError::Domain(DomainError::Invalid(error))) => {
+            let forms = TicketForms {
+                comment_error: Some(field_message(&page.ctx, &error)),
+                comment: form.body,
+                internal,
+                upload_error: None,
+            };
+            ticket_page_with(&state.desk, page, id, forms).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn submit_draft(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    page.check_csrf(&form.csrf)?;
+    let ticket = state.desk.submit_draft(&page.user, ticket_id(&id)?).await?;
+    Ok(Redirect::to(&format!("/tickets/{}", ticket.number())).into_response())
+}
+
+/// Multipart: `csrf` and `file`.
+async fn upload(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<String>,
+    mut form: Multipart,
+) -> Result<Response, PageError> {
+    let id = ticket_id(&id)?;
+    let (mut csrf, mut file) = (String::new(), None);
+    while let Some(field) = form.next_field().await.map_err(|_| PageError::INVALID)? {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(|_| PageError::INVALID)?,
+            Some("file") => {
+                let name = field.file_name().unwrap_or_default().to_owned();
+                let content_type = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_owned();
+                let bytes = field.bytes().await.map_err(|_| PageError::TOO_LARGE)?;
+                file = Some((name, content_type, bytes));
+            }
+            _ => {}
+        }
+    }
+    page.check_csrf(&csrf)?;
+    let outcome = match file {
+        Some((name, content_type, bytes)) if !name.is_empty() && !bytes.is_empty() => {
+            state
+                .desk
+                .attach(&page.user, id, None, &name, &content_type, &bytes)
+                .await
+        }
+        _ => Err(FieldError::new("file", "must not be empty").into()),
+    };
+    match outcome {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/tickets/{}#files", TicketNumber(id.0))).into_response())
+        }
+        Err(DeskError::Domain(DomainError::Invalid(_))) => {
+            let forms = TicketForms {
+                upload_error: Some(page.ctx.t("upload-choose-file")),
+                ..TicketForms::default()
+            };
+            ticket_page_with(&state.desk, page, id, forms).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct NewTicketQuery {
+    #[serde(default)]
+    service: String,
+}
+
+async fn new_ticket_form(
+    State(state): State<AppState>,
+    page: Page,
+    Query(query): Query<NewTicketQuery>,
+) -> Result<Response, PageError> {
+    let (service_name, service_description) =
+        service_text(&state.desk, &query.service, page.ctx.lang).ok_or(PageError::NOT_FOUND)?;
+    let view = NewTicketTemplate {
+        ctx: page.ctx,
+        service_name,
+        service_description,
+        input: TicketFormInput {
+            service: query.service,
+            ..TicketFormInput::default()
+        },
+        errors: TicketFormErrors::default(),
+    };
+    Ok(render(StatusCode::OK, &view))
+}
+
+#[derive(Deserialize)]
+struct TicketForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    client: String,
+    draft: Option<String>,
+}
+
+async fn create_ticket(
+    State(state): State<AppState>,
+    page: Page,
+    Form(form): Form<TicketForm>,
+) -> Result<Response, PageError> {
+    page.check_csrf(&form.csrf)?;
+    let input = TicketInput {
+        service: form.service.clone(),
+        subject: form.subject.clone(),
+        description: form.description.clone(),
+        client: Some(form.client.clone()).filter(|c| !c.trim().is_empty()),
+        draft: form.draft.is_some(),
+    };
+    let error = match state.desk.open_ticket(&page.user, input).await {
+        Ok(ticket) => {
+            return Ok(Redirect::to(&format!("/tickets/{}", ticket.number())).into_response());
+        }
+        Err(DeskError::Domain(DomainError::Invalid(error))) => error,
+        Err(DeskError::Domain(DomainError::NotFound("client"))) => {
+            FieldError::new("client", "unknown client")
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let message = Some(field_message(&page.ctx, &error));
+    let mut errors = TicketFormErrors::default();
+    match error.field {
+        "service" => errors.service = message,
+        "subject" => errors.subject = message,
+        "description" => errors.description = message,
+        "client" => errors.client = message,
+        _ => errors.other = message,
+    }
+    let (service_name, service_description) =
+        service_text(&state.desk, &form.service, page.ctx.lang).unwrap_or_default();
+    let view = NewTicketTemplate {
+        ctx: page.ctx,
+        service_name,
+        service_description,
+        input: TicketFormInput {
+            service: form.service,
+            subject: form.subject,
+            description: form.description,
+            client: form.client,
+            draft: form.draft.is_some(),
+        },
+        errors,
+    };
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view))
 }

@@ -1,0 +1,398 @@
+//! Running routes: engine steps become store changes.
+//!
+//! Every event on a route (ticket opened, task completed, automatic step finished, client
+//! wrote or decided) goes the same way: read the ticket's route state, let the pure engine
+//! compute the [`Step`], translate its effects into one [`TicketChange`] (deadlines, texts,
+//! addressees resolved here), and apply it in one transaction guarded by the state it was
+//! computed from. If another change landed first, the step is computed again from the fresh
+//! state. Automatic actions run after the change is committed and feed their outcome back.
+
+use crate::{Desk, DeskError, Result};
+use jiff::Timestamp;
+use okno_domain::*;
+use okno_store::{ChangeStep, TaskCompletion, TicketChange};
+use okno_workflow::{
+    Addressee, Effect, EngineError, Norm, RouteState, Status, Step, Workflow,
+};
+use std::collections::BTreeMap;
+
+/// How often a step is recomputed when concurrent changes keep landing first.
+const ATTEMPTS: usize = 8;
+/// Automatic steps one event may run in a row (a route of only automatic stages must end).
+const MAX_ACTIONS: usize = 16;
+
+/// An automatic action the route asks for.
+#[derive(Debug, Clone)]
+pub(crate) struct Action {
+    pub name: String,
+    pub params: BTreeMap<String, String>,
+}
+
+/// What an automatic action gave back.
+struct ActionResult {
+    outcome: &'static str,
+    /// `{result}` in the outcome's public message.
+    result: Option<String>,
+    /// Kept in the ticket's history (internal).
+    event: (&'static str, String),
+}
+
+/// The facts a step's translation needs besides the effects.
+pub(crate) struct StepContext<'a> {
+    /// The language of the client's messages.
+    pub locale: &'a str,
+    pub classification: Option<Classification>,
+    /// The summary a `carry_summary` task inherits.
+    pub carried: Option<&'a str>,
+    /// `{result}` of an automatic action.
+    pub result: Option<&'a str>,
+}
+
+pub(crate) fn route_state(text: &str) -> Option<RouteState> {
+    serde_json::from_str(text).ok()
+}
+
+pub(crate) fn route_text(state: &RouteState) -> String {
+    serde_json::to_string(state).unwrap_or_else(|_| "{}".into())
+}
+
+pub(crate) fn engine_error(error: EngineError) -> DeskError {
+    DomainError::Conflict(error.to_string()).into()
+}
+
+fn ticket_status(status: Status) -> TicketStatus {
+    TicketStatus::parse(status.as_str()).unwrap_or(TicketStatus::InProgress)
+}
+
+impl Desk {
+    /// The deadline of a task with `norm`, counted from `from`: the promised instant (the
+    /// ticket's next-step date) and the internal one (the task's `due_at`).
+    ///
+    /// For now every ticket follows the default support level and its calendar; contracts
+    /// (a later issue) will pick the client's level here.
+    pub(crate) fn due_for(
+        &self,
+        norm: Norm,
+        classification: Option<Classification>,
+        stage: &str,
+        from: Timestamp,
+    ) -> Option<okno_sla::Deadline> {
+        let level = self.sla.default_level()?;
+        match norm {
+            Norm::None => None,
+            Norm::WorkingMinutes(minutes) => {
+                let due = self
+                    .sla
+                    .calendar_of(level)
+                    .ok()?
+                    .due(from, i64::from(minutes));
+                Some(okno_sla::Deadline {
+                    promised: due,
+                    internal: due,
+                })
+            }
+            Norm::Reaction | Norm::Solution => {
+                let class = classification
+                    .and_then(|c| c.as_str().parse().ok())
+                    .unwrap_or(okno_sla::Classification::Question);
+                let kind = if level.norm_minutes(okno_sla::NormKind::Stage(stage)).is_some() {
+                    okno_sla::NormKind::Stage(stage)
+                } else if norm == Norm::Reaction {
+                    okno_sla::NormKind::Reaction(class)
+                } else {
+                    okno_sla::NormKind::Solution(class)
+                };
+                self.sla.deadline(level, from, kind)
+            }
+        }
+    }
+
+    /// An instant as the client reads it: in the support calendar's time zone.
+    fn client_time(&self, at: Timestamp, locale: &str) -> String {
+        let zone = self
+            .sla
+            .default_level()
+            .and_then(|level| self.sla.calendar_of(level).ok())
+            .map(|calendar| calendar.time_zone().clone())
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        crate::deadlines::format_instant(at, &zone, locale)
+    }
+
+    /// Translates an engine step into a store change and the actions to run afterwards.
+    pub(crate) async fn plan(
+        &self,
+        from_route: String,
+        step: &Step,
+        context: &StepContext<'_>,
+        at: Timestamp,
+    ) -> Result<(TicketChange, Vec<Action>)> {
+        let mut classification = context.classification;
+        let mut steps = Vec::with_capacity(step.effects.len());
+        let mut actions = Vec::new();
+        let mut next_step: Option<Option<Timestamp>> = None;
+        let mut messages = Vec::new();
+        for effect in &step.effects {
+            match effect {
+                Effect::EnterStage { stage } => steps.push(ChangeStep::EnterStage(stage.clone())),
+                Effect::SetStatus { status, .. } => {
+                    steps.push(ChangeStep::SetStatus(ticket_status(*status)));
+                    if matches!(status, Status::WaitingClient | Status::Closed) {
+                        next_step = Some(None);
+                    }
+                }
+                Effect::SetClassification { classification: c } => {
+                    if let Some(c) = Classification::parse(c) {
+                        classification = Some(c);
+                        steps.push(ChangeStep::SetClassification(c));
+                    }
+                }
+                Effect::PublicMessage { text } => {
+                    messages.push(steps.len());
+                    steps.push(ChangeStep::PublicMessage(text.get(context.locale).to_owned()));
+                }
+                Effect::CreateTask(task) => {
+                    let due = self.due_for(task.norm, classification, &task.stage, at);
+                    let promised = due.map(|d| d.promised);
+                    next_step = Some(match next_step.flatten() {
+                        Some(earlier) => Some(promised.map_or(earlier, |p| p.min(earlier))),
+                        None => promised,
+                    });
+                    let (line, pool, assignee_id) = self.addressee(&task.addressee).await?;
+                    let row = okno_store::NewTask {
+                        kind: task.kind.clone(),
+                        title: task.title.ru.clone(),
+                        line,
+                        pool,
+                        assignee_id,
+                        due_at: due.map(|d| d.internal),
+                        priority: task.priority.weight(),
+                        stage: Some(task.stage.clone()),
+                    };
+                    let summary = task
+                        .carry_summary
+                        .then(|| context.carried.map(str::to_owned))
+                        .flatten();
+                    steps.push(ChangeStep::CreateTask(row, summary));
+                }
+                Effect::CancelTask { kind, stage } => steps.push(ChangeStep::CancelTask {
+                    kind: kind.clone(),
+                    stage: stage.clone(),
+                }),
+                Effect::RunAction { action, params } => actions.push(Action {
+                    name: action.clone(),
+                    params: params.clone(),
+                }),
+                Effect::CloseTicket => {
+                    steps.push(ChangeStep::Close);
+                    next_step = Some(None);
+                }
+            }
+        }
+        // `{due}` is the promised date of this step's tasks; `{result}` the action's output.
+        let due_text = next_step
+            .flatten()
+            .map_or_else(|| "—".to_owned(), |due| self.client_time(due, context.locale));
+        for index in messages {
+            if let ChangeStep::PublicMessage(text) = &mut steps[index] {
+                *text = text
+                    .replace("{due}", &due_text)
+                    .replace("{result}", context.result.unwrap_or_default());
+            }
+        }
+        let change = TicketChange {
+            actor: None,
+            at,
+            from_route,
+            route: route_text(&step.state),
+            complete: None,
+            steps,
+            next_step_at: next_step,
+        };
+        Ok((change, actions))
+    }
+
+    /// Line, pool and assignee of a task for `addressee`. A person unknown to the desk
+    /// leaves the task to line 1, so it is never lost.
+    async fn addressee(
+        &self,
+        addressee: &Addressee,
+    ) -> Result<(Option<Line>, Option<String>, Option<UserId>)> {
+        Ok(match addressee {
+            Addressee::Line(n) => (Line::new(*n).ok(), None, None),
+            Addressee::Pool(pool) => (None, Some(pool.clone()), None),
+            Addressee::Person(email) => {
+                let found = match Email::parse(email) {
+                    Ok(email) => self.store.user_by_email(&email).await?,
+                    Err(_) => None,
+                };
+                match found {
+                    Some((user, _)) if user.role.is_staff() => (None, None, Some(user.id)),
+                    _ => {
+                        tracing::warn!(%email, "a task's person is not on the staff; it goes to line 1");
+                        (Line::new(1).ok(), None, None)
+                    }
+                }
+            }
+        })
+    }
+
+    /// The language the ticket's client reads.
+    async fn client_locale(&self, ticket: &Ticket) -> Result<String> {
+        Ok(self
+            .store
+            .user(ticket.requester_id)
+            .await?
+            .map_or_else(|| "ru".to_owned(), |u| u.locale))
+    }
+
+    /// Runs one event on a ticket's route: `event` computes the engine step from the
+    /// current workflow and state; `complete` finishes a task row in the same transaction;
+    /// `prefix` steps go before the engine's. Then runs the automatic actions that follow.
+    pub(crate) async fn advance<F>(
+        &self,
+        id: TicketId,
+        actor: Option<UserId>,
+        complete: Option<TaskCompletion>,
+        carried: Option<&str>,
+        event: F,
+    ) -> Result<Ticket>
+    where
+        F: Fn(&Workflow, &RouteState) -> std::result::Result<Step, EngineError>,
+    {
+        let (ticket, actions) = self
+            .advance_once(id, actor, complete, carried, None, Vec::new(), &event)
+            .await?;
+        self.run_actions(ticket, actions).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn advance_once<F>(
+        &self,
+        id: TicketId,
+        actor: Option<UserId>,
+        complete: Option<TaskCompletion>,
+        carried: Option<&str>,
+        result: Option<&str>,
+        prefix: Vec<ChangeStep>,
+        event: &F,
+    ) -> Result<(Ticket, Vec<Action>)>
+    where
+        F: Fn(&Workflow, &RouteState) -> std::result::Result<Step, EngineError>,
+    {
+        let mut locale: Option<String> = None;
+        for _ in 0..ATTEMPTS {
+            let (ticket, route) = self
+                .store
+                .routed_ticket(id)
+                .await?
+                .ok_or(DomainError::NotFound("ticket"))?;
+            let state = route_state(&route).ok_or_else(|| {
+                DomainError::Conflict("this ticket has no route to follow".into())
+            })?;
+            let catalog = self.workflow_catalog_for(&state).await?;
+            let workflow = catalog.workflow_of(&state).map_err(engine_error)?;
+            let step = event(workflow, &state).map_err(engine_error)?;
+            let has_message = step
+                .effects
+                .iter()
+                .any(|e| matches!(e, Effect::PublicMessage { .. }));
+            if has_message && locale.is_none() {
+                locale = Some(self.client_locale(&ticket).await?);
+            }
+            let context = StepContext {
+                locale: locale.as_deref().unwrap_or("ru"),
+                classification: ticket.classification,
+                carried,
+                result,
+            };
+            let (mut change, actions) = self.plan(route, &step, &context, Timestamp::now()).await?;
+            change.actor = actor;
+            change.complete = complete.clone();
+            if !prefix.is_empty() {
+                change.steps.splice(0..0, prefix.iter().cloned());
+            }
+            if let Some(ticket) = self.store.apply_change(id, &change).await? {
+                return Ok((ticket, actions));
+            }
+        }
+        Err(DomainError::Conflict("the ticket is changing right now; try again".into()).into())
+    }
+
+    /// Runs the automatic steps a route asked for, one after another, feeding each outcome
+    /// back into the engine.
+    pub(crate) async fn run_actions(
+        &self,
+        mut ticket: Ticket,
+        mut actions: Vec<Action>,
+    ) -> Result<Ticket> {
+        for _ in 0..MAX_ACTIONS {
+            let Some(action) = actions.pop() else {
+                return Ok(ticket);
+            };
+            let done = self.run_action(&ticket, &action).await;
+            let (kind, detail) = done.event;
+            let note = ChangeStep::Event {
+                kind: kind.to_owned(),
+                detail,
+                public: false,
+            };
+            let outcome = done.outcome;
+            let (next, more) = self
+                .advance_once(
+                    ticket.id,
+                    None,
+                    None,
+                    None,
+                    done.result.as_deref(),
+                    vec![note],
+                    &|workflow: &Workflow, state: &RouteState| {
+                        okno_workflow::action_finished(workflow, state, outcome)
+                    },
+                )
+                .await?;
+            ticket = next;
+            actions.extend(more);
+        }
+        tracing::warn!(ticket = %ticket.id, "too many automatic steps in a row; the rest wait");
+        Ok(ticket)
+    }
+
+    /// Carries out one automatic action. Never fails: any failure is the `error` outcome,
+    /// which gives the work to a person.
+    async fn run_action(&self, ticket: &Ticket, action: &Action) -> ActionResult {
+        let failed = |reason: String| ActionResult {
+            outcome: "error",
+            result: None,
+            event: ("action_failed", format!("{}: {reason}", action.name)),
+        };
+        match action.name.as_str() {
+            "issue_license_key" => {
+                let Some(format) = action.params.get("key_format") else {
+                    return failed("no key_format configured".into());
+                };
+                let key = {
+                    use rand::Rng;
+                    let mut rng = rand::rng();
+                    okno_workflow::generate_key(format, || rng.random())
+                };
+                match self
+                    .store
+                    .issue_license_key(ticket.client_id, ticket.id, &key, Timestamp::now())
+                    .await
+                {
+                    Ok(true) => ActionResult {
+                        outcome: "ok",
+                        event: ("license_key_issued", key.clone()),
+                        result: Some(key),
+                    },
+                    Ok(false) => {
+                        failed("the client's license-key quota is used up".into())
+                    }
+                    Err(e) => failed(format!("the key could not be recorded: {e}")),
+                }
+            }
+            other => failed(format!("unknown automatic action \"{other}\"")),
+        }
+    }
+
+}

@@ -1,0 +1,672 @@
+//! The jobs against a real database, on SQLite and (with `OKNO_TEST_DATABASE_URL`) on
+//! PostgreSQL. Instants are fixed: Monday 2025-04-28 is an ordinary working day on
+//! `ru-standard` (09:00–18:00 Moscow, lunch 13–14); 1–4 May 2025 are holidays.
+
+use jiff::{SignedDuration, Timestamp};
+use okno_desk::{Desk, Settings};
+use okno_domain::*;
+use okno_jobs::*;
+use okno_store::testing::TestDb;
+use okno_store::*;
+use std::sync::Arc;
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+struct Fixture {
+    desk: Arc<Desk>,
+    client: ClientId,
+    contact: UserId,
+    specialist: UserId,
+    _files: tempfile::TempDir,
+}
+
+async fn fixture(db: &TestDb) -> Fixture {
+    let files = tempfile::tempdir().unwrap();
+    let desk = Desk::start(db.store.clone(), Settings::new(files.path().to_owned()))
+        .await
+        .unwrap();
+    let client = desk
+        .store
+        .create_client("ALFA", "Альфа", Some("alfa.test"))
+        .await
+        .unwrap();
+    let user = |email: &str, role: Role, client_id: Option<ClientId>| NewUser {
+        email: Email::parse(email).unwrap(),
+        name: email.into(),
+        role,
+        client_id,
+        lines: vec![],
+        sees_organization: false,
+        password_hash: None,
+    };
+    let contact = desk
+        .store
+        .create_user(&user("anna@alfa.test", Role::Client, Some(client)))
+        .await
+        .unwrap();
+    let specialist = desk
+        .store
+        .create_user(&user("line1@desk.test", Role::Specialist, None))
+        .await
+        .unwrap();
+    Fixture {
+        desk,
+        client,
+        contact,
+        specialist,
+        _files: files,
+    }
+}
+
+impl Fixture {
+    fn store(&self) -> &Arc<dyn Store> {
+        &self.desk.store
+    }
+
+    async fn ticket(&self, subject: &str, created: Timestamp, due: Option<Timestamp>) -> Ticket {
+        let task = NewTask {
+            kind: "classify".into(),
+            title: "Классифицировать".into(),
+            line: Some(Line::new(1).unwrap()),
+            pool: None,
+            assignee_id: None,
+            due_at: due,
+            priority: 50,
+            stage: Some("classify".into()),
+        };
+        let ticket = NewTicket {
+            service: "question".into(),
+            subject: subject.into(),
+            description: String::new(),
+            client_id: self.client,
+            requester_id: self.contact,
+            draft: false,
+        };
+        let tasks = if due.is_some() { vec![task] } else { vec![] };
+        self.store()
+            .create_ticket(&ticket, &tasks, created)
+            .await
+            .unwrap()
+    }
+
+    async fn step(&self, ticket: TicketId, at: Timestamp, steps: Vec<ChangeStep>) {
+        let change = TicketChange {
+            actor: None,
+            at,
+            from_route: "{}".into(),
+            route: "{}".into(),
+            complete: None,
+            steps,
+            next_step_at: None,
+        };
+        self.store()
+            .apply_change(ticket, &change)
+            .await
+            .unwrap()
+            .expect("the route did not move");
+    }
+
+    async fn comment(&self, ticket: TicketId, author: UserId, at: Timestamp) {
+        let comment = NewComment {
+            ticket_id: ticket,
+            author_id: author,
+            body: "…".into(),
+            internal: false,
+        };
+        self.store().add_comment(&comment, at).await.unwrap();
+    }
+}
+
+okno_store::on_both_backends!(
+    claims_are_exclusive_across_processes,
+    deadline_watch_raises_each_cause_once,
+    daily_review_lists_open_tickets_once_a_day,
+    auto_close_after_three_working_days_of_silence,
+    scheduler_runs_each_job_on_its_schedule,
+    clock_pause_moves_deadlines_and_the_sla_report_counts_stages,
+);
+
+async fn claims_are_exclusive_across_processes(db: TestDb) {
+    // A second "process": another store on the same database.
+    let other = okno_store::open(&db.url).await.unwrap();
+    let now = at("2025-04-28T09:00:00Z");
+    let lease = SignedDuration::from_mins(5);
+    let claims = (0..16).map(|i| {
+        let store = if i % 2 == 0 {
+            db.store.clone()
+        } else {
+            other.clone()
+        };
+        tokio::spawn(async move {
+            store
+                .claim_job("watch", &format!("w{i}"), now, lease, now)
+                .await
+                .unwrap()
+                .map(|row| row.locked_by.unwrap())
+        })
+    });
+    let winners: Vec<String> = futures::future::join_all(claims)
+        .await
+        .into_iter()
+        .filter_map(|r| r.unwrap())
+        .collect();
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let winner = &winners[0];
+
+    // Only the holder finishes it; then it is not due until its next run.
+    let next = now + SignedDuration::from_secs(60);
+    assert!(
+        !db.store
+            .finish_job("watch", "nobody", now, next, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        db.store
+            .finish_job("watch", winner, now, next, None)
+            .await
+            .unwrap()
+    );
+    let row = other.job("watch").await.unwrap().unwrap();
+    assert_eq!((row.run_at, row.locked_by, row.attempts), (next, None, 0));
+    assert!(
+        other
+            .claim_job("watch", "a", now, lease, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A holder that dies keeps it until its lease runs out, then another takes over.
+    assert!(
+        other
+            .claim_job("watch", "a", next, lease, now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let during = next + SignedDuration::from_mins(4);
+    assert!(
+        db.store
+            .claim_job("watch", "b", during, lease, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let after = next + SignedDuration::from_mins(6);
+    let taken = db
+        .store
+        .claim_job("watch", "b", after, lease, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.locked_by.as_deref(), Some("b"));
+    assert!(
+        !other
+            .finish_job("watch", "a", after, after, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        db.store
+            .finish_job("watch", "b", after, after, Some("boom"))
+            .await
+            .unwrap()
+    );
+    let row = db.store.job("watch").await.unwrap().unwrap();
+    assert_eq!((row.attempts, row.last_error.as_deref()), (1, Some("boom")));
+}
+
+async fn deadline_watch_raises_each_cause_once(db: TestDb) {
+    let f = fixture(&db).await;
+    let rules = okno_sla::WatchRules::default();
+    let created = at("2025-04-28T09:00:00+03:00");
+    let due = at("2025-04-28T13:00:00+03:00"); // 4 working hours
+    let idle = f.ticket("Никто не трогал", created, Some(due)).await;
+    let busy = f.ticket("В работе", created, Some(due)).await;
+    f.comment(busy.id, f.specialist, at("2025-04-28T10:00:00+03:00"))
+        .await;
+    let paused = f.ticket("Ждём клиента", created, Some(due)).await;
+    f.step(
+        paused.id,
+        created,
+        vec![ChangeStep::SetStatus(TicketStatus::WaitingClient)],
+    )
+    .await;
+
+    let watch = |now: &str| {
+        let desk = f.desk.clone();
+        let now = at(now);
+        async move { deadline_watch(&desk, &rules, now).await.unwrap() }
+    };
+    // 80% of 240 working minutes is 192: 12:12.
+    assert_eq!(
+        watch("2025-04-28T12:11:00+03:00").await,
+        WatchReport::default()
+    );
+    let report = watch("2025-04-28T12:12:00+03:00").await;
+    let task = f.store().tasks(idle.id).await.unwrap()[0].clone();
+    assert_eq!(
+        report.raised,
+        vec![format!("at_risk:task:{}:{}", task.id, due.as_millisecond())]
+    );
+    assert_eq!(watch("2025-04-28T12:30:00+03:00").await.known, 1);
+
+    let manager_tasks: Vec<Task> = f
+        .store()
+        .tasks(idle.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.kind == "alert")
+        .collect();
+    assert_eq!(manager_tasks.len(), 1);
+    assert_eq!(manager_tasks[0].pool.as_deref(), Some(MANAGER_POOL));
+    assert!(
+        manager_tasks[0].title.contains("Срок под угрозой"),
+        "{}",
+        manager_tasks[0].title
+    );
+
+    // At the deadline both the idle and the busy task breach; the paused one does not.
+    let report = watch("2025-04-28T13:00:00+03:00").await;
+    assert_eq!(report.raised.len(), 2, "{report:?}");
+    assert!(
+        report
+            .raised
+            .iter()
+            .all(|k| k.starts_with("breached:task:"))
+    );
+    assert_eq!(
+        watch("2025-04-28T15:00:00+03:00").await,
+        WatchReport::default()
+    );
+    let alerts = f.store().alerts(true).await.unwrap();
+    assert_eq!(alerts.len(), 3);
+    assert!(alerts.iter().all(|a| a.ticket_id != paused.id));
+    assert!(alerts.iter().all(|a| a.manager_task_id.is_some()));
+
+    // The promised next-step date: breached once; moved, it is a new cause.
+    let promised = at("2025-04-28T16:00:00+03:00");
+    f.store()
+        .set_deadlines(busy.id, Some(promised), &[], created)
+        .await
+        .unwrap();
+    let report = watch("2025-04-28T16:00:00+03:00").await;
+    assert_eq!(
+        report.raised,
+        vec![format!(
+            "breached:ticket:{}:{}",
+            busy.id,
+            promised.as_millisecond()
+        )]
+    );
+    let moved = at("2025-04-29T10:00:00+03:00");
+    f.store()
+        .set_deadlines(busy.id, Some(moved), &[], at("2025-04-28T16:30:00+03:00"))
+        .await
+        .unwrap();
+    assert_eq!(
+        watch("2025-04-28T17:00:00+03:00").await,
+        WatchReport::default()
+    );
+    assert_eq!(watch("2025-04-29T10:00:00+03:00").await.raised.len(), 1);
+
+    // Specialist hours: over 10 hours, once.
+    let start = at("2025-04-28T06:00:00Z");
+    f.store()
+        .add_time_entry(
+            f.specialist,
+            busy.id,
+            None,
+            start,
+            Some(start + SignedDuration::from_hours(6)),
+        )
+        .await
+        .unwrap();
+    let later = at("2025-04-29T06:00:00Z");
+    f.store()
+        .add_time_entry(f.specialist, busy.id, None, later, None)
+        .await
+        .unwrap();
+    assert_eq!(watch("2025-04-29T10:00:00Z").await, WatchReport::default()); // 6 h + 4 h
+    let report = watch("2025-04-29T10:01:00Z").await;
+    assert_eq!(
+        report.raised,
+        vec![format!("over_hours:ticket:{}:600", busy.id)]
+    );
+    assert!(watch("2025-04-29T12:00:00Z").await.raised.is_empty());
+
+    // A used-up allowance.
+    f.store()
+        .set_license_key_quota(f.client, Some(1))
+        .await
+        .unwrap();
+    assert!(
+        f.store()
+            .issue_license_key(f.client, idle.id, "K-1", created)
+            .await
+            .unwrap()
+    );
+    let report = watch("2025-04-29T12:00:00Z").await;
+    assert_eq!(
+        report.raised,
+        vec![format!("quota_used_up:client:{}:license_keys:1", f.client)]
+    );
+    assert!(watch("2025-04-29T12:01:00Z").await.raised.is_empty());
+}
+
+async fn daily_review_lists_open_tickets_once_a_day(db: TestDb) {
+    let f = fixture(&db).await;
+    let created = at("2025-04-28T10:00:00+03:00");
+    let ours = f.ticket("Не печатает счёт", created, None).await;
+    let theirs = f.ticket("Нужен доступ", created, None).await;
+    f.step(
+        theirs.id,
+        created,
+        vec![ChangeStep::SetStatus(TicketStatus::WaitingClient)],
+    )
+    .await;
+    let done = f.ticket("Закрытый", created, None).await;
+    f.step(
+        done.id,
+        created,
+        vec![
+            ChangeStep::SetStatus(TicketStatus::Closed),
+            ChangeStep::Close,
+        ],
+    )
+    .await;
+
+    let settings = JobSettings::default();
+    let now = at("2025-04-29T09:30:00+03:00");
+    let review = daily_review(&f.desk, &settings, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(review.day, "2025-04-29");
+    assert_eq!(review.pool, MANAGER_POOL);
+    let body = &review.body;
+    assert!(
+        body.contains("2 всего, 1 ждут нас, 1 ждут клиента"),
+        "{body}"
+    );
+    let (our_part, their_part) = body.split_once("Мяч на стороне клиента").unwrap();
+    assert!(our_part.contains(&ours.number().to_string()), "{body}");
+    assert!(their_part.contains(&theirs.number().to_string()), "{body}");
+    assert!(!body.contains(&done.number().to_string()), "{body}");
+    assert!(
+        daily_review(&f.desk, &settings, now + SignedDuration::from_hours(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(f.store().daily_reviews(10).await.unwrap().len(), 1);
+
+    // The next review: 09:30 Moscow on the next working day, skipping weekends and holidays.
+    let calendar = f.desk.sla.calendars.get("ru-standard").unwrap();
+    let review_at = settings.review_at;
+    assert_eq!(
+        next_review(calendar, review_at, at("2025-04-25T10:00:00+03:00")),
+        at("2025-04-28T09:30:00+03:00")
+    );
+    assert_eq!(
+        next_review(calendar, review_at, at("2025-04-28T09:00:00+03:00")),
+        at("2025-04-28T09:30:00+03:00")
+    );
+    assert_eq!(
+        next_review(calendar, review_at, at("2025-04-30T10:00:00+03:00")),
+        at("2025-05-05T09:30:00+03:00")
+    );
+}
+
+async fn auto_close_after_three_working_days_of_silence(db: TestDb) {
+    let f = fixture(&db).await;
+    let settings = JobSettings::default();
+    let created = at("2025-04-21T09:00:00+03:00");
+    let silent = f
+        .ticket(
+            "Клиент молчит",
+            created,
+            Some(at("2025-04-25T09:00:00+03:00")),
+        )
+        .await;
+    let answered = f.ticket("Клиент ответил", created, None).await;
+    let asked_friday = f.ticket("Спросили в пятницу", created, None).await;
+    for (ticket, asked) in [
+        (&silent, "2025-04-21T10:00:00+03:00"),
+        (&answered, "2025-04-21T10:00:00+03:00"),
+        (&asked_friday, "2025-04-25T10:00:00+03:00"),
+    ] {
+        f.comment(ticket.id, f.specialist, at(asked)).await;
+        f.step(
+            ticket.id,
+            at(asked),
+            vec![ChangeStep::SetStatus(TicketStatus::WaitingClient)],
+        )
+        .await;
+    }
+    f.comment(answered.id, f.contact, at("2025-04-22T11:00:00+03:00"))
+        .await;
+
+    let close = |now: &str| {
+        let desk = f.desk.clone();
+        let settings = settings.clone();
+        let now = at(now);
+        async move { auto_close(&desk, &settings, now).await.unwrap() }
+    };
+    // Three working days of 8 hours after Monday 10:00 end on Thursday 10:00.
+    assert!(close("2025-04-24T09:59:00+03:00").await.is_empty());
+    assert_eq!(close("2025-04-24T10:00:00+03:00").await, vec![silent.id]);
+    assert!(close("2025-04-24T10:05:00+03:00").await.is_empty());
+
+    let ticket = f
+        .store()
+        .ticket(TicketScope::All, silent.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ticket.status, TicketStatus::Closed);
+    assert_eq!(ticket.next_step_at, None);
+    let comments = f.store().comments(silent.id, false).await.unwrap();
+    let last = comments.last().unwrap();
+    assert_eq!(last.author_id, None);
+    assert!(last.body.contains("3 рабочих дней"), "{}", last.body);
+    let tasks = f.store().tasks(silent.id).await.unwrap();
+    assert!(
+        tasks.iter().all(|t| t.state == TaskState::Cancelled),
+        "{tasks:?}"
+    );
+    let history = f.store().history(silent.id, true).await.unwrap();
+    assert!(history.iter().any(|e| e.kind == "auto_closed"));
+
+    // Friday 10:00 + 3 working days (the weekend does not count) = Wednesday 10:00.
+    assert!(close("2025-04-29T17:00:00+03:00").await.is_empty());
+    assert_eq!(
+        close("2025-04-30T10:00:00+03:00").await,
+        vec![asked_friday.id]
+    );
+    let answered = f
+        .store()
+        .ticket(TicketScope::All, answered.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(answered.status, TicketStatus::WaitingClient);
+
+    // A ticket on a real route closes through the workflow engine: its route ends too.
+    let contact = f.store().user(f.contact).await.unwrap().unwrap();
+    let input = okno_desk::tickets::TicketInput {
+        service: "question".into(),
+        subject: "По маршруту".into(),
+        description: "…".into(),
+        client: None,
+        draft: false,
+    };
+    let routed = f.desk.open_ticket(&contact, input).await.unwrap();
+    let (_, route) = f.store().routed_ticket(routed.id).await.unwrap().unwrap();
+    // The route posted its reaction message just now: ask after it.
+    let asked = Timestamp::now() + SignedDuration::from_mins(1);
+    f.comment(routed.id, f.specialist, asked).await;
+    let waiting = TicketChange {
+        actor: None,
+        at: asked,
+        from_route: route.clone(),
+        route: route.clone(),
+        complete: None,
+        steps: vec![ChangeStep::SetStatus(TicketStatus::WaitingClient)],
+        next_step_at: None,
+    };
+    f.store()
+        .apply_change(routed.id, &waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    let month_later = asked + SignedDuration::from_hours(30 * 24);
+    assert_eq!(
+        auto_close(&f.desk, &settings, month_later).await.unwrap(),
+        vec![routed.id]
+    );
+    let (closed, route) = f.store().routed_ticket(routed.id).await.unwrap().unwrap();
+    assert_eq!(closed.status, TicketStatus::Closed);
+    let state: okno_workflow::RouteState = serde_json::from_str(&route).unwrap();
+    assert!(state.is_closed(), "{route}");
+    let open = f.store().tasks(routed.id).await.unwrap();
+    assert!(open.iter().all(|t| t.state != TaskState::Open), "{open:?}");
+}
+
+async fn scheduler_runs_each_job_on_its_schedule(db: TestDb) {
+    let f = fixture(&db).await;
+    let clock = Arc::new(ManualClock::new(at("2025-04-28T09:00:00+03:00")));
+    let scheduler = Scheduler::new(f.desk.clone(), JobSettings::default(), clock.clone());
+    assert!(scheduler.tick(Job::DeadlineWatch).await.unwrap().is_some());
+    assert!(scheduler.tick(Job::DeadlineWatch).await.unwrap().is_none());
+    clock.advance(SignedDuration::from_secs(60));
+    assert!(scheduler.tick(Job::DeadlineWatch).await.unwrap().is_some());
+
+    // The review waits for 09:30, then runs once and is due the next working day.
+    assert!(scheduler.tick(Job::DailyReview).await.unwrap().is_none());
+    clock.set(at("2025-04-28T09:31:00+03:00"));
+    assert_eq!(
+        scheduler.tick(Job::DailyReview).await.unwrap().as_deref(),
+        Some("review 2025-04-28 created")
+    );
+    assert!(scheduler.tick(Job::DailyReview).await.unwrap().is_none());
+    let row = f.store().job("daily_review").await.unwrap().unwrap();
+    assert_eq!(row.run_at, at("2025-04-29T09:30:00+03:00"));
+
+    // Two servers on one database: exactly one runs a due job.
+    let other_store = okno_store::open(&db.url).await.unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let other_desk = Desk::start(other_store, Settings::new(files.path().to_owned()))
+        .await
+        .unwrap();
+    let other = Scheduler::new(other_desk, JobSettings::default(), clock.clone());
+    clock.set(at("2025-04-28T12:00:00+03:00"));
+    let (a, b) = tokio::join!(scheduler.tick(Job::AutoClose), other.tick(Job::AutoClose));
+    let ran = [a.unwrap(), b.unwrap()]
+        .iter()
+        .filter(|r| r.is_some())
+        .count();
+    assert_eq!(ran, 1);
+}
+
+async fn clock_pause_moves_deadlines_and_the_sla_report_counts_stages(db: TestDb) {
+    let f = fixture(&db).await;
+    let created = at("2025-04-28T09:00:00+03:00");
+    let due = at("2025-04-29T12:00:00+03:00");
+    let ticket = f.ticket("Пауза", created, Some(due)).await;
+    f.step(
+        ticket.id,
+        created,
+        vec![ChangeStep::EnterStage("classify".into())],
+    )
+    .await;
+    f.store()
+        .set_deadlines(ticket.id, Some(due), &[], created)
+        .await
+        .unwrap();
+
+    // Waiting on the client from Monday 17:00 to Wednesday 10:00: 4 working hours were
+    // left, so the deadlines move to Wednesday 15:00.
+    let paused = at("2025-04-28T17:00:00+03:00");
+    f.step(
+        ticket.id,
+        paused,
+        vec![ChangeStep::SetStatus(TicketStatus::WaitingClient)],
+    )
+    .await;
+    f.desk.pause_clock(ticket.id, paused).await.unwrap();
+    let resumed = at("2025-04-30T10:00:00+03:00");
+    f.step(
+        ticket.id,
+        resumed,
+        vec![ChangeStep::SetStatus(TicketStatus::InProgress)],
+    )
+    .await;
+    f.desk.resume_clock(ticket.id, resumed).await.unwrap();
+    f.desk.resume_clock(ticket.id, resumed).await.unwrap(); // running already: no change
+    let moved = at("2025-04-30T15:00:00+03:00");
+    let task = f.store().tasks(ticket.id).await.unwrap()[0].clone();
+    assert_eq!(task.due_at, Some(moved));
+    let current = f
+        .store()
+        .ticket(TicketScope::All, ticket.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(current.next_step_at, Some(moved));
+    let history = f.store().history(ticket.id, true).await.unwrap();
+    let kinds: Vec<&str> = history.iter().map(|e| e.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"clock_paused") && kinds.contains(&"clock_resumed"),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.iter().filter(|k| **k == "task_due").count(), 1);
+
+    // Stage times: classify Monday 09:00–17:00 (7 working hours) and Wednesday 10:00–11:00;
+    // answer from 11:00 to closing at 12:00. The wait does not count.
+    f.step(
+        ticket.id,
+        at("2025-04-30T11:00:00+03:00"),
+        vec![ChangeStep::EnterStage("answer".into())],
+    )
+    .await;
+    f.step(
+        ticket.id,
+        at("2025-04-30T12:00:00+03:00"),
+        vec![
+            ChangeStep::SetStatus(TicketStatus::Closed),
+            ChangeStep::Close,
+        ],
+    )
+    .await;
+    let now = at("2025-05-06T00:00:00Z");
+    let sla = f.desk.ticket_sla(ticket.id, now).await.unwrap();
+    let figures: Vec<(&str, i64, Option<i64>)> = sla
+        .stages
+        .iter()
+        .map(|s| (s.stage.as_str(), s.spent_minutes, s.norm_minutes))
+        .collect();
+    assert_eq!(
+        figures,
+        vec![("classify", 8 * 60, Some(240)), ("answer", 60, Some(1440))]
+    );
+    assert!(sla.over_norm());
+    // Tuesday's 8 working hours plus Monday 17–18 and Wednesday 9–10.
+    assert_eq!(sla.waiting_client_minutes, 10 * 60);
+    let report = f
+        .desk
+        .sla_report(at("2025-04-28T00:00:00Z"), at("2025-04-29T00:00:00Z"), now)
+        .await
+        .unwrap();
+    assert_eq!(report, vec![sla]);
+    let none = f
+        .desk
+        .sla_report(at("2025-04-29T00:00:00Z"), at("2025-04-30T00:00:00Z"), now)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}

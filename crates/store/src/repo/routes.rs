@@ -1,0 +1,695 @@
+//! The SQL of [`RouteStore`]: route steps, work queues, task actions, published workflows.
+
+use super::*;
+
+const TASK_SELECT: &str = "SELECT k.id, k.ticket_id, k.kind, k.title, k.line, k.pool, k.assignee_id, k.due_at, \
+     k.priority, k.state, k.stage, k.outcome, k.summary, k.created_at FROM tasks k";
+
+async fn task_in(tx: &mut Tx, id: TaskId) -> Result<Task> {
+    let row = sqlx::query(AssertSqlSafe(format!("{TASK_SELECT} WHERE k.id = $1")))
+        .bind(id.0)
+        .fetch_one(&mut **tx)
+        .await?;
+    task_from(&row)
+}
+
+/// The task's ticket, or "task not found" when there is no such task.
+async fn ticket_of_task(tx: &mut Tx, task: TaskId) -> Result<TicketId> {
+    let ticket: Option<i64> = sqlx::query_scalar("SELECT ticket_id FROM tasks WHERE id = $1")
+        .bind(task.0)
+        .fetch_optional(&mut **tx)
+        .await?;
+    ticket
+        .map(TicketId)
+        .ok_or(DomainError::NotFound("task").into())
+}
+
+/// Why an update of an open task touched no row: gone, finished, or (for takers) taken.
+async fn task_conflict(tx: &mut Tx, task: TaskId, action: &str) -> StoreError {
+    let row: std::result::Result<Option<(String, Option<i64>)>, _> =
+        sqlx::query_as("SELECT state, assignee_id FROM tasks WHERE id = $1")
+            .bind(task.0)
+            .fetch_optional(&mut **tx)
+            .await;
+    match row {
+        Ok(None) => DomainError::NotFound("task").into(),
+        Ok(Some((state, _))) if state != "open" => {
+            DomainError::Conflict(format!("cannot {action} the task: it is already {state}"))
+                .into()
+        }
+        Ok(Some((_, Some(assignee)))) => DomainError::Conflict(format!(
+            "cannot {action} the task: it is assigned to user {assignee}"
+        ))
+        .into(),
+        Ok(Some(_)) => DomainError::Conflict(format!("cannot {action} the task")).into(),
+        Err(e) => e.into(),
+    }
+}
+
+async fn insert_task(
+    tx: &mut Tx,
+    ticket: TicketId,
+    task: &NewTask,
+    summary: Option<&str>,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO tasks (ticket_id, kind, title, line, pool, assignee_id, due_at, priority, stage, summary, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(ticket.0)
+    .bind(&task.kind)
+    .bind(&task.title)
+    .bind(task.line.map(|l| i64::from(l.get())))
+    .bind(&task.pool)
+    .bind(task.assignee_id.map(|a| a.0))
+    .bind(task.due_at.map(ms))
+    .bind(i64::from(task.priority))
+    .bind(&task.stage)
+    .bind(summary)
+    .bind(ms(at))
+    .execute(&mut **tx)
+    .await?;
+    record(
+        tx,
+        ticket,
+        at,
+        None,
+        "task_created",
+        (None, Some(&task.kind)),
+        false,
+    )
+    .await
+}
+
+/// Carries out a change's task completion and steps on a ticket whose status is `status`.
+async fn apply_steps(
+    tx: &mut Tx,
+    ticket: TicketId,
+    mut status: String,
+    change: &TicketChange,
+) -> Result<()> {
+    let at = change.at;
+    if let Some(done) = &change.complete {
+        let finished = sqlx::query(
+            "UPDATE tasks SET state = 'done', outcome = $3, summary = COALESCE($4, summary), \
+             assignee_id = $5, completed_at = $6 \
+             WHERE id = $1 AND ticket_id = $2 AND state = 'open' AND (assignee_id = $5 OR assignee_id IS NULL)",
+        )
+        .bind(done.task.0)
+        .bind(ticket.0)
+        .bind(&done.outcome)
+        .bind(&done.summary)
+        .bind(done.by.0)
+        .bind(ms(at))
+        .execute(&mut **tx)
+        .await?;
+        if finished.rows_affected() == 0 {
+            return Err(task_conflict(tx, done.task, "complete").await);
+        }
+        let detail = format!("{}: {}", done.task, done.outcome);
+        record(
+            tx,
+            ticket,
+            at,
+            Some(done.by),
+            "task_completed",
+            (None, Some(&detail)),
+            false,
+        )
+        .await?;
+    }
+    for step in &change.steps {
+        match step {
+            ChangeStep::EnterStage(stage) => {
+                record(tx, ticket, at, None, "stage", (None, Some(stage)), false).await?;
+            }
+            ChangeStep::SetStatus(new) => {
+                if new.as_str() == status {
+                    continue;
+                }
+                sqlx::query("UPDATE tickets SET status = $2 WHERE id = $1")
+                    .bind(ticket.0)
+                    .bind(new.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                record(
+                    tx,
+                    ticket,
+                    at,
+                    change.actor,
+                    "status",
+                    (Some(&status), Some(new.as_str())),
+                    true,
+                )
+                .await?;
+                status = new.as_str().to_owned();
+            }
+            ChangeStep::SetClassification(new) => {
+                let before: Option<String> =
+                    sqlx::query_scalar("SELECT classification FROM tickets WHERE id = $1")
+                        .bind(ticket.0)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                sqlx::query("UPDATE tickets SET classification = $2 WHERE id = $1")
+                    .bind(ticket.0)
+                    .bind(new.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                record(
+                    tx,
+                    ticket,
+                    at,
+                    change.actor,
+                    "classification",
+                    (before.as_deref(), Some(new.as_str())),
+                    true,
+                )
+                .await?;
+            }
+            ChangeStep::PublicMessage(text) => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO comments (ticket_id, author_id, body, internal, created_at) \
+                     VALUES ($1, NULL, $2, FALSE, $3) RETURNING id",
+                )
+                .bind(ticket.0)
+                .bind(text)
+                .bind(ms(at))
+                .fetch_one(&mut **tx)
+                .await?;
+                record(
+                    tx,
+                    ticket,
+                    at,
+                    None,
+                    "comment",
+                    (None, Some(&id.to_string())),
+                    true,
+                )
+                .await?;
+                enqueue(
+                    tx,
+                    "comment_added",
+                    serde_json::json!({ "ticket_id": ticket.0, "comment_id": id }),
+                    at,
+                )
+                .await?;
+            }
+            ChangeStep::CreateTask(task, summary) => {
+                insert_task(tx, ticket, task, summary.as_deref(), at).await?;
+            }
+            ChangeStep::CancelTask { kind, stage } => {
+                let cancelled = sqlx::query(
+                    "UPDATE tasks SET state = 'cancelled', completed_at = $4 \
+                     WHERE ticket_id = $1 AND kind = $2 AND stage = $3 AND state = 'open'",
+                )
+                .bind(ticket.0)
+                .bind(kind)
+                .bind(stage)
+                .bind(ms(at))
+                .execute(&mut **tx)
+                .await?;
+                if cancelled.rows_affected() > 0 {
+                    record(
+                        tx,
+                        ticket,
+                        at,
+                        None,
+                        "task_cancelled",
+                        (None, Some(kind)),
+                        false,
+                    )
+                    .await?;
+                }
+            }
+            ChangeStep::Close => {
+                sqlx::query(
+                    "UPDATE tasks SET state = 'cancelled', completed_at = $2 WHERE ticket_id = $1 AND state = 'open'",
+                )
+                .bind(ticket.0)
+                .bind(ms(at))
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query("UPDATE tickets SET closed_at = $2 WHERE id = $1")
+                    .bind(ticket.0)
+                    .bind(ms(at))
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            ChangeStep::Submitted => {
+                sqlx::query("UPDATE tickets SET created_at = $2 WHERE id = $1")
+                    .bind(ticket.0)
+                    .bind(ms(at))
+                    .execute(&mut **tx)
+                    .await?;
+                enqueue(
+                    tx,
+                    "ticket_created",
+                    serde_json::json!({ "ticket_id": ticket.0 }),
+                    at,
+                )
+                .await?;
+            }
+            ChangeStep::Event {
+                kind,
+                detail,
+                public,
+            } => {
+                record(tx, ticket, at, change.actor, kind, (None, Some(detail)), *public).await?;
+            }
+        }
+    }
+    if let Some(next) = change.next_step_at {
+        sqlx::query("UPDATE tickets SET next_step_at = $2 WHERE id = $1")
+            .bind(ticket.0)
+            .bind(next.map(ms))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl RouteStore for Backend {
+    async fn create_routed_ticket(
+        &self,
+        ticket: &NewTicket,
+        change: &TicketChange,
+    ) -> Result<Ticket> {
+        let at = change.at;
+        let mut tx = self.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tickets (service, subject, description, status, client_id, requester_id, route, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $7) RETURNING id",
+        )
+        .bind(&ticket.service)
+        .bind(&ticket.subject)
+        .bind(&ticket.description)
+        .bind(ticket.client_id.0)
+        .bind(ticket.requester_id.0)
+        .bind(&change.route)
+        .bind(ms(at))
+        .fetch_one(&mut *tx)
+        .await?;
+        let id = TicketId(id);
+        record(
+            &mut tx,
+            id,
+            at,
+            Some(ticket.requester_id),
+            "created",
+            (None, Some("new")),
+            true,
+        )
+        .await?;
+        enqueue(
+            &mut tx,
+            "ticket_created",
+            serde_json::json!({ "ticket_id": id.0 }),
+            at,
+        )
+        .await?;
+        apply_steps(&mut tx, id, "new".into(), change).await?;
+        let created = ticket_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn apply_change(
+        &self,
+        ticket: TicketId,
+        change: &TicketChange,
+    ) -> Result<Option<Ticket>> {
+        let mut tx = self.begin().await?;
+        let status: Option<String> = sqlx::query_scalar(
+            "UPDATE tickets SET route = $3, updated_at = $4 WHERE id = $1 AND route = $2 RETURNING status",
+        )
+        .bind(ticket.0)
+        .bind(&change.from_route)
+        .bind(&change.route)
+        .bind(ms(change.at))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(status) = status else {
+            return Ok(None);
+        };
+        apply_steps(&mut tx, ticket, status, change).await?;
+        let changed = ticket_in(&mut tx, ticket).await?;
+        tx.commit().await?;
+        Ok(Some(changed))
+    }
+
+    async fn routed_ticket(&self, id: TicketId) -> Result<Option<(Ticket, String)>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "{} AND t.id = $1",
+            TICKET_SELECT.replace(" FROM tickets t", ", t.route FROM tickets t")
+        )))
+        .bind(id.0)
+        .fetch_optional(self.reader())
+        .await?;
+        row.map(|row| Ok((ticket_from(&row)?, row.try_get("route")?)))
+            .transpose()
+    }
+
+    async fn task(&self, id: TaskId) -> Result<Option<Task>> {
+        let row = sqlx::query(AssertSqlSafe(format!("{TASK_SELECT} WHERE k.id = $1")))
+            .bind(id.0)
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(task_from).transpose()
+    }
+
+    async fn queue(&self, query: &QueueQuery) -> Result<Vec<QueueItem>> {
+        const DUE: &str = "COALESCE(k.due_at, 9223372036854775807)";
+        let mut sql = Sql::new(&TASK_SELECT.replace(
+            " FROM tasks k",
+            ", t.route FROM tasks k JOIN tickets t ON t.id = k.ticket_id",
+        ));
+        let user = Param::Int(query.user.0);
+        sql.push(" WHERE k.state = 'open' AND (k.assignee_id = ")
+            .bind(user.clone())
+            .push(" OR EXISTS (SELECT 1 FROM task_coassignees c WHERE c.task_id = k.id AND c.user_id = ")
+            .bind(user)
+            .push(")");
+        let lines: Vec<i64> = query.lines.iter().map(|l| i64::from(l.get())).collect();
+        if !lines.is_empty() || !query.pools.is_empty() {
+            sql.push(" OR (k.assignee_id IS NULL AND (1 = 0");
+            for line in lines {
+                sql.push(" OR k.line = ").bind(Param::Int(line));
+            }
+            for pool in &query.pools {
+                sql.push(" OR k.pool = ").bind(Param::Text(pool.clone()));
+            }
+            sql.push("))");
+        }
+        sql.push(")");
+        if let Some(after) = query.after {
+            let priority = Param::Int(i64::from(after.priority));
+            let due = Param::Int(after.due_ms);
+            sql.push(" AND (k.priority < ")
+                .bind(priority.clone())
+                .push(" OR (k.priority = ")
+                .bind(priority)
+                .push(&format!(" AND ({DUE} > "))
+                .bind(due.clone())
+                .push(&format!(" OR ({DUE} = "))
+                .bind(due)
+                .push(" AND k.id > ")
+                .bind(Param::Int(after.id.0))
+                .push("))))");
+        }
+        sql.push(&format!(
+            " ORDER BY k.priority DESC, {DUE} ASC, k.id ASC LIMIT "
+        ))
+        .bind(Param::Int(i64::from(query.limit.clamp(1, 500))));
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(QueueItem {
+                    task: task_from(row)?,
+                    route: row.try_get("route")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn take_task(&self, task: TaskId, user: UserId, at: Timestamp) -> Result<Task> {
+        let mut tx = self.begin().await?;
+        let ticket = ticket_of_task(&mut tx, task).await?;
+        let taken = sqlx::query(
+            "UPDATE tasks SET assignee_id = $1 WHERE id = $2 AND assignee_id IS NULL AND state = 'open'",
+        )
+        .bind(user.0)
+        .bind(task.0)
+        .execute(&mut *tx)
+        .await?;
+        if taken.rows_affected() == 0 {
+            return Err(task_conflict(&mut tx, task, "take").await);
+        }
+        record(
+            &mut tx,
+            ticket,
+            at,
+            Some(user),
+            "task_taken",
+            (None, Some(&task.to_string())),
+            false,
+        )
+        .await?;
+        let taken = task_in(&mut tx, task).await?;
+        tx.commit().await?;
+        Ok(taken)
+    }
+
+    async fn reassign_task(
+        &self,
+        task: TaskId,
+        to: UserId,
+        by: UserId,
+        at: Timestamp,
+    ) -> Result<Task> {
+        let mut tx = self.begin().await?;
+        let ticket = ticket_of_task(&mut tx, task).await?;
+        let before: Option<i64> =
+            sqlx::query_scalar("SELECT assignee_id FROM tasks WHERE id = $1")
+                .bind(task.0)
+                .fetch_one(&mut *tx)
+                .await?;
+        let updated = sqlx::query("UPDATE tasks SET assignee_id = $2 WHERE id = $1 AND state = 'open'")
+            .bind(task.0)
+            .bind(to.0)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(task_conflict(&mut tx, task, "reassign").await);
+        }
+        let before = before.map(|b| b.to_string());
+        record(
+            &mut tx,
+            ticket,
+            at,
+            Some(by),
+            "task_reassigned",
+            (before.as_deref(), Some(&to.to_string())),
+            false,
+        )
+        .await?;
+        let reassigned = task_in(&mut tx, task).await?;
+        tx.commit().await?;
+        Ok(reassigned)
+    }
+
+    async fn transfer_task(
+        &self,
+        task: TaskId,
+        line: Line,
+        reason: &str,
+        by: UserId,
+        at: Timestamp,
+    ) -> Result<Task> {
+        let mut tx = self.begin().await?;
+        let ticket = ticket_of_task(&mut tx, task).await?;
+        let before: Option<i64> = sqlx::query_scalar("SELECT line FROM tasks WHERE id = $1")
+            .bind(task.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        let updated = sqlx::query(
+            "UPDATE tasks SET line = $2, pool = NULL, assignee_id = NULL WHERE id = $1 AND state = 'open'",
+        )
+        .bind(task.0)
+        .bind(i64::from(line.get()))
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(task_conflict(&mut tx, task, "transfer").await);
+        }
+        let before = before.map_or_else(|| "pool".to_owned(), |l| format!("line {l}"));
+        let after = format!("line {}: {reason}", line.get());
+        record(
+            &mut tx,
+            ticket,
+            at,
+            Some(by),
+            "transferred",
+            (Some(&before), Some(&after)),
+            false,
+        )
+        .await?;
+        let transferred = task_in(&mut tx, task).await?;
+        tx.commit().await?;
+        Ok(transferred)
+    }
+
+    async fn add_coassignee(
+        &self,
+        task: TaskId,
+        user: UserId,
+        by: UserId,
+        at: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let ticket = ticket_of_task(&mut tx, task).await?;
+        let added = sqlx::query(
+            "INSERT INTO task_coassignees (task_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(task.0)
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await?;
+        if added.rows_affected() > 0 {
+            record(
+                &mut tx,
+                ticket,
+                at,
+                Some(by),
+                "coassignee_added",
+                (None, Some(&user.to_string())),
+                false,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn coassignees(&self, task: TaskId) -> Result<Vec<UserId>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT user_id FROM task_coassignees WHERE task_id = $1 ORDER BY user_id",
+        )
+        .bind(task.0)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(ids.into_iter().map(UserId).collect())
+    }
+
+    async fn watchers(&self, ticket: TicketId) -> Result<Vec<UserId>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT user_id FROM ticket_watchers WHERE ticket_id = $1 ORDER BY user_id",
+        )
+        .bind(ticket.0)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(ids.into_iter().map(UserId).collect())
+    }
+
+    async fn set_user_pools(&self, user: UserId, pools: &[String]) -> Result<()> {
+        let updated = sqlx::query("UPDATE users SET pools = $2 WHERE id = $1")
+            .bind(user.0)
+            .bind(pools.join(","))
+            .execute(self.writer())
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(DomainError::NotFound("user").into());
+        }
+        Ok(())
+    }
+
+    async fn user_pools(&self, user: UserId) -> Result<Vec<String>> {
+        let pools: Option<String> = sqlx::query_scalar("SELECT pools FROM users WHERE id = $1")
+            .bind(user.0)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(pools
+            .unwrap_or_default()
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    async fn save_workflow_file(
+        &self,
+        file: &WorkflowFile,
+        by: Option<UserId>,
+        at: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO workflow_files (code, version, file_name, body, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&file.code)
+        .bind(i64::from(file.version))
+        .bind(&file.file_name)
+        .bind(&file.text)
+        .bind(by.map(|b| b.0))
+        .bind(ms(at))
+        .execute(self.writer())
+        .await
+        .map_err(|e| {
+            unique_violation(
+                e,
+                "version",
+                &format!(
+                    "workflow \"{}\" version {} is already published",
+                    file.code, file.version
+                ),
+            )
+        })?;
+        Ok(())
+    }
+
+    async fn workflow_files(&self) -> Result<Vec<WorkflowFile>> {
+        let rows: Vec<(String, i64, String, String)> = sqlx::query_as(
+            "SELECT code, version, file_name, body FROM workflow_files ORDER BY id",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        rows.into_iter()
+            .map(|(code, version, file_name, text)| {
+                Ok(WorkflowFile {
+                    version: u32::try_from(version)
+                        .map_err(|_| StoreError::Corrupt(format!("workflow version {version}")))?,
+                    code,
+                    file_name,
+                    text,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_license_key_quota(&self, client: ClientId, quota: Option<i64>) -> Result<()> {
+        let updated = sqlx::query("UPDATE clients SET license_key_quota = $2 WHERE id = $1")
+            .bind(client.0)
+            .bind(quota)
+            .execute(self.writer())
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(DomainError::NotFound("client").into());
+        }
+        Ok(())
+    }
+
+    async fn issue_license_key(
+        &self,
+        client: ClientId,
+        ticket: TicketId,
+        key: &str,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        // One statement checks and counts, so concurrent issues never overrun the quota.
+        let counted = sqlx::query(
+            "UPDATE clients SET license_keys_issued = license_keys_issued + 1 \
+             WHERE id = $1 AND (license_key_quota IS NULL OR license_keys_issued < license_key_quota)",
+        )
+        .bind(client.0)
+        .execute(&mut *tx)
+        .await?;
+        if counted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO license_keys (client_id, ticket_id, license_key, issued_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(client.0)
+        .bind(ticket.0)
+        .bind(key)
+        .bind(ms(at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

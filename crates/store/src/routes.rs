@@ -1,0 +1,201 @@
+//! Routes: tickets moving through their workflows, and the tasks specialists work on.
+//!
+//! The workflow engine (okno-workflow) is pure: it returns effects. The desk turns them into
+//! one [`TicketChange`] of plain data, and [`RouteStore::apply_change`] carries it out in one
+//! transaction, guarded by the route state it was computed from, so two changes computed from
+//! the same state can never both land.
+
+use crate::{NewTask, Result};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use okno_domain::*;
+
+/// One thing a route step does to a ticket, in order.
+#[derive(Debug, Clone)]
+pub enum ChangeStep {
+    /// The route entered a stage (internal history).
+    EnterStage(String),
+    /// The client-facing status changes (public history, before/after).
+    SetStatus(TicketStatus),
+    /// Line 1's classification (public history).
+    SetClassification(Classification),
+    /// A public comment from the desk itself (no author), with an outbox notification.
+    PublicMessage(String),
+    /// A task row; `summary` is what was carried over into it.
+    CreateTask(NewTask, Option<String>),
+    /// Cancels the open task of this kind created by this stage.
+    CancelTask { kind: String, stage: String },
+    /// The route is over: `closed_at` is set and any task still open is cancelled.
+    Close,
+    /// A draft was sent: it counts as created now and the desk is told (outbox).
+    Submitted,
+    /// Anything else worth keeping in the history (an automatic step's result, say).
+    Event {
+        kind: String,
+        detail: String,
+        public: bool,
+    },
+}
+
+/// A task finished as part of a change: only the assignee finishes it, only while open
+/// (an unassigned task is taken by the one finishing it).
+#[derive(Debug, Clone)]
+pub struct TaskCompletion {
+    pub task: TaskId,
+    pub by: UserId,
+    pub outcome: String,
+    pub summary: Option<String>,
+}
+
+/// Everything one engine call does to a ticket, applied in one transaction.
+#[derive(Debug, Clone)]
+pub struct TicketChange {
+    pub actor: Option<UserId>,
+    pub at: Timestamp,
+    /// The route state (JSON) the change was computed from. The change applies only if the
+    /// ticket still has it; otherwise [`RouteStore::apply_change`] answers `Ok(None)` and
+    /// the caller recomputes from the fresh state.
+    pub from_route: String,
+    /// The route state (JSON) after the change.
+    pub route: String,
+    pub complete: Option<TaskCompletion>,
+    pub steps: Vec<ChangeStep>,
+    /// `Some(x)` sets the ticket's next-step date to `x`; `None` leaves it.
+    pub next_step_at: Option<Option<Timestamp>>,
+}
+
+/// An open task in a work queue, with the route state of its ticket (to find its stage's
+/// outcomes and instructions in the workflow version the ticket runs on).
+#[derive(Debug, Clone)]
+pub struct QueueItem {
+    pub task: Task,
+    pub route: String,
+}
+
+/// Where a queue page ends: the sort key of its last task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueCursor {
+    pub priority: i32,
+    /// `i64::MAX` for a task without a deadline (those come last).
+    pub due_ms: i64,
+    pub id: TaskId,
+}
+
+impl QueueCursor {
+    pub fn of(task: &Task) -> Self {
+        QueueCursor {
+            priority: task.priority,
+            due_ms: task.due_at.map_or(i64::MAX, |d| d.as_millisecond()),
+            id: task.id,
+        }
+    }
+
+    /// `priority.due.id`, as [`QueueCursor::parse`] reads it.
+    pub fn encode(&self) -> String {
+        format!("{}.{}.{}", self.priority, self.due_ms, self.id.0)
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.split('.');
+        let cursor = QueueCursor {
+            priority: parts.next()?.parse().ok()?,
+            due_ms: parts.next()?.parse().ok()?,
+            id: TaskId(parts.next()?.parse().ok()?),
+        };
+        parts.next().is_none().then_some(cursor)
+    }
+}
+
+/// Whose queue: the user's own tasks (assigned or co-assigned) and the unassigned tasks of
+/// the user's lines and role pools.
+#[derive(Debug, Clone)]
+pub struct QueueQuery {
+    pub user: UserId,
+    pub lines: Vec<Line>,
+    pub pools: Vec<String>,
+    pub after: Option<QueueCursor>,
+    pub limit: u32,
+}
+
+/// A workflow file an admin published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowFile {
+    pub code: String,
+    pub version: u32,
+    pub file_name: String,
+    pub text: String,
+}
+
+#[async_trait]
+pub trait RouteStore: Send + Sync {
+    /// Creates a ticket with its route state and the route's first step, in one transaction.
+    async fn create_routed_ticket(&self, ticket: &NewTicket, change: &TicketChange)
+    -> Result<Ticket>;
+    /// Applies a route step. `Ok(None)`: the ticket's route moved on since `from_route` was
+    /// read; nothing changed. A task in `complete` that is not open or is someone else's is
+    /// a conflict.
+    async fn apply_change(&self, ticket: TicketId, change: &TicketChange)
+    -> Result<Option<Ticket>>;
+    /// A ticket (any visibility: callers check theirs) and its route state (JSON; `{}` for a
+    /// draft).
+    async fn routed_ticket(&self, id: TicketId) -> Result<Option<(Ticket, String)>>;
+    async fn task(&self, id: TaskId) -> Result<Option<Task>>;
+    /// The work queue, in the order to take it: priority (high first), deadline (soonest
+    /// first, none last), then age.
+    async fn queue(&self, query: &QueueQuery) -> Result<Vec<QueueItem>>;
+    /// Takes an open pool task: exactly one of concurrent takers wins, the others get a
+    /// conflict.
+    async fn take_task(&self, task: TaskId, user: UserId, at: Timestamp) -> Result<Task>;
+    /// Gives an open task to another person.
+    async fn reassign_task(
+        &self,
+        task: TaskId,
+        to: UserId,
+        by: UserId,
+        at: Timestamp,
+    ) -> Result<Task>;
+    /// Moves an open task to another line's pool (unassigned): the ticket action "transfer",
+    /// with its reason kept in the history.
+    async fn transfer_task(
+        &self,
+        task: TaskId,
+        line: Line,
+        reason: &str,
+        by: UserId,
+        at: Timestamp,
+    ) -> Result<Task>;
+    async fn add_coassignee(
+        &self,
+        task: TaskId,
+        user: UserId,
+        by: UserId,
+        at: Timestamp,
+    ) -> Result<()>;
+    async fn coassignees(&self, task: TaskId) -> Result<Vec<UserId>>;
+    async fn watchers(&self, ticket: TicketId) -> Result<Vec<UserId>>;
+
+    /// The role pools a user takes tasks from.
+    async fn set_user_pools(&self, user: UserId, pools: &[String]) -> Result<()>;
+    async fn user_pools(&self, user: UserId) -> Result<Vec<String>>;
+
+    /// Records a published workflow file; a version published before is a conflict.
+    async fn save_workflow_file(
+        &self,
+        file: &WorkflowFile,
+        by: Option<UserId>,
+        at: Timestamp,
+    ) -> Result<()>;
+    /// Published workflow files, oldest first.
+    async fn workflow_files(&self) -> Result<Vec<WorkflowFile>>;
+
+    /// A client's license-key allowance: `None` is no limit.
+    async fn set_license_key_quota(&self, client: ClientId, quota: Option<i64>) -> Result<()>;
+    /// Records an issued key if the client's allowance has room; `false` when it is used up.
+    async fn issue_license_key(
+        &self,
+        client: ClientId,
+        ticket: TicketId,
+        key: &str,
+        at: Timestamp,
+    ) -> Result<bool>;
+}

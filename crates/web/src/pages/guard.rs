@@ -1,0 +1,327 @@
+//! Who is looking at a page and whether a form post may act for them.
+//!
+//! [`page_layer`] runs around every page: it works out the language and zone, resolves the
+//! session cookie once, refuses cross-site posts (Origin/Referer must name this host), and
+//! turns a [`PageError`] into a rendered error page. Handlers then take a [`Page`] (a
+//! logged-in viewer; otherwise a redirect to `/login`) or a [`Visit`] (anyone), and check
+//! the form's `csrf` field against the session with [`Page::check_csrf`].
+
+use super::i18n::{LANG_COOKIE, Lang, viewer_zone};
+use super::templates::{Ctx, ErrorTemplate, render};
+use crate::AppState;
+use crate::extract::SESSION_COOKIE;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use jiff::tz::TimeZone;
+use okno_desk::DeskError;
+use okno_domain::{DomainError, User};
+use okno_store::SessionData;
+
+/// One page request: language, zone, path and the session, if any.
+#[derive(Clone)]
+pub struct Visit {
+    pub lang: Lang,
+    pub zone: TimeZone,
+    pub path: String,
+    pub session: Option<SessionData>,
+}
+
+impl Visit {
+    pub fn ctx(&self) -> Ctx {
+        Ctx {
+            lang: self.lang,
+            zone: self.zone.clone(),
+            path: self.path.clone(),
+            user: self.session.as_ref().map(|s| s.user.clone()),
+            csrf: self
+                .session
+                .as_ref()
+                .map(|s| s.csrf.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Visit {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, PageError> {
+        parts
+            .extensions
+            .get::<Visit>()
+            .cloned()
+            .ok_or(PageError::INTERNAL)
+    }
+}
+
+/// A page for a logged-in user; without a valid session the browser goes to `/login`.
+pub struct Page {
+    pub user: User,
+    pub ctx: Ctx,
+    csrf: String,
+}
+
+impl Page {
+    /// The form's `csrf` field must be this session's token.
+    pub fn check_csrf(&self, token: &str) -> Result<(), PageError> {
+        if same_secret(token, &self.csrf) {
+            Ok(())
+        } else {
+            Err(PageError::CSRF)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let visit = Visit::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let ctx = visit.ctx();
+        match visit.session {
+            Some(session) => Ok(Page {
+                user: session.user,
+                csrf: session.csrf,
+                ctx,
+            }),
+            None => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+/// Compares secrets without stopping at the first difference.
+pub fn same_secret(given: &str, expected: &str) -> bool {
+    given.len() == expected.len()
+        && !expected.is_empty()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// Whether an unsafe request comes from a page of this very host: browsers send `Origin`
+/// on form posts (and `Referer` as a fallback); a post naming neither is refused.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let source = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    let authority = source
+        .and_then(|url| url.split_once("://"))
+        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default());
+    authority.is_some_and(|a| a.eq_ignore_ascii_case(host))
+}
+
+/// Whether the browser reached us over https (directly or through a proxy that says so):
+/// only then does the session cookie get `Secure`, or plain-http setups could not log in.
+pub fn is_https(headers: &HeaderMap) -> bool {
+    let forwarded = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|o| o.starts_with("https://"));
+    forwarded || origin
+}
+
+pub fn session_cookie(value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .build()
+}
+
+pub fn expired_session_cookie() -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE).path("/").build()
+}
+
+fn query_lang(query: Option<&str>) -> Option<Lang> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("lang="))
+        .and_then(Lang::parse)
+}
+
+/// Wraps every page: resolves the visit, refuses cross-site posts, renders error pages and
+/// remembers a `?lang=` choice in a cookie.
+pub async fn page_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let chosen_lang = query_lang(req.uri().query());
+    let mut visit = Visit {
+        lang: Lang::negotiate(chosen_lang, req.headers()),
+        zone: viewer_zone(req.headers()),
+        path: req.uri().path().to_owned(),
+        session: None,
+    };
+    let cookie = CookieJar::from_headers(req.headers())
+        .get(SESSION_COOKIE)
+        .map(|c| c.value().to_owned());
+    let outcome = match cookie {
+        Some(cookie) => state.desk.session(&cookie).await.map_err(PageError::from),
+        None => Ok(None),
+    };
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD);
+    let mut response = match outcome {
+        Ok(_) if !safe && !same_origin(req.headers()) => PageError::CSRF.into_response(),
+        Ok(session) => {
+            visit.session = session;
+            req.extensions_mut().insert(visit.clone());
+            next.run(req).await
+        }
+        Err(error) => error.into_response(),
+    };
+    if let Some(error) = response.extensions_mut().remove::<PageError>() {
+        let page = ErrorTemplate::new(visit.ctx(), error.title, error.message);
+        response = render(error.status, &page);
+    }
+    if let Some(lang) = chosen_lang {
+        // Remembered for a year.
+        let cookie = format!(
+            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            lang.code()
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// Something that ends the page with an error page; [`page_layer`] renders it.
+#[derive(Debug, Clone, Copy)]
+pub struct PageError {
+    pub status: StatusCode,
+    /// Message keys of the page's heading and explanation.
+    pub title: &'static str,
+    pub message: &'static str,
+}
+
+impl PageError {
+    pub const NOT_FOUND: PageError = PageError {
+        status: StatusCode::NOT_FOUND,
+        title: "error-not-found-title",
+        message: "error-not-found",
+    };
+    pub const CSRF: PageError = PageError {
+        status: StatusCode::FORBIDDEN,
+        title: "error-forbidden-title",
+        message: "error-csrf",
+    };
+    pub const FORBIDDEN: PageError = PageError {
+        status: StatusCode::FORBIDDEN,
+        title: "error-forbidden-title",
+        message: "error-forbidden",
+    };
+    pub const CONFLICT: PageError = PageError {
+        status: StatusCode::CONFLICT,
+        title: "error-conflict-title",
+        message: "error-conflict",
+    };
+    pub const INVALID: PageError = PageError {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        title: "error-invalid-title",
+        message: "error-invalid",
+    };
+    pub const TOO_LARGE: PageError = PageError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        title: "error-invalid-title",
+        message: "error-too-large",
+    };
+    pub const INTERNAL: PageError = PageError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        title: "error-internal-title",
+        message: "error-internal",
+    };
+}
+
+impl From<DeskError> for PageError {
+    fn from(error: DeskError) -> Self {
+        match error {
+            DeskError::Domain(DomainError::NotFound(_)) => PageError::NOT_FOUND,
+            DeskError::Domain(DomainError::Forbidden(_)) => PageError::FORBIDDEN,
+            DeskError::Domain(DomainError::Conflict(_)) => PageError::CONFLICT,
+            DeskError::Domain(DomainError::Invalid(_)) => PageError::INVALID,
+            DeskError::TooLarge { .. } => PageError::TOO_LARGE,
+            // Login failures are shown on the login form; elsewhere they mean "log in again".
+            DeskError::Unauthorized(_) | DeskError::Throttled => PageError::FORBIDDEN,
+            DeskError::Store(_) | DeskError::Io(_) => {
+                tracing::error!(%error, "page failed");
+                PageError::INTERNAL
+            }
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.parse().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn posts_must_come_from_this_host() {
+        let host = (header::HOST, "desk.example:8080");
+        assert!(same_origin(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "http://desk.example:8080")
+        ])));
+        assert!(same_origin(&headers(&[
+            host.clone(),
+            (header::REFERER, "https://desk.example:8080/tickets/1?x=1")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "http://evil.example")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "http://desk.example:8080.evil.example")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "null")
+        ])));
+        assert!(!same_origin(&headers(&[host])));
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abd", "abc"));
+        assert!(!same_secret("ab", "abc"));
+        assert!(!same_secret("", ""));
+    }
+
+    #[test]
+    fn lang_switch_reads_the_query() {
+        assert_eq!(query_lang(Some("status=new&lang=en")), Some(Lang::En));
+        assert_eq!(query_lang(Some("lang=xx")), None);
+        assert_eq!(query_lang(None), None);
+    }
+}

@@ -1,0 +1,443 @@
+//! The page templates (askama, auto-escaped: `crates/web/templates/*.html`) and the plain
+//! view rows they show, built from domain values in the viewer's language and zone.
+
+use super::i18n::Lang;
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use fluent_templates::fluent_bundle::FluentValue;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use okno_domain::*;
+
+/// What every template knows: language, zone, the viewer (if logged in) and the CSRF token.
+#[derive(Clone)]
+pub struct Ctx {
+    pub lang: Lang,
+    pub zone: TimeZone,
+    pub path: String,
+    pub user: Option<User>,
+    pub csrf: String,
+}
+
+impl Ctx {
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key)
+    }
+
+    pub fn count(&self, key: &str, count: usize) -> String {
+        self.lang.count(key, count as i64)
+    }
+
+    /// A message with one text argument `$value`.
+    pub fn with(&self, key: &str, value: &str) -> String {
+        self.lang
+            .t_args(key, &[("value", FluentValue::from(value.to_owned()))])
+    }
+
+    pub fn when(&self, at: Option<Timestamp>) -> String {
+        match at {
+            Some(at) => self.lang.instant(at, &self.zone),
+            None => "—".to_owned(),
+        }
+    }
+
+    pub fn status(&self, status: TicketStatus) -> String {
+        self.t(&format!("status-{}", status.as_str()))
+    }
+
+    pub fn is_staff(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.role.is_staff())
+    }
+
+    pub fn user_name(&self) -> &str {
+        self.user.as_ref().map_or("", |u| u.name.as_str())
+    }
+
+    pub fn role(&self) -> String {
+        self.user
+            .as_ref()
+            .map(|u| self.t(&format!("role-{}", u.role.as_str())))
+            .unwrap_or_default()
+    }
+
+    /// This page in the other language.
+    pub fn switch_href(&self) -> String {
+        format!("{}?lang={}", self.path, self.lang.other().code())
+    }
+
+    pub fn other_lang(&self) -> &'static str {
+        match self.lang.other() {
+            Lang::Ru => "Русский",
+            Lang::En => "English",
+        }
+    }
+}
+
+/// Renders a template; a template bug answers 500 rather than half a page.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+/// A user's field error in the viewer's language (the domain's messages are English).
+pub fn field_message(ctx: &Ctx, error: &FieldError) -> String {
+    if error.message == "must not be empty" {
+        return ctx.t("field-required");
+    }
+    if let Some(max) = error
+        .message
+        .strip_prefix("at most ")
+        .and_then(|rest| rest.strip_suffix(" characters"))
+    {
+        return ctx.with("field-too-long", max);
+    }
+    match error.field {
+        "client" => ctx.t("field-client"),
+        "service" => ctx.t("field-service"),
+        _ => ctx.t("field-invalid"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorTemplate {
+    pub ctx: Ctx,
+    pub title: String,
+    pub message: String,
+}
+
+impl ErrorTemplate {
+    pub fn new(ctx: Ctx, title: &str, message: &str) -> Self {
+        ErrorTemplate {
+            title: ctx.t(title),
+            message: ctx.t(message),
+            ctx,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginTemplate {
+    pub ctx: Ctx,
+    pub email: String,
+    pub error: Option<String>,
+    /// The login form's own CSRF token (there is no session yet).
+    pub token: String,
+}
+
+/// One line of the ticket list.
+pub struct TicketRow {
+    pub href: String,
+    pub number: String,
+    pub subject: String,
+    pub status: &'static str,
+    pub status_label: String,
+    pub client: String,
+    pub requester: String,
+    pub next_step: String,
+    pub updated: String,
+    /// Greyed: the ticket's calendar is not running now (003); not computed yet.
+    pub paused: bool,
+}
+
+impl TicketRow {
+    pub fn new(ctx: &Ctx, t: &Ticket) -> Self {
+        TicketRow {
+            href: format!("/tickets/{}", t.number()),
+            number: t.number().to_string(),
+            subject: t.subject.clone(),
+            status: t.status.as_str(),
+            status_label: ctx.status(t.status),
+            client: t.client_code.clone(),
+            requester: t.requester_name.clone(),
+            next_step: ctx.when(t.next_step_at),
+            updated: ctx.when(Some(t.updated_at)),
+            paused: false,
+        }
+    }
+}
+
+pub struct Link {
+    pub href: String,
+    pub label: String,
+    pub active: bool,
+}
+
+pub struct ServiceLink {
+    pub href: String,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomeTemplate {
+    pub ctx: Ctx,
+    pub rows: Vec<TicketRow>,
+    pub filters: Vec<Link>,
+    pub services: Vec<ServiceLink>,
+    pub next_page: Option<String>,
+    pub first_page: Option<String>,
+}
+
+impl HomeTemplate {
+    pub fn new(
+        ctx: Ctx,
+        tickets: &[Ticket],
+        status: Option<TicketStatus>,
+        next_cursor: Option<TicketId>,
+        paged: bool,
+        services: Vec<ServiceLink>,
+    ) -> Self {
+        let status_query = |s: Option<TicketStatus>| match s {
+            Some(s) => format!("?status={}", s.as_str()),
+            None => String::new(),
+        };
+        let mut filters = vec![Link {
+            href: "/".into(),
+            label: ctx.t("filter-all"),
+            active: status.is_none(),
+        }];
+        filters.extend(TicketStatus::ALL.iter().map(|&s| Link {
+            href: format!("/{}", status_query(Some(s))),
+            label: ctx.status(s),
+            active: status == Some(s),
+        }));
+        let next_page = next_cursor.map(|cursor| {
+            let sep = if status.is_some() { '&' } else { '?' };
+            format!("/{}{sep}cursor={cursor}", status_query(status))
+        });
+        HomeTemplate {
+            rows: tickets.iter().map(|t| TicketRow::new(&ctx, t)).collect(),
+            first_page: paged.then(|| format!("/{}", status_query(status))),
+            filters,
+            services,
+            next_page,
+            ctx,
+        }
+    }
+}
+
+pub struct CommentRow {
+    pub anchor: String,
+    pub author: String,
+    pub at: String,
+    pub body: String,
+    pub internal: bool,
+    pub mine: bool,
+}
+
+pub struct AttachmentRow {
+    pub href: String,
+    pub name: String,
+    pub size: String,
+    pub at: String,
+}
+
+pub struct HistoryRow {
+    pub at: String,
+    pub actor: String,
+    pub text: String,
+    pub internal: bool,
+}
+
+pub struct TaskRow {
+    pub title: String,
+    pub line: String,
+    pub due: String,
+    pub state: String,
+    pub open: bool,
+}
+
+/// Everything the ticket page shows, gathered through the desk's visibility rules.
+pub struct TicketData {
+    pub ticket: Ticket,
+    pub client_name: String,
+    pub service_name: String,
+    pub comments: Vec<Comment>,
+    pub attachments: Vec<Attachment>,
+    pub history: Vec<HistoryEvent>,
+    pub tasks: Vec<Task>,
+}
+
+/// What the viewer typed into the ticket page's forms, kept when it is shown again.
+#[derive(Default)]
+pub struct TicketForms {
+    pub comment: String,
+    pub internal: bool,
+    pub comment_error: Option<String>,
+    pub upload_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "ticket.html")]
+pub struct TicketTemplate {
+    pub ctx: Ctx,
+    pub href: String,
+    pub number: String,
+    pub subject: String,
+    pub description: String,
+    pub status: &'static str,
+    pub status_label: String,
+    pub is_draft: bool,
+    pub may_submit: bool,
+    pub service: String,
+    pub client: String,
+    pub requester: String,
+    pub next_step: String,
+    pub created: String,
+    pub comments: Vec<CommentRow>,
+    pub attachments: Vec<AttachmentRow>,
+    pub history: Vec<HistoryRow>,
+    pub tasks: Vec<TaskRow>,
+    pub forms: TicketForms,
+}
+
+impl TicketTemplate {
+    pub fn new(ctx: Ctx, data: TicketData, forms: TicketForms) -> Self {
+        let t = &data.ticket;
+        let me = ctx.user.as_ref().map(|u| u.id);
+        let comments = data
+            .comments
+            .iter()
+            .map(|c| CommentRow {
+                anchor: format!("comment-{}", c.id),
+                author: c.author_name.clone(),
+                at: ctx.when(Some(c.created_at)),
+                body: c.body.clone(),
+                internal: c.internal,
+                mine: c.author_id.is_some() && c.author_id == me,
+            })
+            .collect();
+        let attachments = data
+            .attachments
+            .iter()
+            .map(|a| AttachmentRow {
+                href: format!("/api/v1/tickets/{}/attachments/{}", a.ticket_id, a.id),
+                name: a.file_name.clone(),
+                size: file_size(a.size),
+                at: ctx.when(Some(a.created_at)),
+            })
+            .collect();
+        let history = data
+            .history
+            .iter()
+            .map(|h| HistoryRow {
+                at: ctx.when(Some(h.at)),
+                actor: h
+                    .actor_name
+                    .clone()
+                    .unwrap_or_else(|| ctx.t("actor-system")),
+                text: history_text(&ctx, h),
+                internal: !h.public,
+            })
+            .collect();
+        let tasks = data
+            .tasks
+            .iter()
+            .map(|task| TaskRow {
+                title: task.title.clone(),
+                line: task
+                    .line
+                    .map(|l| ctx.with("task-line", &l.get().to_string()))
+                    .or_else(|| task.pool.clone())
+                    .unwrap_or_default(),
+                due: ctx.when(task.due_at),
+                state: ctx.t(&format!("task-state-{}", task.state.as_str())),
+                open: task.state == TaskState::Open,
+            })
+            .collect();
+        TicketTemplate {
+            href: format!("/tickets/{}", t.number()),
+            number: t.number().to_string(),
+            subject: t.subject.clone(),
+            description: t.description.clone(),
+            status: t.status.as_str(),
+            status_label: ctx.status(t.status),
+            is_draft: t.status == TicketStatus::Draft,
+            may_submit: t.status == TicketStatus::Draft && Some(t.requester_id) == me,
+            service: data.service_name.clone(),
+            client: format!("{} ({})", data.client_name, t.client_code),
+            requester: t.requester_name.clone(),
+            next_step: ctx.when(t.next_step_at),
+            created: ctx.when(Some(t.created_at)),
+            comments,
+            attachments,
+            history,
+            tasks,
+            forms,
+            ctx,
+        }
+    }
+}
+
+fn history_text(ctx: &Ctx, h: &HistoryEvent) -> String {
+    let status = |code: &Option<String>| {
+        code.as_deref()
+            .and_then(TicketStatus::parse)
+            .map(|s| ctx.status(s))
+            .unwrap_or_default()
+    };
+    let after = h.after.clone().unwrap_or_default();
+    match h.kind.as_str() {
+        "created" if h.after.as_deref() == Some("draft") => ctx.t("history-draft-created"),
+        "created" => ctx.t("history-created"),
+        "status" => ctx.lang.t_args(
+            "history-status",
+            &[
+                ("before", FluentValue::from(status(&h.before))),
+                ("after", FluentValue::from(status(&h.after))),
+            ],
+        ),
+        "comment" if h.public => ctx.t("history-comment"),
+        "comment" => ctx.t("history-internal-comment"),
+        "attachment" => ctx.with("history-attachment", &after),
+        "task_created" => ctx.with("history-task-created", &after),
+        "watcher_added" => ctx.t("history-watcher-added"),
+        other => other.to_owned(),
+    }
+}
+
+fn file_size(bytes: i64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+/// The new-ticket form: what was typed, and what is wrong with it.
+#[derive(Default)]
+pub struct TicketFormInput {
+    pub service: String,
+    pub subject: String,
+    pub description: String,
+    pub client: String,
+    pub draft: bool,
+}
+
+#[derive(Default)]
+pub struct TicketFormErrors {
+    pub service: Option<String>,
+    pub subject: Option<String>,
+    pub description: Option<String>,
+    pub client: Option<String>,
+    pub other: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "new_ticket.html")]
+pub struct NewTicketTemplate {
+    pub ctx: Ctx,
+    pub service_name: String,
+    pub service_description: String,
+    pub input: TicketFormInput,
+    pub errors: TicketFormErrors,
+}

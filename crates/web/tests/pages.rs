@@ -1,0 +1,667 @@
+//! The server-rendered pages over a real server on 127.0.0.1:0 and a temporary SQLite desk:
+//! login and sessions, visibility, escaping, CSRF, language and plurals.
+
+use jiff::Timestamp;
+use okno_desk::{Desk, Settings};
+use okno_domain::*;
+use okno_store::{NewTask, NewUser};
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap};
+use std::sync::Arc;
+
+const PASSWORD: &str = "secret-pass";
+const XSS: &str = "<script>alert(1)</script>";
+const INTERNAL_NOTE: &str = "Internal note: client runs an old release";
+const TASK_TITLE: &str = "Classify the request";
+
+struct App {
+    base: String,
+    http: reqwest::Client,
+    desk: Arc<Desk>,
+    alfa_ticket: Ticket,
+    beta_ticket: Ticket,
+    alfa_contact: UserId,
+    _dir: tempfile::TempDir,
+}
+
+/// A logged-in browser: its session cookie and the session's CSRF token.
+struct Browser {
+    cookie: String,
+    csrf: String,
+}
+
+async fn spawn() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let store = okno_store::open(dir.path().join("okno.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let desk = Desk::start(store, Settings::new(dir.path().to_path_buf()))
+        .await
+        .unwrap();
+    let store = &desk.store;
+    let alfa = store
+        .create_client("ALFA", "ООО «Альфа»", Some("alfa.test"))
+        .await
+        .unwrap();
+    let beta = store
+        .create_client("BETA", "АО «Бета»", Some("beta.test"))
+        .await
+        .unwrap();
+    let hash = okno_desk::auth::hash_password(PASSWORD).unwrap();
+    let person = |email: &str, name: &str, role: Role, client: Option<ClientId>| NewUser {
+        email: Email::parse(email).unwrap(),
+        name: name.into(),
+        role,
+        client_id: client,
+        lines: if role == Role::Specialist {
+            vec![Line::new(1).unwrap()]
+        } else {
+            vec![]
+        },
+        sees_organization: false,
+        password_hash: Some(hash.clone()),
+    };
+    let alfa_contact = store
+        .create_user(&person(
+            "anna@alfa.test",
+            "Анна Альфина",
+            Role::Client,
+            Some(alfa),
+        ))
+        .await
+        .unwrap();
+    let beta_contact = store
+        .create_user(&person(
+            "boris@beta.test",
+            "Борис Бетов",
+            Role::Client,
+            Some(beta),
+        ))
+        .await
+        .unwrap();
+    let line1 = store
+        .create_user(&person(
+            "lena@desk.test",
+            "Лена Первова",
+            Role::Specialist,
+            None,
+        ))
+        .await
+        .unwrap();
+    let now = Timestamp::now();
+    let ticket = |client, requester, subject: &str| NewTicket {
+        service: "question".into(),
+        subject: subject.into(),
+        description: "Описание вопроса".into(),
+        client_id: client,
+        requester_id: requester,
+        draft: false,
+    };
+    let task = NewTask {
+        kind: "classify".into(),
+        title: TASK_TITLE.into(),
+        line: Some(Line::new(1).unwrap()),
+        pool: Some("line1".into()),
+        assignee_id: None,
+        due_at: None,
+        priority: 5,
+        stage: None,
+    };
+    let alfa_ticket = store
+        .create_ticket(&ticket(alfa, alfa_contact, XSS), &[task], now)
+        .await
+        .unwrap();
+    let beta_ticket = store
+        .create_ticket(
+            &ticket(beta, beta_contact, "Вопрос компании Бета"),
+            &[],
+            now,
+        )
+        .await
+        .unwrap();
+    for (body, internal) in [("Посмотрим и ответим", false), (INTERNAL_NOTE, true)]
+    {
+        let comment = NewComment {
+            ticket_id: alfa_ticket.id,
+            author_id: line1,
+            body: body.into(),
+            internal,
+        };
+        store.add_comment(&comment, now).await.unwrap();
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = okno_web::app(desk.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ORIGIN, base.parse().unwrap());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    App {
+        base,
+        http,
+        desk,
+        alfa_ticket,
+        beta_ticket,
+        alfa_contact,
+        _dir: dir,
+    }
+}
+
+/// The value of a `name="…" value="…"` hidden field.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("hidden field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// The first `Set-Cookie` for `name`, whole.
+fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    let pair = set_cookie.split(';').next().unwrap();
+    pair.split_once('=').unwrap().1.to_owned()
+}
+
+impl App {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Opens the login form and posts it; returns the response.
+    async fn post_login(&self, email: &str, password: &str) -> reqwest::Response {
+        let form = self.http.get(self.url("/login")).send().await.unwrap();
+        assert_eq!(form.status(), StatusCode::OK);
+        let login_cookie = set_cookie(form.headers(), "okno_login").expect("login cookie");
+        let html = form.text().await.unwrap();
+        self.http
+            .post(self.url("/login"))
+            .header(header::COOKIE, login_cookie.split(';').next().unwrap())
+            .form(&[
+                ("email", email),
+                ("password", password),
+                ("csrf", &hidden(&html, "csrf")),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn login(&self, email: &str) -> Browser {
+        let response = self.post_login(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()[header::LOCATION], "/");
+        let cookie = cookie_value(&set_cookie(response.headers(), "okno_session").unwrap());
+        let home = self.get(&cookie, "/").await;
+        let csrf = hidden(&home.text().await.unwrap(), "csrf");
+        Browser { cookie, csrf }
+    }
+
+    async fn get(&self, cookie: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .header(header::COOKIE, format!("okno_session={cookie}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn page(&self, browser: &Browser, path: &str) -> (StatusCode, String) {
+        let response = self.get(&browser.cookie, path).await;
+        (response.status(), response.text().await.unwrap())
+    }
+
+    async fn post(
+        &self,
+        browser: &Browser,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .header(header::COOKIE, format!("okno_session={}", browser.cookie))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_cookie_with_a_new_id_each_time() {
+    let app = spawn().await;
+    let response = app.post_login("anna@alfa.test", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = set_cookie(response.headers(), "okno_session").unwrap();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http gets no Secure flag: {cookie}"
+    );
+    let first = app.login("anna@alfa.test").await;
+    let second = app.login("anna@alfa.test").await;
+    assert_ne!(first.cookie, second.cookie);
+    assert_ne!(cookie_value(&cookie), first.cookie);
+    let (status, html) = app.page(&first, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Анна Альфина"));
+    assert!(html.contains("клиент"));
+}
+
+#[tokio::test]
+async fn behind_https_the_session_cookie_is_secure() {
+    let app = spawn().await;
+    let form = app.http.get(app.url("/login")).send().await.unwrap();
+    let login_cookie = set_cookie(form.headers(), "okno_login").unwrap();
+    let token = hidden(&form.text().await.unwrap(), "csrf");
+    let response = app
+        .http
+        .post(app.url("/login"))
+        .header(header::COOKIE, login_cookie.split(';').next().unwrap())
+        .header("x-forwarded-proto", "https")
+        .form(&[
+            ("email", "anna@alfa.test"),
+            ("password", PASSWORD),
+            ("csrf", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = set_cookie(response.headers(), "okno_session").unwrap();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_the_form_again_with_401() {
+    let app = spawn().await;
+    let response = app.post_login("anna@alfa.test", "wrong").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(set_cookie(response.headers(), "okno_session").is_none());
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Неверная почта или пароль"));
+    assert!(
+        html.contains("value=\"anna@alfa.test\""),
+        "the email is kept"
+    );
+}
+
+#[tokio::test]
+async fn pages_without_a_session_redirect_to_login() {
+    let app = spawn().await;
+    for path in ["/", "/tickets/1", "/tickets/new?service=question"] {
+        let response = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(response.headers()[header::LOCATION], "/login", "{path}");
+    }
+    let response = app.get("not-a-session", "/").await;
+    assert_eq!(response.headers()[header::LOCATION], "/login");
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_on_the_server() {
+    let app = spawn().await;
+    let browser = app.login("anna@alfa.test").await;
+    let response = app
+        .post(&browser, "/logout", &[("csrf", &browser.csrf)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[header::LOCATION], "/login");
+    let cleared = set_cookie(response.headers(), "okno_session").unwrap();
+    assert!(cookie_value(&cleared).is_empty(), "{cleared}");
+    // The old cookie, replayed, opens nothing.
+    let response = app.get(&browser.cookie, "/").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[header::LOCATION], "/login");
+    assert!(app.desk.session(&browser.cookie).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_client_sees_only_its_organization() {
+    let app = spawn().await;
+    let anna = app.login("anna@alfa.test").await;
+    let (status, home) = app.page(&anna, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(home.contains(&app.alfa_ticket.number().to_string()));
+    assert!(!home.contains(&app.beta_ticket.number().to_string()));
+    assert!(!home.contains("Вопрос компании Бета"));
+    assert!(home.contains("Показан 1 тикет"));
+    // One click per service to a new ticket.
+    assert!(home.contains("href=\"/tickets/new?service=question\""));
+
+    let beta_path = format!("/tickets/{}", app.beta_ticket.number());
+    let (status, html) = app.page(&anna, &beta_path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (missing, missing_html) = app.page(&anna, "/tickets/OK-999999").await;
+    assert_eq!(missing, StatusCode::NOT_FOUND);
+    assert_eq!(
+        html.replace(&app.beta_ticket.number().to_string(), "N"),
+        missing_html.replace("OK-999999", "N"),
+        "someone else's ticket looks like no ticket"
+    );
+    assert!(!html.contains("Вопрос компании Бета"));
+
+    let (status, ticket) = app
+        .page(&anna, &format!("/tickets/{}", app.alfa_ticket.number()))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ticket.contains("Посмотрим и ответим"));
+    assert!(!ticket.contains(INTERNAL_NOTE));
+    assert!(!ticket.contains(TASK_TITLE));
+    assert!(!ticket.contains("id=\"tasks\""));
+    assert!(
+        !ticket.contains("name=\"internal\""),
+        "no internal checkbox for clients"
+    );
+}
+
+#[tokio::test]
+async fn staff_see_internal_comments_marked_and_tasks() {
+    let app = spawn().await;
+    let lena = app.login("lena@desk.test").await;
+    let (_, home) = app.page(&lena, "/").await;
+    assert!(home.contains(&app.beta_ticket.number().to_string()));
+    assert!(home.contains(&app.alfa_ticket.number().to_string()));
+    let (status, ticket) = app
+        .page(&lena, &format!("/tickets/{}", app.alfa_ticket.id))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let note = ticket.find(INTERNAL_NOTE).expect("internal note shown");
+    let item = ticket[..note].rfind("<li").unwrap();
+    assert!(ticket[item..note].contains("comment internal"));
+    assert!(ticket[item..note].contains("Внутренний"));
+    assert!(ticket.contains(TASK_TITLE));
+    assert!(ticket.contains("name=\"internal\""));
+}
+
+#[tokio::test]
+async fn output_is_escaped() {
+    let app = spawn().await;
+    let anna = app.login("anna@alfa.test").await;
+    for path in ["/".to_owned(), format!("/tickets/{}", app.alfa_ticket.id)] {
+        let (_, html) = app.page(&anna, &path).await;
+        assert!(!html.contains(XSS), "{path}");
+        assert!(
+            html.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+                || html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn posts_need_the_session_token_and_this_origin() {
+    let app = spawn().await;
+    let anna = app.login("anna@alfa.test").await;
+    let path = format!("/tickets/{}/comments", app.alfa_ticket.id);
+    let without = app.post(&anna, &path, &[("body", "hello")]).await;
+    assert_eq!(without.status(), StatusCode::FORBIDDEN);
+    assert!(without.text().await.unwrap().contains("Форма устарела"));
+    let wrong = app
+        .post(&anna, &path, &[("body", "hello"), ("csrf", "0123")])
+        .await;
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let other = app.login("lena@desk.test").await;
+    let foreign = app
+        .post(&anna, &path, &[("body", "hello"), ("csrf", &other.csrf)])
+        .await;
+    assert_eq!(
+        foreign.status(),
+        StatusCode::FORBIDDEN,
+        "a token of another session"
+    );
+    let cross_site = app
+        .http
+        .post(app.url(&path))
+        .header(header::COOKIE, format!("okno_session={}", anna.cookie))
+        .header(header::ORIGIN, "http://evil.example")
+        .form(&[("body", "hello"), ("csrf", anna.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    let logout = app.post(&anna, "/logout", &[]).await;
+    assert_eq!(logout.status(), StatusCode::FORBIDDEN);
+    assert!(app.desk.session(&anna.cookie).await.unwrap().is_some());
+
+    let ok = app
+        .post(&anna, &path, &[("body", "hello"), ("csrf", &anna.csrf)])
+        .await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let (_, ticket) = app
+        .page(&anna, &format!("/tickets/{}", app.alfa_ticket.id))
+        .await;
+    assert!(ticket.contains("hello"));
+}
+
+#[tokio::test]
+async fn a_client_cannot_post_internal_comments() {
+    let app = spawn().await;
+    let anna = app.login("anna@alfa.test").await;
+    let path = format!("/tickets/{}/comments", app.alfa_ticket.id);
+    let response = app
+        .post(
+            &anna,
+            &path,
+            &[("body", "sneaky"), ("internal", "1"), ("csrf", &anna.csrf)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let comments = app
+        .desk
+        .store
+        .comments(app.alfa_ticket.id, true)
+        .await
+        .unwrap();
+    assert!(comments.iter().all(|c| c.body != "sneaky"));
+}
+
+#[tokio::test]
+async fn new_ticket_errors_keep_the_input_and_success_opens_the_ticket() {
+    let app = spawn().await;
+    let anna = app.login("anna@alfa.test").await;
+    let (status, form) = app.page(&anna, "/tickets/new?service=question").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("name=\"service\" value=\"question\""));
+    let (status, _) = app.page(&anna, "/tickets/new?service=nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let invalid = app
+        .post(
+            &anna,
+            "/tickets",
+            &[
+                ("csrf", &anna.csrf),
+                ("service", "question"),
+                ("subject", "  "),
+                ("description", "Текст <b>жирный</b>"),
+            ],
+        )
+        .await;
+    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = invalid.text().await.unwrap();
+    assert!(html.contains("Заполните это поле"));
+    assert!(
+        html.contains("Текст &#60;b&#62;жирный&#60;/b&#62;") || html.contains("Текст &lt;b&gt;")
+    );
+
+    let created = app
+        .post(
+            &anna,
+            "/tickets",
+            &[
+                ("csrf", &anna.csrf),
+                ("service", "question"),
+                ("subject", "Не открывается отчёт"),
+                ("description", "С утра"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let location = created.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(location.starts_with("/tickets/OK-"), "{location}");
+    let (status, ticket) = app.page(&anna, &location).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ticket.contains("Не открывается отчёт"));
+    assert!(ticket.contains("class=\"badge badge-") && !ticket.contains("badge-draft"));
+}
+
+#[tokio::test]
+async fn drafts_are_saved_and_sent_later() {
+    let app = spawn().await;
+    let anna = app.login("anna@alfa.test").await;
+    let created = app
+        .post(
+            &anna,
+            "/tickets",
+            &[
+                ("csrf", &anna.csrf),
+                ("service", "documents"),
+                ("subject", "Акт сверки"),
+                ("draft", "1"),
+            ],
+        )
+        .await;
+    let location = created.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (_, draft) = app.page(&anna, &location).await;
+    assert!(draft.contains("badge-draft"));
+    let sent = app
+        .post(
+            &anna,
+            &format!("{location}/submit"),
+            &[("csrf", &anna.csrf)],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let (_, ticket) = app.page(&anna, &location).await;
+    assert!(!ticket.contains("badge-draft"), "{ticket}");
+    assert!(
+        !ticket.contains("/submit\""),
+        "sent drafts have no send button"
+    );
+}
+
+#[tokio::test]
+async fn english_is_one_switch_away_and_remembered() {
+    let app = spawn().await;
+    let anna = app.login("anna@alfa.test").await;
+    let response = app.get(&anna.cookie, "/?lang=en").await;
+    let remembered = set_cookie(response.headers(), "lang").expect("lang cookie");
+    assert!(remembered.starts_with("lang=en"));
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("My tickets"));
+    assert!(html.contains("Log out"));
+    assert!(html.contains("Showing 1 ticket"));
+    assert!(!html.contains("Мои обращения"));
+    // The cookie keeps the choice; Accept-Language is the default without it.
+    let response = app
+        .http
+        .get(app.url("/login"))
+        .header(header::COOKIE, "lang=en")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.text().await.unwrap().contains("Sign in to Okno"));
+    let response = app
+        .http
+        .get(app.url("/login"))
+        .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.text().await.unwrap().contains("Sign in to Okno"));
+    let response = app.http.get(app.url("/login")).send().await.unwrap();
+    assert!(response.text().await.unwrap().contains("Вход в Okno"));
+}
+
+#[tokio::test]
+async fn russian_plurals_render_on_the_page() {
+    use okno_web::pages::i18n::Lang;
+    for (n, form) in [
+        (1, "1 тикет"),
+        (2, "2 тикета"),
+        (5, "5 тикетов"),
+        (11, "11 тикетов"),
+        (21, "21 тикет"),
+    ] {
+        assert_eq!(Lang::Ru.count("tickets-count", n), form);
+    }
+    let app = spawn().await;
+    let anna = app.login("anna@alfa.test").await;
+    let path = format!("/tickets/{}", app.alfa_ticket.id);
+    let mut posted = 1; // the public reply seeded above
+    for (n, form) in [
+        (2, "2 сообщения"),
+        (5, "5 сообщений"),
+        (11, "11 сообщений"),
+        (21, "21 сообщение"),
+    ] {
+        while posted < n {
+            let comment = NewComment {
+                ticket_id: app.alfa_ticket.id,
+                author_id: app.alfa_contact,
+                body: format!("сообщение {posted}"),
+                internal: false,
+            };
+            app.desk
+                .store
+                .add_comment(&comment, Timestamp::now())
+                .await
+                .unwrap();
+            posted += 1;
+        }
+        let (_, html) = app.page(&anna, &path).await;
+        assert!(html.contains(form), "{form}");
+    }
+}
+
+#[tokio::test]
+async fn attachments_upload_and_download_with_the_session() {
+    let app = spawn().await;
+    let anna = app.login("anna@alfa.test").await;
+    let path = format!("/tickets/{}", app.alfa_ticket.number());
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", anna.csrf.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"log line".to_vec())
+                .file_name("error.log")
+                .mime_str("text/plain")
+                .unwrap(),
+        );
+    let response = app
+        .http
+        .post(app.url(&format!("{path}/attachments")))
+        .header(header::COOKIE, format!("okno_session={}", anna.cookie))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = app.page(&anna, &path).await;
+    assert!(html.contains("error.log"));
+    let start = html.find("/api/v1/tickets/").unwrap();
+    let href = &html[start..start + html[start..].find('"').unwrap()];
+    let file = app.get(&anna.cookie, href).await;
+    assert_eq!(file.status(), StatusCode::OK);
+    assert_eq!(file.bytes().await.unwrap().as_ref(), b"log line");
+}
