@@ -77,31 +77,39 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
         f.target = Some(super::Target::AtLeast(2_000.0));
     }
 
+    // Reads: latency with one client (the target), then throughput and latency under 16.
     let max_id = (scale.preload + scale.creates_1c + scale.creates_16c) as u64;
-    let reader = api.clone();
-    // A spread of ids over the whole table, not one hot row.
-    let get = move |n: usize| {
-        reader.clone().get(format!(
-            "/api/v1/tickets/{}",
-            1 + (n as u64).wrapping_mul(2_654_435_761) % max_id
-        ))
-    };
-    let (_, mut latencies) = drive(16, scale.reads, get).await?;
-    figures.push(Figure::new(
-        "get_p50",
-        percentile(&mut latencies, 0.50),
-        "ms",
-    ));
-    figures.push(Figure::new("get_p99", percentile(&mut latencies, 0.99), "ms").at_most(10.0));
-    let reader = api.clone();
-    let list = move |_| reader.clone().get("/api/v1/tickets?limit=50".into());
-    let (_, mut latencies) = drive(16, scale.reads, list).await?;
-    figures.push(Figure::new(
-        "list_p50",
-        percentile(&mut latencies, 0.50),
-        "ms",
-    ));
-    figures.push(Figure::new("list_p99", percentile(&mut latencies, 0.99), "ms").at_most(10.0));
+    for clients in [1, 16] {
+        let suffix = if clients == 1 {
+            String::new()
+        } else {
+            format!("_{clients}c")
+        };
+        let reader = api.clone();
+        // A spread of ids over the whole table, not one hot row.
+        let get = move |n: usize| {
+            let id = 1 + (n as u64).wrapping_mul(2_654_435_761) % max_id;
+            reader.clone().get(format!("/api/v1/tickets/{id}"))
+        };
+        let reader = api.clone();
+        let list = move |_| reader.clone().get("/api/v1/tickets?limit=50".into());
+        let (elapsed, mut latencies) = drive(clients, scale.reads, get).await?;
+        figures.extend(read_figures(
+            "get",
+            &suffix,
+            elapsed,
+            scale.reads,
+            &mut latencies,
+        ));
+        let (elapsed, mut latencies) = drive(clients, scale.reads, list).await?;
+        figures.extend(read_figures(
+            "list",
+            &suffix,
+            elapsed,
+            scale.reads,
+            &mut latencies,
+        ));
+    }
 
     figures.push(Figure::new("server_rss_peak", peak_rss_mb(pid)?, "MB").at_most(150.0));
     figures.push(Figure::new(
@@ -111,6 +119,38 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
     ));
     server.kill().await.ok();
     Ok(figures)
+}
+
+/// Requests per second, p50 and p99 of one kind of read; the p99 target is for one client.
+fn read_figures(
+    kind: &str,
+    suffix: &str,
+    elapsed: Duration,
+    total: usize,
+    latencies: &mut [Duration],
+) -> Vec<Figure> {
+    let p99 = Figure::new(
+        format!("{kind}_p99{suffix}"),
+        percentile(latencies, 0.99),
+        "ms",
+    );
+    vec![
+        Figure::new(
+            format!("{kind}_per_s{suffix}"),
+            total as f64 / elapsed.as_secs_f64(),
+            "1/s",
+        ),
+        Figure::new(
+            format!("{kind}_p50{suffix}"),
+            percentile(latencies, 0.50),
+            "ms",
+        ),
+        if suffix.is_empty() {
+            p99.at_most(10.0)
+        } else {
+            p99
+        },
+    ]
 }
 
 /// Creates the data directory with a client, a contact with a token, and `preload` tickets.

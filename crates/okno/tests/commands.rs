@@ -1,0 +1,204 @@
+//! The command line as scripts use it (CONTRACT.md): real processes on a temporary data dir.
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn okno(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_okno"))
+        .args(args)
+        .env("OKNO_LOG", "warn")
+        .output()
+        .expect("run okno")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn users_and_tokens_are_made_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let migrated = okno(&["migrate", "--data", data]);
+    assert!(migrated.status.success(), "{}", text(&migrated.stderr));
+
+    let client = okno(&[
+        "client",
+        "add",
+        "--data",
+        data,
+        "--code",
+        "alfa",
+        "--name",
+        "Альфа",
+    ]);
+    assert!(client.status.success(), "{}", text(&client.stderr));
+    let add = |email: &str, role: &str, extra: &[&str]| {
+        let mut args = vec![
+            "user", "add", "--data", data, "--email", email, "--name", "Имя", "--role", role,
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--password", "pw"]);
+        okno(&args)
+    };
+    assert!(
+        add("c@alfa.test", "client", &["--client", "ALFA"])
+            .status
+            .success()
+    );
+    assert!(
+        add("s@desk.test", "specialist", &["--line", "1", "--line", "2"])
+            .status
+            .success()
+    );
+
+    let duplicate = add("C@alfa.test", "client", &["--client", "ALFA"]);
+    assert!(!duplicate.status.success());
+    assert!(
+        text(&duplicate.stderr).contains("email"),
+        "{}",
+        text(&duplicate.stderr)
+    );
+    let bad_role = add("x@desk.test", "boss", &[]);
+    assert!(!bad_role.status.success());
+    assert!(
+        text(&bad_role.stderr).contains("--role"),
+        "{}",
+        text(&bad_role.stderr)
+    );
+    let bad_line = add("y@desk.test", "specialist", &["--line", "7"]);
+    assert!(
+        text(&bad_line.stderr).contains("line"),
+        "{}",
+        text(&bad_line.stderr)
+    );
+    let orphan = add("z@desk.test", "client", &[]);
+    assert!(
+        text(&orphan.stderr).contains("--client"),
+        "{}",
+        text(&orphan.stderr)
+    );
+
+    let token = okno(&["token", "create", "--data", data, "--email", "c@alfa.test"]);
+    assert!(token.status.success(), "{}", text(&token.stderr));
+    let token = text(&token.stdout);
+    assert_eq!(token.lines().count(), 1, "one line: {token:?}");
+    assert!(token.trim().starts_with("okno_") && token.trim().len() > 40);
+    let unknown = okno(&[
+        "token",
+        "create",
+        "--data",
+        data,
+        "--email",
+        "nobody@alfa.test",
+    ]);
+    assert!(!unknown.status.success());
+}
+
+#[test]
+fn serve_refuses_a_taken_port_and_an_unreachable_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let refused = okno(&["serve", "--data", data, "--listen", &address]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("cannot listen"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    let unreachable = okno(&[
+        "serve",
+        "--data",
+        data,
+        "--listen",
+        "127.0.0.1:0",
+        "--database",
+        "postgres://nobody@127.0.0.1:1/none",
+    ]);
+    assert!(!unreachable.status.success());
+    assert!(
+        text(&unreachable.stderr).contains("cannot open the database"),
+        "{}",
+        text(&unreachable.stderr)
+    );
+}
+
+fn healthy(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let mut answer = String::new();
+    stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && (answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"))
+}
+
+/// `serve --demo` twice on the same data: the demo firm is loaded once.
+#[test]
+fn the_demo_firm_loads_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    for _ in 0..2 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Command::new(env!("CARGO_BIN_EXE_okno"))
+            .args([
+                "serve",
+                "--demo",
+                "--data",
+                data,
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("OKNO_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        // The port accepts as soon as it is bound; the desk answers once the demo is loaded.
+        while !healthy(port) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+    let again = okno(&[
+        "user",
+        "add",
+        "--data",
+        data,
+        "--email",
+        "admin@demo.okno",
+        "--name",
+        "A",
+        "--role",
+        "admin",
+        "--password",
+        "x",
+    ]);
+    assert!(
+        text(&again.stderr).contains("email"),
+        "the demo admin exists once: {}",
+        text(&again.stderr)
+    );
+    let token = okno(&[
+        "token",
+        "create",
+        "--data",
+        data,
+        "--email",
+        "client@beta.demo",
+    ]);
+    assert!(token.status.success(), "{}", text(&token.stderr));
+}
