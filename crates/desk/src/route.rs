@@ -11,9 +11,7 @@ use crate::{Desk, DeskError, Result};
 use jiff::Timestamp;
 use okno_domain::*;
 use okno_store::{ChangeStep, TaskCompletion, TicketChange};
-use okno_workflow::{
-    Addressee, Effect, EngineError, Norm, RouteState, Status, Step, Workflow,
-};
+use okno_workflow::{Addressee, Effect, EngineError, Norm, RouteState, Status, Step, Workflow};
 use std::collections::BTreeMap;
 
 /// How often a step is recomputed when concurrent changes keep landing first.
@@ -95,7 +93,10 @@ impl Desk {
                 let class = classification
                     .and_then(|c| c.as_str().parse().ok())
                     .unwrap_or(okno_sla::Classification::Question);
-                let kind = if level.norm_minutes(okno_sla::NormKind::Stage(stage)).is_some() {
+                let kind = if level
+                    .norm_minutes(okno_sla::NormKind::Stage(stage))
+                    .is_some()
+                {
                     okno_sla::NormKind::Stage(stage)
                 } else if norm == Norm::Reaction {
                     okno_sla::NormKind::Reaction(class)
@@ -148,7 +149,9 @@ impl Desk {
                 }
                 Effect::PublicMessage { text } => {
                     messages.push(steps.len());
-                    steps.push(ChangeStep::PublicMessage(text.get(context.locale).to_owned()));
+                    steps.push(ChangeStep::PublicMessage(
+                        text.get(context.locale).to_owned(),
+                    ));
                 }
                 Effect::CreateTask(task) => {
                     let due = self.due_for(task.norm, classification, &task.stage, at);
@@ -189,9 +192,10 @@ impl Desk {
             }
         }
         // `{due}` is the promised date of this step's tasks; `{result}` the action's output.
-        let due_text = next_step
-            .flatten()
-            .map_or_else(|| "—".to_owned(), |due| self.client_time(due, context.locale));
+        let due_text = next_step.flatten().map_or_else(
+            || "—".to_owned(),
+            |due| self.client_time(due, context.locale),
+        );
         for index in messages {
             if let ChangeStep::PublicMessage(text) = &mut steps[index] {
                 *text = text
@@ -385,14 +389,11 @@ impl Desk {
                         event: ("license_key_issued", key.clone()),
                         result: Some(key),
                     },
-                    Ok(false) => {
-                        failed("the client's license-key quota is used up".into())
-                    }
+                    Ok(false) => failed("the client's license-key quota is used up".into()),
                     Err(e) => failed(format!("the key could not be recorded: {e}")),
                 }
             }
             other => failed(format!("unknown automatic action \"{other}\"")),
         }
     }
-
 }

@@ -84,8 +84,7 @@ impl Desk {
     /// Whether the user may work on the task: it is theirs, or it waits in one of their
     /// lines or pools; managers and admins may work on any.
     async fn may_work(&self, user: &User, task: &Task) -> Result<bool> {
-        if matches!(user.role, Role::Manager | Role::Admin) || task.assignee_id == Some(user.id)
-        {
+        if matches!(user.role, Role::Manager | Role::Admin) || task.assignee_id == Some(user.id) {
             return Ok(true);
         }
         if task.assignee_id.is_some() {
@@ -162,7 +161,14 @@ impl Desk {
     /// Takes a pool task: from then on it is the user's alone. Two taking at once: one
     /// wins, the other gets a conflict.
     pub async fn take_task(&self, user: &User, id: TaskId) -> Result<TaskCard> {
-        let task = self.workable_task(user, id).await?;
+        // A task someone has taken is a conflict for everyone; the store says so.
+        let task = self.open_task(user, id).await?;
+        if task.assignee_id.is_none() && !self.may_work(user, &task).await? {
+            return Err(DomainError::Forbidden(
+                "this task waits in a line or pool you do not work in".into(),
+            )
+            .into());
+        }
         let taken = self
             .store
             .take_task(task.id, user.id, Timestamp::now())
@@ -183,7 +189,9 @@ impl Desk {
     ) -> Result<Ticket> {
         let task = self.open_task(user, id).await?;
         if task.state != TaskState::Open {
-            return Err(DomainError::Conflict(format!("the task is already {}", task.state)).into());
+            return Err(
+                DomainError::Conflict(format!("the task is already {}", task.state)).into(),
+            );
         }
         if let Some(assignee) = task.assignee_id.filter(|a| *a != user.id) {
             let name = self

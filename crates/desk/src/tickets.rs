@@ -109,7 +109,10 @@ impl Desk {
         change.actor = Some(user.id);
         change.steps.splice(
             0..0,
-            [ChangeStep::SetStatus(TicketStatus::New), ChangeStep::Submitted],
+            [
+                ChangeStep::SetStatus(TicketStatus::New),
+                ChangeStep::Submitted,
+            ],
         );
         let submitted = self
             .store
@@ -275,8 +278,10 @@ impl Desk {
 
 fn latest_workflow<'a>(catalog: &'a okno_workflow::Catalog, code: &str) -> Result<&'a Workflow> {
     catalog.latest(code).ok_or_else(|| {
-        DomainError::Conflict(format!("the service's workflow \"{code}\" is not in the catalog"))
-            .into()
+        DomainError::Conflict(format!(
+            "the service's workflow \"{code}\" is not in the catalog"
+        ))
+        .into()
     })
 }
 

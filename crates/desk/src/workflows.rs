@@ -30,7 +30,10 @@ impl Desk {
                 } else {
                     Err(FieldError::new(
                         "workflow",
-                        format!("{file_name}: the file defines workflow \"{}\", not \"{code}\"", w.code),
+                        format!(
+                            "{file_name}: the file defines workflow \"{}\", not \"{code}\"",
+                            w.code
+                        ),
                     ))
                 }
             })

@@ -19,14 +19,40 @@ const SERVICES: [&str; 4] = ["question", "documents", "license-key", "repair"];
 
 #[derive(Debug, Clone)]
 enum Action {
-    Open { service: usize, draft: bool },
-    Submit { ticket: usize },
-    Take { ticket: usize, task: usize, user: usize },
-    Complete { ticket: usize, task: usize, outcome: usize, comment: bool },
-    CompleteWrong { ticket: usize, task: usize },
-    Transfer { ticket: usize, task: usize, line: u8 },
-    ClientWrites { ticket: usize },
-    Decide { ticket: usize, decision: usize },
+    Open {
+        service: usize,
+        draft: bool,
+    },
+    Submit {
+        ticket: usize,
+    },
+    Take {
+        ticket: usize,
+        task: usize,
+        user: usize,
+    },
+    Complete {
+        ticket: usize,
+        task: usize,
+        outcome: usize,
+        comment: bool,
+    },
+    CompleteWrong {
+        ticket: usize,
+        task: usize,
+    },
+    Transfer {
+        ticket: usize,
+        task: usize,
+        line: u8,
+    },
+    ClientWrites {
+        ticket: usize,
+    },
+    Decide {
+        ticket: usize,
+        decision: usize,
+    },
     NoMoreKeys,
 }
 
@@ -117,7 +143,10 @@ async fn act(f: &Firm, tickets: &mut Vec<TicketId>, action: &Action) -> Result<(
             comment,
         } => match open_task_of(*ticket, *task).await {
             Some(task) => {
-                let card = desk.task(&f.manager, task.id).await.map_err(|e| e.to_string())?;
+                let card = desk
+                    .task(&f.manager, task.id)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let outcome = pick(&card.outcomes, *outcome).unwrap_or_default();
                 // The assignee finishes it; a pool task, a manager (who works any pool).
                 let by = staff
@@ -134,7 +163,9 @@ async fn act(f: &Firm, tickets: &mut Vec<TicketId>, action: &Action) -> Result<(
         },
         Action::CompleteWrong { ticket, task } => match open_task_of(*ticket, *task).await {
             Some(task) => {
-                let result = desk.complete_task(&f.manager, task.id, "nonsense", None).await;
+                let result = desk
+                    .complete_task(&f.manager, task.id, "nonsense", None)
+                    .await;
                 if result.is_ok() {
                     return Err("an unknown outcome was accepted".into());
                 }
@@ -212,7 +243,10 @@ async fn check(f: &Firm, id: TicketId) -> Result<(), String> {
     }
 
     // Every status change is in the history: the chain of status events ends at the status.
-    let history = desk.history(&f.manager, id).await.map_err(|e| e.to_string())?;
+    let history = desk
+        .history(&f.manager, id)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut status = match history.first() {
         Some(created) if created.kind == "created" => created.after.clone().unwrap_or_default(),
         _ => return Err("the history starts with the creation".into()),
@@ -224,7 +258,10 @@ async fn check(f: &Firm, id: TicketId) -> Result<(), String> {
         )?;
         status = event.after.clone().unwrap_or_default();
     }
-    prop_ok(status == ticket.status.as_str(), "the last status event is the status")?;
+    prop_ok(
+        status == ticket.status.as_str(),
+        "the last status event is the status",
+    )?;
 
     // Clients never see tasks.
     let client = &f.contact;

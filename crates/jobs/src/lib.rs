@@ -1,6 +1,7 @@
 //! The desk's homeostasis (004): jobs that keep the process alive without anyone asking.
 //!
-//! - [`deadline_watch`] (every minute): deadlines breached, deadlines at 80% of their working
+//! - [`deadline_watch`] (every minute, after [`sync_clocks`] stops or restarts the deadline
+//!   clocks of tickets whose ball changed sides): deadlines breached, deadlines at 80% of their working
 //!   time with no progress, tickets over the specialist-hours limit, used-up client
 //!   allowances — each raised at once as an alert with a manager task, once per cause.
 //! - [`daily_review`] (at 09:30 on the desk calendar's working days): a task for the manager
@@ -155,6 +156,36 @@ pub fn next_review(calendar: &okno_sla::Calendar, at: Time, after: Timestamp) ->
     later(after, SignedDuration::from_hours(24))
 }
 
+/// Stops and restarts deadline clocks to match ticket statuses, at the instant each status
+/// changed: waiting on the client stops the clock; back on our side, the next-step date
+/// and open tasks' deadlines move by the working time spent waiting. Runs before every
+/// deadline watch, so it works whichever way the status changed. Returns how many
+/// tickets it touched.
+pub async fn sync_clocks(desk: &Desk) -> Result<usize> {
+    let mismatches = desk.store.clock_mismatches().await?;
+    for ticket in &mismatches {
+        match ticket.paused_at {
+            None => {
+                desk.pause_clock(ticket.ticket_id, ticket.changed_at)
+                    .await?
+            }
+            Some(paused)
+                if matches!(ticket.status, TicketStatus::New | TicketStatus::InProgress) =>
+            {
+                desk.resume_clock(ticket.ticket_id, ticket.changed_at.max(paused))
+                    .await?
+            }
+            // Resolved or closed: nothing left to move.
+            Some(_) => {
+                desk.store
+                    .resume_ticket_clock(ticket.ticket_id, ticket.changed_at)
+                    .await?;
+            }
+        }
+    }
+    Ok(mismatches.len())
+}
+
 /// What one deadline-watch run raised.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WatchReport {
@@ -190,6 +221,10 @@ pub async fn deadline_watch(
         let Some(decision) = okno_sla::deadline_alert(rules, terms.calendar, &snapshot, now) else {
             continue;
         };
+        if decision.kind == AlertKind::AtRisk && task.at_risk_alerted {
+            report.known += 1;
+            continue;
+        }
         let due = format_instant(task.due_at, terms.calendar.time_zone(), "ru");
         let number = TicketNumber(task.ticket_id.0);
         let (title, priority) = match decision.kind {
@@ -620,6 +655,7 @@ impl Scheduler {
         let desk = &self.desk;
         Ok(match job {
             Job::DeadlineWatch => {
+                sync_clocks(desk).await?;
                 let report = deadline_watch(desk, &self.settings.watch, now).await?;
                 format!(
                     "{} alerts raised, {} known",

@@ -65,6 +65,8 @@ pub struct WatchedTask {
     /// Someone on our side did something on the ticket since the task was created (took
     /// it, commented, changed something), or logged time on the task.
     pub progressed: bool,
+    /// An open "at risk" alert exists for it already (the watch need not raise it again).
+    pub at_risk_alerted: bool,
     /// The calendar the ticket's deadlines count in (`tickets.calendar`, else the
     /// client's); `None`: the support level's.
     pub calendar: Option<String>,
@@ -161,6 +163,17 @@ pub struct TicketTimeline {
     pub statuses: Vec<(String, Timestamp)>,
 }
 
+/// A ticket whose deadline clock disagrees with its status: waiting on the client with the
+/// clock running, or back on our side with it stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockMismatch {
+    pub ticket_id: TicketId,
+    pub status: TicketStatus,
+    /// When the status last changed (the instant the clock should have stopped or run).
+    pub changed_at: Timestamp,
+    pub paused_at: Option<Timestamp>,
+}
+
 #[async_trait]
 pub trait JobStore: Send + Sync {
     /// Claims job `name` for `lease` when it is due at `now` and nobody holds it; its row is
@@ -191,7 +204,8 @@ pub trait JobStore: Send + Sync {
     async fn watched_tasks(&self) -> Result<Vec<WatchedTask>>;
     /// Tickets with a running clock whose next-step date is at or before `now`.
     async fn overdue_tickets(&self, now: Timestamp) -> Result<Vec<OverdueTicket>>;
-    /// Open tickets with more than `minutes` of logged time (a running entry counts to `now`).
+    /// Open tickets with more than `minutes` of logged time (a running entry counts to
+    /// `now`) and no "over hours" alert yet.
     async fn tickets_over_work(&self, minutes: i64, now: Timestamp) -> Result<Vec<TicketWork>>;
     /// Clients whose license-key allowance is used up.
     async fn used_up_quotas(&self) -> Result<Vec<UsedUpQuota>>;
@@ -199,6 +213,10 @@ pub trait JobStore: Send + Sync {
     /// `None` when this cause was raised before (nothing changes).
     async fn raise_alert(&self, alert: &NewAlert, at: Timestamp) -> Result<Option<Alert>>;
     async fn alerts(&self, open_only: bool) -> Result<Vec<Alert>>;
+    /// The manager finished an alert's task (kind `alert`, outside any route): the task is
+    /// done and its alert resolved, in one transaction. `false` if it was not an open
+    /// alert task.
+    async fn finish_alert_task(&self, task: TaskId, by: UserId, at: Timestamp) -> Result<bool>;
     async fn resolve_alert(&self, id: i64, at: Timestamp) -> Result<()>;
 
     /// Every open ticket, oldest first, for the daily review and the manager's board.
@@ -239,6 +257,8 @@ pub trait JobStore: Send + Sync {
         ticket: TicketId,
         at: Timestamp,
     ) -> Result<Option<Timestamp>>;
+    /// Tickets whose clock must stop or run again to match their status.
+    async fn clock_mismatches(&self) -> Result<Vec<ClockMismatch>>;
     /// Moves deadlines (after a pause, a reclassification): the ticket's next-step date
     /// and open tasks' due instants, with a history event each, in one transaction.
     async fn set_deadlines(

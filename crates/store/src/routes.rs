@@ -129,8 +129,11 @@ pub struct WorkflowFile {
 #[async_trait]
 pub trait RouteStore: Send + Sync {
     /// Creates a ticket with its route state and the route's first step, in one transaction.
-    async fn create_routed_ticket(&self, ticket: &NewTicket, change: &TicketChange)
-    -> Result<Ticket>;
+    async fn create_routed_ticket(
+        &self,
+        ticket: &NewTicket,
+        change: &TicketChange,
+    ) -> Result<Ticket>;
     /// Applies a route step. `Ok(None)`: the ticket's route moved on since `from_route` was
     /// read; nothing changed. A task in `complete` that is not open or is someone else's is
     /// a conflict.

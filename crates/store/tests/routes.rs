@@ -131,7 +131,10 @@ async fn opened(store: &dyn Store, w: &World, at: Timestamp) -> (Ticket, Task) {
         ],
     );
     first.next_step_at = Some(Some(at + SignedDuration::from_hours(4)));
-    let ticket = store.create_routed_ticket(&new_ticket(w), &first).await.unwrap();
+    let ticket = store
+        .create_routed_ticket(&new_ticket(w), &first)
+        .await
+        .unwrap();
     let tasks = store.tasks(ticket.id).await.unwrap();
     assert_eq!(tasks.len(), 1);
     (ticket, tasks[0].clone())
@@ -150,7 +153,10 @@ async fn routed_ticket_and_its_changes(db: TestDb) {
     let at = Timestamp::from_second(1_750_000_000).unwrap();
     let (ticket, classify) = opened(store, &w, at).await;
     assert_eq!(ticket.status, TicketStatus::New);
-    assert_eq!(ticket.next_step_at, Some(at + SignedDuration::from_hours(4)));
+    assert_eq!(
+        ticket.next_step_at,
+        Some(at + SignedDuration::from_hours(4))
+    );
     let (_, route) = store.routed_ticket(ticket.id).await.unwrap().unwrap();
     assert_eq!(route, r#"{"r":1}"#);
     assert_eq!(classify.stage.as_deref(), Some("stage"));
@@ -217,7 +223,11 @@ async fn routed_ticket_and_its_changes(db: TestDb) {
             },
         ],
     );
-    let closed = store.apply_change(ticket.id, &close).await.unwrap().unwrap();
+    let closed = store
+        .apply_change(ticket.id, &close)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(closed.status, TicketStatus::Closed);
     let tasks = store.tasks(ticket.id).await.unwrap();
     assert!(tasks.iter().all(|t| t.state != TaskState::Open));
@@ -240,7 +250,9 @@ async fn routed_ticket_and_its_changes(db: TestDb) {
     assert_eq!(classification.after.as_deref(), Some("bug"));
     let public = store.history(ticket.id, false).await.unwrap();
     assert!(
-        public.iter().all(|h| !h.kind.starts_with("task") && h.kind != "stage"),
+        public
+            .iter()
+            .all(|h| !h.kind.starts_with("task") && h.kind != "stage"),
         "task events are internal: {public:?}"
     );
 }
@@ -256,8 +268,18 @@ async fn stale_changes_do_not_land(db: TestDb) {
         at,
         vec![ChangeStep::CreateTask(task("x", Some(1), None, 50), None)],
     );
-    assert!(store.apply_change(ticket.id, &stale).await.unwrap().is_none());
-    assert_eq!(store.tasks(ticket.id).await.unwrap().len(), 1, "nothing landed");
+    assert!(
+        store
+            .apply_change(ticket.id, &stale)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.tasks(ticket.id).await.unwrap().len(),
+        1,
+        "nothing landed"
+    );
     let (_, route) = store.routed_ticket(ticket.id).await.unwrap().unwrap();
     assert_eq!(route, r#"{"r":1}"#);
 }
@@ -282,7 +304,11 @@ async fn completion_is_for_the_assignee_of_an_open_task(db: TestDb) {
 
     let mut by_owner = by_other.clone();
     by_owner.complete.as_mut().unwrap().by = w.line1;
-    store.apply_change(ticket.id, &by_owner).await.unwrap().unwrap();
+    store
+        .apply_change(ticket.id, &by_owner)
+        .await
+        .unwrap()
+        .unwrap();
     let mut again = by_owner.clone();
     again.from_route = r#"{"r":2}"#.into();
     again.route = r#"{"r":3}"#.into();
@@ -326,10 +352,19 @@ async fn queue_shows_own_and_pool_tasks_in_order(db: TestDb) {
         after: None,
         limit: 50,
     };
-    let line1_queue = store.queue(&query(w.line1, vec![line(1)], vec![])).await.unwrap();
+    let line1_queue = store
+        .queue(&query(w.line1, vec![line(1)], vec![]))
+        .await
+        .unwrap();
     assert_eq!(
         kinds(&line1_queue),
-        ["urgent_soon", "urgent_late", "no_deadline", "classify", "mine"],
+        [
+            "urgent_soon",
+            "urgent_late",
+            "no_deadline",
+            "classify",
+            "mine"
+        ],
         "priority first, then the soonest deadline, none last"
     );
     assert_eq!(line1_queue[0].route, r#"{"r":2}"#);
@@ -351,20 +386,35 @@ async fn queue_shows_own_and_pool_tasks_in_order(db: TestDb) {
     assert_eq!(QueueCursor::parse(&cursor.encode()), Some(cursor));
 
     let accountant = store
-        .queue(&query(w.accountant, vec![], store.user_pools(w.accountant).await.unwrap()))
+        .queue(&query(
+            w.accountant,
+            vec![],
+            store.user_pools(w.accountant).await.unwrap(),
+        ))
         .await
         .unwrap();
     assert_eq!(kinds(&accountant), ["invoice"]);
     assert_eq!(
-        kinds(&store.queue(&query(w.dev, vec![line(3)], vec![])).await.unwrap()),
+        kinds(
+            &store
+                .queue(&query(w.dev, vec![line(3)], vec![]))
+                .await
+                .unwrap()
+        ),
         ["develop"]
     );
 
     // A taken task leaves the pool: it shows only in its taker's queue.
     store.take_task(classify.id, w.line1b, at).await.unwrap();
-    let other = store.queue(&query(w.line1, vec![line(1)], vec![])).await.unwrap();
+    let other = store
+        .queue(&query(w.line1, vec![line(1)], vec![]))
+        .await
+        .unwrap();
     assert!(!kinds(&other).contains(&"classify".to_owned()));
-    let taker = store.queue(&query(w.line1b, vec![line(1)], vec![])).await.unwrap();
+    let taker = store
+        .queue(&query(w.line1b, vec![line(1)], vec![]))
+        .await
+        .unwrap();
     assert!(kinds(&taker).contains(&"classify".to_owned()));
 }
 
@@ -410,15 +460,28 @@ async fn reassign_transfer_coassignees_watchers(db: TestDb) {
     let w = world(store).await;
     let at = Timestamp::now();
     let (ticket, classify) = opened(store, &w, at).await;
-    let reassigned = store.reassign_task(classify.id, w.line1b, w.line1, at).await.unwrap();
+    let reassigned = store
+        .reassign_task(classify.id, w.line1b, w.line1, at)
+        .await
+        .unwrap();
     assert_eq!(reassigned.assignee_id, Some(w.line1b));
 
     let transferred = store
-        .transfer_task(classify.id, line(2), "needs an experienced specialist", w.line1b, at)
+        .transfer_task(
+            classify.id,
+            line(2),
+            "needs an experienced specialist",
+            w.line1b,
+            at,
+        )
         .await
         .unwrap();
     assert_eq!(
-        (transferred.line, transferred.pool.clone(), transferred.assignee_id),
+        (
+            transferred.line,
+            transferred.pool.clone(),
+            transferred.assignee_id
+        ),
         (Some(line(2)), None, None)
     );
     let history = store.history(ticket.id, true).await.unwrap();
@@ -431,8 +494,14 @@ async fn reassign_transfer_coassignees_watchers(db: TestDb) {
     assert_eq!(transfer.actor_id, Some(w.line1b));
     assert!(!transfer.public);
 
-    store.add_coassignee(classify.id, w.dev, w.line1, at).await.unwrap();
-    store.add_coassignee(classify.id, w.dev, w.line1, at).await.unwrap();
+    store
+        .add_coassignee(classify.id, w.dev, w.line1, at)
+        .await
+        .unwrap();
+    store
+        .add_coassignee(classify.id, w.dev, w.line1, at)
+        .await
+        .unwrap();
     assert_eq!(store.coassignees(classify.id).await.unwrap(), vec![w.dev]);
     let dev_queue = store
         .queue(&QueueQuery {
@@ -444,9 +513,16 @@ async fn reassign_transfer_coassignees_watchers(db: TestDb) {
         })
         .await
         .unwrap();
-    assert_eq!(dev_queue.len(), 1, "a co-assignee sees the task in the queue");
+    assert_eq!(
+        dev_queue.len(),
+        1,
+        "a co-assignee sees the task in the queue"
+    );
 
-    store.add_watcher(ticket.id, w.accountant, w.line1, at).await.unwrap();
+    store
+        .add_watcher(ticket.id, w.accountant, w.line1, at)
+        .await
+        .unwrap();
     assert_eq!(store.watchers(ticket.id).await.unwrap(), vec![w.accountant]);
 
     // Finished tasks cannot be moved.
@@ -457,10 +533,18 @@ async fn reassign_transfer_coassignees_watchers(db: TestDb) {
         outcome: "done".into(),
         summary: None,
     });
-    store.apply_change(ticket.id, &finish).await.unwrap().unwrap();
+    store
+        .apply_change(ticket.id, &finish)
+        .await
+        .unwrap()
+        .unwrap();
     let message = conflict(store.reassign_task(classify.id, w.line1, w.line1, at).await);
     assert!(message.contains("already done"), "{message}");
-    conflict(store.transfer_task(classify.id, line(1), "x", w.line1, at).await);
+    conflict(
+        store
+            .transfer_task(classify.id, line(1), "x", w.line1, at)
+            .await,
+    );
     conflict(store.take_task(classify.id, w.line1, at).await);
     assert!(matches!(
         store.take_task(TaskId(999_999), w.line1, at).await,
@@ -478,12 +562,28 @@ async fn workflow_files_and_pools(db: TestDb) {
         text: format!("[workflow]\nversion = {version}\n"),
     };
     assert!(store.workflow_files().await.unwrap().is_empty());
-    store.save_workflow_file(&file(2), Some(w.line1), Timestamp::now()).await.unwrap();
-    store.save_workflow_file(&file(3), None, Timestamp::now()).await.unwrap();
-    conflict(store.save_workflow_file(&file(2), None, Timestamp::now()).await);
-    assert_eq!(store.workflow_files().await.unwrap(), vec![file(2), file(3)]);
+    store
+        .save_workflow_file(&file(2), Some(w.line1), Timestamp::now())
+        .await
+        .unwrap();
+    store
+        .save_workflow_file(&file(3), None, Timestamp::now())
+        .await
+        .unwrap();
+    conflict(
+        store
+            .save_workflow_file(&file(2), None, Timestamp::now())
+            .await,
+    );
+    assert_eq!(
+        store.workflow_files().await.unwrap(),
+        vec![file(2), file(3)]
+    );
 
-    assert_eq!(store.user_pools(w.line1).await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        store.user_pools(w.line1).await.unwrap(),
+        Vec::<String>::new()
+    );
     let pools = vec!["engineer".to_owned(), "quality".to_owned()];
     store.set_user_pools(w.line1, &pools).await.unwrap();
     assert_eq!(store.user_pools(w.line1).await.unwrap(), pools);
@@ -494,13 +594,34 @@ async fn license_key_quota(db: TestDb) {
     let w = world(store).await;
     let (ticket, _) = opened(store, &w, Timestamp::now()).await;
     let now = Timestamp::now();
-    assert!(store.issue_license_key(w.client, ticket.id, "K-1", now).await.unwrap());
-    store.set_license_key_quota(w.client, Some(2)).await.unwrap();
-    assert!(store.issue_license_key(w.client, ticket.id, "K-2", now).await.unwrap());
     assert!(
-        !store.issue_license_key(w.client, ticket.id, "K-3", now).await.unwrap(),
+        store
+            .issue_license_key(w.client, ticket.id, "K-1", now)
+            .await
+            .unwrap()
+    );
+    store
+        .set_license_key_quota(w.client, Some(2))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .issue_license_key(w.client, ticket.id, "K-2", now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .issue_license_key(w.client, ticket.id, "K-3", now)
+            .await
+            .unwrap(),
         "the quota of 2 is used up"
     );
     store.set_license_key_quota(w.client, None).await.unwrap();
-    assert!(store.issue_license_key(w.client, ticket.id, "K-3", now).await.unwrap());
+    assert!(
+        store
+            .issue_license_key(w.client, ticket.id, "K-3", now)
+            .await
+            .unwrap()
+    );
 }

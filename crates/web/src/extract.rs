@@ -96,8 +96,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             let (status, code, field) = if inner.is_syntax() || inner.is_eof() {
                 (StatusCode::BAD_REQUEST, "malformed_json", None)
             } else {
-                let field = field_in_serde_message(&inner.to_string())
-                    .or((path != ".").then_some(path));
+                let field =
+                    field_in_serde_message(&inner.to_string()).or((path != ".").then_some(path));
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", field)
             };
             let error = ApiError::new(status, code, inner.to_string());

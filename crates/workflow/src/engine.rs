@@ -507,7 +507,8 @@ pub fn client_replied(workflow: &Workflow, state: &RouteState) -> Step {
         stage: stage.clone(),
         side: true,
     });
-    run.effects.push(Effect::CreateTask(reply_task(workflow, stage)));
+    run.effects
+        .push(Effect::CreateTask(reply_task(workflow, stage)));
     run.finish()
 }
 

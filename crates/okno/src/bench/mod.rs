@@ -1,6 +1,7 @@
 //! `okno bench NAME`: benchmarks that print `figure <name> <value> <unit>` lines and a verdict.
 
 mod api;
+mod workflow;
 
 use std::process::ExitCode;
 
@@ -46,6 +47,7 @@ impl Figure {
 pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
     let figures = match name {
         "api" => api::run(quick).await?,
+        "workflow" => workflow::run(quick).await?,
         "sla" => okno_sla::bench::run(quick)
             .into_iter()
             .map(|f| {
@@ -57,7 +59,7 @@ pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
                 }
             })
             .collect(),
-        other => anyhow::bail!("unknown benchmark {other:?}: try api or sla"),
+        other => anyhow::bail!("unknown benchmark {other:?}: try api, sla or workflow"),
     };
     let mut verdict = Vec::new();
     for f in &figures {

@@ -63,5 +63,6 @@ ALTER TABLE tickets ADD COLUMN calendar TEXT;
 ALTER TABLE tickets ADD COLUMN clock_paused_at BIGINT;
 
 CREATE INDEX tasks_state_due ON tasks (state, due_at);
+CREATE INDEX tickets_clock_paused ON tickets (clock_paused_at);
 CREATE INDEX tickets_status_next_step ON tickets (status, next_step_at);
 CREATE INDEX history_ticket_kind ON history (ticket_id, kind, at);

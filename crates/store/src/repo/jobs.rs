@@ -146,7 +146,9 @@ impl JobStore for Backend {
              COALESCE(t.calendar, c.calendar) AS calendar, \
              (EXISTS (SELECT 1 FROM history h JOIN users u ON u.id = h.actor_id \
                       WHERE h.ticket_id = k.ticket_id AND h.at >= k.created_at AND u.role <> 'client') \
-              OR EXISTS (SELECT 1 FROM time_entries e WHERE e.task_id = k.id)) AS progressed \
+              OR EXISTS (SELECT 1 FROM time_entries e WHERE e.task_id = k.id)) AS progressed, \
+             EXISTS (SELECT 1 FROM alerts a WHERE a.task_id = k.id AND a.kind = 'at_risk' \
+                     AND a.resolved_at IS NULL) AS at_risk_alerted \
              FROM tasks k JOIN tickets t ON t.id = k.ticket_id JOIN clients c ON c.id = t.client_id \
              WHERE k.state = 'open' AND k.due_at IS NOT NULL \
              AND t.status IN {CLOCK_RUNS} AND t.clock_paused_at IS NULL \
@@ -166,6 +168,7 @@ impl JobStore for Backend {
                     created_at: instant(r.try_get("created_at")?)?,
                     due_at: instant(r.try_get("due_at")?)?,
                     progressed: r.try_get("progressed")?,
+                    at_risk_alerted: r.try_get("at_risk_alerted")?,
                     calendar: r.try_get("calendar")?,
                 })
             })
@@ -200,6 +203,7 @@ impl JobStore for Backend {
             "SELECT e.ticket_id, CAST(SUM(COALESCE(e.stopped_at, $2) - e.started_at) AS BIGINT) AS spent \
              FROM time_entries e JOIN tickets t ON t.id = e.ticket_id \
              WHERE t.status NOT IN ('draft', 'closed') \
+             AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.ticket_id = e.ticket_id AND a.kind = 'over_hours') \
              GROUP BY e.ticket_id HAVING SUM(COALESCE(e.stopped_at, $2) - e.started_at) > $1 \
              ORDER BY e.ticket_id",
         )
@@ -308,6 +312,42 @@ impl JobStore for Backend {
         .fetch_all(self.reader())
         .await?;
         rows.iter().map(alert_from).collect()
+    }
+
+    async fn finish_alert_task(&self, task: TaskId, by: UserId, at: Timestamp) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let ticket: Option<i64> = sqlx::query_scalar(
+            "UPDATE tasks SET state = 'done', outcome = 'done', \
+             assignee_id = COALESCE(assignee_id, $2), completed_at = $3 \
+             WHERE id = $1 AND kind = 'alert' AND state = 'open' RETURNING ticket_id",
+        )
+        .bind(task.0)
+        .bind(by.0)
+        .bind(ms(at))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(ticket) = ticket else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "UPDATE alerts SET resolved_at = $2 WHERE manager_task_id = $1 AND resolved_at IS NULL",
+        )
+        .bind(task.0)
+        .bind(ms(at))
+        .execute(&mut *tx)
+        .await?;
+        record(
+            &mut tx,
+            TicketId(ticket),
+            at,
+            Some(by),
+            "task_completed",
+            (None, Some(&format!("{task}: done"))),
+            false,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn resolve_alert(&self, id: i64, at: Timestamp) -> Result<()> {
@@ -500,6 +540,27 @@ impl JobStore for Backend {
         .await?;
         tx.commit().await?;
         instant(paused_at).map(Some)
+    }
+
+    async fn clock_mismatches(&self) -> Result<Vec<ClockMismatch>> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.status, t.clock_paused_at, COALESCE((SELECT MAX(h.at) FROM history h \
+             WHERE h.ticket_id = t.id AND h.kind = 'status'), t.updated_at) AS changed_at \
+             FROM tickets t WHERE (t.status = 'waiting_client' AND t.clock_paused_at IS NULL) \
+             OR (t.clock_paused_at IS NOT NULL AND t.status <> 'waiting_client') ORDER BY t.id",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ClockMismatch {
+                    ticket_id: TicketId(r.try_get("id")?),
+                    status: code(TicketStatus::parse, r.try_get("status")?, "status")?,
+                    changed_at: instant(r.try_get("changed_at")?)?,
+                    paused_at: optional_instant(r, "clock_paused_at")?,
+                })
+            })
+            .collect()
     }
 
     async fn set_deadlines(

@@ -24,8 +24,7 @@ const TICKET_SELECT: &str = "SELECT t.id, t.service, t.subject, t.description, t
 const COMMENT_SELECT: &str = "SELECT m.id, m.ticket_id, m.author_id, COALESCE(u.name, '') AS author_name, \
      m.body, m.internal, m.created_at FROM comments m LEFT JOIN users u ON u.id = m.author_id";
 
-const TASK_COLUMNS: &str =
-    "id, ticket_id, kind, title, line, pool, assignee_id, due_at, priority, state, stage, outcome, summary, created_at";
+const TASK_COLUMNS: &str = "id, ticket_id, kind, title, line, pool, assignee_id, due_at, priority, state, stage, outcome, summary, created_at";
 
 fn user_from(row: &DbRow) -> Result<User> {
     Ok(User {

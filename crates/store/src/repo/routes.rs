@@ -34,8 +34,7 @@ async fn task_conflict(tx: &mut Tx, task: TaskId, action: &str) -> StoreError {
     match row {
         Ok(None) => DomainError::NotFound("task").into(),
         Ok(Some((state, _))) if state != "open" => {
-            DomainError::Conflict(format!("cannot {action} the task: it is already {state}"))
-                .into()
+            DomainError::Conflict(format!("cannot {action} the task: it is already {state}")).into()
         }
         Ok(Some((_, Some(assignee)))) => DomainError::Conflict(format!(
             "cannot {action} the task: it is assigned to user {assignee}"
@@ -46,48 +45,129 @@ async fn task_conflict(tx: &mut Tx, task: TaskId, action: &str) -> StoreError {
     }
 }
 
-async fn insert_task(
-    tx: &mut Tx,
-    ticket: TicketId,
-    task: &NewTask,
-    summary: Option<&str>,
-    at: Timestamp,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO tasks (ticket_id, kind, title, line, pool, assignee_id, due_at, priority, stage, summary, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(ticket.0)
-    .bind(&task.kind)
-    .bind(&task.title)
-    .bind(task.line.map(|l| i64::from(l.get())))
-    .bind(&task.pool)
-    .bind(task.assignee_id.map(|a| a.0))
-    .bind(task.due_at.map(ms))
-    .bind(i64::from(task.priority))
-    .bind(&task.stage)
-    .bind(summary)
-    .bind(ms(at))
-    .execute(&mut **tx)
-    .await?;
-    record(
-        tx,
-        ticket,
-        at,
-        None,
-        "task_created",
-        (None, Some(&task.kind)),
-        false,
-    )
-    .await
+/// A history row waiting to be written: actor, kind, before, after, public.
+type HistoryRow = (Option<UserId>, String, Option<String>, Option<String>, bool);
+
+/// History events and outbox messages of one change, written with one statement each.
+#[derive(Default)]
+struct Pending {
+    history: Vec<HistoryRow>,
+    outbox: Vec<(&'static str, String)>,
 }
 
-/// Carries out a change's task completion and steps on a ticket whose status is `status`.
+impl Pending {
+    fn record(
+        &mut self,
+        actor: Option<UserId>,
+        kind: &str,
+        before: Option<&str>,
+        after: Option<&str>,
+        public: bool,
+    ) {
+        self.history.push((
+            actor,
+            kind.to_owned(),
+            before.map(str::to_owned),
+            after.map(str::to_owned),
+            public,
+        ));
+    }
+
+    async fn write(self, tx: &mut Tx, ticket: TicketId, at: Timestamp) -> Result<()> {
+        if !self.history.is_empty() {
+            let text = values(
+                "INSERT INTO history (ticket_id, at, actor_id, kind, before, after, public) VALUES ",
+                7,
+                self.history.len(),
+            );
+            let mut query = sqlx::query(AssertSqlSafe(text));
+            for (actor, kind, before, after, public) in self.history {
+                query = query
+                    .bind(ticket.0)
+                    .bind(ms(at))
+                    .bind(actor.map(|a| a.0))
+                    .bind(kind)
+                    .bind(before)
+                    .bind(after)
+                    .bind(public);
+            }
+            query.execute(&mut **tx).await?;
+        }
+        if !self.outbox.is_empty() {
+            let text = values(
+                "INSERT INTO outbox (kind, payload, created_at, next_attempt_at) VALUES ",
+                4,
+                self.outbox.len(),
+            );
+            let mut query = sqlx::query(AssertSqlSafe(text));
+            for (kind, payload) in self.outbox {
+                query = query.bind(kind).bind(payload).bind(ms(at)).bind(ms(at));
+            }
+            query.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `head` followed by `rows` groups of `columns` numbered placeholders.
+fn values(head: &str, columns: usize, rows: usize) -> String {
+    let mut text = head.to_owned();
+    for row in 0..rows {
+        text.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                text.push_str(", ");
+            }
+            text.push('$');
+            text.push_str(&(row * columns + column + 1).to_string());
+        }
+        text.push(')');
+    }
+    text
+}
+
+async fn insert_tasks_with_summaries(
+    tx: &mut Tx,
+    ticket: TicketId,
+    tasks: &[(&NewTask, Option<&str>)],
+    at: Timestamp,
+) -> Result<()> {
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let text = values(
+        "INSERT INTO tasks (ticket_id, kind, title, line, pool, assignee_id, due_at, priority, stage, summary, created_at) VALUES ",
+        11,
+        tasks.len(),
+    );
+    let mut query = sqlx::query(AssertSqlSafe(text));
+    for (task, summary) in tasks {
+        query = query
+            .bind(ticket.0)
+            .bind(task.kind.clone())
+            .bind(task.title.clone())
+            .bind(task.line.map(|l| i64::from(l.get())))
+            .bind(task.pool.clone())
+            .bind(task.assignee_id.map(|a| a.0))
+            .bind(task.due_at.map(ms))
+            .bind(i64::from(task.priority))
+            .bind(task.stage.clone())
+            .bind(summary.map(str::to_owned))
+            .bind(ms(at));
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Carries out a change's task completion and steps on a ticket whose status and
+/// classification are `status` and `classification`; history and outbox rows go in
+/// `pending`. Statements are few and batched: a step is a handful of round trips.
 async fn apply_steps(
     tx: &mut Tx,
     ticket: TicketId,
-    mut status: String,
+    (mut status, mut classification): (String, Option<String>),
     change: &TicketChange,
+    pending: &mut Pending,
 ) -> Result<()> {
     let at = change.at;
     if let Some(done) = &change.complete {
@@ -108,64 +188,38 @@ async fn apply_steps(
             return Err(task_conflict(tx, done.task, "complete").await);
         }
         let detail = format!("{}: {}", done.task, done.outcome);
-        record(
-            tx,
-            ticket,
-            at,
-            Some(done.by),
-            "task_completed",
-            (None, Some(&detail)),
-            false,
-        )
-        .await?;
+        pending.record(Some(done.by), "task_completed", None, Some(&detail), false);
     }
+    let status_before = status.clone();
+    let classification_before = classification.clone();
+    let (mut closed, mut submitted) = (false, false);
+    let mut new_tasks = Vec::new();
     for step in &change.steps {
         match step {
             ChangeStep::EnterStage(stage) => {
-                record(tx, ticket, at, None, "stage", (None, Some(stage)), false).await?;
+                pending.record(None, "stage", None, Some(stage), false);
             }
             ChangeStep::SetStatus(new) => {
-                if new.as_str() == status {
-                    continue;
+                if new.as_str() != status {
+                    pending.record(
+                        change.actor,
+                        "status",
+                        Some(&status),
+                        Some(new.as_str()),
+                        true,
+                    );
+                    status = new.as_str().to_owned();
                 }
-                sqlx::query("UPDATE tickets SET status = $2 WHERE id = $1")
-                    .bind(ticket.0)
-                    .bind(new.as_str())
-                    .execute(&mut **tx)
-                    .await?;
-                record(
-                    tx,
-                    ticket,
-                    at,
-                    change.actor,
-                    "status",
-                    (Some(&status), Some(new.as_str())),
-                    true,
-                )
-                .await?;
-                status = new.as_str().to_owned();
             }
             ChangeStep::SetClassification(new) => {
-                let before: Option<String> =
-                    sqlx::query_scalar("SELECT classification FROM tickets WHERE id = $1")
-                        .bind(ticket.0)
-                        .fetch_one(&mut **tx)
-                        .await?;
-                sqlx::query("UPDATE tickets SET classification = $2 WHERE id = $1")
-                    .bind(ticket.0)
-                    .bind(new.as_str())
-                    .execute(&mut **tx)
-                    .await?;
-                record(
-                    tx,
-                    ticket,
-                    at,
+                pending.record(
                     change.actor,
                     "classification",
-                    (before.as_deref(), Some(new.as_str())),
+                    classification.as_deref(),
+                    Some(new.as_str()),
                     true,
-                )
-                .await?;
+                );
+                classification = Some(new.as_str().to_owned());
             }
             ChangeStep::PublicMessage(text) => {
                 let id: i64 = sqlx::query_scalar(
@@ -177,28 +231,16 @@ async fn apply_steps(
                 .bind(ms(at))
                 .fetch_one(&mut **tx)
                 .await?;
-                record(
-                    tx,
-                    ticket,
-                    at,
-                    None,
-                    "comment",
-                    (None, Some(&id.to_string())),
-                    true,
-                )
-                .await?;
-                enqueue(
-                    tx,
-                    "comment_added",
-                    serde_json::json!({ "ticket_id": ticket.0, "comment_id": id }),
-                    at,
-                )
-                .await?;
+                pending.record(None, "comment", None, Some(&id.to_string()), true);
+                let payload = serde_json::json!({ "ticket_id": ticket.0, "comment_id": id });
+                pending.outbox.push(("comment_added", payload.to_string()));
             }
             ChangeStep::CreateTask(task, summary) => {
-                insert_task(tx, ticket, task, summary.as_deref(), at).await?;
+                pending.record(None, "task_created", None, Some(&task.kind), false);
+                new_tasks.push((task, summary.as_deref()));
             }
             ChangeStep::CancelTask { kind, stage } => {
+                // Tasks this same change creates are inserted below, so never cancelled here.
                 let cancelled = sqlx::query(
                     "UPDATE tasks SET state = 'cancelled', completed_at = $4 \
                      WHERE ticket_id = $1 AND kind = $2 AND stage = $3 AND state = 'open'",
@@ -210,62 +252,64 @@ async fn apply_steps(
                 .execute(&mut **tx)
                 .await?;
                 if cancelled.rows_affected() > 0 {
-                    record(
-                        tx,
-                        ticket,
-                        at,
-                        None,
-                        "task_cancelled",
-                        (None, Some(kind)),
-                        false,
-                    )
-                    .await?;
+                    pending.record(None, "task_cancelled", None, Some(kind), false);
                 }
             }
-            ChangeStep::Close => {
-                sqlx::query(
-                    "UPDATE tasks SET state = 'cancelled', completed_at = $2 WHERE ticket_id = $1 AND state = 'open'",
-                )
-                .bind(ticket.0)
-                .bind(ms(at))
-                .execute(&mut **tx)
-                .await?;
-                sqlx::query("UPDATE tickets SET closed_at = $2 WHERE id = $1")
-                    .bind(ticket.0)
-                    .bind(ms(at))
-                    .execute(&mut **tx)
-                    .await?;
-            }
+            ChangeStep::Close => closed = true,
             ChangeStep::Submitted => {
-                sqlx::query("UPDATE tickets SET created_at = $2 WHERE id = $1")
-                    .bind(ticket.0)
-                    .bind(ms(at))
-                    .execute(&mut **tx)
-                    .await?;
-                enqueue(
-                    tx,
-                    "ticket_created",
-                    serde_json::json!({ "ticket_id": ticket.0 }),
-                    at,
-                )
-                .await?;
+                submitted = true;
+                let payload = serde_json::json!({ "ticket_id": ticket.0 });
+                pending.outbox.push(("ticket_created", payload.to_string()));
             }
             ChangeStep::Event {
                 kind,
                 detail,
                 public,
-            } => {
-                record(tx, ticket, at, change.actor, kind, (None, Some(detail)), *public).await?;
-            }
+            } => pending.record(change.actor, kind, None, Some(detail), *public),
         }
     }
-    if let Some(next) = change.next_step_at {
-        sqlx::query("UPDATE tickets SET next_step_at = $2 WHERE id = $1")
-            .bind(ticket.0)
-            .bind(next.map(ms))
-            .execute(&mut **tx)
-            .await?;
+    if closed {
+        sqlx::query(
+            "UPDATE tasks SET state = 'cancelled', completed_at = $2 WHERE ticket_id = $1 AND state = 'open'",
+        )
+        .bind(ticket.0)
+        .bind(ms(at))
+        .execute(&mut **tx)
+        .await?;
+        new_tasks.clear();
     }
+    insert_tasks_with_summaries(tx, ticket, &new_tasks, at).await?;
+
+    // The ticket's own columns, in one statement.
+    let mut sql = Sql::new("UPDATE tickets SET updated_at = ");
+    sql.bind(Param::Int(ms(at)));
+    if status != status_before {
+        sql.push(", status = ").bind(Param::Text(status));
+    }
+    if classification != classification_before
+        && let Some(c) = classification
+    {
+        sql.push(", classification = ").bind(Param::Text(c));
+    }
+    if closed {
+        sql.push(", closed_at = ").bind(Param::Int(ms(at)));
+    }
+    if submitted {
+        sql.push(", created_at = ").bind(Param::Int(ms(at)));
+    }
+    match change.next_step_at {
+        Some(Some(next)) => {
+            sql.push(", next_step_at = ").bind(Param::Int(ms(next)));
+        }
+        Some(None) => {
+            sql.push(", next_step_at = NULL");
+        }
+        None => {}
+    }
+    sql.push(" WHERE id = ").bind(Param::Int(ticket.0));
+    bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -292,24 +336,18 @@ impl RouteStore for Backend {
         .fetch_one(&mut *tx)
         .await?;
         let id = TicketId(id);
-        record(
-            &mut tx,
-            id,
-            at,
+        let mut pending = Pending::default();
+        pending.record(
             Some(ticket.requester_id),
             "created",
-            (None, Some("new")),
+            None,
+            Some("new"),
             true,
-        )
-        .await?;
-        enqueue(
-            &mut tx,
-            "ticket_created",
-            serde_json::json!({ "ticket_id": id.0 }),
-            at,
-        )
-        .await?;
-        apply_steps(&mut tx, id, "new".into(), change).await?;
+        );
+        let payload = serde_json::json!({ "ticket_id": id.0 });
+        pending.outbox.push(("ticket_created", payload.to_string()));
+        apply_steps(&mut tx, id, ("new".into(), None), change, &mut pending).await?;
+        pending.write(&mut tx, id, at).await?;
         let created = ticket_in(&mut tx, id).await?;
         tx.commit().await?;
         Ok(created)
@@ -321,19 +359,20 @@ impl RouteStore for Backend {
         change: &TicketChange,
     ) -> Result<Option<Ticket>> {
         let mut tx = self.begin().await?;
-        let status: Option<String> = sqlx::query_scalar(
-            "UPDATE tickets SET route = $3, updated_at = $4 WHERE id = $1 AND route = $2 RETURNING status",
+        let current: Option<(String, Option<String>)> = sqlx::query_as(
+            "UPDATE tickets SET route = $3 WHERE id = $1 AND route = $2 RETURNING status, classification",
         )
         .bind(ticket.0)
         .bind(&change.from_route)
         .bind(&change.route)
-        .bind(ms(change.at))
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(status) = status else {
+        let Some(current) = current else {
             return Ok(None);
         };
-        apply_steps(&mut tx, ticket, status, change).await?;
+        let mut pending = Pending::default();
+        apply_steps(&mut tx, ticket, current, change, &mut pending).await?;
+        pending.write(&mut tx, ticket, change.at).await?;
         let changed = ticket_in(&mut tx, ticket).await?;
         tx.commit().await?;
         Ok(Some(changed))
@@ -452,16 +491,16 @@ impl RouteStore for Backend {
     ) -> Result<Task> {
         let mut tx = self.begin().await?;
         let ticket = ticket_of_task(&mut tx, task).await?;
-        let before: Option<i64> =
-            sqlx::query_scalar("SELECT assignee_id FROM tasks WHERE id = $1")
-                .bind(task.0)
-                .fetch_one(&mut *tx)
-                .await?;
-        let updated = sqlx::query("UPDATE tasks SET assignee_id = $2 WHERE id = $1 AND state = 'open'")
+        let before: Option<i64> = sqlx::query_scalar("SELECT assignee_id FROM tasks WHERE id = $1")
             .bind(task.0)
-            .bind(to.0)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+        let updated =
+            sqlx::query("UPDATE tasks SET assignee_id = $2 WHERE id = $1 AND state = 'open'")
+                .bind(task.0)
+                .bind(to.0)
+                .execute(&mut *tx)
+                .await?;
         if updated.rows_affected() == 0 {
             return Err(task_conflict(&mut tx, task, "reassign").await);
         }
@@ -631,11 +670,10 @@ impl RouteStore for Backend {
     }
 
     async fn workflow_files(&self) -> Result<Vec<WorkflowFile>> {
-        let rows: Vec<(String, i64, String, String)> = sqlx::query_as(
-            "SELECT code, version, file_name, body FROM workflow_files ORDER BY id",
-        )
-        .fetch_all(self.reader())
-        .await?;
+        let rows: Vec<(String, i64, String, String)> =
+            sqlx::query_as("SELECT code, version, file_name, body FROM workflow_files ORDER BY id")
+                .fetch_all(self.reader())
+                .await?;
         rows.into_iter()
             .map(|(code, version, file_name, text)| {
                 Ok(WorkflowFile {

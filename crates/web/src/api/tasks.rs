@@ -216,7 +216,9 @@ pub(super) async fn take(
     Caller(user): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<TaskCardView>, ApiError> {
-    Ok(Json(state.desk.take_task(&user, task_id(&id)?).await?.into()))
+    Ok(Json(
+        state.desk.take_task(&user, task_id(&id)?).await?.into(),
+    ))
 }
 
 #[utoipa::path(post, path = "/tasks/{id}/complete", tag = "tasks", params(("id" = String, Path)),
