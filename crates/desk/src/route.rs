@@ -75,37 +75,8 @@ impl Desk {
         stage: &str,
         from: Timestamp,
     ) -> Option<okno_sla::Deadline> {
-        let level = self.sla.default_level()?;
-        match norm {
-            Norm::None => None,
-            Norm::WorkingMinutes(minutes) => {
-                let due = self
-                    .sla
-                    .calendar_of(level)
-                    .ok()?
-                    .due(from, i64::from(minutes));
-                Some(okno_sla::Deadline {
-                    promised: due,
-                    internal: due,
-                })
-            }
-            Norm::Reaction | Norm::Solution => {
-                let class = classification
-                    .and_then(|c| c.as_str().parse().ok())
-                    .unwrap_or(okno_sla::Classification::Question);
-                let kind = if level
-                    .norm_minutes(okno_sla::NormKind::Stage(stage))
-                    .is_some()
-                {
-                    okno_sla::NormKind::Stage(stage)
-                } else if norm == Norm::Reaction {
-                    okno_sla::NormKind::Reaction(class)
-                } else {
-                    okno_sla::NormKind::Solution(class)
-                };
-                self.sla.deadline(level, from, kind)
-            }
-        }
+        let terms = crate::deadlines::SlaTerms::resolve(&self.sla, None, None)?;
+        crate::deadlines::task_due(&terms, classification, Some(stage), norm, from)
     }
 
     /// An instant as the client reads it: in the support calendar's time zone.

@@ -9,8 +9,9 @@ use okno_store::{QueueCursor, QueueQuery, TaskCompletion};
 use okno_workflow::engine::{DONE, REPLY_TASK};
 use okno_workflow::{Catalog, RouteState};
 
-/// The pool every manager (and admin) belongs to without being listed in it.
-pub const MANAGER_POOL: &str = "manager";
+/// The pool every manager (and admin) belongs to without being listed in it, and the kind
+/// of the tasks the deadline watch raises there.
+pub use okno_store::{ALERT_TASK, MANAGER_POOL};
 
 /// A task with what its stage says about it, in the reader's language.
 #[derive(Debug, Clone)]
@@ -210,6 +211,20 @@ impl Desk {
                     .into(),
             )
             .into());
+        }
+        // An alert task (deadline watch) stands outside any route: done resolves its alert.
+        if task.kind == ALERT_TASK && task.stage.is_none() {
+            if outcome.trim() != "done" {
+                return Err(DomainError::Conflict(format!(
+                    "outcome {:?} is not allowed here; allowed: done",
+                    outcome.trim()
+                ))
+                .into());
+            }
+            self.store
+                .finish_alert_task(task.id, user.id, Timestamp::now())
+                .await?;
+            return self.ticket(user, task.ticket_id).await;
         }
         let summary = match comment.map(str::trim).filter(|c| !c.is_empty()) {
             Some(c) => Some(parse_text("comment", c, BODY_MAX_CHARS, false)?),

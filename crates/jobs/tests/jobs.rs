@@ -271,12 +271,33 @@ async fn deadline_watch_raises_each_cause_once(db: TestDb) {
     );
 
     // The manager finishes the alert's task: the alert is resolved; a second time, nothing.
+    // Through the desk, as the manager's queue does: only `done`, and only once.
     let manager_task = manager_tasks[0].id;
+    let manager = NewUser {
+        email: Email::parse("boss@desk.test").unwrap(),
+        name: "Boss".into(),
+        role: Role::Manager,
+        client_id: None,
+        lines: vec![],
+        sees_organization: false,
+        password_hash: None,
+    };
+    let manager = f.store().create_user(&manager).await.unwrap();
+    let manager = f.store().user(manager).await.unwrap().unwrap();
+    let refused = f
+        .desk
+        .complete_task(&manager, manager_task, "question", None)
+        .await;
+    assert!(refused.unwrap_err().to_string().contains("allowed: done"));
+    f.desk
+        .complete_task(&manager, manager_task, "done", None)
+        .await
+        .unwrap();
     assert!(
-        f.store()
-            .finish_alert_task(manager_task, f.specialist, created)
+        f.desk
+            .complete_task(&manager, manager_task, "done", None)
             .await
-            .unwrap()
+            .is_err()
     );
     assert!(
         !f.store()

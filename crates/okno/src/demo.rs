@@ -4,6 +4,7 @@
 use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
 use okno_desk::Desk;
+use okno_desk::tickets::TicketInput;
 use okno_domain::*;
 use okno_store::NewUser;
 
@@ -226,6 +227,41 @@ pub async fn load(desk: &Desk) -> anyhow::Result<()> {
                 .add_comment(&note, now - age + SignedDuration::from_mins(45))
                 .await?;
         }
+    }
+
+    // Role pools of the shipped workflows: repair stages, documents, license keys.
+    let pools = |codes: &[&str]| codes.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    store
+        .set_user_pools(ids[3], &pools(&["engineer", "master", "quality"]))
+        .await?;
+    store
+        .set_user_pools(ids[1], &pools(&["accounting", "licensing"]))
+        .await?;
+
+    // Today's questions from ALFA run their real routes, so every line has work waiting.
+    let contact = store.user(alfa_contact).await?.context("demo contact")?;
+    let line1_user = store.user(line1).await?.context("demo line 1")?;
+    let mut opened = Vec::new();
+    for (service, subject, description) in QUESTIONS.iter().filter(|q| q.0 != "license-key").take(8)
+    {
+        let input = TicketInput {
+            service: service.to_string(),
+            subject: subject.to_string(),
+            description: description.to_string(),
+            client: None,
+            draft: false,
+        };
+        opened.push(desk.open_ticket(&contact, input).await?);
+    }
+    // Line 1 has classified two of them: a bug goes to development, a question gets answered.
+    for (ticket, outcome) in opened.iter().zip(["bug", "question"]) {
+        let tasks = store.tasks(ticket.id).await?;
+        let Some(classify) = tasks.iter().find(|t| t.kind == "classify") else {
+            continue;
+        };
+        let summary = "Воспроизводится на копии базы клиента: шаги в описании.";
+        desk.complete_task(&line1_user, classify.id, outcome, Some(summary))
+            .await?;
     }
     Ok(())
 }

@@ -14,6 +14,9 @@ use okno_domain::*;
 /// The role pool manager tasks (alerts, the daily review) are addressed to.
 pub const MANAGER_POOL: &str = "manager";
 
+/// The kind of the manager task an alert raises; it stands outside any route.
+pub const ALERT_TASK: &str = "alert";
+
 /// A job's row: when it runs next and how its last run went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRow {

@@ -264,13 +264,14 @@ impl JobStore for Backend {
         };
         let task: i64 = sqlx::query_scalar(
             "INSERT INTO tasks (ticket_id, kind, title, pool, priority, created_at) \
-             VALUES ($1, 'alert', $2, $3, $4, $5) RETURNING id",
+             VALUES ($1, $6, $2, $3, $4, $5) RETURNING id",
         )
         .bind(alert.ticket_id.0)
         .bind(&alert.title)
         .bind(MANAGER_POOL)
         .bind(i64::from(alert.priority))
         .bind(ms(at))
+        .bind(ALERT_TASK)
         .fetch_one(&mut *tx)
         .await?;
         record(
