@@ -91,6 +91,9 @@ pub struct JobSettings {
     pub lease: SignedDuration,
     /// How often each loop looks at its job's row.
     pub poll: std::time::Duration,
+    /// The daily review lists at most this many tickets on each side of the ball (the
+    /// oldest); totals are always exact.
+    pub review_limit: u32,
 }
 
 impl Default for JobSettings {
@@ -102,6 +105,7 @@ impl Default for JobSettings {
             review_calendar: None,
             auto_close_after_minutes: 3 * okno_sla::WORKING_DAY_MINUTES,
             auto_close_every: SignedDuration::from_mins(10),
+            review_limit: 500,
             lease: SignedDuration::from_mins(5),
             poll: std::time::Duration::from_secs(15),
         }
@@ -391,18 +395,18 @@ pub async fn daily_review(
     let terms = terms(desk, settings.review_calendar.as_deref())?;
     let zone = terms.calendar.time_zone();
     let day = now.to_zoned_datetime(zone.clone()).date().to_string();
-    let board = desk.store.open_ticket_board().await?;
+    let board = desk.store.open_ticket_board(settings.review_limit).await?;
     let (ours, theirs): (Vec<_>, Vec<_>) = board.iter().partition(|row| !row.ball_on_client());
+    let (ours_total, theirs_total) = desk.store.open_ticket_counts().await?;
     let mut body = format!(
-        "Ежедневный обзор открытых тикетов на {day}: {} всего, {} ждут нас, {} ждут клиента.\n\
+        "Ежедневный обзор открытых тикетов на {day}: {} всего, {ours_total} ждут нас, \
+         {theirs_total} ждут клиента.\n\
          Пройдите по каждому: подтолкните исполнителя, напомните клиенту или закройте.\n",
-        board.len(),
-        ours.len(),
-        theirs.len()
+        ours_total + theirs_total,
     );
-    for (heading, rows) in [
-        ("Мяч на нашей стороне", &ours),
-        ("Мяч на стороне клиента", &theirs),
+    for (heading, rows, total) in [
+        ("Мяч на нашей стороне", &ours, ours_total),
+        ("Мяч на стороне клиента", &theirs, theirs_total),
     ] {
         if rows.is_empty() {
             continue;
@@ -420,6 +424,10 @@ pub async fn daily_review(
                 row.subject,
                 row.status
             ));
+        }
+        if total > rows.len() as i64 {
+            let more = total - rows.len() as i64;
+            body.push_str(&format!("- … и ещё {more}, самые давние показаны выше\n"));
         }
     }
     Ok(desk

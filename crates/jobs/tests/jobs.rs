@@ -449,6 +449,34 @@ async fn daily_review_lists_open_tickets_once_a_day(db: TestDb) {
     );
     assert_eq!(f.store().daily_reviews(10).await.unwrap().len(), 1);
 
+    // A big desk: the review lists the oldest few on each side and counts the rest exactly.
+    let newer = f.ticket("Ещё вопрос", created, None).await;
+    let small = JobSettings {
+        review_limit: 1,
+        ..JobSettings::default()
+    };
+    let next_day = at("2025-04-30T09:30:00+03:00");
+    let review = daily_review(&f.desk, &small, next_day)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        review.body.contains("3 всего, 2 ждут нас, 1 ждут клиента"),
+        "{}",
+        review.body
+    );
+    assert!(
+        review.body.contains(&ours.number().to_string()),
+        "{}",
+        review.body
+    );
+    assert!(
+        !review.body.contains(&newer.number().to_string()),
+        "{}",
+        review.body
+    );
+    assert!(review.body.contains("и ещё 1"), "{}", review.body);
+
     // The next review: 09:30 Moscow on the next working day, skipping weekends and holidays.
     let calendar = f.desk.sla.calendars.get("ru-standard").unwrap();
     let review_at = settings.review_at;

@@ -222,8 +222,11 @@ pub trait JobStore: Send + Sync {
     async fn finish_alert_task(&self, task: TaskId, by: UserId, at: Timestamp) -> Result<bool>;
     async fn resolve_alert(&self, id: i64, at: Timestamp) -> Result<()>;
 
-    /// Every open ticket, oldest first, for the daily review and the manager's board.
-    async fn open_ticket_board(&self) -> Result<Vec<BoardRow>>;
+    /// Open tickets, oldest first, at most `limit` on each side of the ball (ours, the
+    /// client's), for the daily review and the manager's board.
+    async fn open_ticket_board(&self, limit: u32) -> Result<Vec<BoardRow>>;
+    /// How many open tickets wait on us and how many on the client.
+    async fn open_ticket_counts(&self) -> Result<(i64, i64)>;
     /// Stores the review of `day`; `None` when that day has one already.
     async fn create_daily_review(
         &self,

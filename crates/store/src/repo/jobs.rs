@@ -360,12 +360,20 @@ impl JobStore for Backend {
         Ok(())
     }
 
-    async fn open_ticket_board(&self) -> Result<Vec<BoardRow>> {
+    async fn open_ticket_board(&self, limit: u32) -> Result<Vec<BoardRow>> {
+        // Two bounded index walks (tickets_status), so a desk with a million open tickets
+        // never loads them all.
         let rows = sqlx::query(
-            "SELECT t.id, t.subject, c.code, t.status, t.next_step_at, t.updated_at \
-             FROM tickets t JOIN clients c ON c.id = t.client_id \
-             WHERE t.status NOT IN ('draft', 'closed') ORDER BY t.id",
+            "SELECT * FROM (SELECT t.id, t.subject, c.code, t.status, t.next_step_at, t.updated_at \
+               FROM tickets t JOIN clients c ON c.id = t.client_id \
+               WHERE t.status IN ('new', 'in_progress', 'resolved') ORDER BY t.id LIMIT $1) ours \
+             UNION ALL \
+             SELECT * FROM (SELECT t.id, t.subject, c.code, t.status, t.next_step_at, t.updated_at \
+               FROM tickets t JOIN clients c ON c.id = t.client_id \
+               WHERE t.status = 'waiting_client' ORDER BY t.id LIMIT $1) theirs \
+             ORDER BY id",
         )
+        .bind(i64::from(limit))
         .fetch_all(self.reader())
         .await?;
         rows.iter()
@@ -380,6 +388,17 @@ impl JobStore for Backend {
                 })
             })
             .collect()
+    }
+
+    async fn open_ticket_counts(&self) -> Result<(i64, i64)> {
+        let (ours, theirs): (i64, i64) = sqlx::query_as(
+            "SELECT \
+               (SELECT COUNT(*) FROM tickets WHERE status IN ('new', 'in_progress', 'resolved')), \
+               (SELECT COUNT(*) FROM tickets WHERE status = 'waiting_client')",
+        )
+        .fetch_one(self.reader())
+        .await?;
+        Ok((ours, theirs))
     }
 
     async fn create_daily_review(
