@@ -215,8 +215,17 @@ async fn home(
         next_cursor,
         after.is_some(),
         services,
+        support_calendar_idle(&state.desk),
     );
     Ok(render(StatusCode::OK, &view))
+}
+
+/// Whether the support calendar is not running right now: open tickets then show greyed.
+/// Every ticket follows the default support level's calendar until contracts pick others.
+fn support_calendar_idle(desk: &Desk) -> bool {
+    desk.sla_terms(None, None).is_ok_and(|terms| {
+        okno_desk::deadlines::calendar_idle(terms.calendar, jiff::Timestamp::now())
+    })
 }
 
 /// The services a person may open a ticket for, one click each.

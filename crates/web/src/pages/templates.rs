@@ -143,12 +143,12 @@ pub struct TicketRow {
     pub requester: String,
     pub next_step: String,
     pub updated: String,
-    /// Greyed: the ticket's calendar is not running now (003); not computed yet.
+    /// Greyed: the ticket waits on us but its calendar is not running now (003).
     pub paused: bool,
 }
 
 impl TicketRow {
-    pub fn new(ctx: &Ctx, t: &Ticket) -> Self {
+    pub fn new(ctx: &Ctx, t: &Ticket, calendar_idle: bool) -> Self {
         TicketRow {
             href: format!("/tickets/{}", t.number()),
             number: t.number().to_string(),
@@ -159,7 +159,8 @@ impl TicketRow {
             requester: t.requester_name.clone(),
             next_step: ctx.when(t.next_step_at),
             updated: ctx.when(Some(t.updated_at)),
-            paused: false,
+            paused: calendar_idle
+                && matches!(t.status, TicketStatus::New | TicketStatus::InProgress),
         }
     }
 }
@@ -195,6 +196,7 @@ impl HomeTemplate {
         next_cursor: Option<TicketId>,
         paged: bool,
         services: Vec<ServiceLink>,
+        calendar_idle: bool,
     ) -> Self {
         let status_query = |s: Option<TicketStatus>| match s {
             Some(s) => format!("?status={}", s.as_str()),
@@ -215,7 +217,10 @@ impl HomeTemplate {
             format!("/{}{sep}cursor={cursor}", status_query(status))
         });
         HomeTemplate {
-            rows: tickets.iter().map(|t| TicketRow::new(&ctx, t)).collect(),
+            rows: tickets
+                .iter()
+                .map(|t| TicketRow::new(&ctx, t, calendar_idle))
+                .collect(),
             first_page: paged.then(|| format!("/{}", status_query(status))),
             filters,
             services,
