@@ -44,6 +44,8 @@ pub(crate) struct StepContext<'a> {
     pub carried: Option<&'a str>,
     /// `{result}` of an automatic action.
     pub result: Option<&'a str>,
+    /// The calendar the ticket's deadlines count in (the ticket's or its client's), if set.
+    pub calendar: Option<&'a str>,
 }
 
 pub(crate) fn route_state(text: &str) -> Option<RouteState> {
@@ -73,9 +75,10 @@ impl Desk {
         norm: Norm,
         classification: Option<Classification>,
         stage: &str,
+        calendar: Option<&str>,
         from: Timestamp,
     ) -> Option<okno_sla::Deadline> {
-        let terms = crate::deadlines::SlaTerms::resolve(&self.sla, None, None)?;
+        let terms = crate::deadlines::SlaTerms::resolve(&self.sla, None, calendar)?;
         crate::deadlines::task_due(&terms, classification, Some(stage), norm, from)
     }
 
@@ -125,7 +128,8 @@ impl Desk {
                     ));
                 }
                 Effect::CreateTask(task) => {
-                    let due = self.due_for(task.norm, classification, &task.stage, at);
+                    let due =
+                        self.due_for(task.norm, classification, &task.stage, context.calendar, at);
                     let promised = due.map(|d| d.promised);
                     next_step = Some(match next_step.flatten() {
                         Some(earlier) => Some(promised.map_or(earlier, |p| p.min(earlier))),
@@ -274,11 +278,13 @@ impl Desk {
             if has_message && locale.is_none() {
                 locale = Some(self.client_locale(&ticket).await?);
             }
+            let calendar = self.store.ticket_calendar(id).await?;
             let context = StepContext {
                 locale: locale.as_deref().unwrap_or("ru"),
                 classification: ticket.classification,
                 carried,
                 result,
+                calendar: calendar.as_deref(),
             };
             let (mut change, actions) = self.plan(route, &step, &context, Timestamp::now()).await?;
             change.actor = actor;

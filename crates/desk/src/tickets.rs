@@ -68,11 +68,13 @@ impl Desk {
         // A new ticket starts on the latest version of its service's workflow and keeps it.
         let workflow = latest_workflow(&catalog, &service.workflow)?;
         let step = okno_workflow::start(workflow);
+        let calendar = self.store.client_calendar(client_id).await?;
         let context = StepContext {
             locale: &user.locale,
             classification: None,
             carried: None,
             result: None,
+            calendar: calendar.as_deref(),
         };
         let (mut change, actions) = self
             .plan("{}".into(), &step, &context, Timestamp::now())
@@ -97,11 +99,13 @@ impl Desk {
             .ok_or_else(|| FieldError::new("service", "the draft's service is gone"))?;
         let workflow = latest_workflow(&catalog, &service.workflow)?;
         let step = okno_workflow::start(workflow);
+        let calendar = self.store.ticket_calendar(id).await?;
         let context = StepContext {
             locale: &user.locale,
             classification: None,
             carried: None,
             result: None,
+            calendar: calendar.as_deref(),
         };
         let (mut change, actions) = self
             .plan("{}".into(), &step, &context, Timestamp::now())

@@ -253,6 +253,10 @@ pub trait JobStore: Send + Sync {
 
     /// The calendar code a ticket's deadlines count in (`None`: the support level's).
     async fn ticket_calendar(&self, ticket: TicketId) -> Result<Option<String>>;
+    /// The calendar a client's new tickets count in, if the client has one of its own.
+    async fn client_calendar(&self, client: ClientId) -> Result<Option<String>>;
+    /// Sets (or clears) a client's own calendar.
+    async fn set_client_calendar(&self, client: ClientId, calendar: Option<&str>) -> Result<()>;
     /// Sets the calendar a ticket's deadlines count in.
     async fn set_ticket_calendar(&self, ticket: TicketId, calendar: Option<&str>) -> Result<()>;
     /// Stops the ticket's deadline clock at `at`; `false` if it was stopped already.

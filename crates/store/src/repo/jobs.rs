@@ -494,6 +494,24 @@ impl JobStore for Backend {
         calendar.ok_or_else(|| DomainError::NotFound("ticket").into())
     }
 
+    async fn client_calendar(&self, client: ClientId) -> Result<Option<String>> {
+        let calendar: Option<Option<String>> =
+            sqlx::query_scalar("SELECT calendar FROM clients WHERE id = $1")
+                .bind(client.0)
+                .fetch_optional(self.reader())
+                .await?;
+        calendar.ok_or_else(|| DomainError::NotFound("client").into())
+    }
+
+    async fn set_client_calendar(&self, client: ClientId, calendar: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE clients SET calendar = $2 WHERE id = $1")
+            .bind(client.0)
+            .bind(calendar)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
     async fn set_ticket_calendar(&self, ticket: TicketId, calendar: Option<&str>) -> Result<()> {
         sqlx::query("UPDATE tickets SET calendar = $2 WHERE id = $1")
             .bind(ticket.0)
