@@ -73,7 +73,12 @@ async fn spawn_app(db: &TestDb) -> App {
     let [alfa, alfa2, beta, staff] = tokens.try_into().unwrap();
     App {
         base,
-        http: reqwest::Client::new(),
+        // No pooled connections: after a 413 the server drops the connection mid-body, and a
+        // pooled one could be reused for the next request just as it closes.
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap(),
         desk,
         alfa,
         alfa2,
