@@ -65,21 +65,10 @@ impl Desk {
                 .create_ticket(&ticket, &[], Timestamp::now())
                 .await?);
         }
-        // A new ticket starts on the latest version of its service's workflow and keeps it.
-        let workflow = latest_workflow(&catalog, &service.workflow)?;
-        let step = okno_workflow::start(workflow);
         let calendar = self.store.client_calendar(client_id).await?;
-        let context = StepContext {
-            locale: &user.locale,
-            classification: None,
-            carried: None,
-            result: None,
-            calendar: calendar.as_deref(),
-        };
-        let (mut change, actions) = self
-            .plan("{}".into(), &step, &context, Timestamp::now())
+        let (change, actions) = self
+            .start_route(user, &service.workflow, calendar.as_deref())
             .await?;
-        change.actor = Some(user.id);
         let created = self.store.create_routed_ticket(&ticket, &change).await?;
         self.run_actions(created, actions).await
     }
@@ -97,20 +86,10 @@ impl Desk {
         let service = catalog
             .service(&ticket.service)
             .ok_or_else(|| FieldError::new("service", "the draft's service is gone"))?;
-        let workflow = latest_workflow(&catalog, &service.workflow)?;
-        let step = okno_workflow::start(workflow);
         let calendar = self.store.ticket_calendar(id).await?;
-        let context = StepContext {
-            locale: &user.locale,
-            classification: None,
-            carried: None,
-            result: None,
-            calendar: calendar.as_deref(),
-        };
         let (mut change, actions) = self
-            .plan("{}".into(), &step, &context, Timestamp::now())
+            .start_route(user, &service.workflow, calendar.as_deref())
             .await?;
-        change.actor = Some(user.id);
         change.steps.splice(
             0..0,
             [
@@ -124,6 +103,30 @@ impl Desk {
             .await?
             .ok_or_else(|| DomainError::Conflict("the ticket is not a draft".into()))?;
         self.run_actions(submitted, actions).await
+    }
+
+    /// The first step of a new route: the latest version of the service's workflow, which
+    /// the ticket then keeps while newer versions are published.
+    async fn start_route(
+        &self,
+        user: &User,
+        workflow: &str,
+        calendar: Option<&str>,
+    ) -> Result<(okno_store::TicketChange, Vec<crate::route::Action>)> {
+        let catalog = self.catalog();
+        let step = okno_workflow::start(latest_workflow(&catalog, workflow)?);
+        let context = StepContext {
+            locale: &user.locale,
+            classification: None,
+            carried: None,
+            result: None,
+            calendar,
+        };
+        let (mut change, actions) = self
+            .plan("{}".into(), &step, &context, Timestamp::now())
+            .await?;
+        change.actor = Some(user.id);
+        Ok((change, actions))
     }
 
     /// The client's decision in a stage that waits for it (e.g. `approved` or `declined` a
