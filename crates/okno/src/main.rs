@@ -33,6 +33,40 @@ struct DataArgs {
     database: Option<String>,
 }
 
+/// The background jobs a server process runs, and their settings.
+#[derive(Args, Clone)]
+struct JobArgs {
+    /// Do not run the background jobs (deadline watch, daily review, auto-close) in this
+    /// process; another process on the same database may run them.
+    #[arg(long, env = "OKNO_NO_JOBS", value_parser = clap::builder::BoolishValueParser::new())]
+    no_jobs: bool,
+    /// Local time of the daily review, on the support calendar's working days.
+    #[arg(long, default_value = "09:30", env = "OKNO_REVIEW_AT")]
+    review_at: jiff::civil::Time,
+    /// Working days of the client's silence after our last message before a ticket waiting
+    /// on the client closes itself.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..), env = "OKNO_AUTO_CLOSE_DAYS")]
+    auto_close_days: u16,
+    /// Specialist hours on one ticket that alert the manager.
+    #[arg(long, default_value_t = 10, env = "OKNO_ALERT_HOURS")]
+    alert_hours: u16,
+    /// Percent of a deadline's working time after which untouched work alerts the manager.
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=100), env = "OKNO_AT_RISK_PERCENT")]
+    at_risk_percent: u8,
+}
+
+impl JobArgs {
+    fn settings(&self) -> okno_jobs::JobSettings {
+        let mut settings = okno_jobs::JobSettings::default();
+        settings.review_at = self.review_at;
+        settings.auto_close_after_minutes =
+            i64::from(self.auto_close_days) * okno_sla::WORKING_DAY_MINUTES;
+        settings.watch.over_minutes = i64::from(self.alert_hours) * 60;
+        settings.watch.at_risk_percent = self.at_risk_percent;
+        settings
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the desk: web pages and API.
@@ -45,10 +79,8 @@ enum Command {
         /// Load the demo firm on first start (idempotent).
         #[arg(long)]
         demo: bool,
-        /// Do not run the background jobs (deadline watch, daily review, auto-close) in
-        /// this process; another process on the same database may run them.
-        #[arg(long, env = "OKNO_NO_JOBS")]
-        no_jobs: bool,
+        #[command(flatten)]
+        jobs: JobArgs,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -214,8 +246,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data,
             listen,
             demo,
-            no_jobs,
-        } => serve(data, &listen, demo, !no_jobs).await?,
+            jobs,
+        } => serve(data, &listen, demo, jobs).await?,
         Command::Migrate { data } => {
             okno_store::open(&data.database_url())
                 .await
@@ -312,7 +344,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(data: DataArgs, listen: &str, demo: bool, jobs: bool) -> anyhow::Result<()> {
+async fn serve(data: DataArgs, listen: &str, demo: bool, jobs: JobArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (is the port taken?)"))?;
@@ -321,11 +353,11 @@ async fn serve(data: DataArgs, listen: &str, demo: bool, jobs: bool) -> anyhow::
         demo::load(&desk).await.context("loading the demo firm")?;
     }
     // Safe beside other servers on the same database: each run is claimed there first.
-    let _jobs = jobs.then(|| {
+    let _jobs = (!jobs.no_jobs).then(|| {
         let clock = Arc::new(okno_jobs::SystemClock);
         Arc::new(okno_jobs::Scheduler::new(
             desk.clone(),
-            okno_jobs::JobSettings::default(),
+            jobs.settings(),
             clock,
         ))
         .spawn()

@@ -109,6 +109,24 @@ fn serve_refuses_a_taken_port_and_an_unreachable_database() {
         text(&refused.stderr)
     );
 
+    for (flag, value) in [
+        ("--review-at", "25:00"),
+        ("--auto-close-days", "0"),
+        ("--at-risk-percent", "0"),
+    ] {
+        let bad = okno(&[
+            "serve",
+            "--data",
+            data,
+            "--listen",
+            "127.0.0.1:0",
+            flag,
+            value,
+        ]);
+        assert!(!bad.status.success(), "{flag} {value} accepted");
+        assert!(text(&bad.stderr).contains(flag), "{}", text(&bad.stderr));
+    }
+
     let unreachable = okno(&[
         "serve",
         "--data",
