@@ -227,6 +227,21 @@ pub fn due_on_resume(
 }
 
 /// Whether the calendar is not running at `now` (a ticket on it is shown greyed, 003).
+/// The internal deadline moved into the working time of the team doing the task: the same
+/// amount of work, counted in the team's calendar; the promise to the client stays.
+pub fn count_in_team(
+    due: Deadline,
+    client: &Calendar,
+    team: &Calendar,
+    from: Timestamp,
+) -> Deadline {
+    let minutes = client.working_minutes_between(from, due.internal);
+    Deadline {
+        promised: due.promised,
+        internal: team.due(from, minutes),
+    }
+}
+
 pub fn calendar_idle(calendar: &Calendar, now: Timestamp) -> bool {
     !calendar.is_working(now)
 }
@@ -415,6 +430,29 @@ mod tests {
 
     fn at(text: &str) -> Timestamp {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_team_counts_the_same_work_in_its_own_hours() {
+        let sla = config();
+        let (moscow, novosibirsk) = (
+            sla.calendars.get("ru-standard").unwrap(),
+            sla.calendars.get("nsk-standard").unwrap(),
+        );
+        // Two working hours from Monday 15:00 MSK: 17:00 MSK for a Moscow team; the
+        // Novosibirsk team (19:00 local, after hours) does them Tuesday 09:00–11:00 NSK.
+        let from = at("2025-04-28T15:00:00+03:00");
+        let due = Deadline {
+            promised: at("2025-04-29T12:00:00+03:00"),
+            internal: at("2025-04-28T17:00:00+03:00"),
+        };
+        let moved = count_in_team(due, moscow, novosibirsk, from);
+        assert_eq!(moved.internal, at("2025-04-29T11:00:00+07:00"));
+        assert_eq!(
+            moved.promised, due.promised,
+            "the promise to the client stays"
+        );
+        assert_eq!(count_in_team(due, moscow, moscow, from), due);
     }
 
     #[test]

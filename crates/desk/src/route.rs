@@ -66,7 +66,8 @@ fn ticket_status(status: Status) -> TicketStatus {
 
 impl Desk {
     /// The deadline of a task with `norm`, counted from `from`: the promised instant (the
-    /// ticket's next-step date) and the internal one (the task's `due_at`).
+    /// ticket's next-step date, in the client's calendar) and the internal one (the task's
+    /// `due_at`, in the calendar of the team doing the work when it has its own).
     ///
     /// For now every ticket follows the default support level and its calendar; contracts
     /// (a later issue) will pick the client's level here.
@@ -76,10 +77,19 @@ impl Desk {
         classification: Option<Classification>,
         stage: &str,
         calendar: Option<&str>,
+        team: Option<&str>,
         from: Timestamp,
     ) -> Option<okno_sla::Deadline> {
         let terms = crate::deadlines::SlaTerms::resolve(&self.sla, None, calendar)?;
-        crate::deadlines::task_due(&terms, classification, Some(stage), norm, from)
+        let due = crate::deadlines::task_due(&terms, classification, Some(stage), norm, from)?;
+        Some(
+            match team.and_then(|t| self.sla.calendars.team_calendar(t)) {
+                Some(team_calendar) => {
+                    crate::deadlines::count_in_team(due, terms.calendar, team_calendar, from)
+                }
+                None => due,
+            },
+        )
     }
 
     /// An instant as the client reads it: in the support calendar's time zone.
@@ -128,14 +138,25 @@ impl Desk {
                     ));
                 }
                 Effect::CreateTask(task) => {
-                    let due =
-                        self.due_for(task.norm, classification, &task.stage, context.calendar, at);
+                    let (line, pool, assignee_id) = self.addressee(&task.addressee).await?;
+                    let team = match (line, &pool) {
+                        (Some(line), _) => Some(format!("line-{}", line.get())),
+                        (None, Some(pool)) => Some(pool.clone()),
+                        (None, None) => None,
+                    };
+                    let due = self.due_for(
+                        task.norm,
+                        classification,
+                        &task.stage,
+                        context.calendar,
+                        team.as_deref(),
+                        at,
+                    );
                     let promised = due.map(|d| d.promised);
                     next_step = Some(match next_step.flatten() {
                         Some(earlier) => Some(promised.map_or(earlier, |p| p.min(earlier))),
                         None => promised,
                     });
-                    let (line, pool, assignee_id) = self.addressee(&task.addressee).await?;
                     let row = okno_store::NewTask {
                         kind: task.kind.clone(),
                         title: task.title.ru.clone(),

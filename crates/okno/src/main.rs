@@ -57,13 +57,17 @@ struct JobArgs {
 
 impl JobArgs {
     fn settings(&self) -> okno_jobs::JobSettings {
-        let mut settings = okno_jobs::JobSettings::default();
-        settings.review_at = self.review_at;
-        settings.auto_close_after_minutes =
-            i64::from(self.auto_close_days) * okno_sla::WORKING_DAY_MINUTES;
-        settings.watch.over_minutes = i64::from(self.alert_hours) * 60;
-        settings.watch.at_risk_percent = self.at_risk_percent;
-        settings
+        let defaults = okno_jobs::JobSettings::default();
+        okno_jobs::JobSettings {
+            review_at: self.review_at,
+            auto_close_after_minutes: i64::from(self.auto_close_days)
+                * okno_sla::WORKING_DAY_MINUTES,
+            watch: okno_sla::WatchRules {
+                over_minutes: i64::from(self.alert_hours) * 60,
+                at_risk_percent: self.at_risk_percent,
+            },
+            ..defaults
+        }
     }
 }
 

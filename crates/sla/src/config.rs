@@ -206,6 +206,8 @@ struct CalendarFile {
     holidays: Vec<Spanned<String>>,
     #[serde(default)]
     pre_holiday_shortening: Option<Spanned<String>>,
+    #[serde(default)]
+    teams: Vec<Spanned<String>>,
     week: Spanned<WeekFile>,
 }
 
@@ -251,12 +253,17 @@ pub struct CalendarEntry {
     pub name_ru: String,
     /// Name in English.
     pub name_en: String,
+    /// The teams — support lines (`line-3`) and role pools (`engineer`) — whose tasks count
+    /// their internal deadlines in this calendar rather than the client's.
+    pub teams: Vec<String>,
 }
 
 /// The calendars of a configuration, by code.
 #[derive(Clone, Debug, Default)]
 pub struct CalendarCatalog {
     entries: BTreeMap<String, CalendarEntry>,
+    /// Team → the code of the calendar its work counts in.
+    teams: BTreeMap<String, String>,
 }
 
 impl CalendarCatalog {
@@ -278,8 +285,17 @@ impl CalendarCatalog {
 
     /// Adds (or replaces) a calendar built in code.
     pub fn insert(&mut self, entry: CalendarEntry) {
+        for team in &entry.teams {
+            self.teams
+                .insert(team.clone(), entry.calendar.code().to_string());
+        }
         self.entries
             .insert(entry.calendar.code().to_string(), entry);
+    }
+
+    /// The calendar a team (`line-N` or a role pool's code) works by, if it has its own.
+    pub fn team_calendar(&self, team: &str) -> Option<&Calendar> {
+        self.teams.get(team).and_then(|code| self.get(code).ok())
     }
 
     /// The calendar with this code.
@@ -331,10 +347,33 @@ fn load_calendars<'a>(
             );
             continue;
         }
-        defined_at.insert(code, here);
+        defined_at.insert(code.clone(), here);
+        for team in team_spans(text) {
+            if let Some(other) = catalog.teams.get(team.get_ref()) {
+                file_errors.at(
+                    team.span(),
+                    format!(
+                        "team `{}` already works by calendar `{other}`",
+                        team.get_ref()
+                    ),
+                );
+            }
+        }
         catalog.insert(entry);
     }
     catalog
+}
+
+/// The `teams = [...]` entries of a calendar file, with where each stands.
+fn team_spans(text: &str) -> Vec<Spanned<String>> {
+    #[derive(Deserialize)]
+    struct TeamsOnly {
+        #[serde(default)]
+        teams: Vec<Spanned<String>>,
+    }
+    toml::from_str::<TeamsOnly>(text)
+        .map(|t| t.teams)
+        .unwrap_or_default()
 }
 
 /// Where the `code = ...` line of a file is (for errors about the code as a whole).
@@ -412,6 +451,21 @@ fn parse_calendar(
             }
         },
     };
+    for team in &file.teams {
+        let code = team.get_ref();
+        let valid = !code.is_empty()
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            && (!code.starts_with("line-")
+                || matches!(code.as_str(), "line-1" | "line-2" | "line-3" | "line-4"));
+        if !valid {
+            errors.at(
+                team.span(),
+                format!("team `{code}` is neither `line-1`…`line-4` nor a role pool code"),
+            );
+        }
+    }
     if errors.errors.len() > error_count {
         return None;
     }
@@ -428,6 +482,7 @@ fn parse_calendar(
         calendar,
         name_ru: file.name_ru,
         name_en: file.name_en,
+        teams: file.teams.into_iter().map(|t| t.into_inner()).collect(),
     })
 }
 

@@ -246,3 +246,39 @@ fn all_errors_of_all_files_are_reported() {
     assert!(text.contains("basic.toml:7: norm `4` has no unit"));
     assert!(text.contains("basic.toml:4: unknown calendar `office`"));
 }
+
+#[test]
+fn teams_work_by_one_calendar_each() {
+    let with_teams = |code: &str, teams: &str| {
+        with_line(CALENDAR, 1, &format!("code = \"{code}\"\nteams = {teams}"))
+    };
+    let dev = with_teams("dev", r#"["line-3", "engineer"]"#);
+    let catalog =
+        CalendarCatalog::load([("office.toml", CALENDAR), ("dev.toml", dev.as_str())]).unwrap();
+    assert_eq!(
+        catalog.team_calendar("line-3").map(|c| c.code()),
+        Some("dev")
+    );
+    assert_eq!(
+        catalog.team_calendar("engineer").map(|c| c.code()),
+        Some("dev")
+    );
+    assert!(
+        catalog.team_calendar("line-1").is_none(),
+        "a team without its own calendar"
+    );
+
+    let again = with_teams("night", r#"["engineer"]"#);
+    let errors = calendar_errors(&[("dev.toml", dev.as_str()), ("night.toml", again.as_str())]);
+    assert_eq!(
+        errors,
+        ["night.toml:2: team `engineer` already works by calendar `dev`"]
+    );
+    let bad = with_teams("odd", r#"["line-7", "Big Team"]"#);
+    let errors = calendar_errors(&[("odd.toml", bad.as_str())]);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors.iter().all(|e| e.starts_with("odd.toml:2: team `")),
+        "{errors:?}"
+    );
+}
