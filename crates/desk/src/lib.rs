@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 pub mod auth;
+pub mod config;
 pub mod deadlines;
 pub mod files;
 mod route;
@@ -35,6 +36,9 @@ pub enum DeskError {
     Store(StoreError),
     #[error("file storage: {0}")]
     Io(#[from] std::io::Error),
+    /// The configuration has errors, one `file:line: message` per line.
+    #[error("configuration refused:\n{0}")]
+    Config(String),
 }
 
 impl From<StoreError> for DeskError {
@@ -60,6 +64,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Largest attachment accepted, in bytes (default 25 MB).
     pub attachment_limit: u64,
+    /// A configuration directory laid out like `config/`; `None`: the shipped one.
+    pub config_dir: Option<PathBuf>,
 }
 
 impl Settings {
@@ -67,6 +73,7 @@ impl Settings {
         Settings {
             data_dir,
             attachment_limit: 25 * 1024 * 1024,
+            config_dir: None,
         }
     }
 }
@@ -87,10 +94,11 @@ pub struct Desk {
 impl Desk {
     /// A desk on `store` with the shipped configuration; publishes the service catalog to the store.
     pub async fn start(store: Arc<dyn Store>, settings: Settings) -> Result<Arc<Desk>> {
-        let catalog = Catalog::from_files(&okno_workflow::default_files())
-            .map_err(|e| DomainError::Conflict(format!("shipped workflows are invalid:\n{e}")))?;
-        let sla = okno_sla::shipped::config()
-            .map_err(|e| DomainError::Conflict(format!("shipped calendars are invalid:\n{e}")))?;
+        let config::Config { catalog, sla } = match &settings.config_dir {
+            Some(dir) => config::ConfigFiles::read(dir)?.validate(),
+            None => config::Config::shipped(),
+        }
+        .map_err(DeskError::Config)?;
         let desk = Desk {
             files: FileStore::new(settings.data_dir.join("files")),
             store,

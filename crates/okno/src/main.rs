@@ -31,6 +31,10 @@ struct DataArgs {
     /// Database: an SQLite file path or `postgres://…` (default: okno.db inside --data).
     #[arg(long, env = "OKNO_DATABASE")]
     database: Option<String>,
+    /// Configuration directory laid out like `config/` (services, workflows, calendars,
+    /// support-levels); default: the configuration shipped in the binary.
+    #[arg(long, env = "OKNO_CONFIG")]
+    config: Option<PathBuf>,
 }
 
 /// The background jobs a server process runs, and their settings.
@@ -204,7 +208,11 @@ impl DataArgs {
         let store = okno_store::open(&url)
             .await
             .with_context(|| format!("cannot open the database {}", redact(&url)))?;
-        Ok(Desk::start(store, Settings::new(self.data.clone())).await?)
+        let settings = Settings {
+            config_dir: self.config.clone(),
+            ..Settings::new(self.data.clone())
+        };
+        Ok(Desk::start(store, settings).await?)
     }
 }
 
@@ -381,54 +389,19 @@ async fn serve(data: DataArgs, listen: &str, demo: bool, jobs: JobArgs) -> anyho
 
 /// Reads every `*.toml` under DIR's sections and validates them together.
 fn config_check(dir: &Path) -> anyhow::Result<ExitCode> {
-    let read = |section: &str| -> anyhow::Result<Vec<(String, String)>> {
-        let folder = dir.join(section);
-        let mut files = Vec::new();
-        if !folder.is_dir() {
-            return Ok(files);
+    let files = okno_desk::config::ConfigFiles::read(dir)?;
+    match files.validate() {
+        Ok(_) => {
+            println!(
+                "configuration ok: {} files in {}",
+                files.count(),
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
-        let mut paths: Vec<_> = std::fs::read_dir(&folder)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        paths.sort();
-        for path in paths
-            .into_iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("{}: cannot read", path.display()))?;
-            files.push((path.display().to_string(), text));
+        Err(errors) => {
+            eprintln!("{errors}");
+            Ok(ExitCode::FAILURE)
         }
-        Ok(files)
-    };
-    if !dir.is_dir() {
-        bail!("{}: no such configuration directory", dir.display());
-    }
-    let mut workflow_files = read("services")?;
-    workflow_files.extend(read("workflows")?);
-    let calendars = read("calendars")?;
-    let levels = read("support-levels")?;
-    let mut errors = Vec::new();
-    if let Err(e) = okno_workflow::Catalog::from_files(&workflow_files) {
-        errors.push(e.to_string());
-    }
-    fn as_refs(files: &[(String, String)]) -> Vec<(&str, &str)> {
-        files
-            .iter()
-            .map(|(n, t)| (n.as_str(), t.as_str()))
-            .collect()
-    }
-    if let Err(e) = okno_sla::SlaConfig::load(as_refs(&calendars), as_refs(&levels)) {
-        errors.push(e.to_string());
-    }
-    if errors.is_empty() {
-        let count = workflow_files.len() + calendars.len() + levels.len();
-        println!("configuration ok: {count} files in {}", dir.display());
-        Ok(ExitCode::SUCCESS)
-    } else {
-        for e in errors {
-            eprintln!("{}", e.trim_end());
-        }
-        Ok(ExitCode::FAILURE)
     }
 }

@@ -220,3 +220,55 @@ fn the_demo_firm_loads_once() {
     ]);
     assert!(token.status.success(), "{}", text(&token.stderr));
 }
+
+/// `--config DIR` replaces the shipped configuration; a directory with an error is refused
+/// with `file:line` and nothing starts on it.
+#[test]
+fn a_broken_configuration_is_refused_with_file_and_line() {
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let config = tempfile::tempdir().unwrap();
+    for section in ["services", "workflows", "calendars", "support-levels"] {
+        std::fs::create_dir_all(config.path().join(section)).unwrap();
+        for entry in std::fs::read_dir(shipped.join(section)).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(
+                &path,
+                config.path().join(section).join(path.file_name().unwrap()),
+            )
+            .unwrap();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let config_arg = config.path().to_str().unwrap();
+    let add = okno(&[
+        "client", "add", "--data", data, "--config", config_arg, "--code", "ALFA", "--name", "A",
+    ]);
+    assert!(
+        add.status.success(),
+        "the copied configuration works: {}",
+        text(&add.stderr)
+    );
+
+    let calendar = config.path().join("calendars/ru-standard.toml");
+    let broken = std::fs::read_to_string(&calendar)
+        .unwrap()
+        .replace("\"14:00-18:00\"", "\"12:00-18:00\"");
+    std::fs::write(&calendar, broken).unwrap();
+    let refused = okno(&[
+        "client", "add", "--data", data, "--config", config_arg, "--code", "BETA", "--name", "B",
+    ]);
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("ru-standard.toml:") && stderr.contains("overlap"),
+        "{stderr}"
+    );
+    let check = okno(&["config", "check", config_arg]);
+    assert!(!check.status.success());
+    assert!(
+        text(&check.stderr).contains("ru-standard.toml:"),
+        "{}",
+        text(&check.stderr)
+    );
+}

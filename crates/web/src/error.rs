@@ -89,7 +89,7 @@ impl From<DeskError> for ApiError {
                 error.to_string(),
             )
             .field("file"),
-            DeskError::Store(_) | DeskError::Io(_) => {
+            DeskError::Store(_) | DeskError::Io(_) | DeskError::Config(_) => {
                 tracing::error!(%error, "request failed");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

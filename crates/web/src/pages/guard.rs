@@ -257,7 +257,7 @@ impl From<DeskError> for PageError {
             DeskError::TooLarge { .. } => PageError::TOO_LARGE,
             // Login failures are shown on the login form; elsewhere they mean "log in again".
             DeskError::Unauthorized(_) | DeskError::Throttled => PageError::FORBIDDEN,
-            DeskError::Store(_) | DeskError::Io(_) => {
+            DeskError::Store(_) | DeskError::Io(_) | DeskError::Config(_) => {
                 tracing::error!(%error, "page failed");
                 PageError::INTERNAL
             }
