@@ -3,11 +3,12 @@
 
 use okno_desk::{Desk, Settings};
 use okno_domain::*;
-use okno_store::NewUser;
 use okno_store::testing::TestDb;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
+
+mod common;
 
 struct App {
     base: String,
@@ -39,37 +40,22 @@ async fn spawn_app(db: &TestDb) -> App {
         .await
         .unwrap();
     let mut tokens = Vec::new();
-    for (email, role, client, password) in [
-        ("a@alfa.test", Role::Client, Some(alfa_id), None),
-        ("a2@alfa.test", Role::Client, Some(alfa_id), None),
-        ("b@beta.test", Role::Client, Some(beta_id), None),
+    for (email, role, client, lines, password) in [
+        ("a@alfa.test", Role::Client, Some(alfa_id), &[][..], None),
+        ("a2@alfa.test", Role::Client, Some(alfa_id), &[], None),
+        ("b@beta.test", Role::Client, Some(beta_id), &[], None),
         (
             "line1@desk.test",
             Role::Specialist,
             None,
+            &[1],
             Some(okno_desk::auth::hash_password("secret").unwrap()),
         ),
     ] {
-        let user = NewUser {
-            email: Email::parse(email).unwrap(),
-            name: email.into(),
-            role,
-            client_id: client,
-            lines: if role == Role::Specialist {
-                vec![Line::new(1).unwrap()]
-            } else {
-                vec![]
-            },
-            sees_organization: false,
-            password_hash: password,
-        };
-        let id = desk.store.create_user(&user).await.unwrap();
-        let user = desk.store.user(id).await.unwrap().unwrap();
-        tokens.push(desk.create_token(&user).await.unwrap());
+        let (_, token) = common::user_with_token(&desk, email, role, client, lines, password).await;
+        tokens.push(token);
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(axum::serve(listener, okno_web::app(desk.clone())).into_future());
+    let base = common::serve(desk.clone()).await;
     let [alfa, alfa2, beta, staff] = tokens.try_into().unwrap();
     App {
         base,

@@ -9,6 +9,8 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use std::sync::Arc;
 
+mod common;
+
 const PASSWORD: &str = "secret-pass";
 const XSS: &str = "<script>alert(1)</script>";
 const INTERNAL_NOTE: &str = "Internal note: client runs an old release";
@@ -130,10 +132,7 @@ async fn spawn() -> App {
         store.add_comment(&comment, now).await.unwrap();
     }
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = okno_web::app(desk.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let base = common::serve(desk.clone()).await;
     let mut headers = HeaderMap::new();
     headers.insert(header::ORIGIN, base.parse().unwrap());
     let http = reqwest::Client::builder()

@@ -5,11 +5,12 @@
 
 use okno_desk::{Desk, Settings};
 use okno_domain::*;
-use okno_store::NewUser;
 use okno_store::testing::TestDb;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
+
+mod common;
 
 okno_store::on_both_backends!(
     queue_take_and_complete,
@@ -52,26 +53,16 @@ async fn spawn_app(db: &TestDb) -> App {
         ("engineer@desk.test", Role::Specialist, vec![]),
         ("admin@desk.test", Role::Admin, vec![]),
     ] {
-        let user = NewUser {
-            email: Email::parse(email).unwrap(),
-            name: email.into(),
-            role,
-            client_id: (role == Role::Client).then_some(alfa),
-            lines: lines.into_iter().map(|n| Line::new(n).unwrap()).collect(),
-            sees_organization: false,
-            password_hash: None,
-        };
-        let id = desk.store.create_user(&user).await.unwrap();
+        let client_id = (role == Role::Client).then_some(alfa);
+        let (user, token) =
+            common::user_with_token(&desk, email, role, client_id, &lines, None).await;
         if email.starts_with("engineer") {
             let pools = ["engineer", "master", "quality"].map(String::from);
-            desk.store.set_user_pools(id, &pools).await.unwrap();
+            desk.store.set_user_pools(user.id, &pools).await.unwrap();
         }
-        let user = desk.store.user(id).await.unwrap().unwrap();
-        tokens.push(desk.create_token(&user).await.unwrap());
+        tokens.push(token);
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(axum::serve(listener, okno_web::app(desk.clone())).into_future());
+    let base = common::serve(desk.clone()).await;
     let [client, line1, line1b, dev, engineer, admin] = tokens.try_into().unwrap();
     App {
         base,
