@@ -46,6 +46,23 @@ fn user_from(row: &DbRow) -> Result<User> {
     })
 }
 
+const SERVICE_SELECT: &str = "SELECT code, name_ru, name_en, description_ru, description_en, \
+     workflow, definition, sort_order, active FROM services";
+
+fn service_from(r: &DbRow) -> Result<Service> {
+    Ok(Service {
+        code: r.try_get("code")?,
+        name_ru: r.try_get("name_ru")?,
+        name_en: r.try_get("name_en")?,
+        description_ru: r.try_get("description_ru")?,
+        description_en: r.try_get("description_en")?,
+        workflow: r.try_get("workflow")?,
+        definition: r.try_get("definition")?,
+        sort_order: r.try_get("sort_order")?,
+        active: r.try_get("active")?,
+    })
+}
+
 fn client_from(row: &DbRow) -> Result<Client> {
     Ok(Client {
         id: ClientId(row.try_get("id")?),
@@ -436,31 +453,20 @@ impl Store for Backend {
     }
 
     async fn service(&self, code: &str) -> Result<Option<Service>> {
-        Ok(self.services().await?.into_iter().find(|s| s.code == code))
+        let row = sqlx::query(AssertSqlSafe(format!("{SERVICE_SELECT} WHERE code = $1")))
+            .bind(code)
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(service_from).transpose()
     }
 
     async fn services(&self) -> Result<Vec<Service>> {
-        let rows = sqlx::query(
-            "SELECT code, name_ru, name_en, description_ru, description_en, workflow, definition, sort_order, active \
-             FROM services ORDER BY sort_order, code",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{SERVICE_SELECT} ORDER BY sort_order, code"
+        )))
         .fetch_all(self.reader())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Service {
-                    code: r.try_get("code")?,
-                    name_ru: r.try_get("name_ru")?,
-                    name_en: r.try_get("name_en")?,
-                    description_ru: r.try_get("description_ru")?,
-                    description_en: r.try_get("description_en")?,
-                    workflow: r.try_get("workflow")?,
-                    definition: r.try_get("definition")?,
-                    sort_order: r.try_get("sort_order")?,
-                    active: r.try_get("active")?,
-                })
-            })
-            .collect()
+        rows.iter().map(service_from).collect()
     }
 
     async fn create_ticket(
