@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use okno_domain::*;
 use std::sync::Arc;
 
+mod group_commit;
 mod jobs;
 pub mod postgres;
 mod routes;

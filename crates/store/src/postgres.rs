@@ -6,6 +6,7 @@ use sqlx::{Pool, Transaction};
 use std::time::Duration;
 
 pub type Db = sqlx::Postgres;
+pub(crate) type Tx = Transaction<'static, Db>;
 type Backend = PgStore;
 
 pub struct PgStore {
@@ -31,7 +32,7 @@ impl PgStore {
         &self.pool
     }
 
-    async fn begin(&self) -> Result<Transaction<'static, Db>> {
+    async fn begin(&self) -> Result<Tx> {
         Ok(self.pool.begin().await?)
     }
 }

@@ -2,7 +2,7 @@
 //! (`sqlite` or `postgres`) supplies `Db`, `Backend` and its `reader()`, `writer()` and
 //! `begin()`. Keep statements portable: `$n` placeholders, `RETURNING`, `ON CONFLICT`.
 
-use super::{Backend, Db};
+use super::{Backend, Db, Tx};
 use crate::sql::{Param, Sql, code, instant, ms};
 use crate::*;
 use sqlx::{AssertSqlSafe, Row};
@@ -11,7 +11,6 @@ mod jobs;
 mod routes;
 
 type DbRow = <Db as sqlx::Database>::Row;
-type Tx = sqlx::Transaction<'static, Db>;
 
 const USER_COLUMNS: &str =
     "u.id, u.email, u.name, u.role, u.client_id, u.lines, u.skills, u.sees_organization, u.locale";
