@@ -27,6 +27,34 @@ pub struct Candidate {
     pub planned_minutes: i64,
 }
 
+/// A generated ticket for benchmarks ([`QueueStore::bulk_load`]).
+#[derive(Debug, Clone)]
+pub struct BulkTicket {
+    pub service: String,
+    pub subject: String,
+    pub status: TicketStatus,
+    pub classification: Option<Classification>,
+    pub client: ClientId,
+    pub requester: UserId,
+    pub urgent: bool,
+    pub created_at: Timestamp,
+}
+
+/// A generated task of the ticket at `ticket` (an index into the same call's tickets).
+#[derive(Debug, Clone)]
+pub struct BulkTask {
+    pub ticket: usize,
+    pub kind: &'static str,
+    pub line: Option<Line>,
+    pub pool: Option<&'static str>,
+    pub assignee: Option<UserId>,
+    pub due_at: Option<Timestamp>,
+    pub priority: i32,
+    pub state: TaskState,
+    pub created_at: Timestamp,
+    pub rank: i64,
+}
+
 #[async_trait]
 pub trait QueueStore: Send + Sync {
     /// What the rules read for each open task of these tickets.
@@ -41,6 +69,11 @@ pub trait QueueStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<(TaskId, RankInput)>>;
     async fn set_ranks(&self, ranks: &[(TaskId, i64)]) -> Result<()>;
+    /// Bulk-loads generated tickets and their tasks in one transaction with multi-row
+    /// inserts, bypassing history (benchmarks only).
+    async fn bulk_load(&self, tickets: &[BulkTicket], tasks: &[BulkTask]) -> Result<()>;
+    /// Refreshes the planner's statistics (after a bulk load).
+    async fn analyze(&self) -> Result<()>;
 
     /// The client's URGENT mark on a ticket (kept in the ticket's history).
     async fn set_ticket_urgent(

@@ -47,6 +47,24 @@ fn with_inputs(rows: &[DbRow]) -> Result<Vec<(TaskId, RankInput)>> {
         .collect()
 }
 
+/// `head` followed by `rows` groups of `columns` numbered placeholders.
+fn placeholders(head: &str, columns: usize, rows: usize) -> String {
+    let mut text = String::with_capacity(head.len() + rows * columns * 7);
+    text.push_str(head);
+    for row in 0..rows {
+        text.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                text.push_str(", ");
+            }
+            text.push('$');
+            text.push_str(&(row * columns + column + 1).to_string());
+        }
+        text.push(')');
+    }
+    text
+}
+
 fn rank_select() -> String {
     format!("SELECT k.id, {RANK_COLUMNS} FROM tasks k{RANK_JOINS} WHERE k.state = 'open'")
 }
@@ -124,6 +142,91 @@ impl QueueStore for Backend {
                 .await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn bulk_load(&self, tickets: &[BulkTicket], tasks: &[BulkTask]) -> Result<()> {
+        const ROWS: usize = 1500;
+        let mut tx = self.begin().await?;
+        // Ids are assigned in insert order on a database only this writer uses: read them
+        // back as a range and check its size.
+        let before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM tickets")
+            .fetch_one(&mut *tx)
+            .await?;
+        for chunk in tickets.chunks(ROWS) {
+            let text = placeholders(
+                "INSERT INTO tickets (service, subject, description, status, classification, client_id, \
+                 requester_id, urgent, created_at, updated_at, closed_at) VALUES ",
+                11,
+                chunk.len(),
+            );
+            let mut query = sqlx::query(AssertSqlSafe(text));
+            for t in chunk {
+                let closed = matches!(t.status, TicketStatus::Closed).then(|| ms(t.created_at) + 3_600_000);
+                query = query
+                    .bind(&t.service)
+                    .bind(&t.subject)
+                    .bind("")
+                    .bind(t.status.as_str())
+                    .bind(t.classification.map(|c| c.as_str()))
+                    .bind(t.client.0)
+                    .bind(t.requester.0)
+                    .bind(t.urgent)
+                    .bind(ms(t.created_at))
+                    .bind(ms(t.created_at))
+                    .bind(closed);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        let (count, first): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(MIN(id), 0) FROM tickets WHERE id > $1",
+        )
+        .bind(before)
+        .fetch_one(&mut *tx)
+        .await?;
+        if usize::try_from(count).ok() != Some(tickets.len()) {
+            return Err(StoreError::Corrupt("bulk load: ticket ids are not a range".into()));
+        }
+        let last = first + count - 1;
+        let max: i64 = sqlx::query_scalar("SELECT MAX(id) FROM tickets")
+            .fetch_one(&mut *tx)
+            .await?;
+        if !tickets.is_empty() && max != last {
+            return Err(StoreError::Corrupt("bulk load: ticket ids are not a range".into()));
+        }
+        for chunk in tasks.chunks(ROWS) {
+            let text = placeholders(
+                "INSERT INTO tasks (ticket_id, kind, title, line, pool, assignee_id, due_at, priority, \
+                 state, created_at, completed_at, rank) VALUES ",
+                12,
+                chunk.len(),
+            );
+            let mut query = sqlx::query(AssertSqlSafe(text));
+            for k in chunk {
+                let done = (k.state != TaskState::Open).then(|| ms(k.created_at) + 1_800_000);
+                let ticket = first + i64::try_from(k.ticket).unwrap_or(i64::MAX);
+                query = query
+                    .bind(ticket)
+                    .bind(k.kind)
+                    .bind(k.kind)
+                    .bind(k.line.map(|l| i64::from(l.get())))
+                    .bind(k.pool)
+                    .bind(k.assignee.map(|a| a.0))
+                    .bind(k.due_at.map(ms))
+                    .bind(i64::from(k.priority))
+                    .bind(k.state.as_str())
+                    .bind(ms(k.created_at))
+                    .bind(done)
+                    .bind(k.rank);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn analyze(&self) -> Result<()> {
+        sqlx::query("ANALYZE").execute(self.writer()).await?;
         Ok(())
     }
 
