@@ -388,7 +388,7 @@ impl QueueStore for Backend {
     ) -> Result<Vec<Candidate>> {
         // Staff are tens, not thousands: one row each, counts from indexed subqueries.
         let rows = sqlx::query(
-            "SELECT u.id, u.name, u.lines, u.skills, p.priority, COALESCE(p.comment, '') AS comment, \
+            "SELECT u.id, u.name, u.lines, u.skills, CAST(p.priority AS BIGINT) AS priority, COALESCE(p.comment, '') AS comment, \
                (SELECT COUNT(*) FROM tasks k WHERE k.assignee_id = u.id AND k.state = 'open') AS open_tasks, \
                (SELECT COALESCE(SUM(k.planned_minutes), 0) FROM tasks k WHERE k.assignee_id = u.id \
                   AND k.planned_at IS NOT NULL AND k.planned_at >= $2 AND k.planned_at < $3) AS planned \

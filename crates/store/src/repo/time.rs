@@ -278,10 +278,10 @@ impl TimeStore for Backend {
             TimeGroup::Client => "t.client_id",
             TimeGroup::User => "e.user_id",
         };
-        let mut sql = Sql::new(&format!("SELECT {key} AS k, SUM(COALESCE(e.stopped_at, "));
+        let mut sql = Sql::new(&format!("SELECT {key} AS k, CAST(SUM(COALESCE(e.stopped_at, "));
         sql.bind(Param::Int(ms(now)))
             .push(&format!(
-                ") - e.started_at) AS total FROM time_entries e JOIN tickets t ON t.id = e.ticket_id WHERE {key} IS NOT NULL"
+                ") - e.started_at) AS BIGINT) AS total FROM time_entries e JOIN tickets t ON t.id = e.ticket_id WHERE {key} IS NOT NULL"
             ));
         if let Some(user) = filter.user {
             sql.push(" AND e.user_id = ").bind(Param::Int(user.0));
@@ -336,7 +336,8 @@ impl TimeStore for Backend {
         until: Timestamp,
     ) -> Result<Vec<PlannedTask>> {
         let mut sql = Sql::new(
-            "SELECT k.id, k.ticket_id, k.assignee_id, k.title, k.state, k.planned_at, k.planned_minutes \
+            "SELECT k.id, k.ticket_id, k.assignee_id, k.title, k.state, k.planned_at, \
+             CAST(k.planned_minutes AS BIGINT) AS planned_minutes \
              FROM tasks k WHERE k.planned_at IS NOT NULL AND k.assignee_id IS NOT NULL AND k.planned_at >= ",
         );
         sql.bind(Param::Int(ms(from)))
