@@ -385,6 +385,7 @@ impl Desk {
             self.store
                 .set_deadlines(ticket, next_step, &tasks, at)
                 .await?;
+            self.rerank_tickets(&[ticket]).await?;
         }
         Ok(())
     }

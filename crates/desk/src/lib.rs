@@ -14,9 +14,12 @@ pub mod auth;
 pub mod config;
 pub mod deadlines;
 pub mod files;
+pub mod planning;
+pub mod queue;
 mod route;
 pub mod tasks;
 pub mod tickets;
+pub mod timesheet;
 pub mod workflows;
 
 pub use files::FileStore;
@@ -87,6 +90,8 @@ pub struct Desk {
     /// Publishing is one at a time, so two admins cannot both add "the next" version.
     publishing: tokio::sync::Mutex<()>,
     pub sla: okno_sla::SlaConfig,
+    /// The queue's priority rules (`priorities.toml`).
+    pub priorities: okno_domain::priority::PriorityRules,
     pub files: FileStore,
     pub settings: Settings,
 }
@@ -99,16 +104,20 @@ impl Desk {
             None => config::Config::shipped(),
         }
         .map_err(DeskError::Config)?;
+        let priorities =
+            queue::load_rules(settings.config_dir.as_deref()).map_err(DeskError::Config)?;
         let desk = Desk {
             files: FileStore::new(settings.data_dir.join("files")),
             store,
             catalog: RwLock::new(Arc::new(catalog)),
             publishing: tokio::sync::Mutex::new(()),
             sla,
+            priorities,
             settings,
         };
         desk.load_published_workflows().await?;
         desk.publish_services().await?;
+        desk.rank_pending().await?;
         Ok(Arc::new(desk))
     }
 

@@ -314,6 +314,7 @@ impl Desk {
                 change.steps.splice(0..0, prefix.iter().cloned());
             }
             if let Some(ticket) = self.store.apply_change(id, &change).await? {
+                self.rerank_tickets(&[id]).await?;
                 return Ok((ticket, actions));
             }
         }

@@ -5,7 +5,7 @@
 use crate::{Desk, Result, viewer};
 use jiff::Timestamp;
 use okno_domain::*;
-use okno_store::{QueueCursor, QueueQuery, TaskCompletion};
+use okno_store::{QueueCursor, TaskCompletion};
 use okno_workflow::engine::{DONE, REPLY_TASK};
 use okno_workflow::{Catalog, RouteState};
 
@@ -26,7 +26,7 @@ pub struct TaskCard {
 }
 
 /// Outcomes, title and instructions of a task, from the workflow version its ticket runs on.
-fn card(catalog: &Catalog, task: Task, route: &str, locale: &str) -> TaskCard {
+pub(crate) fn card(catalog: &Catalog, task: Task, route: &str, locale: &str) -> TaskCard {
     let state: Option<RouteState> = crate::route::route_state(route);
     let workflow = state.as_ref().and_then(|s| catalog.workflow_of(s).ok());
     let stage = task.stage.as_deref().unwrap_or_default();
@@ -130,26 +130,19 @@ impl Desk {
     }
 
     /// The user's work queue: own tasks and the unassigned tasks of the user's lines and
-    /// pools, most urgent first ("never think what to do next, take the top one").
+    /// pools, in priority order ("never think what to do next, take the top one"); see
+    /// [`Desk::work_queue`] for the explanation of each place.
     pub async fn queue(
         &self,
         user: &User,
         after: Option<QueueCursor>,
         limit: u32,
     ) -> Result<Vec<TaskCard>> {
-        self.staff_only(user)?;
-        let query = QueueQuery {
-            user: user.id,
-            lines: user.lines.clone(),
-            pools: self.pools_of(user).await?,
-            after,
-            limit,
-        };
-        let items = self.store.queue(&query).await?;
-        let catalog = self.catalog();
-        Ok(items
+        Ok(self
+            .work_queue(user, after, limit)
+            .await?
             .into_iter()
-            .map(|item| card(&catalog, item.task, &item.route, &user.locale))
+            .map(|entry| entry.card)
             .collect())
     }
 
@@ -276,6 +269,8 @@ impl Desk {
             .store
             .transfer_task(task.id, line, &reason, user.id, Timestamp::now())
             .await?;
+        // Another line, another rule.
+        self.rerank_tickets(&[task.ticket_id]).await?;
         self.card_of(user, task).await
     }
 

@@ -70,6 +70,7 @@ impl Desk {
             .start_route(user, &service.workflow, calendar.as_deref())
             .await?;
         let created = self.store.create_routed_ticket(&ticket, &change).await?;
+        self.rerank_tickets(&[created.id]).await?;
         self.run_actions(created, actions).await
     }
 
@@ -102,6 +103,7 @@ impl Desk {
             .apply_change(id, &change)
             .await?
             .ok_or_else(|| DomainError::Conflict("the ticket is not a draft".into()))?;
+        self.rerank_tickets(&[id]).await?;
         self.run_actions(submitted, actions).await
     }
 

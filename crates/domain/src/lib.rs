@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod model;
+pub mod priority;
 pub mod visibility;
 
 pub use error::{DomainError, FieldError};

@@ -14,9 +14,11 @@ use std::sync::Arc;
 mod group_commit;
 mod jobs;
 pub mod postgres;
+mod queue;
 mod routes;
 mod sql;
 pub mod sqlite;
+mod time;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -33,7 +35,9 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub use jobs::*;
+pub use queue::*;
 pub use routes::*;
+pub use time::*;
 
 /// Opens the store a `--database` URL names: `postgres://…`, or else an SQLite file path
 /// (`sqlite://path` or a bare path). Applies pending migrations.
@@ -114,7 +118,7 @@ pub struct SessionData {
 }
 
 #[async_trait]
-pub trait Store: RouteStore + JobStore + Send + Sync + 'static {
+pub trait Store: RouteStore + JobStore + QueueStore + TimeStore + Send + Sync + 'static {
     /// Answers when the database does (for `/healthz`).
     async fn ping(&self) -> Result<()>;
 

@@ -65,44 +65,44 @@ pub struct TicketChange {
 }
 
 /// An open task in a work queue, with the route state of its ticket (to find its stage's
-/// outcomes and instructions in the workflow version the ticket runs on).
+/// outcomes and instructions in the workflow version the ticket runs on), its rank and
+/// what the rank was computed from (to explain its place), and the ticket's calendar.
 #[derive(Debug, Clone)]
 pub struct QueueItem {
     pub task: Task,
     pub route: String,
+    pub rank: i64,
+    pub input: okno_domain::priority::RankInput,
+    /// The ticket's (or its client's) calendar; `None`: the support level's.
+    pub calendar: Option<String>,
 }
 
 /// Where a queue page ends: the sort key of its last task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueCursor {
-    pub priority: i32,
-    /// `i64::MAX` for a task without a deadline (those come last).
-    pub due_ms: i64,
+    pub rank: i64,
     pub id: TaskId,
 }
 
 impl QueueCursor {
-    pub fn of(task: &Task) -> Self {
+    pub fn of(item: &QueueItem) -> Self {
         QueueCursor {
-            priority: task.priority,
-            due_ms: task.due_at.map_or(i64::MAX, |d| d.as_millisecond()),
-            id: task.id,
+            rank: item.rank,
+            id: item.task.id,
         }
     }
 
-    /// `priority.due.id`, as [`QueueCursor::parse`] reads it.
+    /// `rank.id`, as [`QueueCursor::parse`] reads it.
     pub fn encode(&self) -> String {
-        format!("{}.{}.{}", self.priority, self.due_ms, self.id.0)
+        format!("{}.{}", self.rank, self.id.0)
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        let mut parts = text.split('.');
-        let cursor = QueueCursor {
-            priority: parts.next()?.parse().ok()?,
-            due_ms: parts.next()?.parse().ok()?,
-            id: TaskId(parts.next()?.parse().ok()?),
-        };
-        parts.next().is_none().then_some(cursor)
+        let (rank, id) = text.split_once('.')?;
+        Some(QueueCursor {
+            rank: rank.parse().ok()?,
+            id: TaskId(id.parse().ok()?),
+        })
     }
 }
 
@@ -143,8 +143,8 @@ pub trait RouteStore: Send + Sync {
     /// draft).
     async fn routed_ticket(&self, id: TicketId) -> Result<Option<(Ticket, String)>>;
     async fn task(&self, id: TaskId) -> Result<Option<Task>>;
-    /// The work queue, in the order to take it: priority (high first), deadline (soonest
-    /// first, none last), then age.
+    /// The work queue, in the order to take it: rank (from the priority rules, lower
+    /// first), then id.
     async fn queue(&self, query: &QueueQuery) -> Result<Vec<QueueItem>>;
     /// Takes an open pool task: exactly one of concurrent takers wins, the others get a
     /// conflict.

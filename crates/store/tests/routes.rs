@@ -341,6 +341,21 @@ async fn queue_shows_own_and_pool_tasks_in_order(db: TestDb) {
             .collect(),
     );
     store.apply_change(ticket.id, &add).await.unwrap().unwrap();
+    // The store orders by the rank the desk's rules computed; here a rule of workflow
+    // priority, then deadline.
+    let rules = okno_domain::priority::PriorityRules::parse(
+        "test.toml",
+        "[[rule]]\nname = \"all\"\nkeys = [\"task_priority\", \"due\"]\n",
+    )
+    .unwrap();
+    let ranks: Vec<_> = store
+        .rank_inputs(&[ticket.id])
+        .await
+        .unwrap()
+        .iter()
+        .map(|(task, input)| (*task, rules.rank(input)))
+        .collect();
+    store.set_ranks(&ranks).await.unwrap();
 
     let kinds = |items: &[QueueItem]| -> Vec<String> {
         items.iter().map(|i| i.task.kind.clone()).collect()
@@ -378,11 +393,11 @@ async fn queue_shows_own_and_pool_tasks_in_order(db: TestDb) {
         q.limit = 2;
         let page = store.queue(&q).await.unwrap();
         let Some(last) = page.last() else { break };
-        after = Some(QueueCursor::of(&last.task));
+        after = Some(QueueCursor::of(last));
         paged.extend(kinds(&page));
     }
     assert_eq!(paged, kinds(&line1_queue));
-    let cursor = QueueCursor::of(&line1_queue[1].task);
+    let cursor = QueueCursor::of(&line1_queue[1]);
     assert_eq!(QueueCursor::parse(&cursor.encode()), Some(cursor));
 
     let accountant = store

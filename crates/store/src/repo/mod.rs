@@ -8,7 +8,9 @@ use crate::*;
 use sqlx::{AssertSqlSafe, Row};
 
 mod jobs;
+mod queue;
 mod routes;
+mod time;
 
 type DbRow = <Db as sqlx::Database>::Row;
 

@@ -399,48 +399,69 @@ impl RouteStore for Backend {
     }
 
     async fn queue(&self, query: &QueueQuery) -> Result<Vec<QueueItem>> {
-        const DUE: &str = "COALESCE(k.due_at, 9223372036854775807)";
-        let mut sql = Sql::new(&TASK_SELECT.replace(
-            " FROM tasks k",
-            ", t.route FROM tasks k JOIN tickets t ON t.id = k.ticket_id",
-        ));
-        let user = Param::Int(query.user.0);
-        sql.push(" WHERE k.state = 'open' AND (k.assignee_id = ")
-            .bind(user.clone())
-            .push(" OR EXISTS (SELECT 1 FROM task_coassignees c WHERE c.task_id = k.id AND c.user_id = ")
-            .bind(user)
-            .push(")");
-        let lines: Vec<i64> = query.lines.iter().map(|l| i64::from(l.get())).collect();
-        if !lines.is_empty() || !query.pools.is_empty() {
-            sql.push(" OR (k.assignee_id IS NULL AND (1 = 0");
-            for line in lines {
-                sql.push(" OR k.line = ").bind(Param::Int(line));
+        // One index range per source (own, co-assigned, each line, each pool), each read in
+        // queue order and cut at the page size; the union of those few rows is sorted.
+        let limit = Param::Int(i64::from(query.limit.clamp(1, 500)));
+        let mut sql = Sql::new("SELECT q.id FROM (");
+        let mut sources = 0;
+        let mut source = |sql: &mut Sql, from: &str, filter: &dyn Fn(&mut Sql)| {
+            if sources > 0 {
+                sql.push(" UNION ");
             }
-            for pool in &query.pools {
-                sql.push(" OR k.pool = ").bind(Param::Text(pool.clone()));
+            sources += 1;
+            sql.push(&format!(
+                "SELECT * FROM (SELECT k.id, k.rank FROM {from} WHERE k.state = 'open' AND "
+            ));
+            filter(sql);
+            if let Some(after) = query.after {
+                sql.push(" AND (k.rank, k.id) > (")
+                    .bind(Param::Int(after.rank))
+                    .push(", ")
+                    .bind(Param::Int(after.id.0))
+                    .push(")");
             }
-            sql.push("))");
+            sql.push(" ORDER BY k.rank, k.id LIMIT ")
+                .bind(limit.clone())
+                .push(&format!(") s{sources}"));
+        };
+        let user = query.user.0;
+        source(&mut sql, "tasks k", &|sql| {
+            sql.push("k.assignee_id = ").bind(Param::Int(user));
+        });
+        source(
+            &mut sql,
+            "task_coassignees x JOIN tasks k ON k.id = x.task_id",
+            &|sql| {
+                sql.push("x.user_id = ").bind(Param::Int(user));
+            },
+        );
+        for line in &query.lines {
+            let line = i64::from(line.get());
+            source(&mut sql, "tasks k", &|sql| {
+                sql.push("k.assignee_id IS NULL AND k.line = ")
+                    .bind(Param::Int(line));
+            });
         }
-        sql.push(")");
-        if let Some(after) = query.after {
-            let priority = Param::Int(i64::from(after.priority));
-            let due = Param::Int(after.due_ms);
-            sql.push(" AND (k.priority < ")
-                .bind(priority.clone())
-                .push(" OR (k.priority = ")
-                .bind(priority)
-                .push(&format!(" AND ({DUE} > "))
-                .bind(due.clone())
-                .push(&format!(" OR ({DUE} = "))
-                .bind(due)
-                .push(" AND k.id > ")
-                .bind(Param::Int(after.id.0))
-                .push("))))");
+        for pool in &query.pools {
+            source(&mut sql, "tasks k", &|sql| {
+                sql.push("k.assignee_id IS NULL AND k.pool = ")
+                    .bind(Param::Text(pool.clone()));
+            });
         }
-        sql.push(&format!(
-            " ORDER BY k.priority DESC, {DUE} ASC, k.id ASC LIMIT "
-        ))
-        .bind(Param::Int(i64::from(query.limit.clamp(1, 500))));
+        sql.push(") q");
+        let text = format!(
+            "{}, k.rank, t.route, COALESCE(t.calendar, c.calendar) AS calendar, {} FROM tasks k{} \
+             WHERE k.id IN ({}) ORDER BY k.rank, k.id LIMIT ",
+            TASK_SELECT.replace(" FROM tasks k", ""),
+            super::queue::RANK_COLUMNS,
+            super::queue::RANK_JOINS,
+            sql.text
+        );
+        let mut sql = Sql {
+            text,
+            params: sql.params,
+        };
+        sql.bind(limit);
         let rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
             .fetch_all(self.reader())
             .await?;
@@ -449,6 +470,9 @@ impl RouteStore for Backend {
                 Ok(QueueItem {
                     task: task_from(row)?,
                     route: row.try_get("route")?,
+                    rank: row.try_get("rank")?,
+                    input: super::queue::rank_input_from(row)?,
+                    calendar: row.try_get("calendar")?,
                 })
             })
             .collect()

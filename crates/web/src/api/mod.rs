@@ -1,5 +1,6 @@
 //! `/api/v1`: thin handlers over the desk, each documented for the OpenAPI document.
 
+pub mod specialist;
 pub mod tasks;
 pub mod views;
 
@@ -76,6 +77,7 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         .routes(routes!(tasks::decide))
         .routes(routes!(tasks::list_workflows))
         .routes(routes!(tasks::get_workflow, tasks::put_workflow))
+        .merge(specialist::router())
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .merge(uploads)
         .split_for_parts();
@@ -239,6 +241,10 @@ async fn create_ticket(
         draft: req.draft,
     };
     let ticket = state.desk.open_ticket(&user, input).await?;
+    // The client's URGENT mark (seed 004) moves the ticket's tasks up their queues.
+    if req.urgent {
+        state.desk.mark_urgent(&user, ticket.id, true).await?;
+    }
     Ok((StatusCode::CREATED, Json(ticket.into())))
 }
 

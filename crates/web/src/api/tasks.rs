@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use okno_desk::DeskError;
+use okno_desk::queue::QueueEntry;
 use okno_desk::tasks::TaskCard;
 use okno_domain::*;
 use okno_store::QueueCursor;
@@ -61,6 +62,27 @@ impl From<TaskCard> for TaskCardView {
             state: t.state.to_string(),
             outcomes: card.outcomes,
             summary: t.summary,
+        }
+    }
+}
+
+/// A task in a queue: the task, why it is in its place, and whether its calendar runs.
+#[derive(Serialize, ToSchema)]
+pub struct QueueEntryView {
+    #[serde(flatten)]
+    pub task: TaskCardView,
+    /// Why the task is where it is, in the caller's language, e.g. `["critical", "due 14:30"]`.
+    pub why: Vec<String>,
+    /// The calendar the task is worked by is not running now (shown greyed).
+    pub idle: bool,
+}
+
+impl From<QueueEntry> for QueueEntryView {
+    fn from(entry: QueueEntry) -> Self {
+        QueueEntryView {
+            task: entry.card.into(),
+            why: entry.why,
+            idle: entry.idle,
         }
     }
 }
@@ -139,14 +161,14 @@ pub(super) struct WorkflowQuery {
     lang: Option<String>,
 }
 
-fn task_id(raw: &str) -> Result<TaskId, ApiError> {
+pub(super) fn task_id(raw: &str) -> Result<TaskId, ApiError> {
     raw.parse()
         .map(TaskId)
         .map_err(|_| ApiError::not_found("task"))
 }
 
 /// A user named by id or e-mail.
-async fn user_ref(state: &AppState, raw: &str, field: &'static str) -> Result<UserId, ApiError> {
+pub(super) async fn user_ref(state: &AppState, raw: &str, field: &'static str) -> Result<UserId, ApiError> {
     let raw = raw.trim();
     if let Ok(id) = raw.parse() {
         return Ok(UserId(id));
@@ -163,14 +185,14 @@ async fn user_ref(state: &AppState, raw: &str, field: &'static str) -> Result<Us
 }
 
 #[utoipa::path(get, path = "/tasks/queue", tag = "tasks", params(QueueQuery),
-    responses((status = 200, body = Vec<TaskCardView>,
-               description = "Most urgent first; `X-Next-Cursor` names the next page"),
+    responses((status = 200, body = Vec<QueueEntryView>,
+               description = "In priority order (the rules of `priorities.toml`), each with why; `X-Next-Cursor` names the next page"),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(super) async fn queue(
     State(state): State<AppState>,
     Caller(user): Caller,
     Query(q): Query<QueueQuery>,
-) -> Result<(HeaderMap, Json<Vec<TaskCardView>>), ApiError> {
+) -> Result<(HeaderMap, Json<Vec<QueueEntryView>>), ApiError> {
     let invalid = |field: &str, message: &str| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message).field(field)
     };
@@ -185,12 +207,12 @@ pub(super) async fn queue(
         ),
         None => None,
     };
-    let mut cards = state.desk.queue(&user, after, limit + 1).await?;
+    let mut cards = state.desk.work_queue(&user, after, limit + 1).await?;
     let mut headers = HeaderMap::new();
     if cards.len() > limit as usize {
         cards.truncate(limit as usize);
         if let Some(last) = cards.last()
-            && let Ok(value) = HeaderValue::from_str(&QueueCursor::of(&last.task).encode())
+            && let Ok(value) = HeaderValue::from_str(&last.cursor.encode())
         {
             headers.insert("x-next-cursor", value);
         }

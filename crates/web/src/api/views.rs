@@ -69,6 +69,9 @@ pub struct CreateTicket {
     /// Save as a draft, to send later with `POST /tickets/{id}/submit`.
     #[serde(default)]
     pub draft: bool,
+    /// The client's URGENT mark: the ticket counts as critical in the queues.
+    #[serde(default)]
+    pub urgent: bool,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -1,0 +1,349 @@
+//! The specialist's day through the desk (issue 5), on SQLite and (with
+//! `OKNO_TEST_DATABASE_URL`) PostgreSQL: queues in the order of the priority rules with
+//! their explanations, taking the top task, distribution, timers and time entries,
+//! planning, the iCalendar feed and personal figures.
+
+mod common;
+
+use common::*;
+use jiff::{SignedDuration, Timestamp};
+use okno_desk::DeskError;
+use okno_domain::*;
+use okno_store::testing::TestDb;
+use okno_store::{TimeFilter, TimeGroup};
+
+okno_store::on_both_backends!(
+    queues_follow_the_priority_rules,
+    distribution_suggests_and_assigns,
+    timers_and_time_entries,
+    planning_load_feed_and_figures,
+);
+
+fn field(result: Result<impl std::fmt::Debug, DeskError>) -> &'static str {
+    match result {
+        Err(DeskError::Domain(DomainError::Invalid(e))) => e.field,
+        other => panic!("expected a 422, got {other:?}"),
+    }
+}
+
+/// A ticket from `who`, classified by line 1 with `class`: its develop task waits on line 3.
+async fn classified(f: &Firm, who: &User, class: &str) -> (TicketId, TaskId) {
+    let desk = &f.desk;
+    let ticket = desk.open_ticket(who, input("question")).await.unwrap();
+    let classify = open_task(desk, ticket.id, "classify").await;
+    desk.complete_task(&f.line1, classify.id, class, None)
+        .await
+        .unwrap();
+    let develop = open_task(desk, ticket.id, "develop").await;
+    (ticket.id, develop.id)
+}
+
+async fn queues_follow_the_priority_rules(db: TestDb) {
+    let f = firm(db.store).await;
+    let desk = &f.desk;
+    let (_, bug_first) = classified(&f, &f.contact, "bug").await;
+    let (bug_second_ticket, bug_second) = classified(&f, &f.contact, "bug").await;
+    let (_, critical) = classified(&f, &f.other_contact, "critical").await;
+
+    let ids = |entries: &[okno_desk::queue::QueueEntry]| -> Vec<TaskId> {
+        entries.iter().map(|e| e.card.task.id).collect()
+    };
+    let dev = desk.work_queue(&f.dev, None, 50).await.unwrap();
+    assert_eq!(ids(&dev), [critical, bug_first, bug_second], "critical first, then by due");
+    assert_eq!(dev[0].why[0], "критическая ошибка", "{:?}", dev[0].why);
+    assert!(dev[0].why[1].starts_with("срок "), "{:?}", dev[0].why);
+    assert_eq!(dev[1].why[0], "ошибка");
+
+    // The client's URGENT mark counts as critical; the due instant then decides.
+    desk.mark_urgent(&f.contact, bug_second_ticket, true)
+        .await
+        .unwrap();
+    let dev = desk.work_queue(&f.dev, None, 50).await.unwrap();
+    assert_eq!(ids(&dev), [critical, bug_second, bug_first]);
+    assert_eq!(dev[1].why[0], "критическая ошибка (срочно)");
+
+    // A director's tickets are always urgent: the other contact's critical stays first
+    // (sooner due), and the first bug moves up once its requester is a director.
+    desk.set_director(&f.manager, f.contact.id, true)
+        .await
+        .unwrap();
+    let dev = desk.work_queue(&f.dev, None, 50).await.unwrap();
+    assert_eq!(dev[0].card.task.id, critical);
+    assert!(
+        dev.iter().all(|e| e.why[0].starts_with("критическая")),
+        "{:?}",
+        dev.iter().map(|e| &e.why).collect::<Vec<_>>()
+    );
+    assert!(matches!(
+        desk.set_director(&f.dev, f.contact.id, false).await,
+        Err(DeskError::Domain(DomainError::Forbidden(_)))
+    ));
+
+    // Line 1 goes by arrival only, whatever the marks.
+    let older = desk.open_ticket(&f.other_contact, input("question")).await.unwrap();
+    let newer = desk.open_ticket(&f.other_contact, input("question")).await.unwrap();
+    desk.mark_urgent(&f.other_contact, newer.id, true).await.unwrap();
+    let line1 = desk.work_queue(&f.line1, None, 50).await.unwrap();
+    let tickets: Vec<TicketId> = line1.iter().map(|e| e.card.task.ticket_id).collect();
+    assert_eq!(tickets, [older.id, newer.id]);
+    assert!(line1[0].why[0].starts_with("поступило "), "{:?}", line1[0].why);
+
+    // Paging by cursor gives the same order.
+    let first = desk.work_queue(&f.dev, None, 2).await.unwrap();
+    let rest = desk
+        .work_queue(&f.dev, Some(first[1].cursor), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        [ids(&first), ids(&rest)].concat(),
+        ids(&desk.work_queue(&f.dev, None, 50).await.unwrap())
+    );
+
+    // Taking the top task is one call; the next call answers the same task, now the dev's.
+    let top = desk.take_next(&f.dev).await.unwrap().unwrap();
+    assert_eq!(top.card.task.id, critical);
+    assert_eq!(top.card.task.assignee_id, Some(f.dev.id));
+    assert_eq!(desk.take_next(&f.dev).await.unwrap().unwrap().card.task.id, critical);
+    assert!(desk.take_next(&f.accountant).await.unwrap().is_none(), "an empty queue");
+
+    // A client has no queue.
+    assert!(desk.work_queue(&f.contact, None, 10).await.is_err());
+}
+
+async fn distribution_suggests_and_assigns(db: TestDb) {
+    let f = firm(db.store).await;
+    let desk = &f.desk;
+    let (ticket, develop) = classified(&f, &f.contact, "bug").await;
+    let (other, _) = classified(&f, &f.contact, "bug").await;
+    desk.set_service_skills(&f.manager, "question", &["1C".into(), " sql ".into()])
+        .await
+        .unwrap();
+    desk.set_skills(&f.manager, f.line2.id, &["1c".into()])
+        .await
+        .unwrap();
+    desk.set_skills(&f.manager, f.dev.id, &["1c".into(), "sql".into()])
+        .await
+        .unwrap();
+    desk.set_specialist_priority(&f.manager, f.line2.id, "question", Some(1), "знает отчёты")
+        .await
+        .unwrap();
+    assert_eq!(
+        field(
+            desk.set_specialist_priority(&f.manager, f.dev.id, "question", Some(0), "")
+                .await
+        ),
+        "priority"
+    );
+
+    let list = desk.suggest_specialists(&f.manager, ticket).await.unwrap();
+    assert_eq!(list[0].candidate.user, f.dev.id, "the full skill match first");
+    assert!(list[0].skills_match() && list[0].in_line);
+    let line2 = list.iter().find(|s| s.candidate.user == f.line2.id).unwrap();
+    assert_eq!(line2.missing_skills, ["sql"]);
+    assert_eq!(line2.candidate.service_priority, Some(1));
+    assert_eq!(line2.candidate.comment, "знает отчёты");
+    assert!(list.iter().all(|s| s.candidate.user != f.contact.id), "staff only");
+
+    // Two tickets to two specialists in one action.
+    let touched = desk
+        .assign_tickets(&f.manager, &[ticket, other], &[f.dev.id, f.line2.id])
+        .await
+        .unwrap();
+    assert_eq!(touched.len(), 2);
+    let task = desk.store.task(develop).await.unwrap().unwrap();
+    assert_eq!(task.assignee_id, Some(f.dev.id));
+    assert_eq!(desk.store.coassignees(develop).await.unwrap(), [f.line2.id]);
+    let line2_queue = desk.work_queue(&f.line2, None, 10).await.unwrap();
+    assert_eq!(line2_queue.len(), 2, "co-assigned tasks are in line 2's queue");
+    let dev = desk.suggest_specialists(&f.manager, ticket).await.unwrap();
+    let dev = dev.iter().find(|s| s.candidate.user == f.dev.id).unwrap();
+    assert_eq!(dev.candidate.open_tasks, 2, "load counts the assigned tasks");
+
+    assert!(matches!(
+        desk.assign_tickets(&f.dev, &[ticket], &[f.dev.id]).await,
+        Err(DeskError::Domain(DomainError::Forbidden(_)))
+    ));
+    assert_eq!(
+        field(desk.assign_tickets(&f.manager, &[ticket], &[f.contact.id]).await),
+        "specialists"
+    );
+    assert_eq!(
+        field(desk.assign_tickets(&f.manager, &[], &[f.dev.id]).await),
+        "tickets"
+    );
+}
+
+async fn timers_and_time_entries(db: TestDb) {
+    let f = firm(db.store).await;
+    let desk = &f.desk;
+    let (ticket, first) = classified(&f, &f.contact, "bug").await;
+    let (_, second) = classified(&f, &f.contact, "bug").await;
+
+    let one = desk.start_timer(&f.dev, first).await.unwrap();
+    assert!(one.stopped.is_none());
+    assert_eq!(one.started.ticket, ticket);
+    let two = desk.start_timer(&f.dev, second).await.unwrap();
+    let stopped = two.stopped.expect("starting another timer stops the first");
+    assert_eq!(stopped.id, one.started.id);
+    assert!(stopped.stopped_at.is_some());
+    assert_eq!(
+        desk.running_timer(&f.dev).await.unwrap().unwrap().id,
+        two.started.id
+    );
+    desk.stop_timer(&f.dev).await.unwrap();
+    assert!(matches!(
+        desk.stop_timer(&f.dev).await,
+        Err(DeskError::Domain(DomainError::Conflict(_)))
+    ));
+
+    let now = Timestamp::now();
+    let ago = |minutes: i64| now - SignedDuration::from_mins(minutes);
+    let manual = desk
+        .add_time_entry(&f.dev, first, ago(120), ago(60), "созвон с клиентом")
+        .await
+        .unwrap();
+    assert!(manual.manual);
+    assert_eq!(manual.seconds(now), 3600);
+    assert_eq!(
+        field(desk.add_time_entry(&f.dev, first, ago(90), ago(30), "").await),
+        "started_at",
+        "overlapping entries are refused"
+    );
+    assert_eq!(
+        field(desk.add_time_entry(&f.dev, first, ago(10), now + SignedDuration::from_mins(30), "").await),
+        "stopped_at",
+        "an entry in the future"
+    );
+    assert_eq!(
+        field(desk.add_time_entry(&f.dev, first, ago(200), ago(210), "").await),
+        "stopped_at",
+        "a negative duration"
+    );
+    // Another person's entries do not clash with the dev's.
+    desk.add_time_entry(&f.manager, first, ago(90), ago(30), "")
+        .await
+        .unwrap();
+
+    // A correction keeps what the entry was.
+    let corrected = desk
+        .correct_time_entry(&f.dev, manual.id, ago(150), ago(60), "начали раньше")
+        .await
+        .unwrap();
+    assert_eq!(corrected.seconds(now), 90 * 60);
+    let history = desk.time_entry_history(&f.dev, manual.id).await.unwrap();
+    assert_eq!(history.len(), 2, "the manual entry and its correction");
+    assert_eq!(history[1].before.0, Some(manual.started_at));
+    assert_eq!(history[1].reason, "начали раньше");
+    assert!(matches!(
+        desk.correct_time_entry(&f.line1, manual.id, ago(150), ago(60), "x").await,
+        Err(DeskError::Domain(DomainError::NotFound(_)))
+    ), "someone else's entry is not found");
+
+    // Totals: the dev sees their own time; the manager everyone's.
+    let by_task = desk
+        .time_totals(&f.dev, TimeGroup::Task, TimeFilter::default())
+        .await
+        .unwrap();
+    let on_first = by_task.iter().find(|(k, _)| *k == first.0).unwrap().1;
+    assert!((90 * 60..90 * 60 + 60).contains(&on_first), "{by_task:?}");
+    let by_user = desk
+        .time_totals(&f.manager, TimeGroup::User, TimeFilter { ticket: Some(ticket), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(by_user.len(), 2, "{by_user:?}");
+    let by_client = desk
+        .time_totals(&f.manager, TimeGroup::Client, TimeFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(by_client.len(), 1);
+    assert_eq!(by_client[0].0, f.client.0);
+    assert!(by_client[0].1 >= 90 * 60 + 60 * 60);
+
+    // The workday map: the day's intervals per task.
+    let today = now.to_zoned_datetime(desk.desk_zone()).date();
+    let day = desk.workday(&f.dev, f.dev.id, today).await.unwrap();
+    let row = day.rows.iter().find(|r| r.task == Some(first)).unwrap();
+    assert!(!row.intervals.is_empty());
+    assert!(day.seconds >= row.seconds);
+    let per_day = desk
+        .time_per_day(&f.dev, f.dev.id, ago(24 * 60), now)
+        .await
+        .unwrap();
+    let last_day: i64 = per_day.iter().map(|d| d.1).sum();
+    assert!(last_day >= 90 * 60 && last_day >= day.seconds, "{per_day:?}");
+}
+
+async fn planning_load_feed_and_figures(db: TestDb) {
+    let f = firm(db.store).await;
+    let desk = &f.desk;
+    let (_, first) = classified(&f, &f.contact, "bug").await;
+    let (_, second) = classified(&f, &f.contact, "bug").await;
+    desk.take_task(&f.dev, first).await.unwrap();
+    desk.take_task(&f.dev, second).await.unwrap();
+
+    // Monday 1 March 2027, a working day of 8 hours in the default calendar.
+    let monday: Timestamp = "2027-03-01T07:00:00Z".parse().unwrap();
+    desk.plan_task(&f.dev, first, Some((monday, 300))).await.unwrap();
+    assert_eq!(
+        field(desk.plan_task(&f.dev, second, Some((monday, 200))).await),
+        "minutes",
+        "500 minutes do not fit an 8-hour day"
+    );
+    assert_eq!(
+        field(desk.plan_task(&f.dev, second, Some((monday, 0))).await),
+        "minutes"
+    );
+    let sunday: Timestamp = "2027-02-28T07:00:00Z".parse().unwrap();
+    assert_eq!(
+        field(desk.plan_task(&f.dev, second, Some((sunday, 60))).await),
+        "planned_at"
+    );
+    desk.plan_task(&f.dev, second, Some((monday + SignedDuration::from_hours(6), 180)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        desk.plan_task(&f.line2, first, Some((monday, 30))).await,
+        Err(DeskError::Domain(DomainError::Forbidden(_)))
+    ));
+
+    let load = desk.load(&f.manager, None, monday, 2).await.unwrap();
+    let monday_load = load
+        .iter()
+        .find(|d| d.user == f.dev.id && d.day.to_string() == "2027-03-01")
+        .unwrap();
+    assert_eq!(monday_load.planned_minutes, 480);
+    assert_eq!(monday_load.working_minutes, 480);
+    assert_eq!(monday_load.planned_tasks, 2);
+
+    let secret = desk.new_calendar_feed(&f.dev).await.unwrap();
+    let feed = desk.calendar_feed(&secret, "okno.test").await;
+    // The plans are in 2027, beyond the feed's 90 days ahead unless "now" is close.
+    let feed = feed.unwrap();
+    assert!(feed.starts_with("BEGIN:VCALENDAR\r\n"));
+    assert!(matches!(
+        desk.calendar_feed("not-the-secret", "okno.test").await,
+        Err(DeskError::Domain(DomainError::NotFound(_)))
+    ));
+    let renewed = desk.new_calendar_feed(&f.dev).await.unwrap();
+    assert!(desk.calendar_feed(&secret, "okno.test").await.is_err(), "the old URL stops");
+    // A plan close to now is in the feed (set in the store: the day may be a weekend).
+    let soon = Timestamp::now() + SignedDuration::from_hours(24 * 3);
+    let (_, third) = classified(&f, &f.contact, "bug").await;
+    desk.take_task(&f.dev, third).await.unwrap();
+    desk.store.plan_task(third, Some((soon, 30))).await.unwrap();
+    let feed = desk.calendar_feed(&renewed, "okno.test").await.unwrap();
+    assert!(feed.contains(&format!("UID:task-{third}@okno.test")), "{feed}");
+
+    // Figures: a task closed today, time logged today.
+    let now = Timestamp::now();
+    desk.add_time_entry(&f.dev, second, now - SignedDuration::from_mins(3), now - SignedDuration::from_mins(1), "")
+        .await
+        .unwrap();
+    desk.complete_task(&f.dev, second, "done", None).await.unwrap();
+    let figures = desk.personal_figures(&f.dev, None).await.unwrap();
+    assert_eq!(figures.today.closed, 1);
+    assert!(figures.week.closed >= 1);
+    assert!(figures.today.logged_seconds >= 100, "{figures:?}");
+    assert_eq!(figures.today.overdue, 0);
+    assert!(desk.personal_figures(&f.contact, None).await.is_err());
+}
