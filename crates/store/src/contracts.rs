@@ -113,6 +113,8 @@ pub struct ContractTerms {
 pub struct Contract {
     pub id: i64,
     pub client_code: String,
+    /// The client's time zone (IANA), in which days and months are counted.
+    pub client_time_zone: Option<String>,
     pub terms: ContractTerms,
 }
 
@@ -247,8 +249,13 @@ pub trait ContractStore: Send + Sync {
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Contract>>;
-    /// The client's contracts in force on `day`.
-    async fn contracts_on(&self, client: ClientId, day: Date) -> Result<Vec<Contract>>;
+    /// The client's contracts in force on some day of `from..=to`.
+    async fn contracts_overlapping(
+        &self,
+        client: ClientId,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<Contract>>;
     /// Contracts starting (`starting`) or ending within `from..=to`.
     async fn contracts_between(
         &self,
@@ -278,12 +285,15 @@ pub trait ContractStore: Send + Sync {
         to: Timestamp,
     ) -> Result<Vec<WorkEntry>>;
 
-    /// Marks a new ticket unregistered and/or over a limit (`over_limit` names it).
+    /// Marks a new ticket unregistered and/or over a limit (`over_limit` names it), with
+    /// internal history events, and a public message from the desk when given.
     async fn mark_ticket_admission(
         &self,
         ticket: TicketId,
         registered: bool,
         over_limit: Option<&str>,
+        public_message: Option<&str>,
+        at: Timestamp,
     ) -> Result<()>;
     /// The limit a ticket was over when it arrived, if any.
     async fn ticket_over_limit(&self, ticket: TicketId) -> Result<Option<String>>;
@@ -311,6 +321,14 @@ pub trait ContractStore: Send + Sync {
         outbox: Option<(&str, serde_json::Value)>,
         at: Timestamp,
     ) -> Result<bool>;
+
+    /// Queues a side effect on its own (a report to send, say).
+    async fn enqueue_outbox(
+        &self,
+        kind: &str,
+        payload: serde_json::Value,
+        at: Timestamp,
+    ) -> Result<()>;
 
     /// A draft invoice, once per contract and period; `None` when it exists already.
     async fn create_invoice(&self, invoice: &NewInvoice, at: Timestamp) -> Result<Option<Invoice>>;
@@ -341,6 +359,8 @@ pub trait ContractStore: Send + Sync {
     ) -> Result<()>;
     /// The equipment a ticket is about.
     async fn ticket_equipment(&self, ticket: TicketId) -> Result<Option<Equipment>>;
+    /// Keys issued to the client before `before` (a contract's key limit counts from its start).
+    async fn license_keys_before(&self, client: ClientId, before: Timestamp) -> Result<i64>;
     /// Tickets about the equipment, newest first.
     async fn equipment_tickets(&self, equipment: i64) -> Result<Vec<TicketId>>;
 }

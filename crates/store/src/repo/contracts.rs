@@ -11,7 +11,7 @@ const CLIENT_RECORD_SELECT: &str = "SELECT id, code, name, mail_domain, calendar
 const CONTACT_SELECT: &str = "SELECT id, client_id, email, name, phone, telegram_id, sees_organization, \
      director, external_id, active FROM users";
 
-const CONTRACT_SELECT: &str = "SELECT k.id, k.number, k.client_id, c.code AS client_code, k.starts_on, k.ends_on, \
+const CONTRACT_SELECT: &str = "SELECT k.id, k.number, k.client_id, c.code AS client_code, c.time_zone AS client_time_zone, k.starts_on, k.ends_on, \
      k.support_level, k.services, k.tariff, k.hourly_rate, k.after_hours_rate, k.rounding_minutes, \
      k.billable_services, k.tickets_per_contact_day, k.tickets_per_month, k.hours_per_month, \
      k.license_keys, k.limit_reaction, k.external_id \
@@ -78,6 +78,7 @@ fn contract_from(r: &DbRow) -> Result<Contract> {
     Ok(Contract {
         id: r.try_get("id")?,
         client_code: r.try_get("client_code")?,
+        client_time_zone: r.try_get("client_time_zone")?,
         terms: ContractTerms {
             number: r.try_get("number")?,
             client_id: ClientId(r.try_get("client_id")?),
@@ -481,12 +482,18 @@ impl ContractStore for Backend {
         rows.iter().map(contract_from).collect()
     }
 
-    async fn contracts_on(&self, client: ClientId, day: Date) -> Result<Vec<Contract>> {
+    async fn contracts_overlapping(
+        &self,
+        client: ClientId,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<Contract>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "{CONTRACT_SELECT} WHERE k.client_id = $1 AND k.ends_on >= $2 AND k.starts_on <= $2 ORDER BY k.id"
+            "{CONTRACT_SELECT} WHERE k.client_id = $1 AND k.ends_on >= $2 AND k.starts_on <= $3 ORDER BY k.id"
         )))
         .bind(client.0)
-        .bind(day.to_string())
+        .bind(from.to_string())
+        .bind(to.to_string())
         .fetch_all(self.reader())
         .await?;
         rows.iter().map(contract_from).collect()
@@ -613,13 +620,69 @@ impl ContractStore for Backend {
         ticket: TicketId,
         registered: bool,
         over_limit: Option<&str>,
+        public_message: Option<&str>,
+        at: Timestamp,
     ) -> Result<()> {
+        let mut tx = self.begin().await?;
         sqlx::query("UPDATE tickets SET registered = $2, over_limit = $3 WHERE id = $1")
             .bind(ticket.0)
             .bind(registered)
             .bind(over_limit)
-            .execute(self.writer())
+            .execute(&mut *tx)
             .await?;
+        if !registered {
+            record(
+                &mut tx,
+                ticket,
+                at,
+                None,
+                "to_register",
+                (None, None),
+                false,
+            )
+            .await?;
+        }
+        if let Some(limit) = over_limit {
+            record(
+                &mut tx,
+                ticket,
+                at,
+                None,
+                "over_limit",
+                (None, Some(limit)),
+                false,
+            )
+            .await?;
+        }
+        if let Some(body) = public_message {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO comments (ticket_id, author_id, body, internal, created_at) \
+                 VALUES ($1, NULL, $2, FALSE, $3) RETURNING id",
+            )
+            .bind(ticket.0)
+            .bind(body)
+            .bind(ms(at))
+            .fetch_one(&mut *tx)
+            .await?;
+            record(
+                &mut tx,
+                ticket,
+                at,
+                None,
+                "comment",
+                (None, Some(&id.to_string())),
+                true,
+            )
+            .await?;
+            enqueue(
+                &mut tx,
+                "comment_added",
+                serde_json::json!({ "ticket_id": ticket.0, "comment_id": id }),
+                at,
+            )
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -738,6 +801,18 @@ impl ContractStore for Backend {
         Ok(true)
     }
 
+    async fn enqueue_outbox(
+        &self,
+        kind: &str,
+        payload: serde_json::Value,
+        at: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        enqueue(&mut tx, kind, payload, at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn create_invoice(&self, i: &NewInvoice, at: Timestamp) -> Result<Option<Invoice>> {
         let mut tx = self.begin().await?;
         let id: Option<i64> = sqlx::query_scalar(
@@ -798,15 +873,15 @@ impl ContractStore for Backend {
     }
 
     async fn set_invoice_status(&self, id: i64, status: &str, at: Timestamp) -> Result<Invoice> {
-        let (from, column) = match status {
-            "sent" => ("draft", "sent_at"),
-            "paid" => ("sent", "paid_at"),
+        // Paying a draft marks it sent at the same moment: the order is kept, never skipped.
+        let (from, set) = match status {
+            "sent" => ("draft", "sent_at = $3"),
+            "paid" => ("sent", "paid_at = $3, sent_at = COALESCE(sent_at, $3)"),
             _ => return Err(invalid("status", "sent or paid")),
         };
         let mut tx = self.begin().await?;
-        // Paying a draft marks it sent at the same moment: the order is kept, never skipped.
         let updated = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE invoices SET status = $2, {column} = $3, sent_at = COALESCE(sent_at, $3) \
+            "UPDATE invoices SET status = $2, {set} \
              WHERE id = $1 AND (status = $4 OR ($2 = 'paid' AND status = 'draft'))"
         )))
         .bind(id)
@@ -967,6 +1042,16 @@ impl ContractStore for Backend {
         .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(equipment_from).transpose()
+    }
+
+    async fn license_keys_before(&self, client: ClientId, before: Timestamp) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM license_keys WHERE client_id = $1 AND issued_at < $2",
+        )
+        .bind(client.0)
+        .bind(ms(before))
+        .fetch_one(self.reader())
+        .await?)
     }
 
     async fn equipment_tickets(&self, equipment: i64) -> Result<Vec<TicketId>> {
