@@ -11,11 +11,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 pub mod auth;
+pub mod billing;
 pub mod config;
+pub mod contracts;
 pub mod deadlines;
 pub mod files;
 pub mod planning;
 pub mod queue;
+pub mod import;
 mod route;
 pub mod tasks;
 pub mod tickets;

@@ -392,6 +392,38 @@ impl Desk {
                     Err(e) => failed(format!("the key could not be recorded: {e}")),
                 }
             }
+            // The repair route reads the warranty of the equipment the ticket is about
+            // (issue 6): `in_warranty` or `out_of_warranty` with the date as the result,
+            // `unknown` when no equipment or no date is on record.
+            "check_warranty" => match self.store.ticket_equipment(ticket.id).await {
+                Ok(Some(item)) => match item.item.warranty_until {
+                    Some(until) => {
+                        let zone = crate::contracts::zone_of(None);
+                        let today = Timestamp::now().to_zoned_datetime(zone).date();
+                        let outcome = if today <= until {
+                            "in_warranty"
+                        } else {
+                            "out_of_warranty"
+                        };
+                        ActionResult {
+                            outcome,
+                            event: ("warranty_checked", format!("{outcome}: {until}")),
+                            result: Some(until.to_string()),
+                        }
+                    }
+                    None => ActionResult {
+                        outcome: "unknown",
+                        event: ("warranty_checked", "no warranty date on record".into()),
+                        result: None,
+                    },
+                },
+                Ok(None) => ActionResult {
+                    outcome: "unknown",
+                    event: ("warranty_checked", "no equipment linked".into()),
+                    result: None,
+                },
+                Err(e) => failed(format!("the equipment could not be read: {e}")),
+            },
             other => failed(format!("unknown automatic action \"{other}\"")),
         }
     }

@@ -65,11 +65,26 @@ impl Desk {
                 .create_ticket(&ticket, &[], Timestamp::now())
                 .await?);
         }
-        let calendar = self.store.client_calendar(client_id).await?;
-        let (change, actions) = self
-            .start_route(user, &service.workflow, calendar.as_deref())
-            .await?;
-        let created = self.store.create_routed_ticket(&ticket, &change).await?;
+        let now = Timestamp::now();
+        // Contract and limits first: a refused ticket leaves nothing behind.
+        let admission = self.admit(client_id, user.id, &service.code, now).await?;
+        let created = async {
+            let calendar = self.store.client_calendar(client_id).await?;
+            let (change, actions) = self
+                .start_route(user, &service.workflow, calendar.as_deref())
+                .await?;
+            let created = self.store.create_routed_ticket(&ticket, &change).await?;
+            Ok::<_, DeskError>((created, actions))
+        }
+        .await;
+        let (created, actions) = match created {
+            Ok(done) => done,
+            Err(e) => {
+                self.admission_failed(&admission).await;
+                return Err(e);
+            }
+        };
+        self.admitted(&created, admission, now).await?;
         self.rerank_tickets(&[created.id]).await?;
         self.run_actions(created, actions).await
     }
@@ -87,6 +102,14 @@ impl Desk {
         let service = catalog
             .service(&ticket.service)
             .ok_or_else(|| FieldError::new("service", "the draft's service is gone"))?;
+        let admission = self
+            .admit(
+                ticket.client_id,
+                ticket.requester_id,
+                &ticket.service,
+                Timestamp::now(),
+            )
+            .await?;
         let calendar = self.store.ticket_calendar(id).await?;
         let (mut change, actions) = self
             .start_route(user, &service.workflow, calendar.as_deref())
@@ -98,11 +121,19 @@ impl Desk {
                 ChangeStep::Submitted,
             ],
         );
-        let submitted = self
-            .store
-            .apply_change(id, &change)
-            .await?
-            .ok_or_else(|| DomainError::Conflict("the ticket is not a draft".into()))?;
+        let submitted = match self.store.apply_change(id, &change).await {
+            Ok(Some(submitted)) => submitted,
+            Ok(None) => {
+                self.admission_failed(&admission).await;
+                return Err(DomainError::Conflict("the ticket is not a draft".into()).into());
+            }
+            Err(e) => {
+                self.admission_failed(&admission).await;
+                return Err(e.into());
+            }
+        };
+        self.admitted(&submitted, admission, Timestamp::now())
+            .await?;
         self.rerank_tickets(&[id]).await?;
         self.run_actions(submitted, actions).await
     }

@@ -9,6 +9,9 @@
 //! - [`auto_close`] (every ten minutes): tickets waiting on the client with no answer for 3
 //!   working days after our last message get a public message and close.
 //!
+//! - [`contracts::contract_lifecycle`] (hourly): contract notices, switch-off notices,
+//!   manager alerts for contracts ending with no successor, renewal invoice drafts.
+//!
 //! Each job is a plain async function of the desk, its settings and `now`, so tests call it
 //! with a fixed instant. The [`Scheduler`] only decides when: one tokio loop per job polls
 //! the `jobs` table, and a run happens in the one process that claims the job's lease
@@ -24,6 +27,8 @@ use okno_sla::{AlertDecision, AlertKind, DeadlineSnapshot, WatchRules, Watched};
 use okno_store::{ChangeStep, DailyReview, MANAGER_POOL, NewAlert, StoreError, TicketChange};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+
+pub mod contracts;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -94,6 +99,8 @@ pub struct JobSettings {
     /// The daily review lists at most this many tickets on each side of the ball (the
     /// oldest); totals are always exact.
     pub review_limit: u32,
+    pub contracts: contracts::LifecycleSettings,
+    pub contracts_every: SignedDuration,
 }
 
 impl Default for JobSettings {
@@ -108,6 +115,8 @@ impl Default for JobSettings {
             review_limit: 500,
             lease: SignedDuration::from_mins(5),
             poll: std::time::Duration::from_secs(15),
+            contracts: contracts::LifecycleSettings::default(),
+            contracts_every: SignedDuration::from_hours(1),
         }
     }
 }
@@ -118,10 +127,16 @@ pub enum Job {
     DeadlineWatch,
     DailyReview,
     AutoClose,
+    ContractLifecycle,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [Job::DeadlineWatch, Job::DailyReview, Job::AutoClose];
+    pub const ALL: [Job; 4] = [
+        Job::DeadlineWatch,
+        Job::DailyReview,
+        Job::AutoClose,
+        Job::ContractLifecycle,
+    ];
 
     /// Its row's name in the `jobs` table.
     pub fn name(self) -> &'static str {
@@ -129,6 +144,7 @@ impl Job {
             Job::DeadlineWatch => "deadline_watch",
             Job::DailyReview => "daily_review",
             Job::AutoClose => "auto_close",
+            Job::ContractLifecycle => "contract_lifecycle",
         }
     }
 }
@@ -586,7 +602,7 @@ impl Scheduler {
     /// When a job runs first if its row does not exist yet.
     fn first_run(&self, job: Job, now: Timestamp) -> Result<Timestamp> {
         Ok(match job {
-            Job::DeadlineWatch | Job::AutoClose => now,
+            Job::DeadlineWatch | Job::AutoClose | Job::ContractLifecycle => now,
             // Today's review if today is a working day (a fresh server at 11:00 still
             // makes it; the day's review is unique anyway).
             Job::DailyReview => {
@@ -611,6 +627,7 @@ impl Scheduler {
         Ok(match job {
             Job::DeadlineWatch => later(now, self.settings.watch_every),
             Job::AutoClose => later(now, self.settings.auto_close_every),
+            Job::ContractLifecycle => later(now, self.settings.contracts_every),
             Job::DailyReview => next_review(
                 self.review_calendar()?.calendar,
                 self.settings.review_at,
@@ -678,6 +695,13 @@ impl Scheduler {
             Job::AutoClose => {
                 let closed = auto_close(desk, &self.settings, now).await?;
                 format!("{} tickets closed", closed.len())
+            }
+            Job::ContractLifecycle => {
+                let r = contracts::contract_lifecycle(desk, &self.settings.contracts, now).await?;
+                format!(
+                    "{} notices, {} alerts, {} invoices, {} started, {} ended",
+                    r.notices, r.alerts, r.invoices, r.started, r.ended
+                )
             }
         })
     }

@@ -238,6 +238,9 @@ pub async fn load(desk: &Desk) -> anyhow::Result<()> {
         .set_user_pools(ids[1], &pools(&["accounting", "licensing"]))
         .await?;
 
+    let admin = store.user(ids[0]).await?.context("demo admin")?;
+    contracts(desk, &admin, now).await?;
+
     // Today's questions from ALFA run their real routes, so every line has work waiting.
     let contact = store.user(alfa_contact).await?.context("demo contact")?;
     let line1_user = store.user(line1).await?.context("demo line 1")?;
@@ -263,5 +266,130 @@ pub async fn load(desk: &Desk) -> anyhow::Result<()> {
         desk.complete_task(&line1_user, classify.id, outcome, Some(summary))
             .await?;
     }
+    Ok(())
+}
+
+/// Contracts in every state (issue 6): ALFA active with keys and hours, BETA active with
+/// 3 tickets per contact per day refused beyond; GAMMA ending in 10 days with no
+/// successor; DELTA expired (support switched off); OMEGA over its hour limit.
+async fn contracts(desk: &Desk, admin: &User, now: Timestamp) -> anyhow::Result<()> {
+    use okno_desk::contracts::{ClientInput, ContactInput, ContractInput, LimitInput};
+    let today = now
+        .to_zoned_datetime(okno_desk::contracts::zone_of(None))
+        .date();
+    let day = |days: i64| {
+        today
+            .saturating_add(jiff::Span::new().days(days))
+            .to_string()
+    };
+    let limit = |value: f64, unit: &str, per: &str| LimitInput {
+        value: Some(value),
+        unit: Some(unit.into()),
+        per: Some(per.into()),
+    };
+    for (code, name, domain) in [
+        ("GAMMA", "ООО «Гамма»", "gamma.demo"),
+        ("DELTA", "ИП Дельтов", "delta.demo"),
+        ("OMEGA", "ЗАО «Омега»", "omega.demo"),
+    ] {
+        desk.save_client(
+            admin,
+            ClientInput {
+                code: code.into(),
+                name: name.into(),
+                mail_domain: Some(domain.into()),
+                access_notes: "RDP: через VPN клиента, учётка support".into(),
+                external_id: Some(format!("1c-{}", code.to_lowercase())),
+                ..ClientInput::default()
+            },
+        )
+        .await?;
+        desk.save_contact(
+            admin,
+            ContactInput {
+                client: code.into(),
+                email: format!("client@{domain}"),
+                name: format!("Контакт {name}"),
+                ..ContactInput::default()
+            },
+        )
+        .await?;
+    }
+    let contract = |number: &str, client: &str, from: i64, to: i64| ContractInput {
+        number: number.into(),
+        client: client.into(),
+        starts_on: day(from),
+        ends_on: day(to),
+        tariff: 25_000.0,
+        hourly_rate: 2_500.0,
+        after_hours_rate: 3_750.0,
+        rounding_minutes: 15,
+        ..ContractInput::default()
+    };
+    let contracts = [
+        ContractInput {
+            limits: vec![
+                limit(10.0, "hours", "month"),
+                limit(5.0, "license_keys", "period"),
+            ],
+            limit_reaction: Some("offer_extension".into()),
+            ..contract("ИТС-2026/ALFA", "ALFA", -200, 165)
+        },
+        ContractInput {
+            limits: vec![limit(3.0, "tickets", "contact_day")],
+            limit_reaction: Some("refuse".into()),
+            ..contract("ИТС-2026/BETA", "BETA", -100, 265)
+        },
+        contract("ИТС-2026/GAMMA", "GAMMA", -355, 10),
+        contract("ИТС-2025/DELTA", "DELTA", -400, -35),
+        ContractInput {
+            limits: vec![limit(1.0, "hours", "month")],
+            limit_reaction: Some("accept_and_flag".into()),
+            ..contract("ИТС-2026/OMEGA", "OMEGA", -30, 335)
+        },
+    ];
+    for c in contracts {
+        desk.save_contract(admin, None, c)
+            .await
+            .context("demo contract")?;
+    }
+    // OMEGA's specialists already spent two hours this month: over its one-hour limit.
+    let omega = desk
+        .store
+        .client_by_code("OMEGA")
+        .await?
+        .context("demo client OMEGA")?;
+    let contact = desk
+        .store
+        .user_by_email(&Email::parse("client@omega.demo")?)
+        .await?
+        .context("OMEGA contact")?
+        .0;
+    let ticket = desk
+        .store
+        .create_ticket(
+            &NewTicket {
+                service: "question".into(),
+                subject: "Настроить обмен с банком".into(),
+                description: "Нужен обмен выписками с банком.".into(),
+                client_id: omega.id,
+                requester_id: contact.id,
+                draft: false,
+            },
+            &[],
+            now - SignedDuration::from_hours(3),
+        )
+        .await?;
+    let started = okno_desk::contracts::month_bounds(today, &okno_desk::contracts::zone_of(None)).0;
+    let started = started.max(now - SignedDuration::from_hours(3));
+    desk.store
+        .add_time_entry(
+            admin.id,
+            ticket.id,
+            None,
+            started,
+            Some(started + SignedDuration::from_hours(2)),
+        )
+        .await?;
     Ok(())
 }

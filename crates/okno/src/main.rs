@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod import;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -110,6 +111,14 @@ enum Command {
     /// Working-time calendars.
     #[command(subcommand)]
     Calendar(CalendarCommand),
+    /// Load clients, contacts or contracts from a CSV or XLSX file (idempotent upserts).
+    Import {
+        #[command(flatten)]
+        data: DataArgs,
+        /// clients, contacts or contracts.
+        kind: String,
+        file: PathBuf,
+    },
     /// Run a benchmark: api, queue, sla, workflow.
     Bench {
         name: String,
@@ -350,6 +359,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             }
+        }
+        Command::Import { data, kind, file } => {
+            let desk = data.open_desk().await?;
+            return import::run(&desk, &kind, &file).await;
         }
         Command::Bench { name, quick } => return bench::run(&name, quick).await,
     }

@@ -12,6 +12,7 @@ use okno_domain::*;
 use std::sync::Arc;
 
 mod group_commit;
+mod contracts;
 mod jobs;
 pub mod postgres;
 mod queue;
@@ -34,6 +35,7 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+pub use contracts::*;
 pub use jobs::*;
 pub use queue::*;
 pub use routes::*;
@@ -118,7 +120,7 @@ pub struct SessionData {
 }
 
 #[async_trait]
-pub trait Store: RouteStore + JobStore + QueueStore + TimeStore + Send + Sync + 'static {
+pub trait Store: RouteStore + JobStore + QueueStore + TimeStore + ContractStore + Send + Sync + 'static {
     /// Answers when the database does (for `/healthz`).
     async fn ping(&self) -> Result<()>;
 

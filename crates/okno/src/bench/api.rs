@@ -32,7 +32,7 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
         }
     };
     let dir = tempfile::tempdir()?;
-    let token = prepare(dir.path(), scale.preload).await?;
+    let (token, limits_token) = prepare(dir.path(), scale.preload).await?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -52,7 +52,11 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
     wait_until_up(&http, &base).await?;
 
     let api = Api { http, base, token };
-    let mut figures = Vec::new();
+    let limited = Api {
+        token: limits_token,
+        ..api.clone()
+    };
+    let mut figures = limit_overhead(&api, &limited, &scale).await?;
     for (clients, total) in [(1, scale.creates_1c), (16, scale.creates_16c)] {
         let api = api.clone();
         let (elapsed, mut latencies) =
@@ -154,7 +158,73 @@ fn read_figures(
 }
 
 /// Creates the data directory with a client, a contact with a token, and `preload` tickets.
-async fn prepare(dir: &std::path::Path, preload: usize) -> anyhow::Result<String> {
+/// Ticket creation on a contract with limits (every check runs: per contact per day, per
+/// month, hours this month; never over) against a contract without, in alternating rounds
+/// so both see the same database size and machine load.
+async fn limit_overhead(plain: &Api, limited: &Api, scale: &Scale) -> anyhow::Result<Vec<Figure>> {
+    let rounds = 10;
+    let per_round = (scale.creates_1c / rounds).max(10);
+    let (mut plain_time, mut limited_time) = (Duration::ZERO, Duration::ZERO);
+    let (mut plain_lat, mut limited_lat) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        // Which goes first alternates, so neither always meets a warmer cache.
+        for first in [round % 2 == 0, round % 2 == 1] {
+            let api = if first {
+                plain.clone()
+            } else {
+                limited.clone()
+            };
+            let (elapsed, latencies) = drive(1, per_round, move |n| api.clone().create(n)).await?;
+            if first {
+                plain_time += elapsed;
+                plain_lat.extend(latencies);
+            } else {
+                limited_time += elapsed;
+                limited_lat.extend(latencies);
+            }
+        }
+    }
+    let overhead = (limited_time.as_secs_f64() / plain_time.as_secs_f64() - 1.0) * 100.0;
+    Ok(vec![
+        Figure::new(
+            "create_p50_no_limits",
+            percentile(&mut plain_lat, 0.50),
+            "ms",
+        ),
+        Figure::new(
+            "create_p50_limits",
+            percentile(&mut limited_lat, 0.50),
+            "ms",
+        ),
+        Figure::new("create_limits_overhead", overhead, "%").at_most(10.0),
+    ])
+}
+
+/// A contract covering every service for the client, with these limits.
+fn bench_contract(
+    number: &str,
+    client: ClientId,
+    limits: okno_store::Limits,
+) -> okno_store::ContractTerms {
+    okno_store::ContractTerms {
+        number: number.into(),
+        client_id: client,
+        starts_on: jiff::civil::date(2000, 1, 1),
+        ends_on: jiff::civil::date(2099, 12, 31),
+        support_level: None,
+        services: vec![],
+        tariff: 0,
+        hourly_rate: 0,
+        after_hours_rate: 0,
+        rounding_minutes: 0,
+        billable_services: vec![],
+        limits,
+        limit_reaction: "refuse".into(),
+        external_id: None,
+    }
+}
+
+async fn prepare(dir: &std::path::Path, preload: usize) -> anyhow::Result<(String, String)> {
     let store = okno_store::open(&dir.join("okno.db").to_string_lossy()).await?;
     let desk = okno_desk::Desk::start(store, okno_desk::Settings::new(dir.to_path_buf())).await?;
     let client = desk
@@ -183,7 +253,55 @@ async fn prepare(dir: &std::path::Path, preload: usize) -> anyhow::Result<String
         .collect();
     desk.store.load_tickets(&tickets, Timestamp::now()).await?;
     let user = desk.store.user(user_id).await?.context("bench user")?;
-    Ok(desk.create_token(&user).await?)
+    // Both clients have a contract in force (their tickets are registered); LIMITS's has
+    // every ticket and hour limit, high enough never to be reached.
+    let now = Timestamp::now();
+    desk.store
+        .save_contract(
+            None,
+            &bench_contract("BENCH-1", client, okno_store::Limits::default()),
+            now,
+        )
+        .await?;
+    let limited = desk
+        .store
+        .create_client("LIMITS", "ООО «Лимиты»", None)
+        .await?;
+    let limited_user = desk
+        .store
+        .create_user(&okno_store::NewUser {
+            email: Email::parse("limits@bench.test")?,
+            client_id: Some(limited),
+            ..user_template(&user)
+        })
+        .await?;
+    let many = Some(1_000_000_000);
+    let limits = okno_store::Limits {
+        tickets_per_contact_day: many,
+        tickets_per_month: many,
+        hours_per_month: many,
+        license_keys: None,
+    };
+    desk.store
+        .save_contract(None, &bench_contract("BENCH-2", limited, limits), now)
+        .await?;
+    let limited_user = desk.store.user(limited_user).await?.context("bench user")?;
+    Ok((
+        desk.create_token(&user).await?,
+        desk.create_token(&limited_user).await?,
+    ))
+}
+
+fn user_template(user: &User) -> okno_store::NewUser {
+    okno_store::NewUser {
+        email: user.email.clone(),
+        name: user.name.clone(),
+        role: user.role,
+        client_id: user.client_id,
+        lines: vec![],
+        sees_organization: true,
+        password_hash: None,
+    }
 }
 
 async fn wait_until_up(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {

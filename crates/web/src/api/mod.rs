@@ -1,6 +1,8 @@
 //! `/api/v1`: thin handlers over the desk, each documented for the OpenAPI document.
 
 pub mod specialist;
+pub mod clients;
+pub mod contracts;
 pub mod tasks;
 pub mod views;
 
@@ -50,6 +52,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let uploads = OpenApiRouter::new()
         .routes(routes!(list_attachments, upload_attachment))
+        .routes(routes!(clients::import))
         .layer(DefaultBodyLimit::max(
             usize::try_from(attachment_limit)
                 .unwrap_or(usize::MAX)
@@ -78,6 +81,27 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         .routes(routes!(tasks::list_workflows))
         .routes(routes!(tasks::get_workflow, tasks::put_workflow))
         .merge(specialist::router())
+        .routes(routes!(clients::list_clients, clients::upsert_client))
+        .routes(routes!(clients::get_client))
+        .routes(routes!(clients::list_contacts, clients::upsert_contact))
+        .routes(routes!(clients::list_equipment, clients::create_equipment))
+        .routes(routes!(clients::get_equipment, clients::update_equipment))
+        .routes(routes!(clients::link_equipment))
+        .routes(routes!(clients::to_register))
+        .routes(routes!(clients::register_ticket))
+        .routes(routes!(
+            contracts::list_contracts,
+            contracts::upsert_contract
+        ))
+        .routes(routes!(contracts::get_contract, contracts::update_contract))
+        .routes(routes!(contracts::client_usage))
+        .routes(routes!(contracts::ticket_limits))
+        .routes(routes!(contracts::list_invoices))
+        .routes(routes!(contracts::draft_invoice))
+        .routes(routes!(contracts::set_invoice_status))
+        .routes(routes!(contracts::revenue))
+        .routes(routes!(contracts::work_report))
+        .routes(routes!(contracts::send_work_report))
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .merge(uploads)
         .split_for_parts();
