@@ -14,6 +14,7 @@ pub mod auth;
 pub mod config;
 pub mod deadlines;
 pub mod files;
+pub mod mail;
 mod route;
 pub mod tasks;
 pub mod tickets;

@@ -10,9 +10,11 @@ pub mod imap;
 pub mod inbound;
 pub mod outbound;
 pub mod quote;
+pub mod settings;
 pub mod smtp;
 pub mod thread;
 
 pub use classify::{Kind, LoopPolicy, classify};
 pub use inbound::{MailAttachment, ParseError, ParsedMail, parse};
-pub use outbound::{Envelope, Notice, Rendered, build, render};
+pub use outbound::{Envelope, Notice, Rendered, WireMessage, build, render};
+pub use settings::MailSettings;

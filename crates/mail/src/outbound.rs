@@ -160,6 +160,9 @@ fn status_ru(status: &str) -> &str {
     }
 }
 
+/// The message as lettre sends it.
+pub type WireMessage = Message;
+
 /// Everything the SMTP side needs for one message.
 #[derive(Debug, Clone)]
 pub struct Envelope {
@@ -205,8 +208,13 @@ pub fn build(envelope: &Envelope, rendered: &Rendered) -> Result<Message, BuildE
     if let Some(parent) = &envelope.in_reply_to {
         builder = builder.in_reply_to(format!("<{parent}>"));
     }
-    for reference in &envelope.references {
-        builder = builder.references(format!("<{reference}>"));
+    if !envelope.references.is_empty() {
+        let all: Vec<String> = envelope
+            .references
+            .iter()
+            .map(|r| format!("<{r}>"))
+            .collect();
+        builder = builder.references(all.join(" "));
     }
     let mut message = builder.body(rendered.body.clone())?;
     let headers = message.headers_mut();

@@ -80,6 +80,11 @@ pub trait MailStore: Send + Sync {
         unregistered: bool,
         at: Timestamp,
     ) -> Result<()>;
+    /// The Message-IDs on a ticket, oldest first (at most `limit`): a notification's
+    /// In-Reply-To and References.
+    async fn mail_thread(&self, ticket: TicketId, limit: u32) -> Result<Vec<String>>;
+    /// Whether the ticket is registered (FALSE: it waits in the "to register" list).
+    async fn ticket_registered(&self, ticket: TicketId) -> Result<Option<bool>>;
     /// Inbound messages from the address since the instant (the per-sender rate limit).
     async fn mail_count_from(&self, address: &str, since: Timestamp) -> Result<i64>;
     /// An outbound message was sent already (per-recipient idempotency).

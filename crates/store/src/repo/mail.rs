@@ -15,9 +15,9 @@ fn quarantined_from(row: &super::DbRow) -> Result<QuarantinedMail> {
         reason: row.try_get("reason")?,
         sender: row.try_get("sender")?,
         subject: row.try_get("subject")?,
-        size: row.try_get::<i64, _>("size").or_else(|_| {
-            row.try_get::<i32, _>("size").map(i64::from)
-        })?,
+        size: row
+            .try_get::<i64, _>("size")
+            .or_else(|_| row.try_get::<i32, _>("size").map(i64::from))?,
         received_at: instant(row.try_get("received_at")?)?,
         attempts: row.try_get("attempts")?,
         resolved_at: row
@@ -109,6 +109,25 @@ impl MailStore for Backend {
         Ok(())
     }
 
+    async fn mail_thread(&self, ticket: TicketId, limit: u32) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT message_id FROM mail_messages WHERE ticket_id = $1 ORDER BY id LIMIT $2",
+        )
+        .bind(ticket.0)
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    async fn ticket_registered(&self, ticket: TicketId) -> Result<Option<bool>> {
+        Ok(
+            sqlx::query_scalar("SELECT registered FROM tickets WHERE id = $1")
+                .bind(ticket.0)
+                .fetch_optional(self.reader())
+                .await?,
+        )
+    }
+
     async fn mail_count_from(&self, address: &str, since: Timestamp) -> Result<i64> {
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM mail_messages WHERE address = $1 AND created_at > $2 AND direction = 'in'",
@@ -130,10 +149,11 @@ impl MailStore for Backend {
     }
 
     async fn client_by_mail_domain(&self, domain: &str) -> Result<Option<Client>> {
-        let row = sqlx::query("SELECT id, code, name, mail_domain FROM clients WHERE mail_domain = $1")
-            .bind(domain.to_lowercase())
-            .fetch_optional(self.reader())
-            .await?;
+        let row =
+            sqlx::query("SELECT id, code, name, mail_domain FROM clients WHERE mail_domain = $1")
+                .bind(domain.to_lowercase())
+                .fetch_optional(self.reader())
+                .await?;
         row.as_ref().map(super::client_from).transpose()
     }
 
@@ -205,7 +225,16 @@ impl MailStore for Backend {
 
     async fn record_bounce(&self, ticket: TicketId, detail: &str, at: Timestamp) -> Result<()> {
         let mut tx = self.begin().await?;
-        record(&mut tx, ticket, at, None, "mail_bounce", (None, Some(detail)), false).await?;
+        record(
+            &mut tx,
+            ticket,
+            at,
+            None,
+            "mail_bounce",
+            (None, Some(detail)),
+            false,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -300,10 +329,11 @@ impl MailStore for Backend {
     }
 
     async fn vendor_by_email(&self, email: &str) -> Result<Option<Vendor>> {
-        let row = sqlx::query("SELECT code, name, support_email FROM vendors WHERE support_email = $1")
-            .bind(email.to_lowercase())
-            .fetch_optional(self.reader())
-            .await?;
+        let row =
+            sqlx::query("SELECT code, name, support_email FROM vendors WHERE support_email = $1")
+                .bind(email.to_lowercase())
+                .fetch_optional(self.reader())
+                .await?;
         row.as_ref().map(vendor_from).transpose()
     }
 
@@ -324,7 +354,16 @@ impl MailStore for Backend {
         .bind(ms(at))
         .execute(&mut *tx)
         .await?;
-        record(&mut tx, ticket, at, Some(by), "vendor_transfer", (None, Some(vendor)), false).await?;
+        record(
+            &mut tx,
+            ticket,
+            at,
+            Some(by),
+            "vendor_transfer",
+            (None, Some(vendor)),
+            false,
+        )
+        .await?;
         let payload = serde_json::json!({ "ticket_id": ticket.0, "vendor": vendor, "text": text });
         sqlx::query(
             "INSERT INTO outbox (kind, payload, created_at, next_attempt_at, idempotency_key) VALUES ($1, $2, $3, $3, $4) \
@@ -371,7 +410,9 @@ impl MailStore for Backend {
         sql.push(", attempts = attempts + 1 WHERE (locked_until IS NULL OR locked_until < ");
         let now_param = sql.params.len();
         sql.bind(Param::Int(ms(now)));
-        sql.push(") AND id = (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ");
+        sql.push(
+            ") AND id = (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ",
+        );
         sql.push(&format!("${}", now_param + 1));
         sql.push(&format!(
             " AND (locked_until IS NULL OR locked_until < ${}) AND kind IN (",
