@@ -19,6 +19,7 @@ pub mod files;
 pub mod planning;
 pub mod queue;
 pub mod import;
+pub mod mail;
 mod route;
 pub mod tasks;
 pub mod tickets;

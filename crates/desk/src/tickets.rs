@@ -140,7 +140,7 @@ impl Desk {
 
     /// The first step of a new route: the latest version of the service's workflow, which
     /// the ticket then keeps while newer versions are published.
-    async fn start_route(
+    pub(crate) async fn start_route(
         &self,
         user: &User,
         workflow: &str,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 mod group_commit;
 mod contracts;
 mod jobs;
+mod mail;
 pub mod postgres;
 mod queue;
 mod routes;
@@ -38,6 +39,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub use contracts::*;
 pub use jobs::*;
 pub use queue::*;
+pub use mail::*;
 pub use routes::*;
 pub use time::*;
 
@@ -120,7 +122,9 @@ pub struct SessionData {
 }
 
 #[async_trait]
-pub trait Store: RouteStore + JobStore + QueueStore + TimeStore + ContractStore + Send + Sync + 'static {
+pub trait Store:
+    RouteStore + JobStore + QueueStore + TimeStore + ContractStore + MailStore + Send + Sync + 'static
+{
     /// Answers when the database does (for `/healthz`).
     async fn ping(&self) -> Result<()>;
 

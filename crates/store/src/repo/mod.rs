@@ -10,6 +10,7 @@ use sqlx::{AssertSqlSafe, Row};
 mod contracts;
 mod jobs;
 mod queue;
+mod mail;
 mod routes;
 mod time;
 

@@ -1,0 +1,1093 @@
+//! The email channel as desk use cases: one inbound pipeline shared by the IMAP poller and
+//! `okno mail ingest`, and delivery of the outbox by mail.
+//!
+//! Inbound: parse → loops and noise → de-duplication → rate limit → who (contact, client)
+//! → which ticket (number in the subject, then In-Reply-To/References) → a new ticket or
+//! a comment. Whatever cannot be parsed or stored is quarantined raw with the reason; only
+//! a store failure is an error (the poller then leaves the message on the server).
+//!
+//! Outbound: a worker leases outbox rows, renders them (Russian or English), and sends
+//! them with a Message-ID derived from the outbox row, so each event has one message id;
+//! a message recorded as sent is never sent again.
+
+use crate::{Desk, DeskError, Result};
+use jiff::{SignedDuration, Timestamp};
+use okno_domain::*;
+use okno_mail::outbound::{Envelope, Notice};
+use okno_mail::smtp::SmtpError;
+use okno_mail::{Kind, MailSettings, ParsedMail, thread};
+use okno_store::{
+    ChangeStep, MailComment, MailRecord, NewAttachment, NewTask, NewUser, OutboxMessage,
+    StoreError, UNREGISTERED_CLIENT, UNREGISTERED_CLIENT_NAME,
+};
+use std::fmt;
+use std::future::Future;
+
+/// What became of one inbound message (`okno mail ingest` prints it, one line each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestOutcome {
+    Created(TicketNumber),
+    Updated(TicketNumber),
+    Ignored(String),
+    Quarantined(String),
+}
+
+impl fmt::Display for IngestOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IngestOutcome::Created(n) => write!(f, "ticket {n} created"),
+            IngestOutcome::Updated(n) => write!(f, "ticket {n} updated"),
+            IngestOutcome::Ignored(reason) => write!(f, "ignored {reason}"),
+            IngestOutcome::Quarantined(reason) => write!(f, "quarantined {reason}"),
+        }
+    }
+}
+
+/// Where a message came in: its mailbox's name, service and default client rule.
+#[derive(Debug, Clone)]
+pub struct Inbox {
+    pub name: String,
+    pub service: String,
+    /// Unknown senders go under this client (its code) instead of the "to register" list.
+    pub default_client: Option<String>,
+}
+
+impl Default for Inbox {
+    fn default() -> Self {
+        Inbox {
+            name: "ingest".into(),
+            service: "question".into(),
+            default_client: None,
+        }
+    }
+}
+
+/// Why a message is not taken in as it is: quarantined with this reason.
+struct Refusal(String);
+
+impl From<DeskError> for Refusal {
+    fn from(e: DeskError) -> Self {
+        Refusal(e.to_string())
+    }
+}
+
+/// The outbox kinds the mail worker delivers.
+pub const MAIL_KINDS: &[&str] = &[
+    "ticket_created",
+    "comment_added",
+    "status_changed",
+    "ticket_resolved",
+    "ticket_auto_closed",
+    "contract_notice",
+    "vendor_transfer",
+    "mail_refusal",
+];
+
+/// Sends one message; the SMTP transport in production, a recorder in tests.
+pub trait MailSender: Send + Sync {
+    fn send(
+        &self,
+        message: lettre_message::Message,
+    ) -> impl Future<Output = Result<(), SmtpError>> + Send;
+}
+
+/// The message type senders take (lettre's, re-exported through okno-mail).
+pub mod lettre_message {
+    pub use okno_mail::outbound::WireMessage as Message;
+}
+
+impl MailSender for okno_mail::smtp::Smtp {
+    async fn send(&self, message: lettre_message::Message) -> Result<(), SmtpError> {
+        okno_mail::smtp::Smtp::send(self, message).await
+    }
+}
+
+impl Desk {
+    /// Takes one raw message in. `Err` only when the store failed: nothing was lost, and
+    /// the same message may be fed again (it is recognised if it got through).
+    pub async fn ingest_mail(
+        &self,
+        settings: &MailSettings,
+        inbox: &Inbox,
+        raw: &[u8],
+    ) -> Result<IngestOutcome> {
+        let parsed = okno_mail::parse(raw);
+        let outcome = match &parsed {
+            Ok(mail) => self.take_in(settings, inbox, raw, mail).await,
+            Err(e) => Err(Refusal(format!("unreadable: {e}"))),
+        };
+        match outcome {
+            Ok(done) => Ok(done),
+            Err(Refusal(reason)) => {
+                let mail = parsed.as_ref().ok();
+                self.store
+                    .quarantine_mail(
+                        &inbox.name,
+                        &reason,
+                        mail.and_then(|m| m.from.as_deref()),
+                        mail.map(|m| m.subject.as_str()),
+                        raw,
+                        Timestamp::now(),
+                    )
+                    .await?;
+                Ok(IngestOutcome::Quarantined(reason))
+            }
+        }
+    }
+
+    /// Feeds a quarantined message through the pipeline again; it leaves the quarantine
+    /// when it gets through (or is ignored), and stays with one more attempt counted if not.
+    pub async fn retry_quarantined(
+        &self,
+        settings: &MailSettings,
+        id: i64,
+    ) -> Result<IngestOutcome> {
+        let (entry, raw) = self
+            .store
+            .quarantined_raw(id)
+            .await?
+            .ok_or(DomainError::NotFound("quarantined message"))?;
+        if entry.resolved_at.is_some() {
+            return Err(
+                DomainError::Conflict("the message left the quarantine already".into()).into(),
+            );
+        }
+        let inbox = Inbox {
+            name: entry.mailbox.clone(),
+            ..Inbox::default()
+        };
+        let parsed = okno_mail::parse(&raw).map_err(|e| Refusal(format!("unreadable: {e}")));
+        let outcome = match &parsed {
+            Ok(mail) => self.take_in(settings, &inbox, &raw, mail).await,
+            Err(Refusal(r)) => Err(Refusal(r.clone())),
+        };
+        let now = Timestamp::now();
+        match outcome {
+            Ok(done) => {
+                self.store
+                    .resolve_quarantine(id, Some(&done.to_string()), now)
+                    .await?;
+                Ok(done)
+            }
+            Err(Refusal(reason)) => {
+                self.store.resolve_quarantine(id, None, now).await?;
+                Ok(IngestOutcome::Quarantined(reason))
+            }
+        }
+    }
+
+    async fn take_in(
+        &self,
+        settings: &MailSettings,
+        inbox: &Inbox,
+        raw: &[u8],
+        mail: &ParsedMail,
+    ) -> std::result::Result<IngestOutcome, Refusal> {
+        let policy = settings.loop_policy();
+        let from = mail.from.clone().unwrap_or_default();
+        let auto_reply = match okno_mail::classify(mail, &policy) {
+            Kind::Ignore { reason } => return Ok(IngestOutcome::Ignored(reason.into())),
+            Kind::Bounce => return self.bounce(mail).await.map_err(Refusal::from),
+            Kind::Automatic { .. } => false,
+            Kind::Person { auto_reply } => auto_reply,
+        };
+        let key = match &mail.message_id {
+            Some(id) => id.clone(),
+            None => format!("sha256:{}", sha256_hex(raw)),
+        };
+        if self.store.mail_taken(&key).await.map_err(store)?.is_some() {
+            return Ok(IngestOutcome::Ignored("duplicate: taken in already".into()));
+        }
+        let now = Timestamp::now();
+        let recent = self
+            .store
+            .mail_count_from(&from, now - SignedDuration::from_hours(1))
+            .await
+            .map_err(store)?;
+        if recent >= settings.rate_limit_per_hour {
+            return Err(Refusal(format!(
+                "rate limit: {recent} messages from {from} in the last hour"
+            )));
+        }
+        let raw_sha256 = self
+            .files
+            .put(raw)
+            .await
+            .map_err(|e| Refusal(e.to_string()))?;
+        let record = MailRecord {
+            inbound: true,
+            message_id: key.clone(),
+            ticket_id: None,
+            address: from.clone(),
+            subject: mail.subject.chars().take(500).collect(),
+            raw_sha256: Some(raw_sha256),
+            outbox_id: None,
+        };
+        let (text, notes) = self.body_and_notes(mail);
+
+        // Line 4: a vendor's answer on a ticket handed to it.
+        if let Some(vendor) = self.store.vendor_by_email(&from).await.map_err(store)?
+            && let Some(ticket) = self.threaded_ticket(mail).await.map_err(store)?
+        {
+            let author = self.vendor_user(&vendor).await?;
+            let task = NewTask {
+                kind: "vendor_reply".into(),
+                title: format!("Ответ вендора {} по {}", vendor.name, ticket.number()),
+                line: Some(Line::new(1).expect("line 1 exists")),
+                pool: None,
+                assignee_id: None,
+                due_at: None,
+                priority: 75,
+                stage: None,
+            };
+            return self
+                .comment_by_mail(
+                    &ticket,
+                    &author,
+                    &text,
+                    &notes,
+                    true,
+                    Some(task),
+                    record,
+                    mail,
+                )
+                .await;
+        }
+
+        let known = self
+            .store
+            .user_by_email(&parse_email(&from)?)
+            .await
+            .map_err(store)?
+            .map(|(u, _)| u);
+        if let Some(ticket) = self.threaded_ticket(mail).await.map_err(store)? {
+            let trusted = match &known {
+                Some(user) if user.role.is_staff() => Some(user.clone()),
+                Some(user) if user.client_id == Some(ticket.client_id) => Some(user.clone()),
+                _ if settings.foreign_number == "any" => {
+                    Some(self.contact(&from, mail, ticket.client_id).await?)
+                }
+                _ => None,
+            };
+            if let Some(author) = trusted {
+                return self
+                    .comment_by_mail(&ticket, &author, &text, &notes, false, None, record, mail)
+                    .await;
+            }
+            // A stranger quoting a ticket number: not trusted, a ticket of its own.
+        }
+        let (user, unregistered) = match known {
+            Some(user) if user.role.is_staff() => {
+                return Ok(IngestOutcome::Ignored(
+                    "a staff address without a ticket to reply to".into(),
+                ));
+            }
+            Some(user) => (user, false),
+            None => match self
+                .client_for_stranger(&from, inbox)
+                .await
+                .map_err(store)?
+            {
+                Some(client) => (self.contact(&from, mail, client).await?, false),
+                None if settings.unknown_senders == "refuse" => {
+                    if auto_reply && okno_mail::classify::may_mail(&from, &policy) {
+                        let payload = serde_json::json!({
+                            "to": from, "subject": mail.subject, "locale": "ru",
+                        });
+                        self.store
+                            .enqueue_outbox(
+                                "mail_refusal",
+                                &payload.to_string(),
+                                &format!("refusal:{key}"),
+                                now,
+                            )
+                            .await
+                            .map_err(store)?;
+                    }
+                    return Ok(IngestOutcome::Ignored("unknown sender refused".into()));
+                }
+                None => {
+                    let client = self
+                        .store
+                        .ensure_client(UNREGISTERED_CLIENT, UNREGISTERED_CLIENT_NAME)
+                        .await
+                        .map_err(store)?;
+                    (self.contact(&from, mail, client).await?, true)
+                }
+            },
+        };
+        let client_id = user
+            .client_id
+            .ok_or_else(|| Refusal("the sender belongs to no client".into()))?;
+        let subject = new_subject(&mail.subject);
+        let mut description = text;
+        append_notes(&mut description, &notes);
+        let ticket = self
+            .open_mail_ticket(
+                &user,
+                client_id,
+                &inbox.service,
+                &subject,
+                &description,
+                &key,
+                auto_reply,
+            )
+            .await?;
+        let record = MailRecord {
+            ticket_id: Some(ticket.id),
+            ..record
+        };
+        self.store
+            .record_mail(&record, unregistered, now)
+            .await
+            .map_err(store)?;
+        self.attach_all(&ticket, None, &user, mail).await?;
+        Ok(IngestOutcome::Created(ticket.number()))
+    }
+
+    /// The ticket a message threads into: the number in its subject, then its ids.
+    async fn threaded_ticket(&self, mail: &ParsedMail) -> okno_store::Result<Option<Ticket>> {
+        let id = match thread::ticket_in_subject(&mail.subject) {
+            Some(number) => Some(TicketId(number.0)),
+            None => {
+                let ids = thread::candidate_ids(&mail.in_reply_to, &mail.references);
+                self.store.mail_ticket(&ids).await?
+            }
+        };
+        match id {
+            Some(id) => self.store.ticket(TicketScope::All, id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn bounce(&self, mail: &ParsedMail) -> Result<IngestOutcome> {
+        let mut ids = mail.signals.bounced_ids.clone();
+        ids.extend(thread::candidate_ids(&mail.in_reply_to, &mail.references));
+        let ticket = match thread::ticket_in_subject(&mail.subject) {
+            Some(n) => Some(TicketId(n.0)),
+            None => self.store.mail_ticket(&ids).await?,
+        };
+        let ticket = match ticket {
+            Some(id) => self.store.ticket(TicketScope::All, id).await?,
+            None => None,
+        };
+        match ticket {
+            Some(ticket) => {
+                let detail = format!(
+                    "{}: {}",
+                    mail.from.as_deref().unwrap_or_default(),
+                    mail.subject.chars().take(200).collect::<String>()
+                );
+                self.store
+                    .record_bounce(ticket.id, &detail, Timestamp::now())
+                    .await?;
+                Ok(IngestOutcome::Ignored(format!(
+                    "bounce recorded on {}",
+                    ticket.number()
+                )))
+            }
+            None => Ok(IngestOutcome::Ignored(
+                "bounce about no known ticket".into(),
+            )),
+        }
+    }
+
+    /// The client an unknown sender belongs to: the one whose mail domain it writes from,
+    /// else the mailbox's default client.
+    async fn client_for_stranger(
+        &self,
+        from: &str,
+        inbox: &Inbox,
+    ) -> okno_store::Result<Option<ClientId>> {
+        let domain = from.rsplit('@').next().unwrap_or_default();
+        if let Some(client) = self.store.client_by_mail_domain(domain).await? {
+            return Ok(Some(client.id));
+        }
+        match &inbox.default_client {
+            Some(code) => Ok(self.store.client_by_code(code).await?.map(|c| c.id)),
+            None => Ok(None),
+        }
+    }
+
+    /// A contact (client role, no password) for an address, created on first mail.
+    async fn contact(
+        &self,
+        from: &str,
+        mail: &ParsedMail,
+        client: ClientId,
+    ) -> std::result::Result<User, Refusal> {
+        let email = parse_email(from)?;
+        let name = mail
+            .from_name
+            .clone()
+            .unwrap_or_else(|| from.split('@').next().unwrap_or(from).to_owned());
+        let new = NewUser {
+            email: email.clone(),
+            name: name.chars().take(200).collect(),
+            role: Role::Client,
+            client_id: Some(client),
+            lines: Vec::new(),
+            sees_organization: false,
+            password_hash: None,
+        };
+        match self.store.create_user(&new).await {
+            Ok(_) | Err(StoreError::Domain(DomainError::Conflict(_))) => {}
+            Err(e) => return Err(store(e)),
+        }
+        self.store
+            .user_by_email(&email)
+            .await
+            .map_err(store)?
+            .map(|(u, _)| u)
+            .ok_or_else(|| Refusal(format!("the address {from} belongs to a disabled user")))
+    }
+
+    /// A vendor writes as a line 4 specialist (no password) named after it.
+    async fn vendor_user(&self, vendor: &okno_store::Vendor) -> std::result::Result<User, Refusal> {
+        let email = parse_email(&vendor.support_email)?;
+        if let Some((user, _)) = self.store.user_by_email(&email).await.map_err(store)? {
+            return Ok(user);
+        }
+        let new = NewUser {
+            email: email.clone(),
+            name: vendor.name.clone(),
+            role: Role::Specialist,
+            client_id: None,
+            lines: vec![Line::new(4).expect("line 4 exists")],
+            sees_organization: false,
+            password_hash: None,
+        };
+        match self.store.create_user(&new).await {
+            Ok(_) | Err(StoreError::Domain(DomainError::Conflict(_))) => {}
+            Err(e) => return Err(store(e)),
+        }
+        self.store
+            .user_by_email(&email)
+            .await
+            .map_err(store)?
+            .map(|(u, _)| u)
+            .ok_or_else(|| Refusal("the vendor's user is disabled".into()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn open_mail_ticket(
+        &self,
+        user: &User,
+        client_id: ClientId,
+        service: &str,
+        subject: &str,
+        description: &str,
+        key: &str,
+        auto_reply: bool,
+    ) -> std::result::Result<Ticket, Refusal> {
+        let catalog = self.catalog();
+        let service = catalog
+            .service(service)
+            .filter(|s| s.active)
+            .ok_or_else(|| {
+                Refusal(format!(
+                    "the mailbox's service {service:?} is not in the catalog"
+                ))
+            })?;
+        let subject = parse_text("subject", subject, SUBJECT_MAX_CHARS, true)
+            .map_err(|e| Refusal(e.to_string()))?;
+        let description: String = description.chars().take(BODY_MAX_CHARS).collect();
+        let ticket = NewTicket {
+            service: service.code.clone(),
+            subject,
+            description,
+            client_id,
+            requester_id: user.id,
+            draft: false,
+        };
+        let calendar = self.store.client_calendar(client_id).await.map_err(store)?;
+        let (mut change, actions) = self
+            .start_route(user, &service.workflow, calendar.as_deref())
+            .await?;
+        // Written in the ticket's own transaction: a crash before the mail record still
+        // finds this ticket for the message (no second ticket).
+        change.steps.push(ChangeStep::Event {
+            kind: "mail_in".into(),
+            detail: key.to_owned(),
+            public: false,
+        });
+        if !auto_reply {
+            change.steps.push(ChangeStep::Event {
+                kind: "mail_quiet".into(),
+                detail: "an automatic message: no automatic answer".into(),
+                public: false,
+            });
+        }
+        let created = self
+            .store
+            .create_routed_ticket(&ticket, &change)
+            .await
+            .map_err(store)?;
+        Ok(self.run_actions(created, actions).await?)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn comment_by_mail(
+        &self,
+        ticket: &Ticket,
+        author: &User,
+        text: &str,
+        notes: &[String],
+        internal: bool,
+        task: Option<NewTask>,
+        record: MailRecord,
+        mail: &ParsedMail,
+    ) -> std::result::Result<IngestOutcome, Refusal> {
+        let mut body = if text.trim().is_empty() {
+            "(пустое письмо)".to_owned()
+        } else {
+            text.chars().take(BODY_MAX_CHARS).collect()
+        };
+        append_notes(&mut body, notes);
+        let comment = MailComment {
+            comment: NewComment {
+                ticket_id: ticket.id,
+                author_id: author.id,
+                body,
+                internal,
+            },
+            record: MailRecord {
+                ticket_id: Some(ticket.id),
+                ..record
+            },
+            task,
+        };
+        let added = self
+            .store
+            .add_mail_comment(&comment, Timestamp::now())
+            .await
+            .map_err(store)?;
+        self.attach_all(ticket, Some(added.id), author, mail)
+            .await?;
+        // A client's message mid-route goes to line 1, as a comment on the portal does.
+        if !author.role.is_staff()
+            && ticket.status.is_open()
+            && let Some((_, route)) = self.store.routed_ticket(ticket.id).await.map_err(store)?
+            && crate::route::route_state(&route).is_some()
+        {
+            self.advance(ticket.id, Some(author.id), None, None, |workflow, state| {
+                Ok(okno_workflow::client_replied(workflow, state))
+            })
+            .await?;
+        }
+        Ok(IngestOutcome::Updated(ticket.number()))
+    }
+
+    /// The text to keep (quotes and signature folded away; the raw message keeps them) and
+    /// a note for every attachment refused.
+    fn body_and_notes(&self, mail: &ParsedMail) -> (String, Vec<String>) {
+        let (visible, _) = okno_mail::quote::fold(&mail.text);
+        let limit = self.settings.attachment_limit;
+        let notes = mail
+            .attachments
+            .iter()
+            .filter(|a| a.bytes.len() as u64 > limit)
+            .map(|a| {
+                format!(
+                    "Вложение «{}» ({} МБ) не принято: больше предела {} МБ. / Attachment not accepted: over the size limit.",
+                    a.file_name,
+                    a.bytes.len().div_ceil(1024 * 1024),
+                    limit / (1024 * 1024)
+                )
+            })
+            .collect();
+        (visible, notes)
+    }
+
+    async fn attach_all(
+        &self,
+        ticket: &Ticket,
+        comment: Option<CommentId>,
+        by: &User,
+        mail: &ParsedMail,
+    ) -> std::result::Result<(), Refusal> {
+        let limit = self.settings.attachment_limit;
+        for a in mail
+            .attachments
+            .iter()
+            .filter(|a| a.bytes.len() as u64 <= limit)
+        {
+            let sha256 = self
+                .files
+                .put(&a.bytes)
+                .await
+                .map_err(|e| Refusal(e.to_string()))?;
+            let file_name = clean_file_name(&a.file_name);
+            let attachment = NewAttachment {
+                ticket_id: ticket.id,
+                comment_id: comment,
+                file_name,
+                content_type: a.content_type.chars().take(200).collect(),
+                size: a.bytes.len() as i64,
+                sha256,
+                uploaded_by: by.id,
+            };
+            self.store
+                .add_attachment(&attachment, Timestamp::now())
+                .await
+                .map_err(store)?;
+        }
+        Ok(())
+    }
+
+    /// One pass over an IMAP mailbox: every message goes through the pipeline, and is
+    /// removed from the server only after its outcome is committed. A store failure stops
+    /// the pass and leaves the message where it is for the next one.
+    pub async fn poll_mailbox(
+        &self,
+        settings: &MailSettings,
+        mailbox: &okno_mail::imap::MailboxConfig,
+    ) -> std::result::Result<Vec<IngestOutcome>, PollError> {
+        let inbox = Inbox {
+            name: format!("{}@{}/{}", mailbox.user, mailbox.host, mailbox.folder),
+            service: mailbox.service.clone(),
+            default_client: mailbox.default_client.clone(),
+        };
+        let mut session = okno_mail::imap::ImapMailbox::open(mailbox).await?;
+        let mut outcomes = Vec::new();
+        for uid in session.uids().await? {
+            let Some(raw) = session.fetch(uid).await? else {
+                continue;
+            };
+            let outcome = self.ingest_mail(settings, &inbox, &raw).await?;
+            session.remove(uid).await?;
+            outcomes.push(outcome);
+        }
+        session.close().await;
+        Ok(outcomes)
+    }
+
+    /// Hands a ticket to a vendor (line 4): the vendor's support address gets a message
+    /// with our reference in the subject; its replies come back as internal comments.
+    pub async fn transfer_to_vendor(
+        &self,
+        user: &User,
+        id: TicketId,
+        vendor: &str,
+        text: &str,
+    ) -> Result<()> {
+        if !user.role.is_staff() {
+            return Err(DomainError::NotFound("ticket").into());
+        }
+        let ticket = self.ticket(user, id).await?;
+        self.store
+            .vendor(vendor)
+            .await?
+            .ok_or_else(|| FieldError::new("vendor", format!("unknown vendor {vendor:?}")))?;
+        let text = parse_text("text", text, BODY_MAX_CHARS, false)?;
+        Ok(self
+            .store
+            .transfer_to_vendor(ticket.id, vendor, user.id, &text, Timestamp::now())
+            .await?)
+    }
+
+    /// Delivers due outbox rows by mail until none is left; returns how many were sent.
+    pub async fn deliver_mail<S: MailSender>(
+        &self,
+        settings: &MailSettings,
+        sender: &S,
+    ) -> Result<usize> {
+        let mut sent = 0;
+        loop {
+            let now = Timestamp::now();
+            let Some(row) = self
+                .store
+                .claim_outbox(MAIL_KINDS, now, now + SignedDuration::from_mins(5))
+                .await?
+            else {
+                return Ok(sent);
+            };
+            match self.deliver_one(settings, sender, &row).await {
+                Ok(true) => sent += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    let (error, permanent) = match &e {
+                        Delivery::Permanent(m) => (m.clone(), true),
+                        Delivery::Transient(m) => (m.clone(), false),
+                        Delivery::Store(s) => (s.to_string(), false),
+                    };
+                    let next = (!permanent && row.attempts < 10).then(|| {
+                        let minutes = 1_i64 << row.attempts.clamp(0, 9);
+                        Timestamp::now() + SignedDuration::from_mins(minutes.min(360))
+                    });
+                    tracing::warn!(outbox = row.id, kind = %row.kind, %error, "mail not sent");
+                    self.store.outbox_failed(row.id, &error, next).await?;
+                    if let Delivery::Store(s) = e {
+                        return Err(s.into());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends one outbox row's message; `Ok(false)`: nothing to send (marked delivered).
+    async fn deliver_one<S: MailSender>(
+        &self,
+        settings: &MailSettings,
+        sender: &S,
+        row: &OutboxMessage,
+    ) -> std::result::Result<bool, Delivery> {
+        let message_id = format!("okno.{}@{}", row.id, settings.id_domain());
+        if self.store.mail_sent(&message_id).await? {
+            // Sent before a crash kept it from being marked: never twice.
+            self.store
+                .outbox_delivered(row.id, Timestamp::now())
+                .await?;
+            return Ok(false);
+        }
+        let payload: serde_json::Value = serde_json::from_str(&row.payload)
+            .map_err(|e| Delivery::Permanent(format!("payload: {e}")))?;
+        let Some(mail) = self.compose(settings, &row.kind, &payload).await? else {
+            self.store
+                .outbox_delivered(row.id, Timestamp::now())
+                .await?;
+            return Ok(false);
+        };
+        let policy = settings.loop_policy();
+        if !okno_mail::classify::may_mail(&mail.to, &policy) {
+            self.store
+                .outbox_delivered(row.id, Timestamp::now())
+                .await?;
+            return Ok(false);
+        }
+        let thread_ids = match mail.ticket {
+            Some(t) => self.store.mail_thread(t, 10).await?,
+            None => Vec::new(),
+        };
+        let envelope = Envelope {
+            from: settings.from.clone(),
+            from_name: settings.from_name.clone(),
+            to: mail.to.clone(),
+            message_id: message_id.clone(),
+            in_reply_to: mail
+                .in_reply_to
+                .clone()
+                .or_else(|| thread_ids.last().cloned()),
+            references: thread_ids,
+            x_loop: policy.x_loop.clone(),
+        };
+        let wire = okno_mail::build(&envelope, &mail.rendered)
+            .map_err(|e| Delivery::Permanent(e.to_string()))?;
+        sender.send(wire).await.map_err(|e| match e {
+            SmtpError::Permanent(m) | SmtpError::Config(m) => Delivery::Permanent(m),
+            SmtpError::Transient(m) => Delivery::Transient(m),
+        })?;
+        let now = Timestamp::now();
+        self.store
+            .record_mail(
+                &MailRecord {
+                    inbound: false,
+                    message_id,
+                    ticket_id: mail.ticket,
+                    address: mail.to,
+                    subject: mail.rendered.subject.chars().take(500).collect(),
+                    raw_sha256: None,
+                    outbox_id: Some(row.id),
+                },
+                false,
+                now,
+            )
+            .await?;
+        self.store.outbox_delivered(row.id, now).await?;
+        Ok(true)
+    }
+
+    /// The message an outbox row means, or `None` when it means none (a client's own
+    /// comment, a ticket opened by an automatic message, an unknown row).
+    async fn compose(
+        &self,
+        settings: &MailSettings,
+        kind: &str,
+        payload: &serde_json::Value,
+    ) -> okno_store::Result<Option<Outgoing>> {
+        let text = |name: &str| {
+            payload
+                .get(name)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        if kind == "contract_notice" {
+            // Issue 6's rows: a JSON payload naming the recipient directly or by user.
+            let to = match text("to").or_else(|| text("email")) {
+                Some(to) => Some(to),
+                None => match payload.get("user_id").and_then(|v| v.as_i64()) {
+                    Some(id) => self
+                        .store
+                        .user(UserId(id))
+                        .await?
+                        .map(|u| u.email.to_string()),
+                    None => None,
+                },
+            };
+            let Some(to) = to else { return Ok(None) };
+            let subject = text("subject").unwrap_or_else(|| "Уведомление по договору".into());
+            let body = text("body")
+                .or_else(|| text("text"))
+                .or_else(|| text("message"))
+                .unwrap_or_else(|| payload.to_string());
+            return Ok(Some(Outgoing {
+                to,
+                ticket: None,
+                in_reply_to: None,
+                rendered: okno_mail::Rendered { subject, body },
+            }));
+        }
+        if kind == "mail_refusal" {
+            let Some(to) = text("to") else {
+                return Ok(None);
+            };
+            let subject = text("subject").unwrap_or_default();
+            return Ok(Some(Outgoing {
+                to,
+                ticket: None,
+                in_reply_to: None,
+                rendered: okno_mail::Rendered {
+                    subject: format!("Обращение не принято: {subject}"),
+                    body: "Здравствуйте!\n\nМы принимаем обращения только от зарегистрированных клиентов. \
+                           Свяжитесь с нами, чтобы заключить договор.\n\n\
+                           We accept requests from registered clients only."
+                        .into(),
+                },
+            }));
+        }
+        let Some(id) = payload.get("ticket_id").and_then(|v| v.as_i64()) else {
+            return Ok(None);
+        };
+        let Some(ticket) = self.store.ticket(TicketScope::All, TicketId(id)).await? else {
+            return Ok(None);
+        };
+        let Some(requester) = self.store.user(ticket.requester_id).await? else {
+            return Ok(None);
+        };
+        let locale = requester.locale.clone();
+        let when = |t: Option<Timestamp>| {
+            t.map(|t| {
+                t.to_zoned_datetime(
+                    jiff::tz::TimeZone::get("Europe/Moscow").unwrap_or(jiff::tz::TimeZone::UTC),
+                )
+                .strftime("%d.%m.%Y %H:%M (%Z)")
+                .to_string()
+            })
+        };
+        let (to, notice) = match kind {
+            "ticket_created" => {
+                if self.quiet(ticket.id).await? {
+                    return Ok(None);
+                }
+                (
+                    requester.email.to_string(),
+                    Notice::Accepted {
+                        reaction_due: when(ticket.next_step_at),
+                    },
+                )
+            }
+            "comment_added" => {
+                let comment_id = payload.get("comment_id").and_then(|v| v.as_i64());
+                let comments = self.store.comments(ticket.id, false).await?;
+                let Some(comment) = comments.iter().find(|c| Some(c.id.0) == comment_id) else {
+                    return Ok(None);
+                };
+                if comment.author_id == Some(requester.id) {
+                    return Ok(None);
+                }
+                // The desk's own automatic message on a ticket a robot opened: no answer.
+                if comment.author_id.is_none() && self.quiet(ticket.id).await? {
+                    return Ok(None);
+                }
+                let author = if comment.author_name.is_empty() {
+                    settings.from_name.clone()
+                } else {
+                    comment.author_name.clone()
+                };
+                (
+                    requester.email.to_string(),
+                    Notice::Comment {
+                        author,
+                        body: comment.body.clone(),
+                    },
+                )
+            }
+            "status_changed" => (
+                requester.email.to_string(),
+                Notice::Status {
+                    status: text("status").unwrap_or_else(|| ticket.status.as_str().into()),
+                    next_step: when(ticket.next_step_at),
+                },
+            ),
+            "ticket_resolved" => (
+                requester.email.to_string(),
+                Notice::Solved {
+                    rating_url: format!(
+                        "{}/tickets/{}#rate",
+                        settings.base_url.trim_end_matches('/'),
+                        ticket.number()
+                    ),
+                },
+            ),
+            "ticket_auto_closed" => (
+                requester.email.to_string(),
+                Notice::AutoClosed {
+                    days: payload.get("days").and_then(|v| v.as_i64()).unwrap_or(3),
+                },
+            ),
+            "vendor_transfer" => {
+                let Some(vendor) = self
+                    .store
+                    .vendor(&text("vendor").unwrap_or_default())
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let body = format!(
+                    "{}\n\n---\n{}\n\n{}\n\nОтвечайте, пожалуйста, не меняя номер {} в теме письма.",
+                    text("text").unwrap_or_default(),
+                    ticket.subject,
+                    ticket.description,
+                    ticket.number()
+                );
+                let rendered = okno_mail::render(
+                    &Notice::VendorTransfer { body },
+                    ticket.number(),
+                    &ticket.subject,
+                    "ru",
+                );
+                return Ok(Some(Outgoing {
+                    to: vendor.support_email,
+                    ticket: Some(ticket.id),
+                    in_reply_to: None,
+                    rendered,
+                }));
+            }
+            _ => return Ok(None),
+        };
+        let rendered = okno_mail::render(&notice, ticket.number(), &ticket.subject, &locale);
+        Ok(Some(Outgoing {
+            to,
+            ticket: Some(ticket.id),
+            in_reply_to: None,
+            rendered,
+        }))
+    }
+}
+
+/// Why a mailbox pass stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Imap(#[from] okno_mail::imap::ImapError),
+    #[error(transparent)]
+    Desk(#[from] DeskError),
+}
+
+impl Desk {
+    /// The ticket was opened by an automatic message: the desk answers it nothing automatic.
+    async fn quiet(&self, ticket: TicketId) -> okno_store::Result<bool> {
+        let history = self.store.history(ticket, true).await?;
+        Ok(history.iter().any(|h| h.kind == "mail_quiet"))
+    }
+}
+
+struct Outgoing {
+    to: String,
+    ticket: Option<TicketId>,
+    in_reply_to: Option<String>,
+    rendered: okno_mail::Rendered,
+}
+
+enum Delivery {
+    Permanent(String),
+    Transient(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Delivery {
+    fn from(e: StoreError) -> Self {
+        Delivery::Store(e)
+    }
+}
+
+/// A store failure inside the pipeline: not the message's fault. It is still quarantined
+/// (raw, with the reason) so the next message is not blocked; if the store is down, the
+/// quarantine insert fails too and the caller sees the error.
+fn store(e: StoreError) -> Refusal {
+    Refusal(format!("store: {e}"))
+}
+
+fn parse_email(address: &str) -> std::result::Result<Email, Refusal> {
+    Email::parse(address)
+        .map_err(|_| Refusal(format!("the sender address {address:?} is not valid")))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A new ticket's subject: no Re:/Fwd:, no ticket tags (not trusted), never empty.
+fn new_subject(subject: &str) -> String {
+    let mut s = thread::clean_subject(subject);
+    while let Some(number) = thread::ticket_in_subject(&s) {
+        s = s.replace(&format!("[{number}]"), "");
+        let lower_tag = format!("[ok-{}]", number.0);
+        if s.to_lowercase().contains(&lower_tag) || s == subject {
+            break;
+        }
+    }
+    let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let s: String = s
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(SUBJECT_MAX_CHARS)
+        .collect();
+    if s.trim().is_empty() {
+        "(без темы)".into()
+    } else {
+        s
+    }
+}
+
+fn append_notes(body: &mut String, notes: &[String]) {
+    for note in notes {
+        if !body.is_empty() {
+            body.push_str("\n\n");
+        }
+        body.push_str(note);
+    }
+    if body.trim().is_empty() {
+        body.push_str("(пустое письмо)");
+    }
+}
+
+fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
+    let clean = clean.trim();
+    if clean.is_empty() || clean == "." || clean == ".." {
+        "attachment".into()
+    } else {
+        clean.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_of_new_tickets() {
+        assert_eq!(new_subject("Re: [OK-000123] Счёт"), "Счёт");
+        assert_eq!(new_subject("   "), "(без темы)");
+        assert_eq!(new_subject("Fwd: a\tb"), "a b");
+    }
+
+    #[test]
+    fn file_names_lose_paths() {
+        assert_eq!(clean_file_name("../../x.txt"), "x.txt");
+        assert_eq!(clean_file_name(".."), "attachment");
+    }
+}

@@ -1,0 +1,300 @@
+//! Outbound mail: texts in Russian and English, and the message with the headers that keep
+//! threads together and loops away (Message-ID, In-Reply-To, References, Auto-Submitted,
+//! X-Loop, the ticket number in the subject).
+
+use crate::thread::subject_with_number;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, Message};
+use okno_domain::TicketNumber;
+
+/// What a notification is about; each has a template in both languages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The ticket is accepted: its number and the reaction deadline.
+    Accepted { reaction_due: Option<String> },
+    /// A new public comment on the ticket.
+    Comment { author: String, body: String },
+    /// The status changed; the next-step date when there is one.
+    Status {
+        status: String,
+        next_step: Option<String>,
+    },
+    /// Solved, with the link to rate the answer.
+    Solved { rating_url: String },
+    /// Closed by itself after waiting on the client.
+    AutoClosed { days: i64 },
+    /// A contract notice (issue 6): its own subject and text.
+    Contract { subject: String, body: String },
+    /// Line 4: the ticket handed to a vendor's support.
+    VendorTransfer { body: String },
+}
+
+/// One message to send, rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub body: String,
+}
+
+/// Renders `notice` for ticket `number` (`subject`: the ticket's) in `locale` (`ru`, else English).
+pub fn render(notice: &Notice, number: TicketNumber, subject: &str, locale: &str) -> Rendered {
+    let ru = !locale.starts_with("en");
+    let (head, body) = match notice {
+        Notice::Accepted { reaction_due } => {
+            let due = reaction_due.as_deref();
+            if ru {
+                (
+                    "Обращение принято".to_owned(),
+                    format!(
+                        "Здравствуйте!\n\nВаше обращение зарегистрировано под номером {number}.\n{}\nЧтобы дополнить обращение, просто ответьте на это письмо, не меняя номер в теме.",
+                        due.map(|d| format!("Мы отреагируем не позднее {d}.\n"))
+                            .unwrap_or_default()
+                    ),
+                )
+            } else {
+                (
+                    "Request received".to_owned(),
+                    format!(
+                        "Hello,\n\nYour request is registered as {number}.\n{}\nTo add to it, just reply to this message keeping the number in the subject.",
+                        due.map(|d| format!("We will respond by {d}.\n"))
+                            .unwrap_or_default()
+                    ),
+                )
+            }
+        }
+        Notice::Comment { author, body } => {
+            if ru {
+                (
+                    "Новый ответ".to_owned(),
+                    format!("{author} пишет:\n\n{body}"),
+                )
+            } else {
+                ("New reply".to_owned(), format!("{author} wrote:\n\n{body}"))
+            }
+        }
+        Notice::Status { status, next_step } => {
+            let next = next_step.as_deref();
+            if ru {
+                (
+                    "Статус изменён".to_owned(),
+                    format!(
+                        "Статус обращения {number}: {}.{}",
+                        status_ru(status),
+                        next.map(|d| format!(
+                            "\nСледующий шаг по вашему вопросу — не позднее {d}."
+                        ))
+                        .unwrap_or_default()
+                    ),
+                )
+            } else {
+                (
+                    "Status changed".to_owned(),
+                    format!(
+                        "Request {number} is now {}.{}",
+                        status.replace('_', " "),
+                        next.map(|d| format!("\nThe next step will happen by {d}."))
+                            .unwrap_or_default()
+                    ),
+                )
+            }
+        }
+        Notice::Solved { rating_url } => {
+            if ru {
+                (
+                    "Обращение решено".to_owned(),
+                    format!(
+                        "Мы считаем обращение {number} решённым.\nОцените, пожалуйста, ответ: {rating_url}\nЕсли вопрос не решён, ответьте на это письмо."
+                    ),
+                )
+            } else {
+                (
+                    "Request solved".to_owned(),
+                    format!(
+                        "We consider request {number} solved.\nPlease rate our answer: {rating_url}\nIf it is not solved, reply to this message."
+                    ),
+                )
+            }
+        }
+        Notice::AutoClosed { days } => {
+            if ru {
+                (
+                    "Обращение закрыто".to_owned(),
+                    format!(
+                        "Мы не получили ответа {days} дн. и закрыли обращение {number}.\nЕсли вопрос остался, ответьте на это письмо или создайте новое обращение."
+                    ),
+                )
+            } else {
+                (
+                    "Request closed".to_owned(),
+                    format!(
+                        "We had no answer for {days} days and closed request {number}.\nIf the question remains, reply to this message or open a new request."
+                    ),
+                )
+            }
+        }
+        Notice::Contract { subject, body } => (subject.clone(), body.clone()),
+        Notice::VendorTransfer { body } => (
+            if ru {
+                "Запрос в поддержку"
+            } else {
+                "Support request"
+            }
+            .to_owned(),
+            body.clone(),
+        ),
+    };
+    Rendered {
+        subject: subject_with_number(number, &format!("{head}: {subject}")),
+        body,
+    }
+}
+
+fn status_ru(status: &str) -> &str {
+    match status {
+        "new" => "новое",
+        "in_progress" => "в работе",
+        "waiting_client" => "ждём вашего ответа",
+        "resolved" => "решено",
+        "closed" => "закрыто",
+        other => other,
+    }
+}
+
+/// The message as lettre sends it.
+pub type WireMessage = Message;
+
+/// Everything the SMTP side needs for one message.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub from: String,
+    pub from_name: String,
+    pub to: String,
+    /// Without brackets: `okno.<outbox id>@<domain>`, the same on every attempt.
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    /// Our X-Loop value.
+    pub x_loop: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("address {0:?}: {1}")]
+    Address(String, String),
+    #[error("message: {0}")]
+    Message(#[from] lettre::error::Error),
+}
+
+/// The message as it goes on the wire.
+pub fn build(envelope: &Envelope, rendered: &Rendered) -> Result<Message, BuildError> {
+    let from: Mailbox = format!("{} <{}>", envelope.from_name, envelope.from)
+        .parse()
+        .map_err(|e: lettre::address::AddressError| {
+            BuildError::Address(envelope.from.clone(), e.to_string())
+        })?;
+    let to: Mailbox = envelope
+        .to
+        .parse()
+        .map_err(|e: lettre::address::AddressError| {
+            BuildError::Address(envelope.to.clone(), e.to_string())
+        })?;
+    let mut builder = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(rendered.subject.clone())
+        .message_id(Some(format!("<{}>", envelope.message_id)))
+        .date_now()
+        .header(ContentType::TEXT_PLAIN);
+    if let Some(parent) = &envelope.in_reply_to {
+        builder = builder.in_reply_to(format!("<{parent}>"));
+    }
+    if !envelope.references.is_empty() {
+        let all: Vec<String> = envelope
+            .references
+            .iter()
+            .map(|r| format!("<{r}>"))
+            .collect();
+        builder = builder.references(all.join(" "));
+    }
+    let mut message = builder.body(rendered.body.clone())?;
+    let headers = message.headers_mut();
+    for (name, value) in [
+        ("Auto-Submitted", "auto-generated".to_owned()),
+        ("X-Loop", envelope.x_loop.clone()),
+        ("X-Auto-Response-Suppress", "All".to_owned()),
+    ] {
+        let name = HeaderName::new_from_ascii_str(name);
+        headers.insert_raw(HeaderValue::new(name, value));
+    }
+    Ok(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_in_both_languages_carry_the_number() {
+        let n = TicketNumber(123);
+        let accepted = Notice::Accepted {
+            reaction_due: Some("25.11.2026 15:00".into()),
+        };
+        let ru = render(&accepted, n, "Не печатается", "ru");
+        assert_eq!(ru.subject, "[OK-000123] Обращение принято: Не печатается");
+        assert!(ru.body.contains("OK-000123") && ru.body.contains("25.11.2026 15:00"));
+        let en = render(&accepted, n, "Printing", "en");
+        assert!(en.body.contains("registered as OK-000123"));
+        let status = Notice::Status {
+            status: "waiting_client".into(),
+            next_step: Some("26.11".into()),
+        };
+        assert!(
+            render(&status, n, "x", "ru")
+                .body
+                .contains("ждём вашего ответа")
+        );
+        let solved = Notice::Solved {
+            rating_url: "https://desk/t/123#rate".into(),
+        };
+        assert!(
+            render(&solved, n, "x", "en")
+                .body
+                .contains("https://desk/t/123#rate")
+        );
+    }
+
+    #[test]
+    fn message_has_threading_and_loop_headers() {
+        let envelope = Envelope {
+            from: "support@okno.test".into(),
+            from_name: "Окно".into(),
+            to: "ivan@alfa.demo".into(),
+            message_id: "okno.7@okno.test".into(),
+            in_reply_to: Some("a1@alfa.demo".into()),
+            references: vec!["a1@alfa.demo".into()],
+            x_loop: "support@okno.test".into(),
+        };
+        let rendered = render(
+            &Notice::Comment {
+                author: "Line 1".into(),
+                body: "Попробуйте так".into(),
+            },
+            TicketNumber(7),
+            "Счёт",
+            "ru",
+        );
+        let wire = String::from_utf8(build(&envelope, &rendered).unwrap().formatted()).unwrap();
+        assert!(wire.contains("Message-ID: <okno.7@okno.test>"), "{wire}");
+        assert!(wire.contains("In-Reply-To: <a1@alfa.demo>"));
+        assert!(wire.contains("References: <a1@alfa.demo>"));
+        assert!(wire.contains("Auto-Submitted: auto-generated"));
+        assert!(wire.contains("X-Loop: support@okno.test"));
+        let parsed = crate::inbound::parse(wire.as_bytes()).unwrap();
+        assert_eq!(parsed.subject, "[OK-000007] Новый ответ: Счёт");
+        assert!(parsed.text.contains("Попробуйте так"));
+        assert_eq!(
+            parsed.signals.auto_submitted.as_deref(),
+            Some("auto-generated")
+        );
+    }
+}

@@ -1,0 +1,468 @@
+//! The SQL of [`MailStore`], for both backends.
+
+use super::{Backend, COMMENT_SELECT, Tx, bind_all, comment_from, enqueue, insert_tasks, record};
+use crate::sql::{Param, Sql, instant, ms};
+use crate::*;
+use sqlx::{AssertSqlSafe, Row};
+
+const QUARANTINE_COLUMNS: &str = "id, mailbox, reason, sender, subject, LENGTH(raw) AS size, \
+     received_at, attempts, resolved_at, resolution";
+
+fn quarantined_from(row: &super::DbRow) -> Result<QuarantinedMail> {
+    Ok(QuarantinedMail {
+        id: row.try_get("id")?,
+        mailbox: row.try_get("mailbox")?,
+        reason: row.try_get("reason")?,
+        sender: row.try_get("sender")?,
+        subject: row.try_get("subject")?,
+        size: row
+            .try_get::<i64, _>("size")
+            .or_else(|_| row.try_get::<i32, _>("size").map(i64::from))?,
+        received_at: instant(row.try_get("received_at")?)?,
+        attempts: row.try_get("attempts")?,
+        resolved_at: row
+            .try_get::<Option<i64>, _>("resolved_at")?
+            .map(instant)
+            .transpose()?,
+        resolution: row.try_get("resolution")?,
+    })
+}
+
+fn vendor_from(row: &super::DbRow) -> Result<Vendor> {
+    Ok(Vendor {
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        support_email: row.try_get("support_email")?,
+    })
+}
+
+async fn insert_record(
+    tx: &mut Tx,
+    r: &MailRecord,
+    ticket: Option<TicketId>,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO mail_messages (direction, message_id, ticket_id, address, subject, raw_sha256, outbox_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (message_id, direction) DO NOTHING",
+    )
+    .bind(if r.inbound { "in" } else { "out" })
+    .bind(&r.message_id)
+    .bind(ticket.map(|t| t.0))
+    .bind(&r.address)
+    .bind(&r.subject)
+    .bind(&r.raw_sha256)
+    .bind(r.outbox_id)
+    .bind(ms(at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl MailStore for Backend {
+    async fn mail_ticket(&self, message_ids: &[String]) -> Result<Option<TicketId>> {
+        for id in message_ids {
+            let ticket: Option<Option<i64>> = sqlx::query_scalar(
+                "SELECT ticket_id FROM mail_messages WHERE message_id = $1 AND ticket_id IS NOT NULL \
+                 ORDER BY id LIMIT 1",
+            )
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+            if let Some(Some(ticket)) = ticket {
+                return Ok(Some(TicketId(ticket)));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn mail_taken(&self, message_id: &str) -> Result<Option<Option<TicketId>>> {
+        let known: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT ticket_id FROM mail_messages WHERE message_id = $1 AND direction = 'in'",
+        )
+        .bind(message_id)
+        .fetch_optional(self.reader())
+        .await?;
+        if let Some(ticket) = known {
+            return Ok(Some(ticket.map(TicketId)));
+        }
+        let created: Option<i64> = sqlx::query_scalar(
+            "SELECT ticket_id FROM history WHERE kind = 'mail_in' AND after = $1 LIMIT 1",
+        )
+        .bind(message_id)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(created.map(|t| Some(TicketId(t))))
+    }
+
+    async fn record_mail(&self, r: &MailRecord, unregistered: bool, at: Timestamp) -> Result<()> {
+        let mut tx = self.begin().await?;
+        insert_record(&mut tx, r, r.ticket_id, at).await?;
+        if let (true, Some(ticket)) = (unregistered, r.ticket_id) {
+            sqlx::query("UPDATE tickets SET registered = FALSE WHERE id = $1")
+                .bind(ticket.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn mail_thread(&self, ticket: TicketId, limit: u32) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT message_id FROM mail_messages WHERE ticket_id = $1 ORDER BY id LIMIT $2",
+        )
+        .bind(ticket.0)
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    async fn ticket_registered(&self, ticket: TicketId) -> Result<Option<bool>> {
+        Ok(
+            sqlx::query_scalar("SELECT registered FROM tickets WHERE id = $1")
+                .bind(ticket.0)
+                .fetch_optional(self.reader())
+                .await?,
+        )
+    }
+
+    async fn mail_count_from(&self, address: &str, since: Timestamp) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM mail_messages WHERE address = $1 AND created_at > $2 AND direction = 'in'",
+        )
+        .bind(address)
+        .bind(ms(since))
+        .fetch_one(self.reader())
+        .await?)
+    }
+
+    async fn mail_sent(&self, message_id: &str) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM mail_messages WHERE message_id = $1 AND direction = 'out'",
+        )
+        .bind(message_id)
+        .fetch_optional(self.writer())
+        .await?;
+        Ok(found.is_some())
+    }
+
+    async fn client_by_mail_domain(&self, domain: &str) -> Result<Option<Client>> {
+        let row =
+            sqlx::query("SELECT id, code, name, mail_domain FROM clients WHERE mail_domain = $1")
+                .bind(domain.to_lowercase())
+                .fetch_optional(self.reader())
+                .await?;
+        row.as_ref().map(super::client_from).transpose()
+    }
+
+    async fn ensure_client(&self, code: &str, name: &str) -> Result<ClientId> {
+        sqlx::query(
+            "INSERT INTO clients (code, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING",
+        )
+        .bind(code)
+        .bind(name)
+        .bind(ms(Timestamp::now()))
+        .execute(self.writer())
+        .await?;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM clients WHERE code = $1")
+            .bind(code)
+            .fetch_one(self.writer())
+            .await?;
+        Ok(ClientId(id))
+    }
+
+    async fn add_mail_comment(&self, m: &MailComment, at: Timestamp) -> Result<Comment> {
+        let c = &m.comment;
+        let mut tx = self.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO comments (ticket_id, author_id, body, internal, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(c.ticket_id.0)
+        .bind(c.author_id.0)
+        .bind(&c.body)
+        .bind(c.internal)
+        .bind(ms(at))
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE tickets SET updated_at = $2 WHERE id = $1")
+            .bind(c.ticket_id.0)
+            .bind(ms(at))
+            .execute(&mut *tx)
+            .await?;
+        let id_text = id.to_string();
+        record(
+            &mut tx,
+            c.ticket_id,
+            at,
+            Some(c.author_id),
+            "comment",
+            (None, Some(&id_text)),
+            !c.internal,
+        )
+        .await?;
+        if !c.internal {
+            enqueue(
+                &mut tx,
+                "comment_added",
+                serde_json::json!({ "ticket_id": c.ticket_id.0, "comment_id": id, "by_mail": true }),
+                at,
+            )
+            .await?;
+        }
+        if let Some(task) = &m.task {
+            insert_tasks(&mut tx, c.ticket_id, std::slice::from_ref(task), at).await?;
+        }
+        insert_record(&mut tx, &m.record, Some(c.ticket_id), at).await?;
+        let row = sqlx::query(AssertSqlSafe(format!("{COMMENT_SELECT} WHERE m.id = $1")))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        comment_from(&row)
+    }
+
+    async fn record_bounce(&self, ticket: TicketId, detail: &str, at: Timestamp) -> Result<()> {
+        let mut tx = self.begin().await?;
+        record(
+            &mut tx,
+            ticket,
+            at,
+            None,
+            "mail_bounce",
+            (None, Some(detail)),
+            false,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn quarantine_mail(
+        &self,
+        mailbox: &str,
+        reason: &str,
+        sender: Option<&str>,
+        subject: Option<&str>,
+        raw: &[u8],
+        at: Timestamp,
+    ) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO mail_quarantine (mailbox, reason, sender, subject, raw, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(mailbox)
+        .bind(reason)
+        .bind(sender)
+        .bind(subject)
+        .bind(raw)
+        .bind(ms(at))
+        .fetch_one(self.writer())
+        .await?)
+    }
+
+    async fn quarantined(&self, after: Option<i64>, limit: u32) -> Result<Vec<QuarantinedMail>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {QUARANTINE_COLUMNS} FROM mail_quarantine WHERE resolved_at IS NULL AND id < $1 \
+             ORDER BY id DESC LIMIT $2"
+        )))
+        .bind(after.unwrap_or(i64::MAX))
+        .bind(i64::from(limit.clamp(1, 500)))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(quarantined_from).collect()
+    }
+
+    async fn quarantined_raw(&self, id: i64) -> Result<Option<(QuarantinedMail, Vec<u8>)>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {QUARANTINE_COLUMNS}, raw FROM mail_quarantine WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.reader())
+        .await?;
+        row.map(|row| Ok((quarantined_from(&row)?, row.try_get("raw")?)))
+            .transpose()
+    }
+
+    async fn resolve_quarantine(
+        &self,
+        id: i64,
+        resolution: Option<&str>,
+        at: Timestamp,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE mail_quarantine SET attempts = attempts + 1, \
+             resolved_at = CASE WHEN $3 IS NULL THEN resolved_at ELSE $2 END, \
+             resolution = COALESCE($3, resolution) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(ms(at))
+        .bind(resolution)
+        .execute(self.writer())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(DomainError::NotFound("quarantined message").into());
+        }
+        Ok(())
+    }
+
+    async fn upsert_vendor(&self, v: &Vendor) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO vendors (code, name, support_email) VALUES ($1, $2, $3) ON CONFLICT (code) DO UPDATE \
+             SET name = excluded.name, support_email = excluded.support_email",
+        )
+        .bind(&v.code)
+        .bind(&v.name)
+        .bind(v.support_email.to_lowercase())
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn vendor(&self, code: &str) -> Result<Option<Vendor>> {
+        let row = sqlx::query("SELECT code, name, support_email FROM vendors WHERE code = $1")
+            .bind(code)
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(vendor_from).transpose()
+    }
+
+    async fn vendor_by_email(&self, email: &str) -> Result<Option<Vendor>> {
+        let row =
+            sqlx::query("SELECT code, name, support_email FROM vendors WHERE support_email = $1")
+                .bind(email.to_lowercase())
+                .fetch_optional(self.reader())
+                .await?;
+        row.as_ref().map(vendor_from).transpose()
+    }
+
+    async fn transfer_to_vendor(
+        &self,
+        ticket: TicketId,
+        vendor: &str,
+        by: UserId,
+        text: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO ticket_vendors (ticket_id, vendor_code, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(ticket.0)
+        .bind(vendor)
+        .bind(ms(at))
+        .execute(&mut *tx)
+        .await?;
+        record(
+            &mut tx,
+            ticket,
+            at,
+            Some(by),
+            "vendor_transfer",
+            (None, Some(vendor)),
+            false,
+        )
+        .await?;
+        let payload = serde_json::json!({ "ticket_id": ticket.0, "vendor": vendor, "text": text });
+        sqlx::query(
+            "INSERT INTO outbox (kind, payload, created_at, next_attempt_at, idempotency_key) VALUES ($1, $2, $3, $3, $4) \
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind("vendor_transfer")
+        .bind(payload.to_string())
+        .bind(ms(at))
+        .bind(format!("vendor:{}:{vendor}", ticket.0))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn enqueue_outbox(
+        &self,
+        kind: &str,
+        payload: &str,
+        idempotency_key: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO outbox (kind, payload, created_at, next_attempt_at, idempotency_key) VALUES ($1, $2, $3, $3, $4) \
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(kind)
+        .bind(payload)
+        .bind(ms(at))
+        .bind(idempotency_key)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn claim_outbox(
+        &self,
+        kinds: &[&str],
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<OutboxMessage>> {
+        let mut sql = Sql::new("UPDATE outbox SET locked_until = ");
+        sql.bind(Param::Int(ms(lease_until)));
+        sql.push(", attempts = attempts + 1 WHERE (locked_until IS NULL OR locked_until < ");
+        let now_param = sql.params.len();
+        sql.bind(Param::Int(ms(now)));
+        sql.push(
+            ") AND id = (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ",
+        );
+        sql.push(&format!("${}", now_param + 1));
+        sql.push(&format!(
+            " AND (locked_until IS NULL OR locked_until < ${}) AND kind IN (",
+            now_param + 1
+        ));
+        for (i, kind) in kinds.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(Param::Text((*kind).to_owned()));
+        }
+        sql.push(") ORDER BY next_attempt_at, id LIMIT 1) RETURNING id, kind, payload, attempts, created_at");
+        let row = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
+            .fetch_optional(self.writer())
+            .await?;
+        row.map(|row| {
+            Ok(OutboxMessage {
+                id: row.try_get("id")?,
+                kind: row.try_get("kind")?,
+                payload: row.try_get("payload")?,
+                attempts: row.try_get("attempts")?,
+                created_at: instant(row.try_get("created_at")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn outbox_delivered(&self, id: i64, at: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE outbox SET delivered_at = $2, locked_until = NULL, last_error = NULL WHERE id = $1")
+            .bind(id)
+            .bind(ms(at))
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
+    async fn outbox_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_at: Option<Timestamp>,
+    ) -> Result<()> {
+        // Given up: parked far in the future, kept with its error for the admin.
+        let next = next_attempt_at.map_or(i64::MAX, ms);
+        sqlx::query("UPDATE outbox SET next_attempt_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1")
+            .bind(id)
+            .bind(next)
+            .bind(error)
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+}
