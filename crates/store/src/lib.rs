@@ -12,6 +12,7 @@ use okno_domain::*;
 use std::sync::Arc;
 
 mod jobs;
+pub mod kb;
 pub mod postgres;
 mod routes;
 mod sql;
@@ -32,6 +33,7 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub use jobs::*;
+pub use kb::KbStore;
 pub use routes::*;
 
 /// Opens the store a `--database` URL names: `postgres://…`, or else an SQLite file path
@@ -113,7 +115,7 @@ pub struct SessionData {
 }
 
 #[async_trait]
-pub trait Store: RouteStore + JobStore + Send + Sync + 'static {
+pub trait Store: RouteStore + JobStore + KbStore + Send + Sync + 'static {
     /// Answers when the database does (for `/healthz`).
     async fn ping(&self) -> Result<()>;
 

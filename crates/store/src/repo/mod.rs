@@ -8,6 +8,7 @@ use crate::*;
 use sqlx::{AssertSqlSafe, Row};
 
 mod jobs;
+mod kb;
 mod routes;
 
 type DbRow = <Db as sqlx::Database>::Row;
