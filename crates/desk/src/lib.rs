@@ -14,6 +14,7 @@ pub mod auth;
 pub mod config;
 pub mod deadlines;
 pub mod files;
+pub mod kb;
 mod route;
 pub mod tasks;
 pub mod tickets;
@@ -89,6 +90,8 @@ pub struct Desk {
     pub sla: okno_sla::SlaConfig,
     pub files: FileStore,
     pub settings: Settings,
+    /// The knowledge base and ticket search index (`<data>/search/`).
+    pub search: kb::Search,
 }
 
 impl Desk {
@@ -101,6 +104,7 @@ impl Desk {
         .map_err(DeskError::Config)?;
         let desk = Desk {
             files: FileStore::new(settings.data_dir.join("files")),
+            search: kb::Search::open(&settings.data_dir.join("search"))?,
             store,
             catalog: RwLock::new(Arc::new(catalog)),
             publishing: tokio::sync::Mutex::new(()),
@@ -109,7 +113,10 @@ impl Desk {
         };
         desk.load_published_workflows().await?;
         desk.publish_services().await?;
-        Ok(Arc::new(desk))
+        desk.load_shipped_articles().await?;
+        let desk = Arc::new(desk);
+        Desk::start_indexer(&desk);
+        Ok(desk)
     }
 
     /// The catalog as it is now; routes under way find their workflow version in it.
