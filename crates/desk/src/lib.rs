@@ -20,6 +20,7 @@ pub mod planning;
 pub mod queue;
 pub mod import;
 pub mod mail;
+pub mod kb;
 mod route;
 pub mod tasks;
 pub mod tickets;
@@ -98,6 +99,8 @@ pub struct Desk {
     pub priorities: okno_domain::priority::PriorityRules,
     pub files: FileStore,
     pub settings: Settings,
+    /// The knowledge base and ticket search index (`<data>/search/`).
+    pub search: kb::Search,
 }
 
 impl Desk {
@@ -112,6 +115,7 @@ impl Desk {
             queue::load_rules(settings.config_dir.as_deref()).map_err(DeskError::Config)?;
         let desk = Desk {
             files: FileStore::new(settings.data_dir.join("files")),
+            search: kb::Search::open(&settings.data_dir.join("search"))?,
             store,
             catalog: RwLock::new(Arc::new(catalog)),
             publishing: tokio::sync::Mutex::new(()),
@@ -123,6 +127,10 @@ impl Desk {
         desk.publish_services().await?;
         desk.rank_pending().await?;
         Ok(Arc::new(desk))
+        desk.load_shipped_articles().await?;
+        let desk = Arc::new(desk);
+        Desk::start_indexer(&desk);
+        Ok(desk)
     }
 
     /// The catalog as it is now; routes under way find their workflow version in it.

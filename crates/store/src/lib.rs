@@ -15,6 +15,7 @@ mod group_commit;
 mod contracts;
 mod jobs;
 mod mail;
+pub mod kb;
 pub mod postgres;
 mod queue;
 mod routes;
@@ -40,6 +41,7 @@ pub use contracts::*;
 pub use jobs::*;
 pub use queue::*;
 pub use mail::*;
+pub use kb::KbStore;
 pub use routes::*;
 pub use time::*;
 
@@ -123,7 +125,16 @@ pub struct SessionData {
 
 #[async_trait]
 pub trait Store:
-    RouteStore + JobStore + QueueStore + TimeStore + ContractStore + MailStore + Send + Sync + 'static
+    RouteStore
+    + JobStore
+    + QueueStore
+    + TimeStore
+    + ContractStore
+    + MailStore
+    + KbStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Answers when the database does (for `/healthz`).
     async fn ping(&self) -> Result<()>;

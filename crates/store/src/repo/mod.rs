@@ -11,6 +11,7 @@ mod contracts;
 mod jobs;
 mod queue;
 mod mail;
+mod kb;
 mod routes;
 mod time;
 

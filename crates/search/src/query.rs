@@ -1,0 +1,199 @@
+//! What a person types, turned into a tantivy query without a parser that can fail: any
+//! bytes give a query (or none). `"quoted words"` are phrases, `word*` is a prefix, every
+//! other word matches its stem exactly, or, when no document has that stem (a typo), any
+//! stem one or two edits away.
+
+use crate::analyzer::analyzer;
+use std::collections::BTreeMap;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::TokenStream;
+use tantivy::{Searcher, Term};
+
+/// Longer queries are cut here (on a character boundary); nobody types more in a search box.
+pub const MAX_QUERY_CHARS: usize = 256;
+/// At most this many words are looked up.
+const MAX_WORDS: usize = 12;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    /// One word's stem.
+    Word(String),
+    /// Stems beginning with this.
+    Prefix(String),
+    /// Stems at these positions, in order.
+    Phrase(Vec<(usize, String)>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ParsedQuery {
+    parts: Vec<Part>,
+}
+
+fn analyse(text: &str) -> Vec<(usize, String)> {
+    let mut analyzer = analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        let token = stream.token();
+        out.push((token.position, token.text.clone()));
+    }
+    out
+}
+
+impl ParsedQuery {
+    pub fn parse(input: &str, prefix_last: bool) -> ParsedQuery {
+        let input: String = input
+            .chars()
+            .take(MAX_QUERY_CHARS)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let mut parts = Vec::new();
+        // Odd segments between quotes are phrases.
+        for (i, segment) in input.split('"').enumerate() {
+            if i % 2 == 1 {
+                let stems = analyse(segment);
+                match stems.len() {
+                    0 => {}
+                    1 => parts.push(Part::Word(stems[0].1.clone())),
+                    _ => parts.push(Part::Phrase(stems)),
+                }
+                continue;
+            }
+            let words: Vec<&str> = segment.split_whitespace().collect();
+            for (j, word) in words.iter().enumerate() {
+                let last = i == input.split('"').count() - 1 && j == words.len() - 1;
+                let prefix = word.ends_with('*') || (prefix_last && last && !input.ends_with(' '));
+                let stems = analyse(word.trim_end_matches('*'));
+                if prefix && stems.len() == 1 {
+                    parts.push(Part::Prefix(stems[0].1.clone()));
+                } else if stems.len() > 1 {
+                    // "1С-Бухгалтерия", "e-mail": the pieces as a phrase.
+                    parts.push(Part::Phrase(stems));
+                } else if let Some((_, stem)) = stems.into_iter().next() {
+                    parts.push(Part::Word(stem));
+                }
+            }
+        }
+        parts.dedup();
+        parts.truncate(MAX_WORDS);
+        ParsedQuery { parts }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    /// The stems to highlight.
+    pub fn highlight_terms(&self) -> BTreeMap<String, f32> {
+        let mut terms = BTreeMap::new();
+        for part in &self.parts {
+            match part {
+                Part::Word(s) | Part::Prefix(s) => {
+                    terms.insert(s.clone(), 1.0);
+                }
+                Part::Phrase(stems) => {
+                    for (_, s) in stems {
+                        terms.insert(s.clone(), 1.0);
+                    }
+                }
+            }
+        }
+        terms
+    }
+
+    /// The query over `fields` (each with its boost); `None` when nothing searchable is left.
+    pub fn to_query(&self, searcher: &Searcher, fields: &[(Field, f32)]) -> Option<Box<dyn Query>> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for part in &self.parts {
+            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            match part {
+                Part::Word(stem) => {
+                    let known = fields.iter().any(|(field, _)| {
+                        searcher
+                            .doc_freq(&Term::from_field_text(*field, stem))
+                            .is_ok_and(|n| n > 0)
+                    });
+                    let chars = stem.chars().count();
+                    for &(field, boost) in fields {
+                        let term = Term::from_field_text(field, stem);
+                        let query: Box<dyn Query> = if known || chars < 4 {
+                            Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+                        } else {
+                            let distance = if chars >= 8 { 2 } else { 1 };
+                            Box::new(FuzzyTermQuery::new(term, distance, true))
+                        };
+                        alternatives.push((Occur::Should, boosted(query, boost)));
+                    }
+                }
+                Part::Prefix(stem) => {
+                    for &(field, boost) in fields {
+                        let term = Term::from_field_text(field, stem);
+                        let query = Box::new(FuzzyTermQuery::new_prefix(term, 0, true));
+                        alternatives.push((Occur::Should, boosted(query, boost)));
+                    }
+                }
+                Part::Phrase(stems) => {
+                    for &(field, boost) in fields {
+                        let first = stems[0].0;
+                        let terms = stems
+                            .iter()
+                            .map(|(pos, s)| (pos - first, Term::from_field_text(field, s)))
+                            .collect();
+                        let query = Box::new(PhraseQuery::new_with_offset(terms));
+                        alternatives.push((Occur::Should, boosted(query, boost * 1.5)));
+                    }
+                }
+            }
+            clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
+        }
+        if clauses.is_empty() {
+            return None;
+        }
+        // With three words or more, most of them must match: "ошибка закрытия месяца"
+        // should not list everything that mentions a month.
+        let required = if clauses.len() >= 3 {
+            clauses.len().div_ceil(2)
+        } else {
+            1
+        };
+        Some(Box::new(BooleanQuery::with_minimum_required_clauses(
+            clauses, required,
+        )))
+    }
+}
+
+fn boosted(query: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
+    if boost == 1.0 {
+        query
+    } else {
+        Box::new(BoostQuery::new(query, boost))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_words_phrases_and_prefixes() {
+        let q = ParsedQuery::parse(r#"ошибки "закрытие месяца" счёт*"#, false);
+        assert_eq!(q.parts.len(), 3, "{q:?}");
+        assert!(matches!(q.parts[1], Part::Phrase(ref s) if s.len() == 2));
+        assert!(matches!(q.parts[2], Part::Prefix(_)));
+        let typing = ParsedQuery::parse("закрытие мес", true);
+        assert!(matches!(typing.parts.last(), Some(Part::Prefix(s)) if s == "мес"));
+    }
+
+    #[test]
+    fn any_input_parses() {
+        for input in ["", "\"", "\"\"\"", "***", "\u{0}\u{1}", "<script>", "a\"b\"c\"d", "при и в"] {
+            let _ = ParsedQuery::parse(input, true);
+        }
+        let long = "слово ".repeat(10_000);
+        assert!(ParsedQuery::parse(&long, false).parts.len() <= MAX_WORDS);
+        assert!(ParsedQuery::parse("при и в the", false).is_empty());
+    }
+}
