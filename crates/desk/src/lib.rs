@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod deadlines;
 pub mod files;
 mod route;

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use okno_domain::*;
 use std::sync::Arc;
 
+mod dashboard;
 mod jobs;
 pub mod postgres;
 mod routes;
@@ -31,6 +32,7 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+pub use dashboard::*;
 pub use jobs::*;
 pub use routes::*;
 
@@ -113,7 +115,7 @@ pub struct SessionData {
 }
 
 #[async_trait]
-pub trait Store: RouteStore + JobStore + Send + Sync + 'static {
+pub trait Store: RouteStore + JobStore + DashboardStore + Send + Sync + 'static {
     /// Answers when the database does (for `/healthz`).
     async fn ping(&self) -> Result<()>;
 

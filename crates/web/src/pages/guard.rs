@@ -90,9 +90,38 @@ impl FromRequestParts<AppState> for Page {
                 csrf: session.csrf,
                 ctx,
             }),
-            None => Err(Redirect::to("/login").into_response()),
+            // Back to this page after logging in; htmx swaps must reload the whole page.
+            None => {
+                let to = format!("/login?next={}", encode_next(parts.uri.path()));
+                if parts.headers.contains_key("hx-request") {
+                    Err(([("hx-redirect", to)], StatusCode::OK).into_response())
+                } else {
+                    Err(Redirect::to(&to).into_response())
+                }
+            }
         }
     }
+}
+
+/// A local path for `?next=`: letters, digits and `/-_.` kept, the rest percent-encoded.
+pub fn encode_next(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Where to go after login: a path on this site only (no `//host`, no scheme).
+pub fn safe_next(next: &str) -> &str {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.contains(['\\', '\r', '\n']);
+    if local { next } else { "/" }
 }
 
 /// Compares secrets without stopping at the first difference.
