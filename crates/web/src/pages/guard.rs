@@ -92,7 +92,17 @@ impl FromRequestParts<AppState> for Page {
             }),
             // Back to this page after logging in; htmx swaps must reload the whole page.
             None => {
-                let to = format!("/login?next={}", encode_next(parts.uri.path()));
+                // An htmx fragment returns to the page that asked for it.
+                let here = parts
+                    .headers
+                    .get("hx-current-url")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|url| url.split_once("://").map(|(_, rest)| rest))
+                    .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
+                    .filter(|_| parts.headers.contains_key("hx-request"))
+                    .unwrap_or_else(|| parts.uri.path().to_owned());
+                let path = here.split(['?', '#']).next().unwrap_or("/");
+                let to = format!("/login?next={}", encode_next(path));
                 if parts.headers.contains_key("hx-request") {
                     Err(([("hx-redirect", to)], StatusCode::OK).into_response())
                 } else {

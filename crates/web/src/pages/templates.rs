@@ -265,6 +265,7 @@ pub struct HistoryRow {
 }
 
 pub struct TaskRow {
+    pub href: String,
     pub title: String,
     pub line: String,
     pub due: String,
@@ -365,6 +366,7 @@ impl TicketTemplate {
             .tasks
             .iter()
             .map(|task| TaskRow {
+                href: format!("/tasks/{}", task.id.0),
                 title: task.title.clone(),
                 line: task
                     .line
