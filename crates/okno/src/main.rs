@@ -110,7 +110,7 @@ enum Command {
     /// Working-time calendars.
     #[command(subcommand)]
     Calendar(CalendarCommand),
-    /// Run a benchmark: api, sla.
+    /// Run a benchmark: api, pages, sla.
     Bench {
         name: String,
         /// A small version that runs in seconds.

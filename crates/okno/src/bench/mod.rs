@@ -1,6 +1,7 @@
 //! `okno bench NAME`: benchmarks that print `figure <name> <value> <unit>` lines and a verdict.
 
 mod api;
+mod pages;
 mod workflow;
 
 use std::process::ExitCode;
@@ -47,6 +48,7 @@ impl Figure {
 pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
     let figures = match name {
         "api" => api::run(quick).await?,
+        "pages" => pages::run(quick).await?,
         "workflow" => workflow::run(quick).await?,
         "sla" => okno_sla::bench::run(quick)
             .into_iter()

@@ -100,9 +100,19 @@ impl FromRequestParts<AppState> for Page {
                     .and_then(|url| url.split_once("://").map(|(_, rest)| rest))
                     .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
                     .filter(|_| parts.headers.contains_key("hx-request"))
-                    .unwrap_or_else(|| parts.uri.path().to_owned());
-                let path = here.split(['?', '#']).next().unwrap_or("/");
-                let to = format!("/login?next={}", encode_next(path));
+                    .unwrap_or_else(|| {
+                        parts
+                            .uri
+                            .path_and_query()
+                            .map_or("/", |p| p.as_str())
+                            .to_owned()
+                    });
+                let path = here.split('#').next().unwrap_or("/");
+                let to = if path == "/" {
+                    "/login".to_owned()
+                } else {
+                    format!("/login?next={}", encode_next(path))
+                };
                 if parts.headers.contains_key("hx-request") {
                     Err(([("hx-redirect", to)], StatusCode::OK).into_response())
                 } else {

@@ -467,6 +467,7 @@ async fn new_ticket_form(
         service_description,
         input: TicketFormInput {
             service: query.service,
+            nonce: random_token(),
             ..TicketFormInput::default()
         },
         errors: TicketFormErrors::default(),
@@ -487,6 +488,48 @@ struct TicketForm {
     #[serde(default)]
     client: String,
     draft: Option<String>,
+    /// One per rendered form: a second submit of the same form opens the first ticket.
+    #[serde(default)]
+    nonce: String,
+}
+
+/// Forms already submitted (session token + nonce) and the ticket each opened; `None`
+/// while the first submit is still being handled. Bounded: the oldest half is dropped.
+static SUBMITTED: std::sync::Mutex<Vec<(String, Option<TicketId>)>> =
+    std::sync::Mutex::new(Vec::new());
+const SUBMITTED_MAX: usize = 10_000;
+
+enum Submit {
+    First(String),
+    Done(TicketId),
+    Pending,
+}
+
+fn claim_submit(key: String) -> Submit {
+    let mut seen = SUBMITTED.lock().unwrap_or_else(|p| p.into_inner());
+    match seen.iter().find(|(k, _)| *k == key) {
+        Some((_, Some(id))) => Submit::Done(*id),
+        Some((_, None)) => Submit::Pending,
+        None => {
+            if seen.len() >= SUBMITTED_MAX {
+                seen.drain(..SUBMITTED_MAX / 2);
+            }
+            seen.push((key.clone(), None));
+            Submit::First(key)
+        }
+    }
+}
+
+fn finish_submit(key: &str, ticket: Option<TicketId>) {
+    let mut seen = SUBMITTED.lock().unwrap_or_else(|p| p.into_inner());
+    match ticket {
+        Some(id) => {
+            if let Some(entry) = seen.iter_mut().find(|(k, _)| k == key) {
+                entry.1 = Some(id);
+            }
+        }
+        None => seen.retain(|(k, _)| k != key),
+    }
 }
 
 async fn create_ticket(
@@ -502,7 +545,31 @@ async fn create_ticket(
         client: Some(form.client.clone()).filter(|c| !c.trim().is_empty()),
         draft: form.draft.is_some(),
     };
-    let error = match state.desk.open_ticket(&page.user, input).await {
+    // A double click sends the form twice: the second waits for the first and opens its
+    // ticket instead of a copy.
+    let mut claimed = None;
+    if !form.nonce.is_empty() {
+        let key = format!("{}:{}", page.user.id, form.nonce);
+        for _ in 0..100 {
+            match claim_submit(key.clone()) {
+                Submit::Done(id) => {
+                    return Ok(
+                        Redirect::to(&format!("/tickets/{}", TicketNumber(id.0))).into_response()
+                    );
+                }
+                Submit::Pending => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                Submit::First(key) => {
+                    claimed = Some(key);
+                    break;
+                }
+            }
+        }
+    }
+    let opened = state.desk.open_ticket(&page.user, input).await;
+    if let Some(key) = &claimed {
+        finish_submit(key, opened.as_ref().ok().map(|t| t.id));
+    }
+    let error = match opened {
         Ok(ticket) => {
             return Ok(Redirect::to(&format!("/tickets/{}", ticket.number())).into_response());
         }
@@ -533,6 +600,7 @@ async fn create_ticket(
             description: form.description,
             client: form.client,
             draft: form.draft.is_some(),
+            nonce: random_token(),
         },
         errors,
     };

@@ -452,6 +452,7 @@ pub struct TicketFormInput {
     pub description: String,
     pub client: String,
     pub draft: bool,
+    pub nonce: String,
 }
 
 #[derive(Default)]
