@@ -14,6 +14,7 @@ pub mod auth;
 pub mod billing;
 pub mod config;
 pub mod contracts;
+pub mod dashboard;
 pub mod deadlines;
 pub mod files;
 pub mod planning;

@@ -119,7 +119,7 @@ enum Command {
         kind: String,
         file: PathBuf,
     },
-    /// Run a benchmark: api, queue, sla, workflow.
+    /// Run a benchmark: api, mail, pages, queue, search, sla, workflow.
     Bench {
         name: String,
         /// A small version that runs in seconds.

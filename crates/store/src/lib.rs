@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 mod group_commit;
 mod contracts;
+mod dashboard;
 mod jobs;
 mod mail;
 pub mod kb;
@@ -38,6 +39,7 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub use contracts::*;
+pub use dashboard::*;
 pub use jobs::*;
 pub use queue::*;
 pub use mail::*;
@@ -132,6 +134,7 @@ pub trait Store:
     + ContractStore
     + MailStore
     + KbStore
+    + DashboardStore
     + Send
     + Sync
     + 'static

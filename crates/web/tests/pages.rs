@@ -300,10 +300,18 @@ async fn a_wrong_password_shows_the_form_again_with_401() {
 #[tokio::test]
 async fn pages_without_a_session_redirect_to_login() {
     let app = spawn().await;
-    for path in ["/", "/tickets/1", "/tickets/new?service=question"] {
+    // Back to the page after logging in (issue 8).
+    for (path, login) in [
+        ("/", "/login"),
+        ("/tickets/1", "/login?next=/tickets/1"),
+        (
+            "/tickets/new?service=question",
+            "/login?next=/tickets/new%3Fservice%3Dquestion",
+        ),
+    ] {
         let response = app.http.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
-        assert_eq!(response.headers()[header::LOCATION], "/login", "{path}");
+        assert_eq!(response.headers()[header::LOCATION], login, "{path}");
     }
     let response = app.get("not-a-session", "/").await;
     assert_eq!(response.headers()[header::LOCATION], "/login");
@@ -663,4 +671,285 @@ async fn attachments_upload_and_download_with_the_session() {
     let file = app.get(&anna.cookie, href).await;
     assert_eq!(file.status(), StatusCode::OK);
     assert_eq!(file.bytes().await.unwrap().as_ref(), b"log line");
+}
+
+// ---- Workplaces (issue 8) ----
+
+impl App {
+    /// A manager with the test password.
+    async fn manager(&self) -> Browser {
+        let hash = okno_desk::auth::hash_password(PASSWORD).unwrap();
+        self.desk
+            .store
+            .create_user(&NewUser {
+                email: Email::parse("maria@desk.test").unwrap(),
+                name: "Мария Руководова".into(),
+                role: Role::Manager,
+                client_id: None,
+                lines: vec![],
+                sees_organization: false,
+                password_hash: Some(hash),
+            })
+            .await
+            .unwrap();
+        self.login("maria@desk.test").await
+    }
+
+    async fn first_task(&self) -> i64 {
+        self.desk.store.tasks(self.alfa_ticket.id).await.unwrap()[0]
+            .id
+            .0
+    }
+}
+
+#[tokio::test]
+async fn every_workplace_renders_in_russian_and_english_without_a_missing_key() {
+    let app = spawn().await;
+    let anna = app.login("anna@alfa.test").await;
+    let lena = app.login("lena@desk.test").await;
+    let maria = app.manager().await;
+    let ticket = format!("/tickets/{}", app.alfa_ticket.number());
+    let task = format!("/tasks/{}", app.first_task().await);
+    let pages = [
+        (&anna, "/".to_owned()),
+        (&anna, ticket.clone()),
+        (&anna, "/tickets/new?service=question".to_owned()),
+        (&lena, "/".to_owned()),
+        (&lena, "/desk".to_owned()),
+        (&lena, task.clone()),
+        (&lena, ticket.clone()),
+        (&maria, "/manager".to_owned()),
+        (&maria, "/desk".to_owned()),
+    ];
+    for lang in ["ru", "en"] {
+        for (who, path) in &pages {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let (status, html) = app.page(who, &format!("{path}{sep}lang={lang}")).await;
+            assert_eq!(status, StatusCode::OK, "{path} in {lang}");
+            assert!(
+                !html.contains('⟦'),
+                "{path} in {lang} shows an untranslated key: {}",
+                &html[html.find('⟦').unwrap()..][..60.min(html.len() - html.find('⟦').unwrap())]
+            );
+            assert!(html.contains(&format!("<html lang=\"{lang}\">")), "{path}");
+            assert!(html.len() < 300 * 1024, "{path} is {} bytes", html.len());
+        }
+    }
+    let (_, desk) = app.page(&lena, "/desk?lang=ru").await;
+    assert!(desk.contains("Мой стол") && desk.contains(TASK_TITLE));
+    assert!(desk.contains("queue-item priority-low top") || desk.contains(" top"));
+    let (_, manager) = app.page(&maria, "/manager?lang=en").await;
+    assert!(manager.contains("Whose side is the ball") && manager.contains("Waiting on us"));
+}
+
+#[tokio::test]
+async fn clients_and_specialists_stay_out_of_what_is_not_theirs() {
+    let app = spawn().await;
+    let anna = app.login("anna@alfa.test").await;
+    let lena = app.login("lena@desk.test").await;
+    let task = format!("/tasks/{}", app.first_task().await);
+    let desk = app.get(&anna.cookie, "/desk").await;
+    assert_eq!(desk.status(), StatusCode::SEE_OTHER);
+    assert_eq!(desk.headers()[header::LOCATION], "/");
+    let (status, html) = app.page(&anna, &task).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!html.contains(TASK_TITLE));
+    assert_eq!(app.page(&anna, "/manager").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.page(&lena, "/manager").await.0, StatusCode::FORBIDDEN);
+    let announce = app
+        .post(
+            &lena,
+            "/announcements",
+            &[("csrf", &lena.csrf), ("title", "x"), ("body", "y")],
+        )
+        .await;
+    assert_eq!(announce.status(), StatusCode::FORBIDDEN);
+    // A client cannot take or complete a task either.
+    let take = app
+        .post(&anna, &format!("{task}/take"), &[("csrf", &anna.csrf)])
+        .await;
+    assert_eq!(take.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_specialist_takes_and_transfers_a_task_from_the_desk() {
+    let app = spawn().await;
+    let lena = app.login("lena@desk.test").await;
+    let id = app.first_task().await;
+    let taken = app
+        .post(&lena, &format!("/tasks/{id}/take"), &[("csrf", &lena.csrf)])
+        .await;
+    assert_eq!(taken.status(), StatusCode::SEE_OTHER);
+    let task = app.desk.store.task(TaskId(id)).await.unwrap().unwrap();
+    assert!(task.assignee_id.is_some());
+    // A transfer without a reason says so in place.
+    let (status, html) = {
+        let r = app
+            .post(
+                &lena,
+                &format!("/tasks/{id}/transfer"),
+                &[("csrf", &lena.csrf), ("line", "2"), ("reason", " ")],
+            )
+            .await;
+        (r.status(), r.text().await.unwrap())
+    };
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Заполните это поле"));
+    let moved = app
+        .post(
+            &lena,
+            &format!("/tasks/{id}/transfer"),
+            &[
+                ("csrf", &lena.csrf),
+                ("line", "2"),
+                ("reason", "Нужна вторая линия"),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status(), StatusCode::SEE_OTHER);
+    let task = app.desk.store.task(TaskId(id)).await.unwrap().unwrap();
+    assert_eq!(task.line.map(|l| l.get()), Some(2));
+}
+
+#[tokio::test]
+async fn a_double_submit_opens_one_ticket() {
+    let app = spawn().await;
+    let anna = app.login("anna@alfa.test").await;
+    let (_, form) = app.page(&anna, "/tickets/new?service=question").await;
+    let nonce = hidden(&form, "nonce");
+    assert_eq!(nonce.len(), 64);
+    let fields = [
+        ("csrf", anna.csrf.as_str()),
+        ("service", "question"),
+        ("subject", "Двойной клик"),
+        ("description", "Отправлено дважды"),
+        ("nonce", nonce.as_str()),
+    ];
+    let (first, second) = tokio::join!(
+        app.post(&anna, "/tickets", &fields),
+        app.post(&anna, "/tickets", &fields)
+    );
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(second.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        first.headers()[header::LOCATION],
+        second.headers()[header::LOCATION]
+    );
+    let (_, list) = app.page(&anna, "/").await;
+    assert_eq!(list.matches("Двойной клик").count(), 1);
+}
+
+#[tokio::test]
+async fn an_expired_session_returns_to_the_page_after_login() {
+    let app = spawn().await;
+    let response = app.http.get(app.url("/desk")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[header::LOCATION], "/login?next=/desk");
+    let hx = app
+        .http
+        .get(app.url("/desk/queue"))
+        .header("hx-request", "true")
+        .header("hx-current-url", app.url("/desk"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hx.headers()["hx-redirect"], "/login?next=/desk");
+
+    for (next, expected) in [
+        ("/desk", "/desk"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example", "/"),
+    ] {
+        let form = app
+            .http
+            .get(app.url(&format!("/login?next={next}")))
+            .send()
+            .await
+            .unwrap();
+        let login_cookie = set_cookie(form.headers(), "okno_login").unwrap();
+        let html = form.text().await.unwrap();
+        assert_eq!(hidden(&html, "next"), expected);
+        let posted = app
+            .http
+            .post(app.url("/login"))
+            .header(header::COOKIE, login_cookie.split(';').next().unwrap())
+            .form(&[
+                ("email", "lena@desk.test"),
+                ("password", PASSWORD),
+                ("csrf", &hidden(&html, "csrf")),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), StatusCode::SEE_OTHER);
+        assert_eq!(posted.headers()[header::LOCATION], expected, "next={next}");
+    }
+}
+
+#[tokio::test]
+async fn announcements_reach_only_the_chosen_clients() {
+    let app = spawn().await;
+    let maria = app.manager().await;
+    let empty = app
+        .post(
+            &maria,
+            "/announcements",
+            &[("csrf", &maria.csrf), ("title", " "), ("body", "Текст")],
+        )
+        .await;
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.text().await.unwrap().contains("Заполните это поле"));
+    let posted = app
+        .post(
+            &maria,
+            "/announcements",
+            &[
+                ("csrf", &maria.csrf),
+                ("title", "Плановые работы в субботу"),
+                ("body", "Сервер будет недоступен с 10 до 12."),
+                ("clients", "BETA"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status(), StatusCode::SEE_OTHER);
+    let boris = app.login("boris@beta.test").await;
+    let anna = app.login("anna@alfa.test").await;
+    assert!(
+        app.page(&boris, "/")
+            .await
+            .1
+            .contains("Плановые работы в субботу")
+    );
+    assert!(
+        !app.page(&anna, "/")
+            .await
+            .1
+            .contains("Плановые работы в субботу")
+    );
+}
+
+#[tokio::test]
+async fn an_open_ticket_cannot_be_rated_and_shows_the_promise() {
+    let app = spawn().await;
+    let anna = app.login("anna@alfa.test").await;
+    let href = format!("/tickets/{}", app.alfa_ticket.number());
+    let (_, html) = app.page(&anna, &href).await;
+    assert!(!html.contains("rating-form"));
+    let rated = app
+        .post(
+            &anna,
+            &format!("{href}/rating"),
+            &[("csrf", &anna.csrf), ("score", "5")],
+        )
+        .await;
+    assert_eq!(rated.status(), StatusCode::CONFLICT);
+    assert!(
+        app.desk
+            .store
+            .rating(app.alfa_ticket.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

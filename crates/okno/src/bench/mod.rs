@@ -2,6 +2,7 @@
 
 mod api;
 mod queue;
+mod pages;
 mod workflow;
 
 use std::process::ExitCode;
@@ -48,6 +49,7 @@ impl Figure {
 pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
     let figures = match name {
         "api" => api::run(quick).await?,
+        "pages" => pages::run(quick).await?,
         "workflow" => workflow::run(quick).await?,
         "queue" => queue::run(quick).await?,
         "sla" => okno_sla::bench::run(quick)

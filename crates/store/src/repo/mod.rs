@@ -8,6 +8,7 @@ use crate::*;
 use sqlx::{AssertSqlSafe, Row};
 
 mod contracts;
+mod dashboard;
 mod jobs;
 mod queue;
 mod mail;

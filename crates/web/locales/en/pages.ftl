@@ -131,3 +131,93 @@ month-9 = Sep
 month-10 = Oct
 month-11 = Nov
 month-12 = Dec
+
+# Workplaces (issue 8)
+nav-places = Workplaces
+nav-desk = My desk
+nav-manager = Figures
+nav-skip = Skip to content
+
+weekday-1 = Mon
+weekday-2 = Tue
+weekday-3 = Wed
+weekday-4 = Thu
+weekday-5 = Fri
+weekday-6 = Sat
+weekday-7 = Sun
+ticket-promise = We will answer by { $value }.
+
+priority-critical = critical
+priority-high = high
+priority-normal = normal
+priority-low = low
+why-overdue = Overdue; priority { $value }.
+why-due = Priority { $priority }, due { $due }.
+why-no-due = Priority { $value }, no deadline.
+
+desk-title = My desk
+desk-queue = Task queue
+desk-queue-hint = Take the top one: the queue is already sorted by priority and deadline.
+desk-queue-empty = No tasks.
+desk-take-next = Take next
+desk-mine = mine
+desk-planning = Planning
+desk-planning-empty = The task calendar will appear here.
+desk-my-figures = My figures
+desk-open-mine = Open tasks on me
+desk-done-month = Done this month
+
+task-client-description = The client's description
+task-line1-summary = Line 1's summary
+task-no-summary = Line 1 left no summary.
+task-instructions = How to do it
+task-actions = Actions
+task-take = Take the task
+task-outcome = Outcome
+task-summary = Summary (carried into the next task)
+task-complete = Complete the task
+task-transfer-line = Transfer to line
+task-transfer-reason = Reason for the transfer
+task-transfer = Transfer
+task-ticket-360 = The whole ticket
+task-open-ticket = Open the ticket: client, conversation, files, history
+
+feed-title = Feed
+feed-empty = No news.
+
+manager-title = Support figures
+manager-alerts = Alerts
+manager-no-alerts = No alerts.
+manager-figures = Operational figures
+fig-plan-today = Plan / done today
+fig-plan-week = Plan / done this week
+fig-overdue-development = Overdue development tasks
+fig-bugs = Bugs in 14 days
+fig-in-progress = Tickets in progress
+fig-overdue-tickets = Overdue tickets
+manager-new-tickets = New tickets per day
+manager-client-time = Time per client per day
+manager-no-time = No time logged on these days.
+manager-workday = Specialists' workday
+manager-no-work = No time logged today.
+manager-board = Whose side is the ball
+board-ours = Waiting on us
+board-theirs = Waiting on the client
+minutes = { $value } min
+alert-breached = Deadline breached
+alert-at_risk = Deadline at risk
+alert-over_hours = Too many hours
+alert-quota_used_up = Quota used up
+
+announce-title = Announcement to clients
+announce-subject = Title
+announce-body = Text
+announce-clients = To (client codes, comma separated; empty: everyone)
+announce-by-mail = Also send by mail
+announce-submit = Publish
+
+rating-title = Rate the answer
+rating-score = Score from 1 to 5
+rating-comment = Comment (optional)
+rating-submit = Rate
+rating-given = Your rating: { $value } of 5.

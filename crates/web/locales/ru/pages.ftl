@@ -135,3 +135,93 @@ month-9 = сентября
 month-10 = октября
 month-11 = ноября
 month-12 = декабря
+
+# Workplaces (issue 8)
+nav-places = Рабочие места
+nav-desk = Мой стол
+nav-manager = Показатели
+nav-skip = Перейти к содержимому
+
+weekday-1 = пн
+weekday-2 = вт
+weekday-3 = ср
+weekday-4 = чт
+weekday-5 = пт
+weekday-6 = сб
+weekday-7 = вс
+ticket-promise = Мы ответим до { $value }.
+
+priority-critical = критический
+priority-high = высокий
+priority-normal = обычный
+priority-low = низкий
+why-overdue = Срок прошёл; приоритет { $value }.
+why-due = Приоритет { $priority }, срок { $due }.
+why-no-due = Приоритет { $value }, без срока.
+
+desk-title = Мой стол
+desk-queue = Очередь задач
+desk-queue-hint = Берите верхнюю: очередь уже отсортирована по приоритету и сроку.
+desk-queue-empty = Задач нет.
+desk-take-next = Взять следующей
+desk-mine = моя
+desk-planning = Планирование
+desk-planning-empty = Календарь задач появится здесь.
+desk-my-figures = Мои показатели
+desk-open-mine = Открытых задач на мне
+desk-done-month = Выполнено за месяц
+
+task-client-description = Описание клиента
+task-line1-summary = Итог первой линии
+task-no-summary = Первая линия не оставила итога.
+task-instructions = Как выполнять
+task-actions = Действия
+task-take = Взять задачу
+task-outcome = Исход
+task-summary = Итог (перейдёт в следующую задачу)
+task-complete = Завершить задачу
+task-transfer-line = Передать на линию
+task-transfer-reason = Причина передачи
+task-transfer = Передать
+task-ticket-360 = Обращение целиком
+task-open-ticket = Открыть обращение: клиент, переписка, файлы, история
+
+feed-title = Лента
+feed-empty = Новостей нет.
+
+manager-title = Показатели поддержки
+manager-alerts = Происшествия
+manager-no-alerts = Происшествий нет.
+manager-figures = Оперативные показатели
+fig-plan-today = План / факт на сегодня
+fig-plan-week = План / факт на неделю
+fig-overdue-development = Просрочено задач в разработке
+fig-bugs = Ошибок за 14 дней
+fig-in-progress = Обращений в работе
+fig-overdue-tickets = Просроченных обращений
+manager-new-tickets = Новые обращения по дням
+manager-client-time = Время по клиентам по дням
+manager-no-time = Время за эти дни не записано.
+manager-workday = Рабочий день специалистов
+manager-no-work = Сегодня время не записано.
+manager-board = На чьей стороне мяч
+board-ours = Ждут нас
+board-theirs = Ждём мы
+minutes = { $value } мин
+alert-breached = Срок нарушен
+alert-at_risk = Срок под угрозой
+alert-over_hours = Перерасход времени
+alert-quota_used_up = Лимит исчерпан
+
+announce-title = Объявление клиентам
+announce-subject = Заголовок
+announce-body = Текст
+announce-clients = Кому (коды клиентов через запятую; пусто — всем)
+announce-by-mail = Отправить также по почте
+announce-submit = Опубликовать
+
+rating-title = Оцените ответ
+rating-score = Оценка от 1 до 5
+rating-comment = Комментарий (необязательно)
+rating-submit = Оценить
+rating-given = Ваша оценка: { $value } из 5.

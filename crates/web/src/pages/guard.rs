@@ -90,9 +90,58 @@ impl FromRequestParts<AppState> for Page {
                 csrf: session.csrf,
                 ctx,
             }),
-            None => Err(Redirect::to("/login").into_response()),
+            // Back to this page after logging in; htmx swaps must reload the whole page.
+            None => {
+                // An htmx fragment returns to the page that asked for it.
+                let here = parts
+                    .headers
+                    .get("hx-current-url")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|url| url.split_once("://").map(|(_, rest)| rest))
+                    .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
+                    .filter(|_| parts.headers.contains_key("hx-request"))
+                    .unwrap_or_else(|| {
+                        parts
+                            .uri
+                            .path_and_query()
+                            .map_or("/", |p| p.as_str())
+                            .to_owned()
+                    });
+                let path = here.split('#').next().unwrap_or("/");
+                let to = if path == "/" {
+                    "/login".to_owned()
+                } else {
+                    format!("/login?next={}", encode_next(path))
+                };
+                if parts.headers.contains_key("hx-request") {
+                    Err(([("hx-redirect", to)], StatusCode::OK).into_response())
+                } else {
+                    Err(Redirect::to(&to).into_response())
+                }
+            }
         }
     }
+}
+
+/// A local path for `?next=`: letters, digits and `/-_.` kept, the rest percent-encoded.
+pub fn encode_next(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Where to go after login: a path on this site only (no `//host`, no scheme).
+pub fn safe_next(next: &str) -> &str {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.contains(['\\', '\r', '\n']);
+    if local { next } else { "/" }
 }
 
 /// Compares secrets without stopping at the first difference.

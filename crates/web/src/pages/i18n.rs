@@ -112,7 +112,7 @@ impl Lang {
     pub fn t(self, key: &str) -> String {
         LOCALES
             .try_lookup(self.id(), key)
-            .unwrap_or_else(|| key.to_owned())
+            .unwrap_or_else(|| missing(key))
     }
 
     /// The message `key` with arguments.
@@ -123,7 +123,7 @@ impl Lang {
             .collect();
         LOCALES
             .try_lookup_with_args(self.id(), key, &args)
-            .unwrap_or_else(|| key.to_owned())
+            .unwrap_or_else(|| missing(key))
     }
 
     /// A message taking `$count`, with the language's plural rules (ru: one/few/many).
@@ -132,6 +132,22 @@ impl Lang {
     }
 
     /// `5 марта 2025, 14:30` / `5 Mar 2025, 14:30` in `zone`.
+    /// "Tue 14:00" / "вт 14:00", for promises in plain words; the date is added when it is
+    /// not within the coming week.
+    pub fn weekday_time(self, at: Timestamp, zone: &TimeZone) -> String {
+        let local = at.to_zoned_datetime(zone.clone());
+        let day = self.t(&format!(
+            "weekday-{}",
+            local.weekday().to_monday_one_offset()
+        ));
+        let within_week = (at - Timestamp::now()).as_hours() < 6 * 24;
+        if within_week {
+            format!("{day} {:02}:{:02}", local.hour(), local.minute())
+        } else {
+            format!("{day} {}", self.instant(at, zone))
+        }
+    }
+
     pub fn instant(self, at: Timestamp, zone: &TimeZone) -> String {
         let local = at.to_zoned_datetime(zone.clone());
         let month = self.t(&format!("month-{}", local.month()));
@@ -147,6 +163,12 @@ impl Lang {
 }
 
 /// The viewer's zone: the `tz` cookie if it names a known zone, else Moscow.
+/// A key no language has: shown marked, so a page test finds it (`⟦key⟧`).
+fn missing(key: &str) -> String {
+    tracing::warn!(key, "untranslated message");
+    format!("⟦{key}⟧")
+}
+
 pub fn viewer_zone(headers: &HeaderMap) -> TimeZone {
     let jar = CookieJar::from_headers(headers);
     jar.get(TZ_COOKIE)

@@ -7,6 +7,7 @@
 pub mod guard;
 pub mod i18n;
 pub mod templates;
+pub mod workplaces;
 
 use crate::AppState;
 use crate::extract::SESSION_COOKIE;
@@ -44,6 +45,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tickets/{id}", get(ticket_page))
         .route("/tickets/{id}/comments", post(post_comment))
         .route("/tickets/{id}/submit", post(submit_draft))
+        .route("/tickets/{id}/rating", post(workplaces::rate))
+        .route("/desk", get(workplaces::desk_page))
+        .route("/desk/queue", get(workplaces::queue_fragment))
+        .route("/tasks/{id}", get(workplaces::task_page))
+        .route("/tasks/{id}/take", post(workplaces::take))
+        .route("/tasks/{id}/complete", post(workplaces::complete))
+        .route("/tasks/{id}/transfer", post(workplaces::transfer))
+        .route("/manager", get(workplaces::manager_page))
+        .route("/announcements", post(workplaces::announce))
         .route(
             "/tickets/{id}/attachments",
             post(upload).layer(DefaultBodyLimit::max(upload_limit)),
@@ -52,6 +62,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .layer(axum::middleware::from_fn_with_state(state, page_layer))
         .route("/static/okno.css", get(stylesheet))
         .route("/static/favicon.svg", get(favicon))
+        .route("/static/htmx.min.js", get(htmx))
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -74,8 +85,19 @@ async fn favicon() -> impl IntoResponse {
     )
 }
 
+/// htmx 2.0.11 (0BSD), vendored: live parts of the pages without a Node build step.
+async fn htmx() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/htmx.min.js"),
+    )
+}
+
 /// `123` or `OK-000123`; anything else names no ticket.
-fn ticket_id(raw: &str) -> Result<TicketId, PageError> {
+pub(crate) fn ticket_id(raw: &str) -> Result<TicketId, PageError> {
     TicketNumber::parse(raw)
         .map(|n| TicketId(n.0))
         .ok_or(PageError::NOT_FOUND)
@@ -93,11 +115,20 @@ struct LoginForm {
     password: String,
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    next: String,
 }
 
-async fn login_form(visit: Visit, jar: CookieJar) -> Response {
+#[derive(Deserialize)]
+struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+async fn login_form(visit: Visit, jar: CookieJar, Query(query): Query<NextQuery>) -> Response {
+    let next = guard::safe_next(&query.next).to_owned();
     if visit.session.is_some() {
-        return Redirect::to("/").into_response();
+        return Redirect::to(&next).into_response();
     }
     let token = random_token();
     let cookie = Cookie::build((LOGIN_COOKIE, token.clone()))
@@ -110,6 +141,7 @@ async fn login_form(visit: Visit, jar: CookieJar) -> Response {
         email: String::new(),
         error: None,
         token,
+        next,
     };
     (jar.add(cookie), render(StatusCode::OK, &page)).into_response()
 }
@@ -132,6 +164,7 @@ async fn login(
             ctx,
             email: form.email.clone(),
             token: form.csrf.clone(),
+            next: guard::safe_next(&form.next).to_owned(),
         };
         Ok(render(status, &page))
     };
@@ -147,7 +180,7 @@ async fn login(
                         session.cookie,
                         guard::is_https(&headers),
                     ));
-            Ok((jar, Redirect::to("/")).into_response())
+            Ok((jar, Redirect::to(guard::safe_next(&form.next))).into_response())
         }
         Err(DeskError::Unauthorized(_)) => refused(StatusCode::UNAUTHORIZED, "login-failed"),
         Err(DeskError::Throttled) => refused(StatusCode::TOO_MANY_REQUESTS, "login-throttled"),
@@ -156,9 +189,9 @@ async fn login(
 }
 
 #[derive(Deserialize)]
-struct CsrfForm {
+pub struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
 }
 
 async fn logout(
@@ -208,6 +241,7 @@ async fn home(
     } else {
         service_links(&state.desk, page.ctx.lang)
     };
+    let feed = workplaces::client_feed(&state.desk, &page.ctx, &page.user).await?;
     let view = HomeTemplate::new(
         page.ctx,
         &tickets,
@@ -216,6 +250,7 @@ async fn home(
         after.is_some(),
         services,
         support_calendar_idle(&state.desk),
+        feed,
     );
     Ok(render(StatusCode::OK, &view))
 }
@@ -276,7 +311,9 @@ async fn load_ticket(
         .service(&ticket.service)
         .map(|s| s.name.get(lang.code()).to_owned())
         .unwrap_or_else(|| ticket.service.clone());
+    let rating = desk.ticket_rating(user, ticket.id).await?;
     Ok(TicketData {
+        rating,
         comments: desk.comments(user, ticket.id).await?,
         attachments: desk.attachments(user, ticket.id).await?,
         history: desk.history(user, ticket.id).await?,
@@ -430,6 +467,7 @@ async fn new_ticket_form(
         service_description,
         input: TicketFormInput {
             service: query.service,
+            nonce: random_token(),
             ..TicketFormInput::default()
         },
         errors: TicketFormErrors::default(),
@@ -450,6 +488,48 @@ struct TicketForm {
     #[serde(default)]
     client: String,
     draft: Option<String>,
+    /// One per rendered form: a second submit of the same form opens the first ticket.
+    #[serde(default)]
+    nonce: String,
+}
+
+/// Forms already submitted (session token + nonce) and the ticket each opened; `None`
+/// while the first submit is still being handled. Bounded: the oldest half is dropped.
+static SUBMITTED: std::sync::Mutex<Vec<(String, Option<TicketId>)>> =
+    std::sync::Mutex::new(Vec::new());
+const SUBMITTED_MAX: usize = 10_000;
+
+enum Submit {
+    First(String),
+    Done(TicketId),
+    Pending,
+}
+
+fn claim_submit(key: String) -> Submit {
+    let mut seen = SUBMITTED.lock().unwrap_or_else(|p| p.into_inner());
+    match seen.iter().find(|(k, _)| *k == key) {
+        Some((_, Some(id))) => Submit::Done(*id),
+        Some((_, None)) => Submit::Pending,
+        None => {
+            if seen.len() >= SUBMITTED_MAX {
+                seen.drain(..SUBMITTED_MAX / 2);
+            }
+            seen.push((key.clone(), None));
+            Submit::First(key)
+        }
+    }
+}
+
+fn finish_submit(key: &str, ticket: Option<TicketId>) {
+    let mut seen = SUBMITTED.lock().unwrap_or_else(|p| p.into_inner());
+    match ticket {
+        Some(id) => {
+            if let Some(entry) = seen.iter_mut().find(|(k, _)| k == key) {
+                entry.1 = Some(id);
+            }
+        }
+        None => seen.retain(|(k, _)| k != key),
+    }
 }
 
 async fn create_ticket(
@@ -465,7 +545,31 @@ async fn create_ticket(
         client: Some(form.client.clone()).filter(|c| !c.trim().is_empty()),
         draft: form.draft.is_some(),
     };
-    let error = match state.desk.open_ticket(&page.user, input).await {
+    // A double click sends the form twice: the second waits for the first and opens its
+    // ticket instead of a copy.
+    let mut claimed = None;
+    if !form.nonce.is_empty() {
+        let key = format!("{}:{}", page.user.id, form.nonce);
+        for _ in 0..100 {
+            match claim_submit(key.clone()) {
+                Submit::Done(id) => {
+                    return Ok(
+                        Redirect::to(&format!("/tickets/{}", TicketNumber(id.0))).into_response()
+                    );
+                }
+                Submit::Pending => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                Submit::First(key) => {
+                    claimed = Some(key);
+                    break;
+                }
+            }
+        }
+    }
+    let opened = state.desk.open_ticket(&page.user, input).await;
+    if let Some(key) = &claimed {
+        finish_submit(key, opened.as_ref().ok().map(|t| t.id));
+    }
+    let error = match opened {
         Ok(ticket) => {
             return Ok(Redirect::to(&format!("/tickets/{}", ticket.number())).into_response());
         }
@@ -496,6 +600,7 @@ async fn create_ticket(
             description: form.description,
             client: form.client,
             draft: form.draft.is_some(),
+            nonce: random_token(),
         },
         errors,
     };

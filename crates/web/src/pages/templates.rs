@@ -50,6 +50,12 @@ impl Ctx {
         self.user.as_ref().is_some_and(|u| u.role.is_staff())
     }
 
+    pub fn is_manager(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|u| matches!(u.role, Role::Manager | Role::Admin))
+    }
+
     pub fn user_name(&self) -> &str {
         self.user.as_ref().map_or("", |u| u.name.as_str())
     }
@@ -130,6 +136,8 @@ pub struct LoginTemplate {
     pub error: Option<String>,
     /// The login form's own CSRF token (there is no session yet).
     pub token: String,
+    /// The page to return to after logging in.
+    pub next: String,
 }
 
 /// One line of the ticket list.
@@ -186,6 +194,7 @@ pub struct HomeTemplate {
     pub services: Vec<ServiceLink>,
     pub next_page: Option<String>,
     pub first_page: Option<String>,
+    pub feed: Vec<super::workplaces::FeedRow>,
 }
 
 impl HomeTemplate {
@@ -197,6 +206,7 @@ impl HomeTemplate {
         paged: bool,
         services: Vec<ServiceLink>,
         calendar_idle: bool,
+        feed: Vec<super::workplaces::FeedRow>,
     ) -> Self {
         let status_query = |s: Option<TicketStatus>| match s {
             Some(s) => format!("?status={}", s.as_str()),
@@ -225,6 +235,7 @@ impl HomeTemplate {
             filters,
             services,
             next_page,
+            feed,
             ctx,
         }
     }
@@ -254,6 +265,7 @@ pub struct HistoryRow {
 }
 
 pub struct TaskRow {
+    pub href: String,
     pub title: String,
     pub line: String,
     pub due: String,
@@ -270,6 +282,7 @@ pub struct TicketData {
     pub attachments: Vec<Attachment>,
     pub history: Vec<HistoryEvent>,
     pub tasks: Vec<Task>,
+    pub rating: Option<okno_store::Rating>,
 }
 
 /// What the viewer typed into the ticket page's forms, kept when it is shown again.
@@ -303,6 +316,11 @@ pub struct TicketTemplate {
     pub history: Vec<HistoryRow>,
     pub tasks: Vec<TaskRow>,
     pub forms: TicketForms,
+    /// "We will answer by Tue 14:00", while the next step is ours.
+    pub promise: Option<String>,
+    /// The client may rate it (solved, and the viewer is a client).
+    pub may_rate: bool,
+    pub rating: Option<i64>,
 }
 
 impl TicketTemplate {
@@ -348,6 +366,7 @@ impl TicketTemplate {
             .tasks
             .iter()
             .map(|task| TaskRow {
+                href: format!("/tasks/{}", task.id.0),
                 title: task.title.clone(),
                 line: task
                     .line
@@ -373,6 +392,13 @@ impl TicketTemplate {
             requester: t.requester_name.clone(),
             next_step: ctx.when(t.next_step_at),
             created: ctx.when(Some(t.created_at)),
+            promise: t
+                .next_step_at
+                .filter(|_| matches!(t.status, TicketStatus::New | TicketStatus::InProgress))
+                .map(|at| ctx.with("ticket-promise", &ctx.lang.weekday_time(at, &ctx.zone))),
+            may_rate: !ctx.is_staff()
+                && matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed),
+            rating: data.rating.as_ref().map(|r| r.score),
             comments,
             attachments,
             history,
@@ -426,6 +452,7 @@ pub struct TicketFormInput {
     pub description: String,
     pub client: String,
     pub draft: bool,
+    pub nonce: String,
 }
 
 #[derive(Default)]
