@@ -46,6 +46,8 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
         .unwrap_or_else(|_| dir.path().join("okno.db").to_string_lossy().into_owned());
     let backend = if url.starts_with("postgres") { "postgres" } else { "sqlite" };
     let store = okno_store::open(&url).await?;
+    // The desk publishes the service catalog the tickets refer to.
+    let desk = Desk::start(store.clone(), okno_desk::Settings::new(dir.path().to_path_buf())).await?;
     let clients = clients(&store, if quick { 50 } else { 1000 }).await?;
     let staff = staff(&store).await?;
 
@@ -54,7 +56,6 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
     store.analyze().await?;
     let generated = started.elapsed();
 
-    let desk = Desk::start(store, okno_desk::Settings::new(dir.path().to_path_buf())).await?;
     let mut times = Vec::with_capacity(SPECIALISTS * samples);
     let mut sizes = 0usize;
     for s in &staff {
