@@ -49,7 +49,11 @@ async fn queues_follow_the_priority_rules(db: TestDb) {
         entries.iter().map(|e| e.card.task.id).collect()
     };
     let dev = desk.work_queue(&f.dev, None, 50).await.unwrap();
-    assert_eq!(ids(&dev), [critical, bug_first, bug_second], "critical first, then by due");
+    assert_eq!(
+        ids(&dev),
+        [critical, bug_first, bug_second],
+        "critical first, then by due"
+    );
     assert_eq!(dev[0].why[0], "критическая ошибка", "{:?}", dev[0].why);
     assert!(dev[0].why[1].starts_with("срок "), "{:?}", dev[0].why);
     assert_eq!(dev[1].why[0], "ошибка");
@@ -80,13 +84,25 @@ async fn queues_follow_the_priority_rules(db: TestDb) {
     ));
 
     // Line 1 goes by arrival only, whatever the marks.
-    let older = desk.open_ticket(&f.other_contact, input("question")).await.unwrap();
-    let newer = desk.open_ticket(&f.other_contact, input("question")).await.unwrap();
-    desk.mark_urgent(&f.other_contact, newer.id, true).await.unwrap();
+    let older = desk
+        .open_ticket(&f.other_contact, input("question"))
+        .await
+        .unwrap();
+    let newer = desk
+        .open_ticket(&f.other_contact, input("question"))
+        .await
+        .unwrap();
+    desk.mark_urgent(&f.other_contact, newer.id, true)
+        .await
+        .unwrap();
     let line1 = desk.work_queue(&f.line1, None, 50).await.unwrap();
     let tickets: Vec<TicketId> = line1.iter().map(|e| e.card.task.ticket_id).collect();
     assert_eq!(tickets, [older.id, newer.id]);
-    assert!(line1[0].why[0].starts_with("поступило "), "{:?}", line1[0].why);
+    assert!(
+        line1[0].why[0].starts_with("поступило "),
+        "{:?}",
+        line1[0].why
+    );
 
     // Paging by cursor gives the same order.
     let first = desk.work_queue(&f.dev, None, 2).await.unwrap();
@@ -103,8 +119,14 @@ async fn queues_follow_the_priority_rules(db: TestDb) {
     let top = desk.take_next(&f.dev).await.unwrap().unwrap();
     assert_eq!(top.card.task.id, critical);
     assert_eq!(top.card.task.assignee_id, Some(f.dev.id));
-    assert_eq!(desk.take_next(&f.dev).await.unwrap().unwrap().card.task.id, critical);
-    assert!(desk.take_next(&f.accountant).await.unwrap().is_none(), "an empty queue");
+    assert_eq!(
+        desk.take_next(&f.dev).await.unwrap().unwrap().card.task.id,
+        critical
+    );
+    assert!(
+        desk.take_next(&f.accountant).await.unwrap().is_none(),
+        "an empty queue"
+    );
 
     // A client has no queue.
     assert!(desk.work_queue(&f.contact, None, 10).await.is_err());
@@ -136,13 +158,22 @@ async fn distribution_suggests_and_assigns(db: TestDb) {
     );
 
     let list = desk.suggest_specialists(&f.manager, ticket).await.unwrap();
-    assert_eq!(list[0].candidate.user, f.dev.id, "the full skill match first");
+    assert_eq!(
+        list[0].candidate.user, f.dev.id,
+        "the full skill match first"
+    );
     assert!(list[0].skills_match() && list[0].in_line);
-    let line2 = list.iter().find(|s| s.candidate.user == f.line2.id).unwrap();
+    let line2 = list
+        .iter()
+        .find(|s| s.candidate.user == f.line2.id)
+        .unwrap();
     assert_eq!(line2.missing_skills, ["sql"]);
     assert_eq!(line2.candidate.service_priority, Some(1));
     assert_eq!(line2.candidate.comment, "знает отчёты");
-    assert!(list.iter().all(|s| s.candidate.user != f.contact.id), "staff only");
+    assert!(
+        list.iter().all(|s| s.candidate.user != f.contact.id),
+        "staff only"
+    );
 
     // Two tickets to two specialists in one action.
     let touched = desk
@@ -154,17 +185,27 @@ async fn distribution_suggests_and_assigns(db: TestDb) {
     assert_eq!(task.assignee_id, Some(f.dev.id));
     assert_eq!(desk.store.coassignees(develop).await.unwrap(), [f.line2.id]);
     let line2_queue = desk.work_queue(&f.line2, None, 10).await.unwrap();
-    assert_eq!(line2_queue.len(), 2, "co-assigned tasks are in line 2's queue");
+    assert_eq!(
+        line2_queue.len(),
+        2,
+        "co-assigned tasks are in line 2's queue"
+    );
     let dev = desk.suggest_specialists(&f.manager, ticket).await.unwrap();
     let dev = dev.iter().find(|s| s.candidate.user == f.dev.id).unwrap();
-    assert_eq!(dev.candidate.open_tasks, 2, "load counts the assigned tasks");
+    assert_eq!(
+        dev.candidate.open_tasks, 2,
+        "load counts the assigned tasks"
+    );
 
     assert!(matches!(
         desk.assign_tickets(&f.dev, &[ticket], &[f.dev.id]).await,
         Err(DeskError::Domain(DomainError::Forbidden(_)))
     ));
     assert_eq!(
-        field(desk.assign_tickets(&f.manager, &[ticket], &[f.contact.id]).await),
+        field(
+            desk.assign_tickets(&f.manager, &[ticket], &[f.contact.id])
+                .await
+        ),
         "specialists"
     );
     assert_eq!(
@@ -205,17 +246,32 @@ async fn timers_and_time_entries(db: TestDb) {
     assert!(manual.manual);
     assert_eq!(manual.seconds(now), 3600);
     assert_eq!(
-        field(desk.add_time_entry(&f.dev, first, ago(90), ago(30), "").await),
+        field(
+            desk.add_time_entry(&f.dev, first, ago(90), ago(30), "")
+                .await
+        ),
         "started_at",
         "overlapping entries are refused"
     );
     assert_eq!(
-        field(desk.add_time_entry(&f.dev, first, ago(10), now + SignedDuration::from_mins(30), "").await),
+        field(
+            desk.add_time_entry(
+                &f.dev,
+                first,
+                ago(10),
+                now + SignedDuration::from_mins(30),
+                ""
+            )
+            .await
+        ),
         "stopped_at",
         "an entry in the future"
     );
     assert_eq!(
-        field(desk.add_time_entry(&f.dev, first, ago(200), ago(210), "").await),
+        field(
+            desk.add_time_entry(&f.dev, first, ago(200), ago(210), "")
+                .await
+        ),
         "stopped_at",
         "a negative duration"
     );
@@ -234,10 +290,14 @@ async fn timers_and_time_entries(db: TestDb) {
     assert_eq!(history.len(), 2, "the manual entry and its correction");
     assert_eq!(history[1].before.0, Some(manual.started_at));
     assert_eq!(history[1].reason, "начали раньше");
-    assert!(matches!(
-        desk.correct_time_entry(&f.line1, manual.id, ago(150), ago(60), "x").await,
-        Err(DeskError::Domain(DomainError::NotFound(_)))
-    ), "someone else's entry is not found");
+    assert!(
+        matches!(
+            desk.correct_time_entry(&f.line1, manual.id, ago(150), ago(60), "x")
+                .await,
+            Err(DeskError::Domain(DomainError::NotFound(_)))
+        ),
+        "someone else's entry is not found"
+    );
 
     // Totals: the dev sees their own time; the manager everyone's.
     let by_task = desk
@@ -247,7 +307,14 @@ async fn timers_and_time_entries(db: TestDb) {
     let on_first = by_task.iter().find(|(k, _)| *k == first.0).unwrap().1;
     assert!((90 * 60..90 * 60 + 60).contains(&on_first), "{by_task:?}");
     let by_user = desk
-        .time_totals(&f.manager, TimeGroup::User, TimeFilter { ticket: Some(ticket), ..Default::default() })
+        .time_totals(
+            &f.manager,
+            TimeGroup::User,
+            TimeFilter {
+                ticket: Some(ticket),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(by_user.len(), 2, "{by_user:?}");
@@ -270,7 +337,10 @@ async fn timers_and_time_entries(db: TestDb) {
         .await
         .unwrap();
     let last_day: i64 = per_day.iter().map(|d| d.1).sum();
-    assert!(last_day >= 90 * 60 && last_day >= day.seconds, "{per_day:?}");
+    assert!(
+        last_day >= 90 * 60 && last_day >= day.seconds,
+        "{per_day:?}"
+    );
 }
 
 async fn planning_load_feed_and_figures(db: TestDb) {
@@ -283,7 +353,9 @@ async fn planning_load_feed_and_figures(db: TestDb) {
 
     // Monday 1 March 2027, a working day of 8 hours in the default calendar.
     let monday: Timestamp = "2027-03-01T07:00:00Z".parse().unwrap();
-    desk.plan_task(&f.dev, first, Some((monday, 300))).await.unwrap();
+    desk.plan_task(&f.dev, first, Some((monday, 300)))
+        .await
+        .unwrap();
     assert_eq!(
         field(desk.plan_task(&f.dev, second, Some((monday, 200))).await),
         "minutes",
@@ -298,9 +370,13 @@ async fn planning_load_feed_and_figures(db: TestDb) {
         field(desk.plan_task(&f.dev, second, Some((sunday, 60))).await),
         "planned_at"
     );
-    desk.plan_task(&f.dev, second, Some((monday + SignedDuration::from_hours(6), 180)))
-        .await
-        .unwrap();
+    desk.plan_task(
+        &f.dev,
+        second,
+        Some((monday + SignedDuration::from_hours(6), 180)),
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         desk.plan_task(&f.line2, first, Some((monday, 30))).await,
         Err(DeskError::Domain(DomainError::Forbidden(_)))
@@ -325,21 +401,35 @@ async fn planning_load_feed_and_figures(db: TestDb) {
         Err(DeskError::Domain(DomainError::NotFound(_)))
     ));
     let renewed = desk.new_calendar_feed(&f.dev).await.unwrap();
-    assert!(desk.calendar_feed(&secret, "okno.test").await.is_err(), "the old URL stops");
+    assert!(
+        desk.calendar_feed(&secret, "okno.test").await.is_err(),
+        "the old URL stops"
+    );
     // A plan close to now is in the feed (set in the store: the day may be a weekend).
     let soon = Timestamp::now() + SignedDuration::from_hours(24 * 3);
     let (_, third) = classified(&f, &f.contact, "bug").await;
     desk.take_task(&f.dev, third).await.unwrap();
     desk.store.plan_task(third, Some((soon, 30))).await.unwrap();
     let feed = desk.calendar_feed(&renewed, "okno.test").await.unwrap();
-    assert!(feed.contains(&format!("UID:task-{third}@okno.test")), "{feed}");
+    assert!(
+        feed.contains(&format!("UID:task-{third}@okno.test")),
+        "{feed}"
+    );
 
     // Figures: a task closed today, time logged today.
     let now = Timestamp::now();
-    desk.add_time_entry(&f.dev, second, now - SignedDuration::from_mins(3), now - SignedDuration::from_mins(1), "")
+    desk.add_time_entry(
+        &f.dev,
+        second,
+        now - SignedDuration::from_mins(3),
+        now - SignedDuration::from_mins(1),
+        "",
+    )
+    .await
+    .unwrap();
+    desk.complete_task(&f.dev, second, "done", None)
         .await
         .unwrap();
-    desk.complete_task(&f.dev, second, "done", None).await.unwrap();
     let figures = desk.personal_figures(&f.dev, None).await.unwrap();
     assert_eq!(figures.today.closed, 1);
     assert!(figures.week.closed >= 1);

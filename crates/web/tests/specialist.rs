@@ -54,9 +54,15 @@ async fn specialist_day_over_http(db: TestDb) {
         .create_client("ALFA", "Альфа", Some("alfa.test"))
         .await
         .unwrap();
-    let (_, client) =
-        common::user_with_token(&desk, "client@alfa.test", Role::Client, Some(alfa), &[], None)
-            .await;
+    let (_, client) = common::user_with_token(
+        &desk,
+        "client@alfa.test",
+        Role::Client,
+        Some(alfa),
+        &[],
+        None,
+    )
+    .await;
     let (line1_user, line1) =
         common::user_with_token(&desk, "line1@desk.test", Role::Specialist, None, &[1], None).await;
     let (dev_user, dev) =
@@ -71,22 +77,37 @@ async fn specialist_day_over_http(db: TestDb) {
     };
 
     // Two tickets; the second marked URGENT by the client.
-    let new_ticket = |urgent: bool| {
-        json!({"service": "question", "subject": "Отчёт", "description": "ошибка", "urgent": urgent})
-    };
+    let new_ticket = |urgent: bool| json!({"service": "question", "subject": "Отчёт", "description": "ошибка", "urgent": urgent});
     let (status, plain) = app
-        .call(Method::POST, &client, "/api/v1/tickets", Some(new_ticket(false)))
+        .call(
+            Method::POST,
+            &client,
+            "/api/v1/tickets",
+            Some(new_ticket(false)),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{plain}");
     let (_, urgent) = app
-        .call(Method::POST, &client, "/api/v1/tickets", Some(new_ticket(true)))
+        .call(
+            Method::POST,
+            &client,
+            "/api/v1/tickets",
+            Some(new_ticket(true)),
+        )
         .await;
 
     // Line 1 classifies both as bugs; the dev's queue puts the urgent one first, saying why.
-    let (_, queue) = app.call(Method::GET, &line1, "/api/v1/tasks/queue", None).await;
+    let (_, queue) = app
+        .call(Method::GET, &line1, "/api/v1/tasks/queue", None)
+        .await;
     assert_eq!(queue.as_array().unwrap().len(), 2);
     assert_eq!(queue[0]["ticket_id"], plain["id"], "line 1 goes by arrival");
-    assert!(queue[0]["why"][0].as_str().unwrap().starts_with("поступило"));
+    assert!(
+        queue[0]["why"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("поступило")
+    );
     assert!(queue[0]["idle"].is_boolean());
     for task in queue.as_array().unwrap() {
         let path = format!("/api/v1/tasks/{}/complete", task["id"].as_str().unwrap());
@@ -95,15 +116,27 @@ async fn specialist_day_over_http(db: TestDb) {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
-    let (_, queue) = app.call(Method::GET, &dev, "/api/v1/tasks/queue", None).await;
+    let (_, queue) = app
+        .call(Method::GET, &dev, "/api/v1/tasks/queue", None)
+        .await;
     assert_eq!(queue[0]["ticket_id"], urgent["id"]);
     assert_eq!(queue[0]["why"][0], "критическая ошибка (срочно)");
-    for field in ["id", "ticket_id", "kind", "line", "due_at", "priority", "outcomes"] {
+    for field in [
+        "id",
+        "ticket_id",
+        "kind",
+        "line",
+        "due_at",
+        "priority",
+        "outcomes",
+    ] {
         assert!(queue[0].get(field).is_some(), "the queue entry has {field}");
     }
 
     // Take the top task in one call.
-    let (status, top) = app.call(Method::POST, &dev, "/api/v1/tasks/next", None).await;
+    let (status, top) = app
+        .call(Method::POST, &dev, "/api/v1/tasks/next", None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{top}");
     assert_eq!(top["ticket_id"], urgent["id"]);
     assert_eq!(top["assignee"], dev_user.id.to_string());
@@ -111,7 +144,12 @@ async fn specialist_day_over_http(db: TestDb) {
 
     // Timers: start, stop, stop again is a conflict.
     let (status, timer) = app
-        .call(Method::POST, &dev, &format!("/api/v1/tasks/{task}/timer"), None)
+        .call(
+            Method::POST,
+            &dev,
+            &format!("/api/v1/tasks/{task}/timer"),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{timer}");
     assert!(timer["stopped"].is_null());
@@ -125,17 +163,23 @@ async fn specialist_day_over_http(db: TestDb) {
     // Manual entries: fine, overlapping, in the future, negative, not an instant.
     let now = Timestamp::now();
     let ago = |m: i64| (now - SignedDuration::from_mins(m)).to_string();
-    let entry = |from: String, until: String| {
-        json!({"task": task, "started_at": from, "stopped_at": until, "note": "созвон"})
-    };
+    let entry = |from: String, until: String| json!({"task": task, "started_at": from, "stopped_at": until, "note": "созвон"});
     let (status, added) = app
-        .call(Method::POST, &dev, "/api/v1/time-entries", Some(entry(ago(120), ago(60))))
+        .call(
+            Method::POST,
+            &dev,
+            "/api/v1/time-entries",
+            Some(entry(ago(120), ago(60))),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{added}");
     assert_eq!(added["seconds"], 3600);
     for (body, field) in [
         (entry(ago(90), ago(70)), "started_at"),
-        (entry(ago(20), (now + SignedDuration::from_hours(1)).to_string()), "stopped_at"),
+        (
+            entry(ago(20), (now + SignedDuration::from_hours(1)).to_string()),
+            "stopped_at",
+        ),
         (entry(ago(300), ago(400)), "stopped_at"),
         (entry("вчера".into(), ago(400)), "started_at"),
     ] {
@@ -146,7 +190,12 @@ async fn specialist_day_over_http(db: TestDb) {
         assert_eq!(error["field"], field, "{error}");
     }
     let (_, totals) = app
-        .call(Method::GET, &dev, &format!("/api/v1/time/totals?by=task&task={task}"), None)
+        .call(
+            Method::GET,
+            &dev,
+            &format!("/api/v1/time/totals?by=task&task={task}"),
+            None,
+        )
         .await;
     assert_eq!(totals[0]["key"], task);
     assert!(totals[0]["seconds"].as_i64().unwrap() >= 3600);
@@ -154,7 +203,9 @@ async fn specialist_day_over_http(db: TestDb) {
         .call(Method::GET, &dev, "/api/v1/time/totals?by=mood", None)
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (_, day) = app.call(Method::GET, &dev, "/api/v1/time/workday", None).await;
+    let (_, day) = app
+        .call(Method::GET, &dev, "/api/v1/time/workday", None)
+        .await;
     assert!(day["seconds"].as_i64().unwrap() >= 1, "{day}");
 
     // Planning beyond the day's working hours names the field.
@@ -182,10 +233,17 @@ async fn specialist_day_over_http(db: TestDb) {
         status == StatusCode::NO_CONTENT || status == StatusCode::UNPROCESSABLE_ENTITY,
         "{status}"
     );
-    let (status, feed) = app.call(Method::POST, &dev, "/api/v1/planning/feed", None).await;
+    let (status, feed) = app
+        .call(Method::POST, &dev, "/api/v1/planning/feed", None)
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let path = feed["path"].as_str().unwrap();
-    let response = app.http.get(format!("{}{path}", app.base)).send().await.unwrap();
+    let response = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["content-type"]
@@ -206,37 +264,69 @@ async fn specialist_day_over_http(db: TestDb) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
-    let (status, figures) = app.call(Method::GET, &dev, "/api/v1/me/figures", None).await;
+    let (status, figures) = app
+        .call(Method::GET, &dev, "/api/v1/me/figures", None)
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(figures["today"]["logged_seconds"].as_i64().unwrap() >= 1, "{figures}");
+    assert!(
+        figures["today"]["logged_seconds"].as_i64().unwrap() >= 1,
+        "{figures}"
+    );
 
     // Distribution: candidates and a bulk assignment by the manager only.
     let (status, candidates) = app
         .call(
             Method::GET,
             &manager,
-            &format!("/api/v1/tickets/{}/candidates", plain["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/tickets/{}/candidates",
+                plain["id"].as_str().unwrap()
+            ),
             None,
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{candidates}");
-    assert_eq!(candidates[0]["user"], dev_user.id.to_string(), "the line 3 dev first");
+    assert_eq!(
+        candidates[0]["user"],
+        dev_user.id.to_string(),
+        "the line 3 dev first"
+    );
     let assign = json!({"tickets": [plain["id"]], "specialists": ["dev@desk.test", line1_user.id.to_string()]});
     let (status, _) = app
-        .call(Method::POST, &dev, "/api/v1/distribution/assign", Some(assign.clone()))
+        .call(
+            Method::POST,
+            &dev,
+            "/api/v1/distribution/assign",
+            Some(assign.clone()),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, assigned) = app
-        .call(Method::POST, &manager, "/api/v1/distribution/assign", Some(assign))
+        .call(
+            Method::POST,
+            &manager,
+            "/api/v1/distribution/assign",
+            Some(assign),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{assigned}");
     assert_eq!(assigned["tasks"].as_array().unwrap().len(), 1);
     let (status, _) = app
-        .call(Method::PUT, &manager, "/api/v1/clients/ALFA/vip", Some(json!({"value": true})))
+        .call(
+            Method::PUT,
+            &manager,
+            "/api/v1/clients/ALFA/vip",
+            Some(json!({"value": true})),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = app
-        .call(Method::PUT, &client, "/api/v1/clients/ALFA/vip", Some(json!({"value": true})))
+        .call(
+            Method::PUT,
+            &client,
+            "/api/v1/clients/ALFA/vip",
+            Some(json!({"value": true})),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -44,8 +44,18 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
     let dir = tempfile::tempdir()?;
     let url = std::env::var("OKNO_BENCH_DATABASE_URL")
         .unwrap_or_else(|_| dir.path().join("okno.db").to_string_lossy().into_owned());
-    let backend = if url.starts_with("postgres") { "postgres" } else { "sqlite" };
+    let backend = if url.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     let store = okno_store::open(&url).await?;
+    // The desk publishes the service catalog the tickets refer to.
+    let desk = Desk::start(
+        store.clone(),
+        okno_desk::Settings::new(dir.path().to_path_buf()),
+    )
+    .await?;
     let clients = clients(&store, if quick { 50 } else { 1000 }).await?;
     let staff = staff(&store).await?;
 
@@ -54,7 +64,6 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
     store.analyze().await?;
     let generated = started.elapsed();
 
-    let desk = Desk::start(store, okno_desk::Settings::new(dir.path().to_path_buf())).await?;
     let mut times = Vec::with_capacity(SPECIALISTS * samples);
     let mut sizes = 0usize;
     for s in &staff {
@@ -74,7 +83,11 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
     };
     let rows = tickets + tickets * 3;
     Ok(vec![
-        Figure::new(format!("queue_generate_s_{backend}"), generated.as_secs_f64(), "s"),
+        Figure::new(
+            format!("queue_generate_s_{backend}"),
+            generated.as_secs_f64(),
+            "s",
+        ),
         Figure::new(
             format!("queue_generate_rows_per_s_{backend}"),
             rows as f64 / generated.as_secs_f64(),
@@ -89,7 +102,12 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
         Figure::new(format!("queue_first_page_p99_{backend}"), pct(0.99), "ms").at_most(10.0),
         Figure::new(
             format!("queue_first_page_max_{backend}"),
-            times.last().copied().unwrap_or(Duration::ZERO).as_secs_f64() * 1000.0,
+            times
+                .last()
+                .copied()
+                .unwrap_or(Duration::ZERO)
+                .as_secs_f64()
+                * 1000.0,
             "ms",
         ),
     ])
@@ -147,7 +165,10 @@ async fn staff(store: &Arc<dyn Store>) -> anyhow::Result<Vec<Staff>> {
                 name: format!("Специалист {i}"),
                 role: Role::Specialist,
                 client_id: None,
-                lines: lines.iter().map(|l| Line::new(*l)).collect::<Result<_, _>>()?,
+                lines: lines
+                    .iter()
+                    .map(|l| Line::new(*l))
+                    .collect::<Result<_, _>>()?,
                 sees_organization: false,
                 password_hash: None,
             })
@@ -189,11 +210,9 @@ async fn generate(
             .collect()
     };
     let line_staff = [by_line(1), by_line(2), by_line(3)];
-    let bar = ProgressBar::new(count as u64).with_style(
-        ProgressStyle::with_template(
-            "generating {bar:40} {pos}/{len} tickets ({per_sec}, {eta} left)",
-        )?,
-    );
+    let bar = ProgressBar::new(count as u64).with_style(ProgressStyle::with_template(
+        "generating {bar:40} {pos}/{len} tickets ({per_sec}, {eta} left)",
+    )?);
     let mut done = 0;
     while done < count {
         let n = BATCH.min(count - done);
@@ -230,7 +249,9 @@ async fn generate(
             // reply (line 1). An open ticket has finished the first `k` of them.
             let finished = if open { rng.random_range(0..3) } else { 3 };
             let work_line = if rng.random_bool(0.6) { 2 } else { 3 };
-            let work_pool = rng.random_bool(0.1).then(|| POOLS[rng.random_range(0..POOLS.len())]);
+            let work_pool = rng
+                .random_bool(0.1)
+                .then(|| POOLS[rng.random_range(0..POOLS.len())]);
             for step in 0..3usize {
                 let (kind, line, pool) = match step {
                     0 => ("classify", Some(1u8), None),

@@ -162,7 +162,8 @@ impl QueueStore for Backend {
             );
             let mut query = sqlx::query(AssertSqlSafe(text));
             for t in chunk {
-                let closed = matches!(t.status, TicketStatus::Closed).then(|| ms(t.created_at) + 3_600_000);
+                let closed =
+                    matches!(t.status, TicketStatus::Closed).then(|| ms(t.created_at) + 3_600_000);
                 query = query
                     .bind(&t.service)
                     .bind(&t.subject)
@@ -178,21 +179,24 @@ impl QueueStore for Backend {
             }
             query.execute(&mut *tx).await?;
         }
-        let (count, first): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(MIN(id), 0) FROM tickets WHERE id > $1",
-        )
-        .bind(before)
-        .fetch_one(&mut *tx)
-        .await?;
+        let (count, first): (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), COALESCE(MIN(id), 0) FROM tickets WHERE id > $1")
+                .bind(before)
+                .fetch_one(&mut *tx)
+                .await?;
         if usize::try_from(count).ok() != Some(tickets.len()) {
-            return Err(StoreError::Corrupt("bulk load: ticket ids are not a range".into()));
+            return Err(StoreError::Corrupt(
+                "bulk load: ticket ids are not a range".into(),
+            ));
         }
         let last = first + count - 1;
         let max: i64 = sqlx::query_scalar("SELECT MAX(id) FROM tickets")
             .fetch_one(&mut *tx)
             .await?;
         if !tickets.is_empty() && max != last {
-            return Err(StoreError::Corrupt("bulk load: ticket ids are not a range".into()));
+            return Err(StoreError::Corrupt(
+                "bulk load: ticket ids are not a range".into(),
+            ));
         }
         for chunk in tasks.chunks(ROWS) {
             let text = placeholders(

@@ -278,7 +278,9 @@ impl TimeStore for Backend {
             TimeGroup::Client => "t.client_id",
             TimeGroup::User => "e.user_id",
         };
-        let mut sql = Sql::new(&format!("SELECT {key} AS k, CAST(SUM(COALESCE(e.stopped_at, "));
+        let mut sql = Sql::new(&format!(
+            "SELECT {key} AS k, CAST(SUM(COALESCE(e.stopped_at, "
+        ));
         sql.bind(Param::Int(ms(now)))
             .push(&format!(
                 ") - e.started_at) AS BIGINT) AS total FROM time_entries e JOIN tickets t ON t.id = e.ticket_id WHERE {key} IS NOT NULL"

@@ -64,9 +64,7 @@ fn opt_instant(raw: Option<&str>, field: &str) -> Result<Option<Timestamp>, ApiE
 }
 
 fn id_of(raw: &str, field: &str) -> Result<i64, ApiError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| invalid(field, "not an id"))
+    raw.trim().parse().map_err(|_| invalid(field, "not an id"))
 }
 
 /// An interval of work on a task.
@@ -536,10 +534,22 @@ pub(super) async fn totals(
         _ => return Err(invalid("by", "one of task, ticket, client, user")),
     };
     let filter = TimeFilter {
-        user: q.user.as_deref().map(|u| id_of(u, "user").map(UserId)).transpose()?,
+        user: q
+            .user
+            .as_deref()
+            .map(|u| id_of(u, "user").map(UserId))
+            .transpose()?,
         ticket: q.ticket.as_deref().map(ticket_id).transpose()?,
-        client: q.client.as_deref().map(|c| id_of(c, "client").map(ClientId)).transpose()?,
-        task: q.task.as_deref().map(|t| id_of(t, "task").map(TaskId)).transpose()?,
+        client: q
+            .client
+            .as_deref()
+            .map(|c| id_of(c, "client").map(ClientId))
+            .transpose()?,
+        task: q
+            .task
+            .as_deref()
+            .map(|t| id_of(t, "task").map(TaskId))
+            .transpose()?,
         from: opt_instant(q.from.as_deref(), "from")?,
         until: opt_instant(q.until.as_deref(), "until")?,
     };
@@ -715,7 +725,10 @@ pub(super) async fn candidates(
     Caller(user): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<CandidateView>>, ApiError> {
-    let list = state.desk.suggest_specialists(&user, ticket_id(&id)?).await?;
+    let list = state
+        .desk
+        .suggest_specialists(&user, ticket_id(&id)?)
+        .await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 
@@ -773,7 +786,9 @@ pub(super) async fn set_vip(
     ApiJson(req): ApiJson<Flag>,
 ) -> Result<StatusCode, ApiError> {
     if !matches!(user.role, Role::Manager | Role::Admin) {
-        return Err(DeskError::from(DomainError::Forbidden("managers and admins only".into())).into());
+        return Err(
+            DeskError::from(DomainError::Forbidden("managers and admins only".into())).into(),
+        );
     }
     let client = state
         .desk
@@ -782,7 +797,10 @@ pub(super) async fn set_vip(
         .await
         .map_err(DeskError::from)?
         .ok_or_else(|| ApiError::not_found("client"))?;
-    state.desk.set_client_vip(&user, client.id, req.value).await?;
+    state
+        .desk
+        .set_client_vip(&user, client.id, req.value)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

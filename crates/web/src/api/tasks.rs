@@ -168,7 +168,11 @@ pub(super) fn task_id(raw: &str) -> Result<TaskId, ApiError> {
 }
 
 /// A user named by id or e-mail.
-pub(super) async fn user_ref(state: &AppState, raw: &str, field: &'static str) -> Result<UserId, ApiError> {
+pub(super) async fn user_ref(
+    state: &AppState,
+    raw: &str,
+    field: &'static str,
+) -> Result<UserId, ApiError> {
     let raw = raw.trim();
     if let Ok(id) = raw.parse() {
         return Ok(UserId(id));
