@@ -114,13 +114,19 @@ async fn lifecycle_notices_alerts_and_invoices_once(db: TestDb) {
     let now: Timestamp = NOW.parse().unwrap();
     let settings = LifecycleSettings::default();
     let report = contract_lifecycle(&desk, &settings, now).await.unwrap();
-    assert_eq!(report.notices, 3, "{report:?}: A-1 and B-1 end, G-2 starts");
+    assert_eq!(
+        report.notices, 4,
+        "{report:?}: A-1 and B-1 end, A-2 and G-2 start"
+    );
     assert_eq!(report.alerts, 1, "{report:?}");
     assert_eq!(report.ended, 1, "{report:?}");
     assert_eq!(report.invoices, 2, "{report:?}: A-1 and B-1 renewals");
 
     let notices = outbox(&db, "contract_notice").await;
-    let starts = notices.iter().find(|n| n["event"] == "starts").unwrap();
+    let starts = notices
+        .iter()
+        .find(|n| n["event"] == "starts" && n["contract"] == "G-2")
+        .unwrap();
     assert_eq!(starts["contract"], "G-2");
     assert_eq!(starts["days"], 3);
     assert_eq!(starts["contacts"], serde_json::json!(["boss@gamma.test"]));
@@ -148,5 +154,5 @@ async fn lifecycle_notices_alerts_and_invoices_once(db: TestDb) {
         (again.notices, again.alerts, again.invoices, again.ended),
         (0, 0, 0, 0)
     );
-    assert_eq!(outbox(&db, "contract_notice").await.len(), 4);
+    assert_eq!(outbox(&db, "contract_notice").await.len(), 5);
 }
