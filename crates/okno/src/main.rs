@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod mail;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -110,6 +111,9 @@ enum Command {
     /// Working-time calendars.
     #[command(subcommand)]
     Calendar(CalendarCommand),
+    /// The email channel: ingest, poll and send, quarantine, vendors.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
     /// Run a benchmark: api, sla.
     Bench {
         name: String,
@@ -351,6 +355,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Mail(command) => return mail::run(command).await,
         Command::Bench { name, quick } => return bench::run(&name, quick).await,
     }
     Ok(ExitCode::SUCCESS)
