@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod import;
+mod mail;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -119,6 +120,9 @@ enum Command {
         kind: String,
         file: PathBuf,
     },
+    /// The email channel: ingest, poll and send, quarantine, vendors.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
     /// Run a benchmark: api, mail, pages, queue, search, sla, workflow.
     Bench {
         name: String,
@@ -364,6 +368,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let desk = data.open_desk().await?;
             return import::run(&desk, &kind, &file).await;
         }
+        Command::Mail(command) => return mail::run(command).await,
         Command::Bench { name, quick } => return bench::run(&name, quick).await,
     }
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 mod api;
 mod queue;
 mod pages;
+mod mail;
 mod workflow;
 
 use std::process::ExitCode;
@@ -52,6 +53,7 @@ pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
         "pages" => pages::run(quick).await?,
         "workflow" => workflow::run(quick).await?,
         "queue" => queue::run(quick).await?,
+        "mail" => mail::run(quick).await?,
         "sla" => okno_sla::bench::run(quick)
             .into_iter()
             .map(|f| {
@@ -63,7 +65,9 @@ pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
                 }
             })
             .collect(),
-        other => anyhow::bail!("unknown benchmark {other:?}: try api, queue, sla or workflow"),
+        other => anyhow::bail!(
+            "unknown benchmark {other:?}: try api, mail, pages, queue, sla or workflow"
+        ),
     };
     let mut verdict = Vec::new();
     for f in &figures {
