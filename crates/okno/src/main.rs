@@ -110,7 +110,10 @@ enum Command {
     /// Working-time calendars.
     #[command(subcommand)]
     Calendar(CalendarCommand),
-    /// Run a benchmark: api, sla.
+    /// The knowledge-base and ticket search index.
+    #[command(subcommand)]
+    Search(SearchCommand),
+    /// Run a benchmark: api, sla, workflow, search.
     Bench {
         name: String,
         /// A small version that runs in seconds.
@@ -167,6 +170,15 @@ enum TokenCommand {
         data: DataArgs,
         #[arg(long)]
         email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Rebuild the search index (`<data>/search/`) from the database, with a progress bar.
+    Reindex {
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 
@@ -350,6 +362,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             }
+        }
+        Command::Search(SearchCommand::Reindex { data }) => {
+            let desk = data.open_desk().await?;
+            let (articles, tickets) = desk
+                .search_reindex(&mut bench::search::progress_bar)
+                .await?;
+            eprintln!();
+            println!("reindexed {articles} articles and {tickets} tickets");
         }
         Command::Bench { name, quick } => return bench::run(&name, quick).await,
     }
