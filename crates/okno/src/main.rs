@@ -110,10 +110,7 @@ enum Command {
     /// Working-time calendars.
     #[command(subcommand)]
     Calendar(CalendarCommand),
-    /// The knowledge-base and ticket search index.
-    #[command(subcommand)]
-    Search(SearchCommand),
-    /// Run a benchmark: api, sla, workflow, search.
+    /// Run a benchmark: api, sla.
     Bench {
         name: String,
         /// A small version that runs in seconds.
@@ -170,15 +167,6 @@ enum TokenCommand {
         data: DataArgs,
         #[arg(long)]
         email: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum SearchCommand {
-    /// Rebuild the search index (`<data>/search/`) from the database, with a progress bar.
-    Reindex {
-        #[command(flatten)]
-        data: DataArgs,
     },
 }
 
@@ -362,14 +350,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             }
-        }
-        Command::Search(SearchCommand::Reindex { data }) => {
-            let desk = data.open_desk().await?;
-            let (articles, tickets) = desk
-                .search_reindex(&mut bench::search::progress_bar)
-                .await?;
-            eprintln!();
-            println!("reindexed {articles} articles and {tickets} tickets");
         }
         Command::Bench { name, quick } => return bench::run(&name, quick).await,
     }

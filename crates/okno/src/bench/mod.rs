@@ -1,7 +1,6 @@
 //! `okno bench NAME`: benchmarks that print `figure <name> <value> <unit>` lines and a verdict.
 
 mod api;
-pub mod search;
 mod workflow;
 
 use std::process::ExitCode;
@@ -49,7 +48,6 @@ pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
     let figures = match name {
         "api" => api::run(quick).await?,
         "workflow" => workflow::run(quick).await?,
-        "search" => search::run(quick).await?,
         "sla" => okno_sla::bench::run(quick)
             .into_iter()
             .map(|f| {
@@ -61,7 +59,7 @@ pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
                 }
             })
             .collect(),
-        other => anyhow::bail!("unknown benchmark {other:?}: try api, sla, workflow or search"),
+        other => anyhow::bail!("unknown benchmark {other:?}: try api, sla or workflow"),
     };
     let mut verdict = Vec::new();
     for f in &figures {

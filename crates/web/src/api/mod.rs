@@ -1,6 +1,5 @@
 //! `/api/v1`: thin handlers over the desk, each documented for the OpenAPI document.
 
-pub mod kb;
 pub mod tasks;
 pub mod views;
 
@@ -77,7 +76,6 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         .routes(routes!(tasks::decide))
         .routes(routes!(tasks::list_workflows))
         .routes(routes!(tasks::get_workflow, tasks::put_workflow))
-        .merge(kb::routes())
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .merge(uploads)
         .split_for_parts();

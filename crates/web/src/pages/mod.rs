@@ -6,7 +6,6 @@
 
 pub mod guard;
 pub mod i18n;
-pub mod kb;
 pub mod templates;
 
 use crate::AppState;
@@ -45,7 +44,6 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tickets/{id}", get(ticket_page))
         .route("/tickets/{id}/comments", post(post_comment))
         .route("/tickets/{id}/submit", post(submit_draft))
-        .merge(kb::routes())
         .route(
             "/tickets/{id}/attachments",
             post(upload).layer(DefaultBodyLimit::max(upload_limit)),
