@@ -32,5 +32,6 @@ CREATE TABLE ticket_ratings (
 
 -- The dashboard counts by day: new tickets, tasks due, time logged.
 CREATE INDEX tickets_created ON tickets (created_at);
+CREATE INDEX tickets_classification_created ON tickets (classification, created_at);
 CREATE INDEX tasks_due ON tasks (due_at);
 CREATE INDEX time_entries_started ON time_entries (started_at);
