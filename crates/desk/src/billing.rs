@@ -297,7 +297,7 @@ impl Desk {
             "html": work_report_html(&report),
         });
         self.store
-            .enqueue_outbox("work_report", payload, Timestamp::now())
+            .enqueue_notice("work_report", payload, Timestamp::now())
             .await?;
         Ok(contacts.len())
     }

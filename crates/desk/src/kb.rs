@@ -9,7 +9,9 @@
 use crate::{Desk, DeskError, Result, viewer};
 use jiff::Timestamp;
 use okno_domain::*;
-use okno_search::{ArticleDoc, ArticleHit, Audience, Reader, SearchIndex, SearchRequest, TicketDoc, TicketHit};
+use okno_search::{
+    ArticleDoc, ArticleHit, Audience, Reader, SearchIndex, SearchRequest, TicketDoc, TicketHit,
+};
 use okno_store::NewTask;
 use okno_store::kb::{Article, ArticleFilter, ArticleInput, ArticleVersion, TicketText};
 use std::path::Path;
@@ -18,8 +20,14 @@ use std::sync::{Arc, Weak};
 /// The shipped mandatory articles (seed 004): how to work with support (clients), how to
 /// work with clients (staff), the product FAQ (clients).
 const SHIPPED: &[(&str, &str)] = &[
-    ("support-rules.md", include_str!("../../../config/kb/support-rules.md")),
-    ("staff-rules.md", include_str!("../../../config/kb/staff-rules.md")),
+    (
+        "support-rules.md",
+        include_str!("../../../config/kb/support-rules.md"),
+    ),
+    (
+        "staff-rules.md",
+        include_str!("../../../config/kb/staff-rules.md"),
+    ),
     ("faq.md", include_str!("../../../config/kb/faq.md")),
 ];
 
@@ -117,11 +125,39 @@ pub fn markdown_text(source: &str) -> String {
 /// transliterated).
 pub fn slugify(title: &str) -> String {
     const MAP: &[(char, &str)] = &[
-        ('а', "a"), ('б', "b"), ('в', "v"), ('г', "g"), ('д', "d"), ('е', "e"), ('ё', "e"),
-        ('ж', "zh"), ('з', "z"), ('и', "i"), ('й', "y"), ('к', "k"), ('л', "l"), ('м', "m"),
-        ('н', "n"), ('о', "o"), ('п', "p"), ('р', "r"), ('с', "s"), ('т', "t"), ('у', "u"),
-        ('ф', "f"), ('х', "h"), ('ц', "ts"), ('ч', "ch"), ('ш', "sh"), ('щ', "sch"), ('ъ', ""),
-        ('ы', "y"), ('ь', ""), ('э', "e"), ('ю', "yu"), ('я', "ya"),
+        ('а', "a"),
+        ('б', "b"),
+        ('в', "v"),
+        ('г', "g"),
+        ('д', "d"),
+        ('е', "e"),
+        ('ё', "e"),
+        ('ж', "zh"),
+        ('з', "z"),
+        ('и', "i"),
+        ('й', "y"),
+        ('к', "k"),
+        ('л', "l"),
+        ('м', "m"),
+        ('н', "n"),
+        ('о', "o"),
+        ('п', "p"),
+        ('р', "r"),
+        ('с', "s"),
+        ('т', "t"),
+        ('у', "u"),
+        ('ф', "f"),
+        ('х', "h"),
+        ('ц', "ts"),
+        ('ч', "ch"),
+        ('ш', "sh"),
+        ('щ', "sch"),
+        ('ъ', ""),
+        ('ы', "y"),
+        ('ь', ""),
+        ('э', "e"),
+        ('ю', "yu"),
+        ('я', "ya"),
     ];
     let mut out = String::new();
     for c in title.to_lowercase().chars() {
@@ -253,7 +289,11 @@ pub fn parse_article_file(name: &str, text: &str) -> Result<ArticleForm, String>
     let mut lines = text.lines().enumerate();
     match lines.next() {
         Some((_, "---")) => {}
-        _ => return Err(format!("{name}:1: an article starts with a `---` front matter line")),
+        _ => {
+            return Err(format!(
+                "{name}:1: an article starts with a `---` front matter line"
+            ));
+        }
     }
     let mut form = ArticleForm {
         status: "published".into(),
@@ -291,7 +331,9 @@ pub fn parse_article_file(name: &str, text: &str) -> Result<ArticleForm, String>
         return Err(format!("{name}:2: `title` is required"));
     }
     if Audience::parse(&form.audience).is_none() {
-        return Err(format!("{name}:2: `audience` must be public, client, staff or both"));
+        return Err(format!(
+            "{name}:2: `audience` must be public, client, staff or both"
+        ));
     }
     Ok(form)
 }
@@ -310,8 +352,8 @@ impl Desk {
                         tracing::warn!(%error, "search indexing failed; retrying");
                     }
                 }
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), nudge.notified())
-                    .await;
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_secs(1), nudge.notified()).await;
             }
         });
     }
@@ -342,7 +384,9 @@ impl Desk {
                 if article.status == "archived" {
                     index.remove_article(article.id);
                 } else {
-                    index.put_article(&article_doc(article)).map_err(search_error)?;
+                    index
+                        .put_article(&article_doc(article))
+                        .map_err(search_error)?;
                 }
             }
             articles += batch.len();
@@ -367,8 +411,13 @@ impl Desk {
         }
         let mut tickets = 0;
         loop {
-            let changed = self.store.tickets_changed_since(since, after, 2_000).await?;
-            let Some(&(last_id, last_ms)) = changed.last() else { break };
+            let changed = self
+                .store
+                .tickets_changed_since(since, after, 2_000)
+                .await?;
+            let Some(&(last_id, last_ms)) = changed.last() else {
+                break;
+            };
             (since, after) = (last_ms, last_id.0);
             let ids: Vec<TicketId> = changed.iter().map(|(id, _)| *id).collect();
             let texts = self.store.ticket_texts(&ids).await?;
@@ -441,9 +490,10 @@ impl Desk {
                     };
                     if self.store.article_by_slug(&slug).await?.is_none() {
                         form.slug = Some(slug);
-                        let mut input = self.article_input(form).await.map_err(|e| {
-                            DeskError::Config(format!("{name}:1: {e}"))
-                        })?;
+                        let mut input = self
+                            .article_input(form)
+                            .await
+                            .map_err(|e| DeskError::Config(format!("{name}:1: {e}")))?;
                         input.shipped = true;
                         self.store
                             .create_article(&input, None, Timestamp::now())
@@ -462,7 +512,12 @@ impl Desk {
 
     async fn article_input(&self, form: ArticleForm) -> Result<ArticleInput> {
         let title = parse_text("title", &form.title, TITLE_MAX_CHARS, true)?;
-        let slug = match form.slug.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let slug = match form
+            .slug
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             Some(slug) => parse_slug(slug)?,
             None => {
                 let slug = slugify(&title);
@@ -473,11 +528,14 @@ impl Desk {
             }
         };
         if form.body.chars().count() > ARTICLE_MAX_CHARS {
-            return Err(FieldError::new("body", format!("longer than {ARTICLE_MAX_CHARS} characters")).into());
+            return Err(FieldError::new(
+                "body",
+                format!("longer than {ARTICLE_MAX_CHARS} characters"),
+            )
+            .into());
         }
-        let audience = Audience::parse(form.audience.trim()).ok_or_else(|| {
-            FieldError::new("audience", "must be public, client, staff or both")
-        })?;
+        let audience = Audience::parse(form.audience.trim())
+            .ok_or_else(|| FieldError::new("audience", "must be public, client, staff or both"))?;
         let status = match form.status.trim() {
             "" | "draft" => "draft",
             "published" => "published",
@@ -490,11 +548,10 @@ impl Desk {
         };
         let mut clients = Vec::new();
         for code in parse_list("clients", &form.clients)? {
-            let client = self
-                .store
-                .client_by_code(&code)
-                .await?
-                .ok_or_else(|| FieldError::new("clients", format!("unknown client {code:?}")))?;
+            let client =
+                self.store.client_by_code(&code).await?.ok_or_else(|| {
+                    FieldError::new("clients", format!("unknown client {code:?}"))
+                })?;
             clients.push(client.id);
         }
         let services = parse_list("services", &form.services)?;
@@ -516,7 +573,7 @@ impl Desk {
         })
     }
 
-    fn require_staff(user: &User) -> Result<()> {
+    fn require_kb_staff(user: &User) -> Result<()> {
         if !user.role.is_staff() {
             return Err(DomainError::Forbidden("staff only".into()).into());
         }
@@ -524,7 +581,7 @@ impl Desk {
     }
 
     pub async fn create_article(&self, user: &User, form: ArticleForm) -> Result<Article> {
-        Self::require_staff(user)?;
+        Self::require_kb_staff(user)?;
         let input = self.article_input(form).await?;
         let article = self
             .store
@@ -542,7 +599,7 @@ impl Desk {
         version: i64,
         form: ArticleForm,
     ) -> Result<Article> {
-        Self::require_staff(user)?;
+        Self::require_kb_staff(user)?;
         let input = self.article_input(form).await?;
         let article = self
             .store
@@ -610,7 +667,7 @@ impl Desk {
     }
 
     pub async fn article_versions(&self, user: &User, id: i64) -> Result<Vec<ArticleVersion>> {
-        Self::require_staff(user)?;
+        Self::require_kb_staff(user)?;
         self.store
             .article(id)
             .await?
@@ -680,7 +737,12 @@ impl Desk {
     }
 
     /// Tickets matching `text` within what the user may see (internal comments: staff).
-    pub async fn search_tickets(&self, user: &User, text: &str, limit: usize) -> Result<Vec<TicketHit>> {
+    pub async fn search_tickets(
+        &self,
+        user: &User,
+        text: &str,
+        limit: usize,
+    ) -> Result<Vec<TicketHit>> {
         let v = viewer(user);
         let (scope, internal) = (v.ticket_scope(), v.sees_internal());
         let index = self.search.index.clone();
@@ -716,14 +778,25 @@ impl Desk {
             }
         }
         self.store
-            .record_deflection(view.article.id, user.id, user.client_id, draft, Timestamp::now())
+            .record_deflection(
+                view.article.id,
+                user.id,
+                user.client_id,
+                draft,
+                Timestamp::now(),
+            )
             .await?;
         Ok(())
     }
 
     /// Attaches an article to a ticket (staff).
-    pub async fn link_article(&self, user: &User, ticket: TicketId, article: i64) -> Result<Article> {
-        Self::require_staff(user)?;
+    pub async fn link_article(
+        &self,
+        user: &User,
+        ticket: TicketId,
+        article: i64,
+    ) -> Result<Article> {
+        Self::require_kb_staff(user)?;
         let ticket = self.ticket(user, ticket).await?;
         let article = self
             .store
@@ -737,7 +810,7 @@ impl Desk {
     }
 
     pub async fn unlink_article(&self, user: &User, ticket: TicketId, article: i64) -> Result<()> {
-        Self::require_staff(user)?;
+        Self::require_kb_staff(user)?;
         let ticket = self.ticket(user, ticket).await?;
         Ok(self.store.unlink_article(ticket.id, article).await?)
     }
@@ -757,7 +830,7 @@ impl Desk {
 
     /// The tickets an article is linked to (staff).
     pub async fn article_tickets(&self, user: &User, article: i64) -> Result<Vec<TicketId>> {
-        Self::require_staff(user)?;
+        Self::require_kb_staff(user)?;
         Ok(self.store.article_tickets(article, 100).await?)
     }
 
@@ -770,7 +843,7 @@ impl Desk {
         article: i64,
         note: &str,
     ) -> Result<Comment> {
-        Self::require_staff(user)?;
+        Self::require_kb_staff(user)?;
         let found = self.ticket(user, ticket).await?;
         let article = self
             .store
@@ -785,7 +858,11 @@ impl Desk {
             .into());
         }
         let note = parse_text("note", note, BODY_MAX_CHARS / 2, false)?;
-        let link = format!("[{}](/kb/{})", article.title.replace(['[', ']'], ""), article.slug);
+        let link = format!(
+            "[{}](/kb/{})",
+            article.title.replace(['[', ']'], ""),
+            article.slug
+        );
         let body = if note.is_empty() {
             link
         } else {
@@ -808,7 +885,7 @@ impl Desk {
         article: Option<i64>,
         note: &str,
     ) -> Result<Task> {
-        Self::require_staff(user)?;
+        Self::require_kb_staff(user)?;
         let found = self.ticket(user, ticket).await?;
         let note = parse_text("note", note, 200, false)?;
         let subject = match article {
@@ -865,7 +942,10 @@ mod tests {
 
     #[test]
     fn slugs_are_stable_latin() {
-        assert_eq!(slugify("Порядок работы с поддержкой!"), "poryadok-raboty-s-podderzhkoy");
+        assert_eq!(
+            slugify("Порядок работы с поддержкой!"),
+            "poryadok-raboty-s-podderzhkoy"
+        );
         assert_eq!(slugify("FAQ: 1С и отчёты"), "faq-1s-i-otchety");
         assert!(parse_slug("Bad Slug").is_err());
         assert!(parse_slug("ok-slug-1").is_ok());
@@ -877,7 +957,8 @@ mod tests {
             let form = parse_article_file(name, text).unwrap();
             assert!(!form.body.is_empty(), "{name}");
         }
-        let err = parse_article_file("x.md", "---\ntitle: A\naudience: nobody\n---\nbody").unwrap_err();
+        let err =
+            parse_article_file("x.md", "---\ntitle: A\naudience: nobody\n---\nbody").unwrap_err();
         assert!(err.starts_with("x.md:"), "{err}");
         let err = parse_article_file("y.md", "no front matter").unwrap_err();
         assert!(err.starts_with("y.md:1:"), "{err}");

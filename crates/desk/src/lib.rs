@@ -17,11 +17,11 @@ pub mod contracts;
 pub mod dashboard;
 pub mod deadlines;
 pub mod files;
+pub mod import;
+pub mod kb;
+pub mod mail;
 pub mod planning;
 pub mod queue;
-pub mod import;
-pub mod mail;
-pub mod kb;
 mod route;
 pub mod tasks;
 pub mod tickets;
@@ -127,7 +127,6 @@ impl Desk {
         desk.load_published_workflows().await?;
         desk.publish_services().await?;
         desk.rank_pending().await?;
-        Ok(Arc::new(desk))
         desk.load_shipped_articles().await?;
         let desk = Arc::new(desk);
         Desk::start_indexer(&desk);

@@ -37,11 +37,26 @@ async fn shipped_articles_and_audiences(db: TestDb) {
     let desk = &firm.desk;
     desk.search_catch_up().await.unwrap();
     // The mandatory articles ship: support rules (public), staff rules, FAQ (clients).
-    let rules = desk.article(None, "how-to-work-with-support").await.unwrap();
+    let rules = desk
+        .article(None, "how-to-work-with-support")
+        .await
+        .unwrap();
     assert!(rules.html.contains("<table>"), "{}", rules.html);
-    assert!(desk.article(None, "how-to-work-with-clients").await.is_err());
-    assert!(desk.article(Some(&firm.contact), "how-to-work-with-clients").await.is_err());
-    assert!(desk.article(Some(&firm.line1), "how-to-work-with-clients").await.is_ok());
+    assert!(
+        desk.article(None, "how-to-work-with-clients")
+            .await
+            .is_err()
+    );
+    assert!(
+        desk.article(Some(&firm.contact), "how-to-work-with-clients")
+            .await
+            .is_err()
+    );
+    assert!(
+        desk.article(Some(&firm.line1), "how-to-work-with-clients")
+            .await
+            .is_ok()
+    );
     assert!(desk.article(None, "faq").await.is_err());
     assert!(desk.article(Some(&firm.contact), "faq").await.is_ok());
 
@@ -50,28 +65,67 @@ async fn shipped_articles_and_audiences(db: TestDb) {
     only_beta.clients = vec!["BETA".into()];
     let beta_article = desk.create_article(&firm.line1, only_beta).await.unwrap();
     assert_eq!(beta_article.clients, vec![other]);
-    desk.create_article(&firm.line1, form("Регламент дежурств", "Внутренний регламент дежурств", "staff"))
-        .await
-        .unwrap();
+    desk.create_article(
+        &firm.line1,
+        form(
+            "Регламент дежурств",
+            "Внутренний регламент дежурств",
+            "staff",
+        ),
+    )
+    .await
+    .unwrap();
     desk.search_catch_up().await.unwrap();
 
     // Search filters by audience inside the index.
-    let anon = desk.search_articles(None, "регламент", None, false, 10).await.unwrap();
-    assert!(anon.iter().all(|h| h.title != "Регламент дежурств"), "{:?}", titles(&anon));
-    let staff = desk.search_articles(Some(&firm.line1), "регламент дежурств", None, false, 10).await.unwrap();
+    let anon = desk
+        .search_articles(None, "регламент", None, false, 10)
+        .await
+        .unwrap();
+    assert!(
+        anon.iter().all(|h| h.title != "Регламент дежурств"),
+        "{:?}",
+        titles(&anon)
+    );
+    let staff = desk
+        .search_articles(Some(&firm.line1), "регламент дежурств", None, false, 10)
+        .await
+        .unwrap();
     assert_eq!(staff[0].title, "Регламент дежурств");
-    let alfa = desk.search_articles(Some(&firm.contact), "релиз", None, false, 10).await.unwrap();
-    assert!(alfa.iter().all(|h| h.id != beta_article.id), "{:?}", titles(&alfa));
-    assert!(desk.article(Some(&firm.contact), &beta_article.slug).await.is_err());
+    let alfa = desk
+        .search_articles(Some(&firm.contact), "релиз", None, false, 10)
+        .await
+        .unwrap();
+    assert!(
+        alfa.iter().all(|h| h.id != beta_article.id),
+        "{:?}",
+        titles(&alfa)
+    );
+    assert!(
+        desk.article(Some(&firm.contact), &beta_article.slug)
+            .await
+            .is_err()
+    );
     // Morphology: the shipped FAQ answers a question put in other word forms.
     let faq = desk
-        .search_articles(Some(&firm.contact), "ошибки при закрытии месяца", None, false, 5)
+        .search_articles(
+            Some(&firm.contact),
+            "ошибки при закрытии месяца",
+            None,
+            false,
+            5,
+        )
         .await
         .unwrap();
     assert_eq!(faq[0].slug, "faq", "{:?}", titles(&faq));
     // Only staff write articles.
-    let refused = desk.create_article(&firm.contact, form("X", "y", "public")).await;
-    assert!(matches!(refused, Err(okno_desk::DeskError::Domain(DomainError::Forbidden(_)))));
+    let refused = desk
+        .create_article(&firm.contact, form("X", "y", "public"))
+        .await;
+    assert!(matches!(
+        refused,
+        Err(okno_desk::DeskError::Domain(DomainError::Forbidden(_)))
+    ));
     // The list shows what the reader may read.
     let listed = desk.articles(None, None, None, 100).await.unwrap();
     assert!(listed.iter().all(|a| a.audience == "public"));
@@ -84,7 +138,11 @@ async fn articles_have_versions_and_sanitized_html(db: TestDb) {
     let created = desk
         .create_article(
             &firm.line1,
-            form("Печать счёта", "Нажмите **Печать**.<script>alert(1)</script>", "public"),
+            form(
+                "Печать счёта",
+                "Нажмите **Печать**.<script>alert(1)</script>",
+                "public",
+            ),
         )
         .await
         .unwrap();
@@ -94,25 +152,53 @@ async fn articles_have_versions_and_sanitized_html(db: TestDb) {
     assert!(view.html.contains("<strong>Печать</strong>"));
     assert!(!view.html.contains("<script"));
 
-    let mut edit = form("Печать счёта", "[ссылка](javascript:alert(1)) Новый текст", "public");
+    let mut edit = form(
+        "Печать счёта",
+        "[ссылка](javascript:alert(1)) Новый текст",
+        "public",
+    );
     edit.slug = Some(created.slug.clone());
-    let updated = desk.update_article(&firm.line1, created.id, 1, edit.clone()).await.unwrap();
+    let updated = desk
+        .update_article(&firm.line1, created.id, 1, edit.clone())
+        .await
+        .unwrap();
     assert_eq!(updated.version, 2);
-    assert!(!desk.article(None, "pechat-scheta").await.unwrap().html.contains("javascript:"));
+    assert!(
+        !desk
+            .article(None, "pechat-scheta")
+            .await
+            .unwrap()
+            .html
+            .contains("javascript:")
+    );
     // Editing an old version is a conflict naming the version.
     let stale = desk.update_article(&firm.line1, created.id, 1, edit).await;
-    assert!(matches!(stale, Err(okno_desk::DeskError::Domain(DomainError::Conflict(ref m))) if m.starts_with("version")));
-    let versions = desk.article_versions(&firm.line1, created.id).await.unwrap();
-    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [2, 1]);
+    assert!(
+        matches!(stale, Err(okno_desk::DeskError::Domain(DomainError::Conflict(ref m))) if m.starts_with("version"))
+    );
+    let versions = desk
+        .article_versions(&firm.line1, created.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        [2, 1]
+    );
     assert!(versions[1].body.contains("**Печать**"));
 
     // Bad input names the field.
-    let bad = desk.create_article(&firm.line1, form("T", "b", "everyone")).await;
-    assert!(matches!(bad, Err(okno_desk::DeskError::Domain(DomainError::Invalid(ref f))) if f.field == "audience"));
+    let bad = desk
+        .create_article(&firm.line1, form("T", "b", "everyone"))
+        .await;
+    assert!(
+        matches!(bad, Err(okno_desk::DeskError::Domain(DomainError::Invalid(ref f))) if f.field == "audience")
+    );
     let mut bad_slug = form("T", "b", "public");
     bad_slug.slug = Some("Not a slug".into());
     let bad = desk.create_article(&firm.line1, bad_slug).await;
-    assert!(matches!(bad, Err(okno_desk::DeskError::Domain(DomainError::Invalid(ref f))) if f.field == "slug"));
+    assert!(
+        matches!(bad, Err(okno_desk::DeskError::Domain(DomainError::Invalid(ref f))) if f.field == "slug")
+    );
 
     // A draft: staff only.
     let mut draft = form("Черновик статьи", "текст", "public");
@@ -141,25 +227,75 @@ async fn open(firm: &common::Firm, user: &User, subject: &str, description: &str
 async fn tickets_are_searched_within_scope(db: TestDb) {
     let firm = common::firm(db.store.clone()).await;
     let desk = &firm.desk;
-    let mine = open(&firm, &firm.contact, "Не закрывается месяц", "Ошибка при закрытии месяца").await;
-    let theirs = open(&firm, &firm.other_contact, "Месяц не закрывается у коллеги", "").await;
-    desk.comment(&firm.line1, mine.id, "Пароль администратора: секрет-42", true)
-        .await
-        .unwrap();
-    desk.comment(&firm.line1, mine.id, "Проверьте проведение документов", false)
-        .await
-        .unwrap();
+    let mine = open(
+        &firm,
+        &firm.contact,
+        "Не закрывается месяц",
+        "Ошибка при закрытии месяца",
+    )
+    .await;
+    let theirs = open(
+        &firm,
+        &firm.other_contact,
+        "Месяц не закрывается у коллеги",
+        "",
+    )
+    .await;
+    desk.comment(
+        &firm.line1,
+        mine.id,
+        "Пароль администратора: секрет-42",
+        true,
+    )
+    .await
+    .unwrap();
+    desk.comment(
+        &firm.line1,
+        mine.id,
+        "Проверьте проведение документов",
+        false,
+    )
+    .await
+    .unwrap();
     desk.search_catch_up().await.unwrap();
 
-    let ids = |hits: Vec<okno_search::TicketHit>| hits.into_iter().map(|h| TicketId(h.id)).collect::<Vec<_>>();
-    let staff = ids(desk.search_tickets(&firm.line1, "закрытие месяца", 10).await.unwrap());
-    assert!(staff.contains(&mine.id) && staff.contains(&theirs.id), "{staff:?}");
+    let ids = |hits: Vec<okno_search::TicketHit>| {
+        hits.into_iter().map(|h| TicketId(h.id)).collect::<Vec<_>>()
+    };
+    let staff = ids(desk
+        .search_tickets(&firm.line1, "закрытие месяца", 10)
+        .await
+        .unwrap());
+    assert!(
+        staff.contains(&mine.id) && staff.contains(&theirs.id),
+        "{staff:?}"
+    );
     // Internal comments: staff only; public comments: both.
-    assert_eq!(ids(desk.search_tickets(&firm.line1, "секрет", 10).await.unwrap()), [mine.id]);
-    assert!(desk.search_tickets(&firm.contact, "секрет", 10).await.unwrap().is_empty());
-    assert_eq!(ids(desk.search_tickets(&firm.contact, "проведение", 10).await.unwrap()), [mine.id]);
+    assert_eq!(
+        ids(desk
+            .search_tickets(&firm.line1, "секрет", 10)
+            .await
+            .unwrap()),
+        [mine.id]
+    );
+    assert!(
+        desk.search_tickets(&firm.contact, "секрет", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ids(desk
+            .search_tickets(&firm.contact, "проведение", 10)
+            .await
+            .unwrap()),
+        [mine.id]
+    );
     // A contact sees its own tickets only.
-    let own = ids(desk.search_tickets(&firm.contact, "месяц", 10).await.unwrap());
+    let own = ids(desk
+        .search_tickets(&firm.contact, "месяц", 10)
+        .await
+        .unwrap());
     assert_eq!(own, [mine.id]);
     // Any query answers.
     for q in ["", "\"", "*", "\u{0}", &"я".repeat(100_000)] {
@@ -172,7 +308,10 @@ async fn deflection_answer_and_docs_task(db: TestDb) {
     let firm = common::firm(db.store.clone()).await;
     let desk = &firm.desk;
     let article = desk
-        .create_article(&firm.line1, form("Сброс пароля", "Нажмите «Забыли пароль?»", "client"))
+        .create_article(
+            &firm.line1,
+            form("Сброс пароля", "Нажмите «Забыли пароль?»", "client"),
+        )
         .await
         .unwrap();
     let staff_only = desk
@@ -194,39 +333,97 @@ async fn deflection_answer_and_docs_task(db: TestDb) {
         )
         .await
         .unwrap();
-    let suggested = desk.suggest_articles(&firm.contact, "Не могу сбросить паро", None).await.unwrap();
+    let suggested = desk
+        .suggest_articles(&firm.contact, "Не могу сбросить паро", None)
+        .await
+        .unwrap();
     assert_eq!(suggested[0].id, article.id);
     assert!(suggested.iter().all(|h| h.id != staff_only.id));
     // Someone else's draft cannot be closed this way.
-    assert!(desk.article_solved(&firm.other_contact, article.id, Some(draft.id)).await.is_err());
-    desk.article_solved(&firm.contact, article.id, Some(draft.id)).await.unwrap();
-    assert!(desk.ticket(&firm.contact, draft.id).await.is_err(), "the draft is gone");
-    assert_eq!(desk.article(Some(&firm.line1), "sbros-parolya").await.unwrap().deflections, 1);
+    assert!(
+        desk.article_solved(&firm.other_contact, article.id, Some(draft.id))
+            .await
+            .is_err()
+    );
+    desk.article_solved(&firm.contact, article.id, Some(draft.id))
+        .await
+        .unwrap();
+    assert!(
+        desk.ticket(&firm.contact, draft.id).await.is_err(),
+        "the draft is gone"
+    );
+    assert_eq!(
+        desk.article(Some(&firm.line1), "sbros-parolya")
+            .await
+            .unwrap()
+            .deflections,
+        1
+    );
 
     // Staff answer a ticket with the article: a public comment and a link both ways.
     let ticket = open(&firm, &firm.contact, "Пароль", "Забыл пароль").await;
-    let refused = desk.answer_with_article(&firm.line1, ticket.id, staff_only.id, "").await;
-    assert!(matches!(refused, Err(okno_desk::DeskError::Domain(DomainError::Invalid(ref f))) if f.field == "article"));
+    let refused = desk
+        .answer_with_article(&firm.line1, ticket.id, staff_only.id, "")
+        .await;
+    assert!(
+        matches!(refused, Err(okno_desk::DeskError::Domain(DomainError::Invalid(ref f))) if f.field == "article")
+    );
     let comment = desk
         .answer_with_article(&firm.line1, ticket.id, article.id, "Вот инструкция:")
         .await
         .unwrap();
     assert!(!comment.internal);
-    assert!(comment.body.contains("/kb/sbros-parolya"), "{}", comment.body);
+    assert!(
+        comment.body.contains("/kb/sbros-parolya"),
+        "{}",
+        comment.body
+    );
     let client_sees = desk.comments(&firm.contact, ticket.id).await.unwrap();
     assert!(client_sees.iter().any(|c| c.id == comment.id));
-    let linked = desk.ticket_articles(&firm.contact, ticket.id).await.unwrap();
-    assert_eq!(linked.iter().map(|a| a.id).collect::<Vec<_>>(), [article.id]);
-    assert_eq!(desk.article_tickets(&firm.line1, article.id).await.unwrap(), [ticket.id]);
+    let linked = desk
+        .ticket_articles(&firm.contact, ticket.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        linked.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [article.id]
+    );
+    assert_eq!(
+        desk.article_tickets(&firm.line1, article.id).await.unwrap(),
+        [ticket.id]
+    );
     // A staff-only article linked to the ticket stays hidden from the client.
-    desk.link_article(&firm.line1, ticket.id, staff_only.id).await.unwrap();
-    assert_eq!(desk.ticket_articles(&firm.contact, ticket.id).await.unwrap().len(), 1);
-    assert_eq!(desk.ticket_articles(&firm.line1, ticket.id).await.unwrap().len(), 2);
-    assert!(desk.link_article(&firm.contact, ticket.id, article.id).await.is_err());
+    desk.link_article(&firm.line1, ticket.id, staff_only.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        desk.ticket_articles(&firm.contact, ticket.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        desk.ticket_articles(&firm.line1, ticket.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        desk.link_article(&firm.contact, ticket.id, article.id)
+            .await
+            .is_err()
+    );
 
     // The documentation task goes to line 1.
     let task = desk
-        .request_docs_update(&firm.line2, ticket.id, Some(article.id), "добавить снимки экрана")
+        .request_docs_update(
+            &firm.line2,
+            ticket.id,
+            Some(article.id),
+            "добавить снимки экрана",
+        )
         .await
         .unwrap();
     assert_eq!(task.kind, "docs");
@@ -234,21 +431,43 @@ async fn deflection_answer_and_docs_task(db: TestDb) {
     assert!(task.title.contains("Сброс пароля"), "{}", task.title);
     let tasks = desk.ticket_tasks(&firm.line1, ticket.id).await.unwrap();
     assert!(tasks.iter().any(|t| t.id == task.id));
-    assert!(desk.request_docs_update(&firm.contact, ticket.id, None, "").await.is_err());
+    assert!(
+        desk.request_docs_update(&firm.contact, ticket.id, None, "")
+            .await
+            .is_err()
+    );
 }
 
 async fn the_index_is_rebuilt_when_lost(db: TestDb) {
     let firm = common::firm(db.store.clone()).await;
     open(&firm, &firm.contact, "Накладная не печатается", "").await;
     firm.desk.search_catch_up().await.unwrap();
-    assert_eq!(firm.desk.search_tickets(&firm.line1, "накладная", 5).await.unwrap().len(), 1);
+    assert_eq!(
+        firm.desk
+            .search_tickets(&firm.line1, "накладная", 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // Rebuilding from the database gives the same answers.
     let mut calls = 0;
-    let (articles, tickets) = firm.desk.search_reindex(&mut |_, _| calls += 1).await.unwrap();
+    let (articles, tickets) = firm
+        .desk
+        .search_reindex(&mut |_, _| calls += 1)
+        .await
+        .unwrap();
     assert!(articles >= 3, "the shipped articles: {articles}");
     assert_eq!(tickets, 1);
     assert!(calls >= 1);
-    assert_eq!(firm.desk.search_tickets(&firm.line1, "накладная", 5).await.unwrap().len(), 1);
+    assert_eq!(
+        firm.desk
+            .search_tickets(&firm.line1, "накладная", 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     // A desk started on a data directory whose index is corrupt rebuilds it.
     let dir = firm.desk.settings.data_dir.clone();
@@ -259,7 +478,8 @@ async fn the_index_is_rebuilt_when_lost(db: TestDb) {
     // The indexer task lets go of the old desk (and the index's write lock) within a moment.
     let mut again = None;
     for _ in 0..100 {
-        match okno_desk::Desk::start(db.store.clone(), okno_desk::Settings::new(dir.clone())).await {
+        match okno_desk::Desk::start(db.store.clone(), okno_desk::Settings::new(dir.clone())).await
+        {
             Ok(desk) => {
                 again = Some(desk);
                 break;
@@ -269,5 +489,12 @@ async fn the_index_is_rebuilt_when_lost(db: TestDb) {
     }
     let again = again.expect("a desk starts on the corrupt index");
     again.search_catch_up().await.unwrap();
-    assert_eq!(again.search_tickets(&line1, "накладная", 5).await.unwrap().len(), 1);
+    assert_eq!(
+        again
+            .search_tickets(&line1, "накладная", 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -4,11 +4,11 @@
 //! stemmer, the rest by the English one), so a mixed-language text needs only one field.
 
 use frostem::Algorithm;
+use tantivy::tokenizer::Language;
 use tantivy::tokenizer::{
     LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer, Token,
     TokenFilter, TokenStream, Tokenizer,
 };
-use tantivy::tokenizer::Language;
 
 /// The name the analyzer is registered under in every index.
 pub const ANALYZER: &str = "okno";
@@ -119,7 +119,10 @@ mod tests {
 
     #[test]
     fn english_and_mixed_text() {
-        assert_eq!(stems("closing the month errors"), stems("close month error"));
+        assert_eq!(
+            stems("closing the month errors"),
+            stems("close month error")
+        );
         let mixed = stems("Ошибка в 1С: invoices");
         assert!(mixed.contains(&"1с".to_string()), "{mixed:?}");
         assert!(mixed.contains(&"invoic".to_string()), "{mixed:?}");

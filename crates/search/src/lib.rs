@@ -220,7 +220,11 @@ fn text_options(stored: bool) -> TextOptions {
             .set_tokenizer(ANALYZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
-    if stored { options.set_stored() } else { options }
+    if stored {
+        options.set_stored()
+    } else {
+        options
+    }
 }
 
 fn article_schema() -> (Schema, ArticleFields) {
@@ -421,10 +425,7 @@ impl SearchIndex {
         for service in &doc.services {
             d.add_text(f.service, service);
         }
-        d.add_text(
-            f.state,
-            if doc.published { "published" } else { "draft" },
-        );
+        d.add_text(f.state, if doc.published { "published" } else { "draft" });
         d.add_i64(f.updated, doc.updated_ms);
         let writer = self.articles.writer();
         writer.delete_term(Term::from_field_i64(f.id, doc.id));
@@ -493,11 +494,16 @@ impl SearchIndex {
     }
 
     /// Articles `reader` may read that match `request`, best first.
-    pub fn search_articles(&self, reader: Reader, request: &SearchRequest) -> Result<Vec<ArticleHit>> {
+    pub fn search_articles(
+        &self,
+        reader: Reader,
+        request: &SearchRequest,
+    ) -> Result<Vec<ArticleHit>> {
         let f = &self.a;
         let parsed = ParsedQuery::parse(request.text, request.prefix_last);
         let searcher = self.articles.reader.searcher();
-        let Some(text) = parsed.to_query(&searcher, &[(f.title, 3.0), (f.body, 1.0), (f.meta, 2.0)])
+        let Some(text) =
+            parsed.to_query(&searcher, &[(f.title, 3.0), (f.body, 1.0), (f.meta, 2.0)])
         else {
             return Ok(Vec::new());
         };
@@ -516,7 +522,10 @@ impl SearchIndex {
             Reader::Staff => {}
         }
         if reader != Reader::Staff || !request.drafts {
-            clauses.push(must(term_query(Term::from_field_text(f.state, "published"))));
+            clauses.push(must(term_query(Term::from_field_text(
+                f.state,
+                "published",
+            ))));
         }
         if let Some(service) = request.service {
             clauses.push((

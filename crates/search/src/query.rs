@@ -189,7 +189,16 @@ mod tests {
 
     #[test]
     fn any_input_parses() {
-        for input in ["", "\"", "\"\"\"", "***", "\u{0}\u{1}", "<script>", "a\"b\"c\"d", "при и в"] {
+        for input in [
+            "",
+            "\"",
+            "\"\"\"",
+            "***",
+            "\u{0}\u{1}",
+            "<script>",
+            "a\"b\"c\"d",
+            "при и в",
+        ] {
             let _ = ParsedQuery::parse(input, true);
         }
         let long = "слово ".repeat(10_000);

@@ -53,40 +53,112 @@ fn index() -> (tempfile::TempDir, SearchIndex) {
 fn russian_morphology_typos_phrases_and_prefixes() {
     let (_dir, index) = index();
     index
-        .put_article(&article(1, "Ошибка закрытия месяца", "Что делать, если месяц не закрывается.", Audience::Client))
+        .put_article(&article(
+            1,
+            "Ошибка закрытия месяца",
+            "Что делать, если месяц не закрывается.",
+            Audience::Client,
+        ))
         .unwrap();
     index
-        .put_article(&article(2, "Как выгрузить счета", "Выгрузка счетов в банк.", Audience::Client))
+        .put_article(&article(
+            2,
+            "Как выгрузить счета",
+            "Выгрузка счетов в банк.",
+            Audience::Client,
+        ))
         .unwrap();
     index
-        .put_article(&article(3, "Closing the month", "Month-end errors and how to fix them.", Audience::Client))
+        .put_article(&article(
+            3,
+            "Closing the month",
+            "Month-end errors and how to fix them.",
+            Audience::Client,
+        ))
         .unwrap();
     index.commit_articles(Some("w")).unwrap();
     let client = Reader::Client(7);
-    assert_eq!(ids(&index.search_articles(client, &request("ошибки при закрытии месяца")).unwrap()), [1]);
+    assert_eq!(
+        ids(&index
+            .search_articles(client, &request("ошибки при закрытии месяца"))
+            .unwrap()),
+        [1]
+    );
     // A typo still finds it.
-    assert_eq!(ids(&index.search_articles(client, &request("ошибка закрыитя")).unwrap())[0], 1);
-    assert_eq!(ids(&index.search_articles(client, &request("closing month error")).unwrap())[0], 3);
-    assert_eq!(ids(&index.search_articles(client, &request("\"выгрузить счета\"")).unwrap()), [2]);
-    assert!(index.search_articles(client, &request("\"счета выгрузить\"")).unwrap().is_empty());
-    assert_eq!(ids(&index.search_articles(client, &request("выгруз*")).unwrap()), [2]);
+    assert_eq!(
+        ids(&index
+            .search_articles(client, &request("ошибка закрыитя"))
+            .unwrap())[0],
+        1
+    );
+    assert_eq!(
+        ids(&index
+            .search_articles(client, &request("closing month error"))
+            .unwrap())[0],
+        3
+    );
+    assert_eq!(
+        ids(&index
+            .search_articles(client, &request("\"выгрузить счета\""))
+            .unwrap()),
+        [2]
+    );
+    assert!(
+        index
+            .search_articles(client, &request("\"счета выгрузить\""))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ids(&index.search_articles(client, &request("выгруз*")).unwrap()),
+        [2]
+    );
     let typing = SearchRequest {
         prefix_last: true,
         ..request("как выгр")
     };
     assert_eq!(ids(&index.search_articles(client, &typing).unwrap()), [2]);
-    let hit = &index.search_articles(client, &request("закрытие месяца")).unwrap()[0];
-    assert!(hit.title_html.contains("<b>закрытия</b>"), "{}", hit.title_html);
+    let hit = &index
+        .search_articles(client, &request("закрытие месяца"))
+        .unwrap()[0];
+    assert!(
+        hit.title_html.contains("<b>закрытия</b>"),
+        "{}",
+        hit.title_html
+    );
     assert_eq!(index.article_watermark().as_deref(), Some("w"));
 }
 
 #[test]
 fn audience_is_part_of_the_query() {
     let (_dir, index) = index();
-    index.put_article(&article(1, "Регламент public", "инструкция", Audience::Public)).unwrap();
-    index.put_article(&article(2, "Регламент client", "инструкция", Audience::Client)).unwrap();
-    index.put_article(&article(3, "Регламент staff", "инструкция", Audience::Staff)).unwrap();
-    index.put_article(&article(4, "Регламент both", "инструкция", Audience::Both)).unwrap();
+    index
+        .put_article(&article(
+            1,
+            "Регламент public",
+            "инструкция",
+            Audience::Public,
+        ))
+        .unwrap();
+    index
+        .put_article(&article(
+            2,
+            "Регламент client",
+            "инструкция",
+            Audience::Client,
+        ))
+        .unwrap();
+    index
+        .put_article(&article(
+            3,
+            "Регламент staff",
+            "инструкция",
+            Audience::Staff,
+        ))
+        .unwrap();
+    index
+        .put_article(&article(4, "Регламент both", "инструкция", Audience::Both))
+        .unwrap();
     let mut only_five = article(5, "Регламент for client 5", "инструкция", Audience::Client);
     only_five.clients = vec![5];
     index.put_article(&only_five).unwrap();
@@ -96,7 +168,13 @@ fn audience_is_part_of_the_query() {
     index.commit_articles(None).unwrap();
     let sorted = |reader, drafts| {
         let mut found = ids(&index
-            .search_articles(reader, &SearchRequest { drafts, ..request("регламент") })
+            .search_articles(
+                reader,
+                &SearchRequest {
+                    drafts,
+                    ..request("регламент")
+                },
+            )
             .unwrap());
         found.sort();
         found
@@ -113,7 +191,9 @@ fn audience_is_part_of_the_query() {
     assert!(!Audience::Both.admits(Reader::Anonymous, &[]));
     // Removing and replacing.
     index.remove_article(1);
-    index.put_article(&article(2, "Другое", "текст", Audience::Client)).unwrap();
+    index
+        .put_article(&article(2, "Другое", "текст", Audience::Client))
+        .unwrap();
     index.commit_articles(None).unwrap();
     assert_eq!(sorted(Reader::Staff, false), [3, 4, 5]);
 }
@@ -121,15 +201,27 @@ fn audience_is_part_of_the_query() {
 #[test]
 fn ticket_search_respects_scope_and_internal_comments() {
     let (_dir, index) = index();
-    index.put_ticket(&ticket(1, 10, 100, "Печать счёта не работает", "пароль от сервера qwerty")).unwrap();
-    index.put_ticket(&ticket(2, 10, 101, "Печать накладной", "")).unwrap();
+    index
+        .put_ticket(&ticket(
+            1,
+            10,
+            100,
+            "Печать счёта не работает",
+            "пароль от сервера qwerty",
+        ))
+        .unwrap();
+    index
+        .put_ticket(&ticket(2, 10, 101, "Печать накладной", ""))
+        .unwrap();
     let mut shared = ticket(3, 10, 102, "Печать счёта у бухгалтера", "");
     shared.shared = true;
     index.put_ticket(&shared).unwrap();
     let mut watched = ticket(4, 10, 103, "Печать счетов", "");
     watched.watchers = vec![100];
     index.put_ticket(&watched).unwrap();
-    index.put_ticket(&ticket(5, 11, 200, "Печать счетов у другого клиента", "")).unwrap();
+    index
+        .put_ticket(&ticket(5, 11, 200, "Печать счетов у другого клиента", ""))
+        .unwrap();
     index.commit_tickets(Some("t")).unwrap();
     let found = |scope, internal, text: &str| {
         let mut ids: Vec<i64> = index
@@ -142,35 +234,82 @@ fn ticket_search_respects_scope_and_internal_comments() {
         ids
     };
     assert_eq!(found(TicketScope::All, true, "печать"), [1, 2, 3, 4, 5]);
-    assert_eq!(found(TicketScope::Organization(ClientId(10)), false, "печать"), [1, 2, 3, 4]);
-    let own = TicketScope::OwnOrShared { client: ClientId(10), user: UserId(100) };
+    assert_eq!(
+        found(TicketScope::Organization(ClientId(10)), false, "печать"),
+        [1, 2, 3, 4]
+    );
+    let own = TicketScope::OwnOrShared {
+        client: ClientId(10),
+        user: UserId(100),
+    };
     assert_eq!(found(own, false, "печать"), [1, 3, 4]);
-    assert_eq!(found(TicketScope::Nothing, false, "печать"), Vec::<i64>::new());
+    assert_eq!(
+        found(TicketScope::Nothing, false, "печать"),
+        Vec::<i64>::new()
+    );
     // Internal comments: staff only.
     assert_eq!(found(TicketScope::All, true, "qwerty"), [1]);
     assert!(found(TicketScope::Organization(ClientId(10)), false, "qwerty").is_empty());
-    let hit = &index.search_tickets(TicketScope::All, true, &request("qwerty")).unwrap()[0];
-    assert!(hit.snippet_html.contains("<b>qwerty</b>"), "{}", hit.snippet_html);
+    let hit = &index
+        .search_tickets(TicketScope::All, true, &request("qwerty"))
+        .unwrap()[0];
+    assert!(
+        hit.snippet_html.contains("<b>qwerty</b>"),
+        "{}",
+        hit.snippet_html
+    );
 }
 
 #[test]
 fn any_query_answers() {
     let (_dir, index) = index();
-    index.put_article(&article(1, "<script>alert(1)</script> Заголовок", "тело", Audience::Public)).unwrap();
+    index
+        .put_article(&article(
+            1,
+            "<script>alert(1)</script> Заголовок",
+            "тело",
+            Audience::Public,
+        ))
+        .unwrap();
     index.commit_articles(None).unwrap();
     let weird = [
-        "", " ", "\"", "*", "**", "\u{0}", "заголовок\"", "ab\"cd\"ef*", "-", "(", "[]{}",
-        "AND OR NOT", "título", "🙂", "script",
+        "",
+        " ",
+        "\"",
+        "*",
+        "**",
+        "\u{0}",
+        "заголовок\"",
+        "ab\"cd\"ef*",
+        "-",
+        "(",
+        "[]{}",
+        "AND OR NOT",
+        "título",
+        "🙂",
+        "script",
     ];
     for text in weird {
-        index.search_articles(Reader::Anonymous, &request(text)).unwrap();
-        index.search_tickets(TicketScope::All, true, &request(text)).unwrap();
+        index
+            .search_articles(Reader::Anonymous, &request(text))
+            .unwrap();
+        index
+            .search_tickets(TicketScope::All, true, &request(text))
+            .unwrap();
     }
     let huge = "ё".repeat(1_000_000);
-    index.search_articles(Reader::Anonymous, &request(&huge)).unwrap();
-    let hit = &index.search_articles(Reader::Anonymous, &request("заголовок")).unwrap()[0];
+    index
+        .search_articles(Reader::Anonymous, &request(&huge))
+        .unwrap();
+    let hit = &index
+        .search_articles(Reader::Anonymous, &request("заголовок"))
+        .unwrap()[0];
     assert!(!hit.title_html.contains("<script>"), "{}", hit.title_html);
-    assert!(hit.title_html.contains("&lt;script&gt;"), "{}", hit.title_html);
+    assert!(
+        hit.title_html.contains("&lt;script&gt;"),
+        "{}",
+        hit.title_html
+    );
 }
 
 #[test]
@@ -178,7 +317,9 @@ fn a_corrupt_or_missing_index_is_rebuilt_empty() {
     let dir = tempfile::tempdir().unwrap();
     {
         let index = SearchIndex::open(dir.path(), 1).unwrap();
-        index.put_article(&article(1, "Статья", "текст", Audience::Public)).unwrap();
+        index
+            .put_article(&article(1, "Статья", "текст", Audience::Public))
+            .unwrap();
         index.commit_articles(Some("5")).unwrap();
     }
     {

@@ -323,7 +323,7 @@ pub trait ContractStore: Send + Sync {
     ) -> Result<bool>;
 
     /// Queues a side effect on its own (a report to send, say).
-    async fn enqueue_outbox(
+    async fn enqueue_notice(
         &self,
         kind: &str,
         payload: serde_json::Value,

@@ -86,8 +86,12 @@ pub struct ArticleFilter {
 #[async_trait]
 pub trait KbStore: Send + Sync {
     /// Creates the article (version 1) and its first history entry.
-    async fn create_article(&self, input: &ArticleInput, by: Option<UserId>, at: Timestamp)
-    -> Result<Article>;
+    async fn create_article(
+        &self,
+        input: &ArticleInput,
+        by: Option<UserId>,
+        at: Timestamp,
+    ) -> Result<Article>;
     /// Saves a new version if `expected_version` is still the current one (else a conflict).
     async fn update_article(
         &self,
@@ -104,17 +108,29 @@ pub trait KbStore: Send + Sync {
     async fn articles(&self, filter: &ArticleFilter) -> Result<Vec<Article>>;
     async fn article_versions(&self, id: i64) -> Result<Vec<ArticleVersion>>;
     /// Articles changed after `since` (ms, inclusive), oldest first, `limit` of them.
-    async fn articles_changed_since(&self, since: i64, after_id: i64, limit: u32)
-    -> Result<Vec<Article>>;
+    async fn articles_changed_since(
+        &self,
+        since: i64,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<Article>>;
 
-    async fn link_article(&self, ticket: TicketId, article: i64, by: UserId, at: Timestamp)
-    -> Result<bool>;
+    async fn link_article(
+        &self,
+        ticket: TicketId,
+        article: i64,
+        by: UserId,
+        at: Timestamp,
+    ) -> Result<bool>;
     async fn unlink_article(&self, ticket: TicketId, article: i64) -> Result<()>;
     async fn ticket_articles(&self, ticket: TicketId) -> Result<Vec<Article>>;
     /// Ticket ids linked to the article, newest first.
     async fn article_tickets(&self, article: i64, limit: u32) -> Result<Vec<TicketId>>;
 
-    async fn add_article_attachment(&self, attachment: &ArticleAttachment) -> Result<ArticleAttachment>;
+    async fn add_article_attachment(
+        &self,
+        attachment: &ArticleAttachment,
+    ) -> Result<ArticleAttachment>;
     async fn article_attachments(&self, article: i64) -> Result<Vec<ArticleAttachment>>;
 
     /// Records a deflection and deletes the user's draft (if given and still a draft of theirs).
@@ -130,12 +146,21 @@ pub trait KbStore: Send + Sync {
 
     /// Adds a task to a ticket outside its route (e.g. "update the documentation"), with an
     /// internal history entry.
-    async fn add_task(&self, ticket: TicketId, task: &NewTask, by: UserId, at: Timestamp)
-    -> Result<Task>;
+    async fn add_task(
+        &self,
+        ticket: TicketId,
+        task: &NewTask,
+        by: UserId,
+        at: Timestamp,
+    ) -> Result<Task>;
 
     /// Tickets (not drafts) changed at or after `since` (ms), oldest first, after `(since, after_id)`.
-    async fn tickets_changed_since(&self, since: i64, after_id: i64, limit: u32)
-    -> Result<Vec<(TicketId, i64)>>;
+    async fn tickets_changed_since(
+        &self,
+        since: i64,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<(TicketId, i64)>>;
     /// How many tickets (not drafts) there are, for a reindex's progress bar.
     async fn ticket_count(&self) -> Result<i64>;
     /// The tickets with their comments and watchers, for the index; missing ids are left out.

@@ -11,12 +11,12 @@ use jiff::Timestamp;
 use okno_domain::*;
 use std::sync::Arc;
 
-mod group_commit;
 mod contracts;
 mod dashboard;
+mod group_commit;
 mod jobs;
-mod mail;
 pub mod kb;
+mod mail;
 pub mod postgres;
 mod queue;
 mod routes;
@@ -41,9 +41,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub use contracts::*;
 pub use dashboard::*;
 pub use jobs::*;
-pub use queue::*;
-pub use mail::*;
 pub use kb::KbStore;
+pub use mail::*;
+pub use queue::*;
 pub use routes::*;
 pub use time::*;
 

@@ -1,9 +1,9 @@
 //! `okno bench NAME`: benchmarks that print `figure <name> <value> <unit>` lines and a verdict.
 
 mod api;
-mod queue;
-mod pages;
 mod mail;
+mod pages;
+mod queue;
 mod workflow;
 
 use std::process::ExitCode;

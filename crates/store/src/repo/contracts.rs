@@ -801,7 +801,7 @@ impl ContractStore for Backend {
         Ok(true)
     }
 
-    async fn enqueue_outbox(
+    async fn enqueue_notice(
         &self,
         kind: &str,
         payload: serde_json::Value,

@@ -180,10 +180,11 @@ impl KbStore for Backend {
         .await
         .map_err(|e| unique_violation(e, "slug", "an article with this address exists"))?;
         if updated.rows_affected() == 0 {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT version FROM kb_articles WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM kb_articles WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             return Err(match exists {
                 None => DomainError::NotFound("article").into(),
                 Some(current) => DomainError::Conflict(format!(
@@ -220,7 +221,9 @@ impl KbStore for Backend {
     }
 
     async fn articles(&self, filter: &ArticleFilter) -> Result<Vec<Article>> {
-        let mut sql = Sql::new(&format!("SELECT {ARTICLE_COLUMNS} FROM kb_articles a WHERE a.status IN "));
+        let mut sql = Sql::new(&format!(
+            "SELECT {ARTICLE_COLUMNS} FROM kb_articles a WHERE a.status IN "
+        ));
         let statuses = if filter.statuses.is_empty() {
             vec!["published".to_owned()]
         } else {
@@ -235,7 +238,8 @@ impl KbStore for Backend {
         }
         sql.push(")");
         if let Some(category) = &filter.category {
-            sql.push(" AND a.category = ").bind(Param::Text(category.clone()));
+            sql.push(" AND a.category = ")
+                .bind(Param::Text(category.clone()));
         }
         if let Some((title, id)) = &filter.after {
             sql.push(" AND (a.title > ")
@@ -497,9 +501,11 @@ impl KbStore for Backend {
     }
 
     async fn ticket_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE status <> 'draft'")
-            .fetch_one(self.reader())
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE status <> 'draft'")
+                .fetch_one(self.reader())
+                .await?,
+        )
     }
 
     async fn ticket_texts(&self, ids: &[TicketId]) -> Result<Vec<TicketText>> {
@@ -522,7 +528,8 @@ impl KbStore for Backend {
             let comment_rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
                 .fetch_all(self.reader())
                 .await?;
-            let mut sql = Sql::new("SELECT ticket_id, user_id FROM ticket_watchers WHERE ticket_id IN ");
+            let mut sql =
+                Sql::new("SELECT ticket_id, user_id FROM ticket_watchers WHERE ticket_id IN ");
             placeholders(&mut sql, chunk);
             let watcher_rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
                 .fetch_all(self.reader())

@@ -10,9 +10,9 @@ use sqlx::{AssertSqlSafe, Row};
 mod contracts;
 mod dashboard;
 mod jobs;
-mod queue;
-mod mail;
 mod kb;
+mod mail;
+mod queue;
 mod routes;
 mod time;
 

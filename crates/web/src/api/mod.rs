@@ -1,8 +1,8 @@
 //! `/api/v1`: thin handlers over the desk, each documented for the OpenAPI document.
 
-pub mod specialist;
 pub mod clients;
 pub mod contracts;
+pub mod specialist;
 pub mod tasks;
 pub mod views;
 

@@ -126,14 +126,15 @@ async fn queue_rows(
     cursor: Option<&str>,
 ) -> Result<(Vec<QueueRow>, Option<String>), PageError> {
     let after = cursor.and_then(QueueCursor::parse);
-    let mut cards = desk.queue(&page.user, after, QUEUE_SIZE + 1).await?;
-    let next_page = (cards.len() > QUEUE_SIZE as usize).then(|| {
-        cards.truncate(QUEUE_SIZE as usize);
+    let mut entries = desk.work_queue(&page.user, after, QUEUE_SIZE + 1).await?;
+    let next_page = (entries.len() > QUEUE_SIZE as usize).then(|| {
+        entries.truncate(QUEUE_SIZE as usize);
         format!(
             "/desk?cursor={}",
-            QueueCursor::of(&cards[cards.len() - 1].task).encode()
+            entries[entries.len() - 1].cursor.encode()
         )
     });
+    let cards: Vec<_> = entries.into_iter().map(|e| e.card).collect();
     let now = Timestamp::now();
     let rows = cards
         .iter()
