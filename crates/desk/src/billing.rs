@@ -456,6 +456,8 @@ pub fn invoices_xlsx(invoices: &[Invoice]) -> Result<Vec<u8>> {
 }
 
 #[cfg(test)]
+// Amounts in kopecks read as roubles_kopecks.
+#[allow(clippy::inconsistent_digit_grouping)]
 mod tests {
     use super::*;
     use jiff::civil::date;

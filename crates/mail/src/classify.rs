@@ -41,7 +41,7 @@ pub fn classify(mail: &ParsedMail, policy: &LoopPolicy) -> Kind {
             reason: "from our own address",
         };
     }
-    if !policy.x_loop.is_empty() && mail.signals.x_loop.iter().any(|v| *v == policy.x_loop) {
+    if !policy.x_loop.is_empty() && mail.signals.x_loop.contains(&policy.x_loop) {
         return Kind::Ignore {
             reason: "our own X-Loop",
         };

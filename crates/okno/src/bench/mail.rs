@@ -37,10 +37,11 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
             })
             .await?;
     }
-    let mut settings = MailSettings::default();
     // The corpus is many messages from few senders: the per-sender limit is not measured here.
-    settings.rate_limit_per_hour = i64::MAX;
-    let settings = Arc::new(settings);
+    let settings = Arc::new(MailSettings {
+        rate_limit_per_hour: i64::MAX,
+        ..MailSettings::default()
+    });
 
     // First the tickets replies will go to, then the measured corpus.
     let seed: Vec<Vec<u8>> = (0..100).map(|i| message(i, None)).collect();

@@ -198,6 +198,7 @@ pub struct HomeTemplate {
 }
 
 impl HomeTemplate {
+    #[allow(clippy::too_many_arguments)] // one per part of the page
     pub fn new(
         ctx: Ctx,
         tickets: &[Ticket],
