@@ -229,9 +229,9 @@ fn every_shipped_workflow_can_close_by_taking_first_outcomes() {
                 // "ok", or the first outcome an action with its own outcomes allows.
                 match action_finished(wf, &state, "ok") {
                     Ok(step) => step.state,
-                    Err(okno_workflow::engine::EngineError::OutcomeNotAllowed { allowed, .. }) => {
-                        action_finished(wf, &state, &allowed[0]).unwrap().state
-                    }
+                    Err(okno_workflow::engine::EngineError::OutcomeNotAllowed {
+                        allowed, ..
+                    }) => action_finished(wf, &state, &allowed[0]).unwrap().state,
                     Err(other) => panic!("{}: {other:?}", wf.code),
                 }
             } else if state.is_waiting_client(wf) {
