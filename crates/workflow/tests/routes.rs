@@ -324,6 +324,7 @@ fn repair_under_warranty() {
         Effect::SetStatus { status: Status::New, label: Some(l) } if l.ru == "Анализ"
     ));
     r.complete("analyze", "done");
+    r.action("unknown"); // the warranty check: no equipment linked
     r.complete("diagnose", "warranty");
     assert_eq!(r.open_kinds(), ["repair"]);
     r.complete("repair", "done");
@@ -341,6 +342,7 @@ fn paid_repair_waits_for_the_client_and_drafts_an_invoice() {
     let wf = c.latest("repair").unwrap();
     let (mut r, _) = Route::start(wf);
     r.complete("analyze", "done");
+    r.action("unknown"); // the warranty check: no equipment linked
     let effects = r.complete("diagnose", "paid");
     assert_eq!(statuses(&effects), [Status::WaitingClient]);
     assert!(r.state.is_waiting_client(wf));
@@ -374,6 +376,7 @@ fn paid_repair_declined_closes() {
     let c = catalog();
     let (mut r, _) = Route::start(c.latest("repair").unwrap());
     r.complete("analyze", "done");
+    r.action("unknown"); // the warranty check: no equipment linked
     r.complete("diagnose", "paid");
     let effects = r.decide("declined");
     assert_eq!(messages_ru(&effects).len(), 1);
