@@ -1,6 +1,6 @@
 //! The SQL of [`MailStore`], for both backends.
 
-use super::{Backend, COMMENT_SELECT, Tx, bind_all, comment_from, enqueue, insert_tasks, record};
+use super::{Backend, Tx, bind_all, comment_in, insert_comment, insert_tasks, record};
 use crate::sql::{Param, Sql, instant, ms};
 use crate::*;
 use sqlx::{AssertSqlSafe, Row};
@@ -174,53 +174,16 @@ impl MailStore for Backend {
     }
 
     async fn add_mail_comment(&self, m: &MailComment, at: Timestamp) -> Result<Comment> {
-        let c = &m.comment;
         let mut tx = self.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO comments (ticket_id, author_id, body, internal, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(c.ticket_id.0)
-        .bind(c.author_id.0)
-        .bind(&c.body)
-        .bind(c.internal)
-        .bind(ms(at))
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE tickets SET updated_at = $2 WHERE id = $1")
-            .bind(c.ticket_id.0)
-            .bind(ms(at))
-            .execute(&mut *tx)
-            .await?;
-        let id_text = id.to_string();
-        record(
-            &mut tx,
-            c.ticket_id,
-            at,
-            Some(c.author_id),
-            "comment",
-            (None, Some(&id_text)),
-            !c.internal,
-        )
-        .await?;
-        if !c.internal {
-            enqueue(
-                &mut tx,
-                "comment_added",
-                serde_json::json!({ "ticket_id": c.ticket_id.0, "comment_id": id, "by_mail": true }),
-                at,
-            )
-            .await?;
-        }
+        let by_mail = serde_json::Map::from_iter([("by_mail".to_string(), true.into())]);
+        let id = insert_comment(&mut tx, &m.comment, by_mail, at).await?;
         if let Some(task) = &m.task {
-            insert_tasks(&mut tx, c.ticket_id, std::slice::from_ref(task), at).await?;
+            insert_tasks(&mut tx, m.comment.ticket_id, std::slice::from_ref(task), at).await?;
         }
-        insert_record(&mut tx, &m.record, Some(c.ticket_id), at).await?;
-        let row = sqlx::query(AssertSqlSafe(format!("{COMMENT_SELECT} WHERE m.id = $1")))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        insert_record(&mut tx, &m.record, Some(m.comment.ticket_id), at).await?;
+        let created = comment_in(&mut tx, id).await?;
         tx.commit().await?;
-        comment_from(&row)
+        Ok(created)
     }
 
     async fn record_bounce(&self, ticket: TicketId, detail: &str, at: Timestamp) -> Result<()> {

@@ -245,6 +245,56 @@ async fn insert_tasks(
     Ok(())
 }
 
+/// Adds a comment with its history event, touches the ticket, and for a public comment
+/// queues `comment_added` (its payload plus `extra`); returns the comment's id.
+async fn insert_comment(
+    tx: &mut Tx,
+    comment: &NewComment,
+    extra: serde_json::Map<String, serde_json::Value>,
+    at: Timestamp,
+) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO comments (ticket_id, author_id, body, internal, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(comment.ticket_id.0)
+    .bind(comment.author_id.0)
+    .bind(&comment.body)
+    .bind(comment.internal)
+    .bind(ms(at))
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE tickets SET updated_at = $2 WHERE id = $1")
+        .bind(comment.ticket_id.0)
+        .bind(ms(at))
+        .execute(&mut **tx)
+        .await?;
+    let id_text = id.to_string();
+    record(
+        tx,
+        comment.ticket_id,
+        at,
+        Some(comment.author_id),
+        "comment",
+        (None, Some(&id_text)),
+        !comment.internal,
+    )
+    .await?;
+    if !comment.internal {
+        let mut payload = serde_json::json!({ "ticket_id": comment.ticket_id.0, "comment_id": id });
+        payload.as_object_mut().expect("an object").extend(extra);
+        enqueue(tx, "comment_added", payload, at).await?;
+    }
+    Ok(id)
+}
+
+async fn comment_in(tx: &mut Tx, id: i64) -> Result<Comment> {
+    let row = sqlx::query(AssertSqlSafe(format!("{COMMENT_SELECT} WHERE m.id = $1")))
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    comment_from(&row)
+}
+
 async fn ticket_in(tx: &mut Tx, id: TicketId) -> Result<Ticket> {
     let row = sqlx::query(AssertSqlSafe(format!("{TICKET_SELECT} AND t.id = $1")))
         .bind(id.0)
@@ -629,47 +679,10 @@ impl Store for Backend {
 
     async fn add_comment(&self, comment: &NewComment, at: Timestamp) -> Result<Comment> {
         let mut tx = self.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO comments (ticket_id, author_id, body, internal, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(comment.ticket_id.0)
-        .bind(comment.author_id.0)
-        .bind(&comment.body)
-        .bind(comment.internal)
-        .bind(ms(at))
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE tickets SET updated_at = $2 WHERE id = $1")
-            .bind(comment.ticket_id.0)
-            .bind(ms(at))
-            .execute(&mut *tx)
-            .await?;
-        let id_text = id.to_string();
-        record(
-            &mut tx,
-            comment.ticket_id,
-            at,
-            Some(comment.author_id),
-            "comment",
-            (None, Some(&id_text)),
-            !comment.internal,
-        )
-        .await?;
-        if !comment.internal {
-            enqueue(
-                &mut tx,
-                "comment_added",
-                serde_json::json!({ "ticket_id": comment.ticket_id.0, "comment_id": id }),
-                at,
-            )
-            .await?;
-        }
-        let row = sqlx::query(AssertSqlSafe(format!("{COMMENT_SELECT} WHERE m.id = $1")))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let id = insert_comment(&mut tx, comment, serde_json::Map::new(), at).await?;
+        let created = comment_in(&mut tx, id).await?;
         tx.commit().await?;
-        comment_from(&row)
+        Ok(created)
     }
 
     async fn comments(&self, ticket: TicketId, include_internal: bool) -> Result<Vec<Comment>> {
