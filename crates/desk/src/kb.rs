@@ -41,6 +41,8 @@ pub struct Search {
     pub index: Arc<SearchIndex>,
     running: tokio::sync::Mutex<()>,
     nudge: Arc<tokio::sync::Notify>,
+    /// Tickets indexed within the re-read window, with the change time indexed.
+    recent: std::sync::Mutex<std::collections::HashMap<i64, i64>>,
 }
 
 impl Search {
@@ -50,7 +52,12 @@ impl Search {
             index: Arc::new(index),
             running: tokio::sync::Mutex::new(()),
             nudge: Arc::new(tokio::sync::Notify::new()),
+            recent: Default::default(),
         })
+    }
+
+    fn recent(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<i64, i64>> {
+        self.recent.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Asks the indexer to catch up soon (after a change).
@@ -275,12 +282,32 @@ fn ticket_doc(t: &TicketText) -> TicketDoc {
     }
 }
 
-fn watermark(text: Option<String>) -> (i64, i64) {
-    text.and_then(|w| {
-        let (ms, id) = w.split_once(':')?;
-        Some((ms.parse().ok()?, id.parse().ok()?))
-    })
-    .unwrap_or((0, 0))
+/// Where a catch-up resumes, from the last one's watermark `since:after:read_at` (the last
+/// change it saw and when it started reading). A change committed after that read carries a
+/// time no earlier than `read_at - OVERLAP_MS`: only that window is read again, and only
+/// when it reaches back before `since`.
+fn resume_from(mark: Option<String>) -> (i64, i64) {
+    let mut parts = mark.as_deref().unwrap_or_default().split(':');
+    let mut next = || parts.next().and_then(|p| p.parse::<i64>().ok());
+    let (Some(since), Some(after)) = (next(), next()) else {
+        return (0, 0);
+    };
+    let window = next().unwrap_or(since) - OVERLAP_MS;
+    if window > since {
+        (since, after)
+    } else {
+        (window.max(0), 0)
+    }
+}
+
+/// Whether a watermark should be written again although nothing changed: there is none, or
+/// its window reaches back before its `since` while a read from `read_at` would not, so a
+/// restart would read the window again.
+fn mark_is_stale(mark: Option<String>, read_at: i64) -> bool {
+    let Some(mark) = mark else { return true };
+    let since = mark.split(':').next().and_then(|p| p.parse::<i64>().ok());
+    let resumed = resume_from(Some(mark));
+    since.is_none_or(|since| resumed.0 < since && read_at - OVERLAP_MS > since)
 }
 
 /// A shipped article file: `---` front matter (`slug`, `title`, `audience`, `category`,
@@ -340,7 +367,8 @@ pub fn parse_article_file(name: &str, text: &str) -> Result<ArticleForm, String>
 
 impl Desk {
     /// Starts the background indexer: it catches up now (refilling an empty index) and
-    /// then every second or when nudged, until the desk is dropped.
+    /// then when nudged (at most once a second) or every five seconds, until the desk is
+    /// dropped.
     pub(crate) fn start_indexer(desk: &Arc<Desk>) {
         let weak: Weak<Desk> = Arc::downgrade(desk);
         let nudge = desk.search.nudge.clone();
@@ -348,12 +376,23 @@ impl Desk {
             loop {
                 {
                     let Some(desk) = weak.upgrade() else { return };
-                    if let Err(error) = desk.search_catch_up().await {
+                    // Another process holding the index (the server, while a CLI command
+                    // runs) indexes the same database itself.
+                    let caught_up = match desk.search.index.writable() {
+                        Ok(true) => desk.search_catch_up().await.map(drop),
+                        Ok(false) => Ok(()),
+                        Err(error) => Err(search_error(error)),
+                    };
+                    if let Err(error) = caught_up {
                         tracing::warn!(%error, "search indexing failed; retrying");
                     }
                 }
+                // At most one round a second: under a stream of changes each round indexes
+                // a batch and pays for one index commit, not one per change. A nudge that
+                // came meanwhile is kept, so the next round starts at once.
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 let _ =
-                    tokio::time::timeout(std::time::Duration::from_secs(1), nudge.notified()).await;
+                    tokio::time::timeout(std::time::Duration::from_secs(4), nudge.notified()).await;
             }
         });
     }
@@ -370,11 +409,8 @@ impl Desk {
     ) -> Result<(usize, usize)> {
         let _one = self.search.running.lock().await;
         let index = self.search.index.clone();
-        let (mut since, mut after) = watermark(index.article_watermark());
-        since = (since - OVERLAP_MS).max(0);
-        if since > 0 {
-            after = 0;
-        }
+        let read_at = Timestamp::now().as_millisecond();
+        let (mut since, mut after) = resume_from(index.article_watermark());
         let mut articles = 0;
         loop {
             let batch = self.store.articles_changed_since(since, after, 500).await?;
@@ -382,7 +418,7 @@ impl Desk {
             (since, after) = (last.updated_at.as_millisecond(), last.id);
             for article in &batch {
                 if article.status == "archived" {
-                    index.remove_article(article.id);
+                    index.remove_article(article.id).map_err(search_error)?;
                 } else {
                     index
                         .put_article(&article_doc(article))
@@ -391,24 +427,21 @@ impl Desk {
             }
             articles += batch.len();
         }
-        if articles > 0 || index.article_watermark().is_none() {
-            let mark = format!("{since}:{after}");
+        if articles > 0 || mark_is_stale(index.article_watermark(), read_at) {
+            let mark = format!("{since}:{after}:{read_at}");
             let index = index.clone();
             tokio::task::spawn_blocking(move || index.commit_articles(Some(&mark)))
                 .await
                 .map_err(|e| DeskError::Io(std::io::Error::other(e)))?
                 .map_err(search_error)?;
         }
-        let (mut since, mut after) = watermark(index.ticket_watermark());
+        let read_at = Timestamp::now().as_millisecond();
+        let (mut since, mut after) = resume_from(index.ticket_watermark());
         let total = if since == 0 {
             usize::try_from(self.store.ticket_count().await?).unwrap_or(0)
         } else {
             0
         };
-        since = (since - OVERLAP_MS).max(0);
-        if since > 0 {
-            after = 0;
-        }
         let mut tickets = 0;
         loop {
             let changed = self
@@ -419,7 +452,15 @@ impl Desk {
                 break;
             };
             (since, after) = (last_ms, last_id.0);
-            let ids: Vec<TicketId> = changed.iter().map(|(id, _)| *id).collect();
+            // The window read again holds mostly tickets indexed as they are now.
+            let ids: Vec<TicketId> = {
+                let recent = self.search.recent();
+                changed
+                    .iter()
+                    .filter(|(id, ms)| recent.get(&id.0) != Some(ms))
+                    .map(|(id, _)| *id)
+                    .collect()
+            };
             let texts = self.store.ticket_texts(&ids).await?;
             let docs: Vec<TicketDoc> = texts.iter().map(ticket_doc).collect();
             let index = index.clone();
@@ -432,17 +473,28 @@ impl Desk {
             .await
             .map_err(|e| DeskError::Io(std::io::Error::other(e)))?
             .map_err(search_error)?;
-            tickets += changed.len();
+            self.search
+                .recent()
+                .extend(changed.iter().map(|(id, ms)| (id.0, *ms)));
+            tickets += ids.len();
             progress(tickets, total.max(tickets));
         }
-        if tickets > 0 || index.ticket_watermark().is_none() {
-            let mark = format!("{since}:{after}");
+        if tickets > 0 || mark_is_stale(index.ticket_watermark(), read_at) {
+            let mark = format!("{since}:{after}:{read_at}");
             let index = index.clone();
-            tokio::task::spawn_blocking(move || index.commit_tickets(Some(&mark)))
+            let committed = tokio::task::spawn_blocking(move || index.commit_tickets(Some(&mark)))
                 .await
-                .map_err(|e| DeskError::Io(std::io::Error::other(e)))?
-                .map_err(search_error)?;
+                .map_err(|e| DeskError::Io(std::io::Error::other(e)))
+                .and_then(|done| done.map_err(search_error));
+            if committed.is_err() {
+                self.search.recent().clear();
+            }
+            committed?;
         }
+        // Only the next window can be read again.
+        self.search
+            .recent()
+            .retain(|_, ms| *ms >= read_at - OVERLAP_MS);
         Ok((articles, tickets))
     }
 
@@ -454,6 +506,7 @@ impl Desk {
         {
             let _one = self.search.running.lock().await;
             self.search.index.clear().map_err(search_error)?;
+            self.search.recent().clear();
         }
         self.search_catch_up_with(progress).await
     }
@@ -924,6 +977,23 @@ impl Desk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn catch_up_reads_again_only_the_window_a_late_commit_can_fall_in() {
+        // Fresh index: everything.
+        assert_eq!(resume_from(None), (0, 0));
+        // Read long after the last change: resume exactly where it stopped.
+        assert_eq!(resume_from(Some("10000:7:20000".into())), (10000, 7));
+        // Read within the window of the last change: read the window again.
+        assert_eq!(resume_from(Some("10000:7:11000".into())), (9000, 0));
+        // An old watermark without its read time keeps the old behaviour.
+        assert_eq!(resume_from(Some("10000:7".into())), (8000, 0));
+        // A watermark whose window reaches back is rewritten once a later read would not.
+        assert!(mark_is_stale(Some("10000:7:11000".into()), 12_500));
+        assert!(!mark_is_stale(Some("10000:7:11000".into()), 11_500));
+        assert!(!mark_is_stale(Some("10000:7:20000".into()), 30_000));
+        assert!(mark_is_stale(None, 0));
+    }
 
     #[test]
     fn markdown_is_sanitized() {

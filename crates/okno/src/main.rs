@@ -123,6 +123,9 @@ enum Command {
     /// The email channel: ingest, poll and send, quarantine, vendors.
     #[command(subcommand)]
     Mail(mail::MailCommand),
+    /// The knowledge-base and ticket search index.
+    #[command(subcommand)]
+    Search(SearchCommand),
     /// Run a benchmark: api, mail, pages, queue, search, sla, workflow.
     Bench {
         name: String,
@@ -180,6 +183,15 @@ enum TokenCommand {
         data: DataArgs,
         #[arg(long)]
         email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Rebuild the search index (`<data>/search/`) from the database, with a progress bar.
+    Reindex {
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 
@@ -369,6 +381,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return import::run(&desk, &kind, &file).await;
         }
         Command::Mail(command) => return mail::run(command).await,
+        Command::Search(SearchCommand::Reindex { data }) => {
+            let desk = data.open_desk().await?;
+            let (articles, tickets) = desk
+                .search_reindex(&mut bench::search::progress_bar)
+                .await?;
+            eprintln!();
+            println!("reindexed {articles} articles and {tickets} tickets");
+        }
         Command::Bench { name, quick } => return bench::run(&name, quick).await,
     }
     Ok(ExitCode::SUCCESS)

@@ -160,7 +160,7 @@ fn healthy(port: u16) -> bool {
 fn the_demo_firm_loads_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    for _ in 0..2 {
+    for round in 0..2 {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -188,9 +188,41 @@ fn the_demo_firm_loads_once() {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+        if round == 1 {
+            // Commands work beside a running server, which holds the search index: they
+            // leave the indexing to it, and a rebuild is refused with the reason.
+            let token = okno(&[
+                "token",
+                "create",
+                "--data",
+                data,
+                "--email",
+                "client@beta.demo",
+            ]);
+            assert!(token.status.success(), "{}", text(&token.stderr));
+            let busy = okno(&["search", "reindex", "--data", data]);
+            assert!(!busy.status.success());
+            assert!(
+                text(&busy.stderr).contains("another process"),
+                "{}",
+                text(&busy.stderr)
+            );
+        }
         server.kill().unwrap();
         server.wait().unwrap();
     }
+    let reindexed = okno(&["search", "reindex", "--data", data]);
+    assert!(reindexed.status.success(), "{}", text(&reindexed.stderr));
+    let said = text(&reindexed.stdout);
+    let counts: Vec<usize> = said
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert!(
+        // The demo's shipped articles; it has no tickets yet.
+        said.starts_with("reindexed") && counts.len() == 2 && counts[0] >= 3,
+        "{said}"
+    );
     let again = okno(&[
         "user",
         "add",

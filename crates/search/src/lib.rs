@@ -38,6 +38,10 @@ pub enum SearchError {
     Index(#[from] tantivy::TantivyError),
     #[error("search index files: {0}")]
     Io(#[from] std::io::Error),
+    /// Another process (a running `okno serve`) holds the index's writer; it indexes the
+    /// change itself from the database.
+    #[error("search index: another process is writing it")]
+    Busy,
 }
 
 pub type Result<T, E = SearchError> = std::result::Result<T, E>;
@@ -202,7 +206,11 @@ struct TicketFields {
 struct Part {
     index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// Taken on the first write, so that a CLI command can open the index while the server
+    /// holds its lock.
+    writer: Mutex<Option<IndexWriter>>,
+    threads: usize,
+    budget: usize,
 }
 
 /// Both indexes, opened (or rebuilt) under one directory.
@@ -293,27 +301,41 @@ fn open_part(dir: &Path, schema: Schema, threads: usize, budget: usize) -> Resul
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
         .try_into()?;
-    let writer = index.writer_with_num_threads(threads, budget)?;
     Ok(Part {
         index,
         reader,
-        writer: Mutex::new(writer),
+        writer: Mutex::new(None),
+        threads,
+        budget,
     })
 }
 
 impl Part {
-    fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    fn with_writer<R>(&self, write: impl FnOnce(&mut IndexWriter) -> Result<R>) -> Result<R> {
+        let mut slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let writer = match &mut *slot {
+            Some(writer) => writer,
+            empty => match self
+                .index
+                .writer_with_num_threads(self.threads, self.budget)
+            {
+                Ok(writer) => empty.insert(writer),
+                Err(tantivy::TantivyError::LockFailure(..)) => return Err(SearchError::Busy),
+                Err(error) => return Err(error.into()),
+            },
+        };
+        write(writer)
     }
 
     fn commit(&self, watermark: Option<&str>) -> Result<()> {
-        let mut writer = self.writer();
-        let mut prepared = writer.prepare_commit()?;
-        if let Some(watermark) = watermark {
-            prepared.set_payload(watermark);
-        }
-        prepared.commit()?;
-        drop(writer);
+        self.with_writer(|writer| {
+            let mut prepared = writer.prepare_commit()?;
+            if let Some(watermark) = watermark {
+                prepared.set_payload(watermark);
+            }
+            prepared.commit()?;
+            Ok(())
+        })?;
         self.reader.reload()?;
         Ok(())
     }
@@ -323,8 +345,8 @@ impl Part {
     }
 
     fn clear(&self) -> Result<()> {
-        self.writer().delete_all_documents()?;
-        Ok(())
+        self.with_writer(|writer| Ok(writer.delete_all_documents()?))
+            .map(drop)
     }
 }
 
@@ -390,6 +412,20 @@ impl SearchIndex {
         })
     }
 
+    /// Whether this process may write the index: false while another process (a running
+    /// server, a long import) holds it.
+    pub fn writable(&self) -> Result<bool> {
+        let both = self
+            .articles
+            .with_writer(|_| Ok(()))
+            .and_then(|()| self.tickets.with_writer(|_| Ok(())));
+        match both {
+            Ok(()) => Ok(true),
+            Err(SearchError::Busy) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -427,16 +463,18 @@ impl SearchIndex {
         }
         d.add_text(f.state, if doc.published { "published" } else { "draft" });
         d.add_i64(f.updated, doc.updated_ms);
-        let writer = self.articles.writer();
-        writer.delete_term(Term::from_field_i64(f.id, doc.id));
-        writer.add_document(d)?;
-        Ok(())
+        self.articles.with_writer(|writer| {
+            writer.delete_term(Term::from_field_i64(f.id, doc.id));
+            writer.add_document(d)?;
+            Ok(())
+        })
     }
 
-    pub fn remove_article(&self, id: i64) {
-        self.articles
-            .writer()
-            .delete_term(Term::from_field_i64(self.a.id, id));
+    pub fn remove_article(&self, id: i64) -> Result<()> {
+        self.articles.with_writer(|writer| {
+            writer.delete_term(Term::from_field_i64(self.a.id, id));
+            Ok(())
+        })
     }
 
     pub fn put_ticket(&self, doc: &TicketDoc) -> Result<()> {
@@ -455,16 +493,18 @@ impl SearchIndex {
             d.add_i64(f.watcher, *w);
         }
         d.add_i64(f.updated, doc.updated_ms);
-        let writer = self.tickets.writer();
-        writer.delete_term(Term::from_field_i64(f.id, doc.id));
-        writer.add_document(d)?;
-        Ok(())
+        self.tickets.with_writer(|writer| {
+            writer.delete_term(Term::from_field_i64(f.id, doc.id));
+            writer.add_document(d)?;
+            Ok(())
+        })
     }
 
-    pub fn remove_ticket(&self, id: i64) {
-        self.tickets
-            .writer()
-            .delete_term(Term::from_field_i64(self.t.id, id));
+    pub fn remove_ticket(&self, id: i64) -> Result<()> {
+        self.tickets.with_writer(|writer| {
+            writer.delete_term(Term::from_field_i64(self.t.id, id));
+            Ok(())
+        })
     }
 
     /// Makes the article changes so far searchable and records `watermark` with them.

@@ -190,7 +190,7 @@ fn audience_is_part_of_the_query() {
     assert!(!Audience::Staff.admits(Reader::Client(9), &[]));
     assert!(!Audience::Both.admits(Reader::Anonymous, &[]));
     // Removing and replacing.
-    index.remove_article(1);
+    index.remove_article(1).unwrap();
     index
         .put_article(&article(2, "Другое", "текст", Audience::Client))
         .unwrap();

@@ -38,9 +38,7 @@ impl SqliteStore {
             .pragma("cache_size", "-16000")
             // Savepoint and statement journals in memory: on disk they cost a write per page
             // for every write transaction (they are never needed after a crash).
-            .pragma("temp_store", "memory")
-            // Read pages through the mapping instead of a pread each.
-            .pragma("mmap_size", "268435456");
+            .pragma("temp_store", "memory");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
@@ -48,7 +46,9 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            // Readers share the OS page cache; a small cache each keeps the server's memory
+            // flat however many pages reads visit.
+            .connect_with(options.read_only(true).pragma("cache_size", "-4000"))
             .await?;
         Ok(SqliteStore {
             group: GroupWriter::new(writer.clone()),

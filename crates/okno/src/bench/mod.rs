@@ -4,6 +4,7 @@ mod api;
 mod mail;
 mod pages;
 mod queue;
+pub mod search;
 mod workflow;
 
 use std::process::ExitCode;
@@ -54,6 +55,7 @@ pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
         "workflow" => workflow::run(quick).await?,
         "queue" => queue::run(quick).await?,
         "mail" => mail::run(quick).await?,
+        "search" => search::run(quick).await?,
         "sla" => okno_sla::bench::run(quick)
             .into_iter()
             .map(|f| {
@@ -66,7 +68,7 @@ pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
             })
             .collect(),
         other => anyhow::bail!(
-            "unknown benchmark {other:?}: try api, mail, pages, queue, sla or workflow"
+            "unknown benchmark {other:?}: try api, mail, pages, queue, search, sla or workflow"
         ),
     };
     let mut verdict = Vec::new();

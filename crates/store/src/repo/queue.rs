@@ -84,9 +84,10 @@ impl QueueStore for Backend {
             sql.bind(Param::Int(ticket.0));
         }
         sql.push(")");
-        // The writer: ranks are computed right after a change, which a reader might not see yet.
+        // A reader: a change is committed (and visible to readers) before its caller
+        // hears back, and the writer stays free for the writes queued behind it.
         let rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
-            .fetch_all(self.writer())
+            .fetch_all(self.reader())
             .await?;
         with_inputs(&rows)
     }

@@ -315,7 +315,11 @@ async fn list_articles(
         .desk
         .articles(user.as_ref(), param(&pairs, "category"), None, 200)
         .await?;
-    Ok(Json(list.into_iter().map(|a| ArticleOut::new(a, staff)).collect()))
+    Ok(Json(
+        list.into_iter()
+            .map(|a| ArticleOut::new(a, staff))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/kb/articles", tag = "kb", request_body = ArticleIn,
@@ -352,10 +356,17 @@ async fn update_article(
 ) -> Result<Json<ArticleOut>, ApiError> {
     let id: i64 = key.parse().map_err(|_| ApiError::not_found("article"))?;
     let version = req.version.ok_or_else(|| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "give the version you edited")
-            .field("version")
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "give the version you edited",
+        )
+        .field("version")
     })?;
-    let article = state.desk.update_article(&user, id, version, req.into()).await?;
+    let article = state
+        .desk
+        .update_article(&user, id, version, req.into())
+        .await?;
     Ok(Json(ArticleOut::new(article, true)))
 }
 
@@ -380,7 +391,12 @@ async fn article_tickets(
 ) -> Result<Json<Vec<String>>, ApiError> {
     let id: i64 = key.parse().map_err(|_| ApiError::not_found("article"))?;
     let tickets = state.desk.article_tickets(&user, id).await?;
-    Ok(Json(tickets.into_iter().map(|t| TicketNumber(t.0).to_string()).collect()))
+    Ok(Json(
+        tickets
+            .into_iter()
+            .map(|t| TicketNumber(t.0).to_string())
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/kb/search", tag = "kb", params(SearchParams), security((), ("bearer" = [])),
@@ -415,7 +431,11 @@ async fn suggest(
     let pairs = query_pairs(raw.as_deref());
     let hits = state
         .desk
-        .suggest_articles(&user, param(&pairs, "q").unwrap_or_default(), param(&pairs, "service"))
+        .suggest_articles(
+            &user,
+            param(&pairs, "q").unwrap_or_default(),
+            param(&pairs, "service"),
+        )
         .await?;
     Ok(Json(hits.into_iter().map(Into::into).collect()))
 }
@@ -439,7 +459,12 @@ async fn solved(
     let id: i64 = key.parse().map_err(|_| ApiError::not_found("article"))?;
     let draft = match req.draft.as_deref() {
         Some(d) => Some(ticket_id(d).map_err(|_| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "not a ticket number").field("draft")
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "not a ticket number",
+            )
+            .field("draft")
         })?),
         None => None,
     };
@@ -459,7 +484,11 @@ async fn search_tickets(
     let pairs = query_pairs(raw.as_deref());
     let hits = state
         .desk
-        .search_tickets(&user, param(&pairs, "q").unwrap_or_default(), limit(&pairs, 20))
+        .search_tickets(
+            &user,
+            param(&pairs, "q").unwrap_or_default(),
+            limit(&pairs, 20),
+        )
         .await?;
     Ok(Json(hits.into_iter().map(Into::into).collect()))
 }
@@ -483,7 +512,11 @@ async fn ticket_articles(
 ) -> Result<Json<Vec<ArticleOut>>, ApiError> {
     let staff = user.role.is_staff();
     let list = state.desk.ticket_articles(&user, ticket_id(&id)?).await?;
-    Ok(Json(list.into_iter().map(|a| ArticleOut::new(a, staff)).collect()))
+    Ok(Json(
+        list.into_iter()
+            .map(|a| ArticleOut::new(a, staff))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/tickets/{id}/articles", tag = "kb", params(("id" = String, Path)), request_body = ArticleRef,
@@ -494,7 +527,10 @@ async fn link_article(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ArticleRef>,
 ) -> Result<(StatusCode, Json<ArticleOut>), ApiError> {
-    let article = state.desk.link_article(&user, ticket_id(&id)?, req.article).await?;
+    let article = state
+        .desk
+        .link_article(&user, ticket_id(&id)?, req.article)
+        .await?;
     Ok((StatusCode::CREATED, Json(ArticleOut::new(article, true))))
 }
 
@@ -506,8 +542,13 @@ async fn unlink_article(
     Caller(user): Caller,
     Path((id, article)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let article: i64 = article.parse().map_err(|_| ApiError::not_found("article"))?;
-    state.desk.unlink_article(&user, ticket_id(&id)?, article).await?;
+    let article: i64 = article
+        .parse()
+        .map_err(|_| ApiError::not_found("article"))?;
+    state
+        .desk
+        .unlink_article(&user, ticket_id(&id)?, article)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

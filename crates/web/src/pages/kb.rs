@@ -42,7 +42,8 @@ struct KbArticleTemplate {
 
 impl KbArticleTemplate {
     fn audience(&self) -> String {
-        self.ctx.t(&format!("kb-audience-{}", self.article.audience))
+        self.ctx
+            .t(&format!("kb-audience-{}", self.article.audience))
     }
 }
 
@@ -55,13 +56,20 @@ async fn index(
     let query = pairs
         .iter()
         .find(|(k, _)| k == "q")
-        .map(|(_, v)| v.chars().take(okno_search::MAX_QUERY_CHARS).collect::<String>())
+        .map(|(_, v)| {
+            v.chars()
+                .take(okno_search::MAX_QUERY_CHARS)
+                .collect::<String>()
+        })
         .unwrap_or_default();
     let user = visit.session.as_ref().map(|s| &s.user);
     let hits = if query.trim().is_empty() {
         Vec::new()
     } else {
-        state.desk.search_articles(user, &query, None, false, 20).await?
+        state
+            .desk
+            .search_articles(user, &query, None, false, 20)
+            .await?
     };
     let articles = if query.trim().is_empty() {
         state.desk.articles(user, None, None, 200).await?

@@ -6,6 +6,7 @@
 
 pub mod guard;
 pub mod i18n;
+pub mod kb;
 pub mod templates;
 pub mod workplaces;
 
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tasks/{id}/transfer", post(workplaces::transfer))
         .route("/manager", get(workplaces::manager_page))
         .route("/announcements", post(workplaces::announce))
+        .merge(kb::routes())
         .route(
             "/tickets/{id}/attachments",
             post(upload).layer(DefaultBodyLimit::max(upload_limit)),
