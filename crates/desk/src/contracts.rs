@@ -12,8 +12,8 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use okno_domain::*;
 use okno_store::{
-    ClientRecord, ClientUpsert, Contact, ContactUpsert, Contract, ContractTerms, EquipmentInput,
-    Limits, NewAlert, UsageClaim,
+    ChangeStep, ClientRecord, ClientUpsert, Contact, ContactUpsert, Contract, ContractTerms,
+    EquipmentInput, Limits, NewAlert, UsageClaim,
 };
 
 /// The time zone days and months are counted in when a client has none.
@@ -744,25 +744,22 @@ impl Desk {
         Ok(admission)
     }
 
-    /// Records what the admission decided on the created ticket.
-    pub async fn admitted(
-        &self,
-        ticket: &Ticket,
-        admission: Admission,
-        at: Timestamp,
-    ) -> Result<()> {
+    /// What the admission decided, as steps of the new ticket's own change: "to register",
+    /// the used-up limit, and the message the client gets about it.
+    pub(crate) fn admission_steps(admission: &Admission) -> Vec<ChangeStep> {
         if admission.registered && admission.over_limit.is_none() {
-            return Ok(());
+            return Vec::new();
         }
-        self.store
-            .mark_ticket_admission(
-                ticket.id,
-                admission.registered,
-                admission.over_limit.as_deref(),
-                admission.message.as_deref(),
-                at,
-            )
-            .await?;
+        let mut steps = vec![ChangeStep::Admitted {
+            registered: admission.registered,
+            over_limit: admission.over_limit.clone(),
+        }];
+        steps.extend(admission.message.clone().map(ChangeStep::PublicMessage));
+        steps
+    }
+
+    /// Tells the manager about the created ticket's used-up limit, when the contract asks.
+    pub async fn admitted(&self, ticket: &Ticket, admission: Admission, at: Timestamp) -> Result<()> {
         if let Some(detail) = admission.alert {
             self.store
                 .raise_alert(

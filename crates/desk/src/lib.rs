@@ -97,7 +97,7 @@ pub struct Desk {
     publishing: tokio::sync::Mutex<()>,
     pub sla: okno_sla::SlaConfig,
     /// The queue's priority rules (`priorities.toml`).
-    pub priorities: okno_domain::priority::PriorityRules,
+    pub priorities: Arc<okno_domain::priority::PriorityRules>,
     pub files: FileStore,
     pub settings: Settings,
     /// The knowledge base and ticket search index (`<data>/search/`).
@@ -112,8 +112,9 @@ impl Desk {
             None => config::Config::shipped(),
         }
         .map_err(DeskError::Config)?;
-        let priorities =
-            queue::load_rules(settings.config_dir.as_deref()).map_err(DeskError::Config)?;
+        let priorities = Arc::new(
+            queue::load_rules(settings.config_dir.as_deref()).map_err(DeskError::Config)?,
+        );
         let desk = Desk {
             files: FileStore::new(settings.data_dir.join("files")),
             search: kb::Search::open(&settings.data_dir.join("search"))?,

@@ -207,6 +207,7 @@ impl Desk {
             complete: None,
             steps,
             next_step_at: next_step,
+            rank: Some(self.priorities.clone()),
         };
         Ok((change, actions))
     }
@@ -314,7 +315,6 @@ impl Desk {
                 change.steps.splice(0..0, prefix.iter().cloned());
             }
             if let Some(ticket) = self.store.apply_change(id, &change).await? {
-                self.rerank_tickets(&[id]).await?;
                 return Ok((ticket, actions));
             }
         }

@@ -70,9 +70,10 @@ impl Desk {
         let admission = self.admit(client_id, user.id, &service.code, now).await?;
         let created = async {
             let calendar = self.store.client_calendar(client_id).await?;
-            let (change, actions) = self
+            let (mut change, actions) = self
                 .start_route(user, &service.workflow, calendar.as_deref())
                 .await?;
+            change.steps.extend(Desk::admission_steps(&admission));
             let created = self.store.create_routed_ticket(&ticket, &change).await?;
             Ok::<_, DeskError>((created, actions))
         }
@@ -85,7 +86,6 @@ impl Desk {
             }
         };
         self.admitted(&created, admission, now).await?;
-        self.rerank_tickets(&[created.id]).await?;
         self.run_actions(created, actions).await
     }
 
@@ -121,6 +121,7 @@ impl Desk {
                 ChangeStep::Submitted,
             ],
         );
+        change.steps.extend(Desk::admission_steps(&admission));
         let submitted = match self.store.apply_change(id, &change).await {
             Ok(Some(submitted)) => submitted,
             Ok(None) => {
@@ -134,7 +135,6 @@ impl Desk {
         };
         self.admitted(&submitted, admission, Timestamp::now())
             .await?;
-        self.rerank_tickets(&[id]).await?;
         self.run_actions(submitted, actions).await
     }
 

@@ -529,6 +529,8 @@ pub async fn auto_close(
                 },
             ],
             next_step_at: Some(None),
+            // Closing leaves no task open to rank.
+            rank: None,
         };
         // `None`: the ticket moved (the client answered) since we read it; leave it.
         if desk.store.apply_change(ticket.id, &change).await?.is_some() {

@@ -100,6 +100,7 @@ impl Fixture {
             complete: None,
             steps,
             next_step_at: None,
+            rank: None,
         };
         self.store()
             .apply_change(ticket, &change)
@@ -590,6 +591,7 @@ async fn auto_close_after_three_working_days_of_silence(db: TestDb) {
         complete: None,
         steps: vec![ChangeStep::SetStatus(TicketStatus::WaitingClient)],
         next_step_at: None,
+        rank: None,
     };
     f.store()
         .apply_change(routed.id, &waiting)

@@ -285,16 +285,6 @@ pub trait ContractStore: Send + Sync {
         to: Timestamp,
     ) -> Result<Vec<WorkEntry>>;
 
-    /// Marks a new ticket unregistered and/or over a limit (`over_limit` names it), with
-    /// internal history events, and a public message from the desk when given.
-    async fn mark_ticket_admission(
-        &self,
-        ticket: TicketId,
-        registered: bool,
-        over_limit: Option<&str>,
-        public_message: Option<&str>,
-        at: Timestamp,
-    ) -> Result<()>;
     /// The limit a ticket was over when it arrived, if any.
     async fn ticket_over_limit(&self, ticket: TicketId) -> Result<Option<String>>;
     async fn unregistered_tickets(

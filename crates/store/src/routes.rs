@@ -29,6 +29,12 @@ pub enum ChangeStep {
     Close,
     /// A draft was sent: it counts as created now and the desk is told (outbox).
     Submitted,
+    /// How a new ticket was taken (contracts and limits): not `registered` puts it in line
+    /// 1's "to register" list; `over_limit` names the used-up limit (internal history).
+    Admitted {
+        registered: bool,
+        over_limit: Option<String>,
+    },
     /// Anything else worth keeping in the history (an automatic step's result, say).
     Event {
         kind: String,
@@ -62,6 +68,9 @@ pub struct TicketChange {
     pub steps: Vec<ChangeStep>,
     /// `Some(x)` sets the ticket's next-step date to `x`; `None` leaves it.
     pub next_step_at: Option<Option<Timestamp>>,
+    /// When given, the ticket's open tasks are ranked by these rules in the same
+    /// transaction; otherwise new tasks wait unranked for the desk's ranking pass.
+    pub rank: Option<std::sync::Arc<okno_domain::priority::PriorityRules>>,
 }
 
 /// An open task in a work queue, with the route state of its ticket (to find its stage's

@@ -115,6 +115,7 @@ fn change(from: &str, to: &str, at: Timestamp, steps: Vec<ChangeStep>) -> Ticket
         complete: None,
         steps,
         next_step_at: None,
+        rank: None,
     }
 }
 

@@ -65,6 +65,62 @@ fn placeholders(head: &str, columns: usize, rows: usize) -> String {
     text
 }
 
+/// The rank inputs of these tickets' open tasks.
+fn rank_inputs_sql(tickets: &[TicketId]) -> Sql {
+    let mut sql = Sql::new(&rank_select());
+    sql.push(" AND k.ticket_id IN (");
+    for (i, ticket) in tickets.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(Param::Int(ticket.0));
+    }
+    sql.push(")");
+    sql
+}
+
+async fn write_ranks(tx: &mut Tx, ranks: &[(TaskId, i64)]) -> Result<()> {
+    for chunk in ranks.chunks(400) {
+        let mut sql = Sql::new("UPDATE tasks SET rank = CASE id");
+        for (task, rank) in chunk {
+            sql.push(" WHEN ")
+                .bind(Param::Int(task.0))
+                .push(" THEN ")
+                .bind(Param::Int(*rank));
+        }
+        sql.push(" ELSE rank END WHERE id IN (");
+        for (i, (task, _)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(Param::Int(task.0));
+        }
+        sql.push(")");
+        bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Ranks the ticket's open tasks anew inside a change's transaction, so that the change
+/// and its tasks' places in the queues commit together.
+pub(super) async fn rank_open_tasks(
+    tx: &mut Tx,
+    ticket: TicketId,
+    rules: &okno_domain::priority::PriorityRules,
+) -> Result<()> {
+    let sql = rank_inputs_sql(&[ticket]);
+    let rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
+        .fetch_all(&mut **tx)
+        .await?;
+    let ranks: Vec<(TaskId, i64)> = with_inputs(&rows)?
+        .iter()
+        .map(|(task, input)| (*task, rules.rank(input)))
+        .collect();
+    write_ranks(tx, &ranks).await
+}
+
 fn rank_select() -> String {
     format!("SELECT k.id, {RANK_COLUMNS} FROM tasks k{RANK_JOINS} WHERE k.state = 'open'")
 }
@@ -75,15 +131,7 @@ impl QueueStore for Backend {
         if tickets.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&rank_select());
-        sql.push(" AND k.ticket_id IN (");
-        for (i, ticket) in tickets.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind(Param::Int(ticket.0));
-        }
-        sql.push(")");
+        let sql = rank_inputs_sql(tickets);
         // A reader: a change is committed (and visible to readers) before its caller
         // hears back, and the writer stays free for the writes queued behind it.
         let rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
@@ -122,26 +170,7 @@ impl QueueStore for Backend {
 
     async fn set_ranks(&self, ranks: &[(TaskId, i64)]) -> Result<()> {
         let mut tx = self.begin().await?;
-        for chunk in ranks.chunks(400) {
-            let mut sql = Sql::new("UPDATE tasks SET rank = CASE id");
-            for (task, rank) in chunk {
-                sql.push(" WHEN ")
-                    .bind(Param::Int(task.0))
-                    .push(" THEN ")
-                    .bind(Param::Int(*rank));
-            }
-            sql.push(" ELSE rank END WHERE id IN (");
-            for (i, (task, _)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(Param::Int(task.0));
-            }
-            sql.push(")");
-            bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
-                .execute(&mut *tx)
-                .await?;
-        }
+        write_ranks(&mut tx, ranks).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -161,14 +161,15 @@ async fn insert_tasks_with_summaries(
 
 /// Carries out a change's task completion and steps on a ticket whose status and
 /// classification are `status` and `classification`; history and outbox rows go in
-/// `pending`. Statements are few and batched: a step is a handful of round trips.
+/// `pending`. Statements are few and batched: a step is a handful of round trips. Answers
+/// the ticket as changed.
 async fn apply_steps(
     tx: &mut Tx,
     ticket: TicketId,
     (mut status, mut classification): (String, Option<String>),
     change: &TicketChange,
     pending: &mut Pending,
-) -> Result<()> {
+) -> Result<Ticket> {
     let at = change.at;
     if let Some(done) = &change.complete {
         let finished = sqlx::query(
@@ -193,6 +194,7 @@ async fn apply_steps(
     let status_before = status.clone();
     let classification_before = classification.clone();
     let (mut closed, mut submitted) = (false, false);
+    let mut admitted = None;
     let mut new_tasks = Vec::new();
     for step in &change.steps {
         match step {
@@ -261,6 +263,18 @@ async fn apply_steps(
                 let payload = serde_json::json!({ "ticket_id": ticket.0 });
                 pending.outbox.push(("ticket_created", payload.to_string()));
             }
+            ChangeStep::Admitted {
+                registered,
+                over_limit,
+            } => {
+                if !registered {
+                    pending.record(None, "to_register", None, None, false);
+                }
+                if let Some(limit) = over_limit {
+                    pending.record(None, "over_limit", None, Some(limit), false);
+                }
+                admitted = Some((*registered, over_limit.clone()));
+            }
             ChangeStep::Event {
                 kind,
                 detail,
@@ -306,12 +320,31 @@ async fn apply_steps(
         }
         None => {}
     }
+    if let Some((registered, over_limit)) = admitted {
+        sql.push(if registered {
+            ", registered = TRUE"
+        } else {
+            ", registered = FALSE"
+        });
+        match over_limit {
+            Some(limit) => sql.push(", over_limit = ").bind(Param::Text(limit)),
+            None => sql.push(", over_limit = NULL"),
+        };
+    }
     sql.push(" WHERE id = ").bind(Param::Int(ticket.0));
-    bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
-        .execute(&mut **tx)
+    // The ticket as the change leaves it, without reading it again.
+    sql.push(TICKET_RETURNING);
+    let row = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
+        .fetch_one(&mut **tx)
         .await?;
-    Ok(())
+    ticket_from(&row)
 }
+
+/// The columns of [`TICKET_SELECT`], returned by a statement that changes the ticket.
+const TICKET_RETURNING: &str = " RETURNING id, service, subject, description, status, classification, \
+     client_id, (SELECT code FROM clients WHERE clients.id = tickets.client_id) AS client_code, \
+     requester_id, (SELECT name FROM users WHERE users.id = tickets.requester_id) AS requester_name, \
+     shared, next_step_at, created_at, updated_at";
 
 #[async_trait]
 impl RouteStore for Backend {
@@ -346,9 +379,11 @@ impl RouteStore for Backend {
         );
         let payload = serde_json::json!({ "ticket_id": id.0 });
         pending.outbox.push(("ticket_created", payload.to_string()));
-        apply_steps(&mut tx, id, ("new".into(), None), change, &mut pending).await?;
+        let created = apply_steps(&mut tx, id, ("new".into(), None), change, &mut pending).await?;
         pending.write(&mut tx, id, at).await?;
-        let created = ticket_in(&mut tx, id).await?;
+        if let Some(rules) = &change.rank {
+            super::queue::rank_open_tasks(&mut tx, id, rules).await?;
+        }
         tx.commit().await?;
         Ok(created)
     }
@@ -371,9 +406,11 @@ impl RouteStore for Backend {
             return Ok(None);
         };
         let mut pending = Pending::default();
-        apply_steps(&mut tx, ticket, current, change, &mut pending).await?;
+        let changed = apply_steps(&mut tx, ticket, current, change, &mut pending).await?;
         pending.write(&mut tx, ticket, change.at).await?;
-        let changed = ticket_in(&mut tx, ticket).await?;
+        if let Some(rules) = &change.rank {
+            super::queue::rank_open_tasks(&mut tx, ticket, rules).await?;
+        }
         tx.commit().await?;
         Ok(Some(changed))
     }
