@@ -687,28 +687,43 @@ impl Desk {
             ..Admission::default()
         };
         let claims = claims_for(&contract, requester, today);
-        let mut over = None;
-        if !claims.is_empty() {
-            let counts = self.store.claim_usage(contract.id, &claims).await?;
-            admission.claimed = claims.iter().map(|c| c.counter.clone()).collect();
-            over = claims
-                .iter()
-                .zip(&counts)
-                .find(|(claim, used)| **used > claim.limit)
-                .map(|(claim, _)| {
-                    if claim.counter.starts_with("contact:") {
-                        "tickets_per_contact_day"
-                    } else {
-                        "tickets_per_month"
-                    }
-                });
-        }
-        if over.is_none()
-            && let Some(hours) = contract.terms.limits.hours_per_month
-        {
-            let (from, to) = month_bounds(today, &zone);
-            let minutes = self.store.client_minutes(client, from, to, at).await?;
-            if minutes >= hours * 60 {
+        // The counters and the month's hours are asked for at once (a write and a read).
+        let hours = async {
+            match contract.terms.limits.hours_per_month {
+                Some(hours) => {
+                    let (from, to) = month_bounds(today, &zone);
+                    let minutes = self.store.client_minutes(client, from, to, at).await?;
+                    Ok::<_, okno_store::StoreError>(minutes >= hours * 60)
+                }
+                None => Ok(false),
+            }
+        };
+        let (counts, hours_used_up) =
+            tokio::join!(self.store.claim_usage(contract.id, &claims), hours);
+        let counts = counts?;
+        admission.claimed = claims.iter().map(|c| c.counter.clone()).collect();
+        let mut over = claims
+            .iter()
+            .zip(&counts)
+            .find(|(claim, used)| **used > claim.limit)
+            .map(|(claim, _)| {
+                if claim.counter.starts_with("contact:") {
+                    "tickets_per_contact_day"
+                } else {
+                    "tickets_per_month"
+                }
+            });
+        if over.is_none() {
+            let used_up = match hours_used_up {
+                Ok(used_up) => used_up,
+                Err(e) => {
+                    self.store
+                        .release_usage(contract.id, &admission.claimed)
+                        .await?;
+                    return Err(e.into());
+                }
+            };
+            if used_up {
                 over = Some("hours_per_month");
             }
         }
@@ -759,7 +774,12 @@ impl Desk {
     }
 
     /// Tells the manager about the created ticket's used-up limit, when the contract asks.
-    pub async fn admitted(&self, ticket: &Ticket, admission: Admission, at: Timestamp) -> Result<()> {
+    pub async fn admitted(
+        &self,
+        ticket: &Ticket,
+        admission: Admission,
+        at: Timestamp,
+    ) -> Result<()> {
         if let Some(detail) = admission.alert {
             self.store
                 .raise_alert(

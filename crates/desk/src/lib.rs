@@ -112,9 +112,8 @@ impl Desk {
             None => config::Config::shipped(),
         }
         .map_err(DeskError::Config)?;
-        let priorities = Arc::new(
-            queue::load_rules(settings.config_dir.as_deref()).map_err(DeskError::Config)?,
-        );
+        let priorities =
+            Arc::new(queue::load_rules(settings.config_dir.as_deref()).map_err(DeskError::Config)?);
         let desk = Desk {
             files: FileStore::new(settings.data_dir.join("files")),
             search: kb::Search::open(&settings.data_dir.join("search"))?,

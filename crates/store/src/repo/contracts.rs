@@ -517,22 +517,45 @@ impl ContractStore for Backend {
     }
 
     async fn claim_usage(&self, contract: i64, claims: &[UsageClaim]) -> Result<Vec<i64>> {
-        let mut tx = self.begin().await?;
-        let mut counts = Vec::with_capacity(claims.len());
-        for claim in claims {
-            // One statement reads and bumps the counter: concurrent claims serialize on it.
-            let used: i64 = sqlx::query_scalar(
-                "INSERT INTO contract_usage (contract_id, counter, used) VALUES ($1, $2, 1) \
-                 ON CONFLICT (contract_id, counter) DO UPDATE SET used = contract_usage.used + 1 RETURNING used",
-            )
-            .bind(contract)
-            .bind(&claim.counter)
-            .fetch_one(&mut *tx)
-            .await?;
-            counts.push(used);
+        if claims.is_empty() {
+            return Ok(Vec::new());
         }
+        // One statement reads and bumps every counter: concurrent claims serialize on it.
+        let mut sql = Sql::new("INSERT INTO contract_usage (contract_id, counter, used) VALUES ");
+        for (i, claim) in claims.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" })
+                .bind(Param::Int(contract))
+                .push(", ")
+                .bind(Param::Text(claim.counter.clone()))
+                .push(", 1)");
+        }
+        sql.push(
+            " ON CONFLICT (contract_id, counter) DO UPDATE SET used = contract_usage.used + 1 \
+             RETURNING counter, used",
+        );
+        let mut tx = self.begin().await?;
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok(counts)
+        let rows = rows
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<String, _>("counter")?,
+                    row.try_get::<i64, _>("used")?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        claims
+            .iter()
+            .map(|claim| {
+                rows.iter()
+                    .find(|(counter, _)| *counter == claim.counter)
+                    .map(|(_, used)| *used)
+                    .ok_or_else(|| StoreError::Corrupt(format!("no count for {}", claim.counter)))
+            })
+            .collect()
     }
 
     async fn release_usage(&self, contract: i64, counters: &[String]) -> Result<()> {
