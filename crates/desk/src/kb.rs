@@ -508,7 +508,13 @@ impl Desk {
             self.search.index.clear().map_err(search_error)?;
             self.search.recent().clear();
         }
-        self.search_catch_up_with(progress).await
+        let counts = self.search_catch_up_with(progress).await?;
+        let index = self.search.index.clone();
+        tokio::task::spawn_blocking(move || index.settle())
+            .await
+            .map_err(|e| DeskError::Io(std::io::Error::other(e)))?
+            .map_err(search_error)?;
+        Ok(counts)
     }
 
     /// Creates the shipped articles that are not there yet (by slug); edits made by staff

@@ -340,6 +340,17 @@ impl Part {
         Ok(())
     }
 
+    /// Lets the writer finish merging segments (fewer segments: quicker searches) and
+    /// releases it; the next write takes it again.
+    fn settle(&self) -> Result<()> {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(writer) = writer {
+            writer.wait_merging_threads()?;
+            self.reader.reload()?;
+        }
+        Ok(())
+    }
+
     fn watermark(&self) -> Option<String> {
         self.index.load_metas().ok().and_then(|m| m.payload)
     }
@@ -410,6 +421,12 @@ impl SearchIndex {
             tickets: open_part(&dir.join("tickets"), tschema, threads, threads * 48_000_000)?,
             t,
         })
+    }
+
+    /// Waits for the segment merges a large load started (after a rebuild, say).
+    pub fn settle(&self) -> Result<()> {
+        self.articles.settle()?;
+        self.tickets.settle()
     }
 
     /// Whether this process may write the index: false while another process (a running
@@ -542,12 +559,8 @@ impl SearchIndex {
         let f = &self.a;
         let parsed = ParsedQuery::parse(request.text, request.prefix_last);
         let searcher = self.articles.reader.searcher();
-        let Some(text) =
-            parsed.to_query(&searcher, &[(f.title, 3.0), (f.body, 1.0), (f.meta, 2.0)])
-        else {
-            return Ok(Vec::new());
-        };
-        let mut clauses = vec![(Occur::Must, text)];
+        let fields = [(f.title, 3.0), (f.body, 1.0), (f.meta, 2.0)];
+        let mut clauses = Vec::new();
         match reader {
             Reader::Anonymous => {
                 clauses.push(must(term_query(Term::from_field_text(f.aud, "public"))));
@@ -576,9 +589,8 @@ impl SearchIndex {
                 )),
             ));
         }
-        let query = BooleanQuery::new(clauses);
         let limit = request.limit.clamp(1, 100);
-        let top = searcher.search(&query, &TopDocs::with_limit(limit * 3).order_by_score())?;
+        let top = top_docs(&searcher, &parsed, &fields, clauses, limit * 3)?;
         let now = now_ms();
         let mut hits = Vec::with_capacity(top.len());
         let terms = parsed.highlight_terms();
@@ -618,10 +630,7 @@ impl SearchIndex {
         if internal {
             fields.push((f.internal, 1.0));
         }
-        let Some(text) = parsed.to_query(&searcher, &fields) else {
-            return Ok(Vec::new());
-        };
-        let mut clauses = vec![(Occur::Must, text)];
+        let mut clauses = Vec::new();
         match scope {
             TicketScope::All => {}
             TicketScope::Organization(client) => {
@@ -637,9 +646,8 @@ impl SearchIndex {
             }
             TicketScope::Nothing => return Ok(Vec::new()),
         }
-        let query = BooleanQuery::new(clauses);
         let limit = request.limit.clamp(1, 100);
-        let top = searcher.search(&query, &TopDocs::with_limit(limit * 3).order_by_score())?;
+        let top = top_docs(&searcher, &parsed, &fields, clauses, limit * 3)?;
         let now = now_ms();
         let terms = parsed.highlight_terms();
         let subject_hl = highlighter(&terms, f.subject, 300);
@@ -668,6 +676,33 @@ impl SearchIndex {
         hits.truncate(limit);
         Ok(hits)
     }
+}
+
+/// The best `wanted` documents for the text over `fields` that also meet `filters`:
+/// those with every word first, and only when they are too few, those with most of them.
+/// Over a large index of common words the relaxed query scores nearly every document; the
+/// strict one walks the intersection.
+fn top_docs(
+    searcher: &tantivy::Searcher,
+    parsed: &ParsedQuery,
+    fields: &[(Field, f32)],
+    filters: Vec<(Occur, Box<dyn Query>)>,
+    wanted: usize,
+) -> Result<Vec<(f32, tantivy::DocAddress)>> {
+    let run = |strict: bool| -> Result<Vec<(f32, tantivy::DocAddress)>> {
+        let Some(text) = parsed.to_query(searcher, fields, strict) else {
+            return Ok(Vec::new());
+        };
+        let mut clauses = vec![(Occur::Must, text)];
+        clauses.extend(filters.iter().map(|(occur, q)| (*occur, q.box_clone())));
+        let query = BooleanQuery::new(clauses);
+        Ok(searcher.search(&query, &TopDocs::with_limit(wanted).order_by_score())?)
+    };
+    let strict = run(true)?;
+    if strict.len() >= wanted || !parsed.can_relax() {
+        return Ok(strict);
+    }
+    run(false)
 }
 
 /// The whole (short) text with matches in `<b>`, escaped.

@@ -104,8 +104,20 @@ impl ParsedQuery {
         terms
     }
 
+    /// Whether a query of every word differs from the relaxed one (most of the words).
+    pub fn can_relax(&self) -> bool {
+        self.parts.len() >= 2
+    }
+
     /// The query over `fields` (each with its boost); `None` when nothing searchable is left.
-    pub fn to_query(&self, searcher: &Searcher, fields: &[(Field, f32)]) -> Option<Box<dyn Query>> {
+    /// `strict`: every word must match (an intersection, quick however common the words);
+    /// otherwise most of them.
+    pub fn to_query(
+        &self,
+        searcher: &Searcher,
+        fields: &[(Field, f32)],
+        strict: bool,
+    ) -> Option<Box<dyn Query>> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for part in &self.parts {
             let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -130,9 +142,12 @@ impl ParsedQuery {
                 }
                 Part::Prefix(stem) => {
                     for &(field, boost) in fields {
-                        let term = Term::from_field_text(field, stem);
-                        let query = Box::new(FuzzyTermQuery::new_prefix(term, 0, true));
-                        alternatives.push((Occur::Should, boosted(query, boost)));
+                        for word in prefix_terms(searcher, field, stem) {
+                            let term = Term::from_field_text(field, &word);
+                            let query =
+                                Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+                            alternatives.push((Occur::Should, boosted(query, boost)));
+                        }
                     }
                 }
                 Part::Phrase(stems) => {
@@ -152,6 +167,10 @@ impl ParsedQuery {
         if clauses.is_empty() {
             return None;
         }
+        if strict {
+            let all = clauses.into_iter().map(|(_, q)| (Occur::Must, q)).collect();
+            return Some(Box::new(BooleanQuery::new(all)));
+        }
         // With three words or more, most of them must match: "ошибка закрытия месяца"
         // should not list everything that mentions a month.
         let required = if clauses.len() >= 3 {
@@ -163,6 +182,35 @@ impl ParsedQuery {
             clauses, required,
         )))
     }
+}
+
+/// Words a prefix expands to, per field: at most this many (the first in word order), as
+/// search engines cap it; a short prefix of a common stem would otherwise score a union of
+/// thousands of words.
+const MAX_PREFIX_WORDS: usize = 32;
+
+fn prefix_terms(searcher: &Searcher, field: Field, prefix: &str) -> Vec<String> {
+    let mut words = std::collections::BTreeSet::new();
+    for segment in searcher.segment_readers() {
+        let Ok(inverted) = segment.inverted_index(field) else {
+            continue;
+        };
+        let Ok(mut stream) = inverted.terms().range().ge(prefix.as_bytes()).into_stream() else {
+            continue;
+        };
+        let mut taken = 0;
+        while taken < MAX_PREFIX_WORDS && stream.advance() {
+            let Ok(word) = std::str::from_utf8(stream.key()) else {
+                continue;
+            };
+            if !word.starts_with(prefix) {
+                break;
+            }
+            words.insert(word.to_owned());
+            taken += 1;
+        }
+    }
+    words.into_iter().take(MAX_PREFIX_WORDS).collect()
 }
 
 fn boosted(query: Box<dyn Query>, boost: f32) -> Box<dyn Query> {

@@ -344,6 +344,9 @@ fn run_blocking(quick: bool) -> anyhow::Result<Vec<Figure>> {
         }
     }
     index.commit_tickets(Some("bench"))?;
+    // The merges the load started are part of indexing; searches then meet the index as a
+    // running desk has it.
+    index.settle()?;
     let indexing = started.elapsed().as_secs_f64();
     progress_bar(total, total);
     eprintln!();
@@ -352,6 +355,7 @@ fn run_blocking(quick: bool) -> anyhow::Result<Vec<Figure>> {
     let mut article_ms = Vec::new();
     let mut ticket_ms = Vec::new();
     let mut found = 0usize;
+    let mut slowest = Vec::new();
     let readers = [Reader::Client(7), Reader::Staff, Reader::Anonymous];
     for round in 0..rounds {
         for (i, q) in QUERIES.iter().enumerate() {
@@ -379,7 +383,18 @@ fn run_blocking(quick: bool) -> anyhow::Result<Vec<Figure>> {
                 .search_tickets(scope, scope == TicketScope::All, &request)?
                 .len();
             ticket_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            slowest.push((
+                *ticket_ms.last().unwrap_or(&0.0),
+                q,
+                scope == TicketScope::All,
+                request.prefix_last,
+            ));
         }
+    }
+    // Where the time goes: the slowest ticket searches, on stderr.
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (ms, q, staff, prefix) in slowest.iter().take(8) {
+        eprintln!("slow ticket search: {ms:.1} ms {q:?} staff={staff} prefix_last={prefix}");
     }
     anyhow::ensure!(found > 0, "the benchmark queries found nothing");
     let mut all: Vec<f64> = article_ms.iter().chain(&ticket_ms).copied().collect();
