@@ -5,6 +5,8 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{Pool, Transaction};
 use std::time::Duration;
 
+/// Whether several statements may go to the database as one call: A prepared statement holds one command.
+const ONE_CALL_BATCHES: bool = false;
 pub type Db = sqlx::Postgres;
 pub(crate) type Tx = Transaction<'static, Db>;
 type Backend = PgStore;

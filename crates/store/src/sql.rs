@@ -9,6 +9,9 @@ use okno_domain::TicketScope;
 pub(crate) enum Param {
     Int(i64),
     Text(String),
+    MaybeInt(Option<i64>),
+    MaybeText(Option<String>),
+    Bool(bool),
 }
 
 /// A statement assembled from pieces, with its parameters in order.
@@ -36,6 +39,29 @@ impl Sql {
         self.params.push(param);
         self.text.push('$');
         self.text.push_str(&self.params.len().to_string());
+        self
+    }
+
+    /// Appends another statement (`;`-separated), its placeholders renumbered after ours:
+    /// SQLite runs the lot in one call, with one parameter list.
+    pub fn then(&mut self, next: Sql) -> &mut Self {
+        let offset = self.params.len();
+        if !self.text.is_empty() {
+            self.text.push_str("; ");
+        }
+        let mut rest = next.text.as_str();
+        while let Some(at) = rest.find('$') {
+            self.text.push_str(&rest[..=at]);
+            rest = &rest[at + 1..];
+            let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            match rest[..digits].parse::<usize>() {
+                Ok(n) => self.text.push_str(&(n + offset).to_string()),
+                Err(_) => self.text.push_str(&rest[..digits]),
+            }
+            rest = &rest[digits..];
+        }
+        self.text.push_str(rest);
+        self.params.extend(next.params);
         self
     }
 
@@ -67,4 +93,33 @@ pub(crate) fn instant(ms: i64) -> Result<Timestamp> {
 
 pub(crate) fn code<T>(parse: fn(&str) -> Option<T>, text: &str, what: &str) -> Result<T> {
     parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown {what} {text:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_joined_keep_their_own_parameters() {
+        let mut first = Sql::new("INSERT INTO a VALUES (");
+        first
+            .bind(Param::Int(1))
+            .push(", ")
+            .bind(Param::Int(2))
+            .push(")");
+        let mut second = Sql::new("UPDATE b SET x = ");
+        second
+            .bind(Param::Int(3))
+            .push(" WHERE y = ")
+            .bind(Param::Int(4));
+        let mut third = Sql::new("DELETE FROM c WHERE z = ");
+        third.bind(Param::Int(5));
+        let mut all = Sql::default();
+        all.then(first).then(second).then(third);
+        assert_eq!(
+            all.text,
+            "INSERT INTO a VALUES ($1, $2); UPDATE b SET x = $3 WHERE y = $4; DELETE FROM c WHERE z = $5"
+        );
+        assert_eq!(all.params.len(), 5);
+    }
 }

@@ -12,6 +12,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use std::path::Path;
 use std::time::Duration;
 
+/// Whether several statements may go to the database as one call: SQLite runs `;`-separated statements in one call (one hand-off to its thread).
+const ONE_CALL_BATCHES: bool = true;
 pub type Db = sqlx::Sqlite;
 type Backend = SqliteStore;
 

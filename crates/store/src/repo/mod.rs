@@ -2,7 +2,7 @@
 //! (`sqlite` or `postgres`) supplies `Db`, `Backend` and its `reader()`, `writer()` and
 //! `begin()`. Keep statements portable: `$n` placeholders, `RETURNING`, `ON CONFLICT`.
 
-use super::{Backend, Db, Tx};
+use super::{Backend, Db, ONE_CALL_BATCHES, Tx};
 use crate::sql::{Param, Sql, code, instant, ms};
 use crate::*;
 use sqlx::{AssertSqlSafe, Row};
@@ -165,6 +165,9 @@ fn bind_all<'q>(
         query = match param {
             Param::Int(v) => query.bind(*v),
             Param::Text(v) => query.bind(v.clone()),
+            Param::MaybeInt(v) => query.bind(*v),
+            Param::MaybeText(v) => query.bind(v.clone()),
+            Param::Bool(v) => query.bind(*v),
         };
     }
     query
@@ -293,6 +296,29 @@ async fn comment_in(tx: &mut Tx, id: i64) -> Result<Comment> {
         .fetch_one(&mut **tx)
         .await?;
     comment_from(&row)
+}
+
+/// Runs statements whose results nobody reads: in one call where the backend takes several
+/// (each call to SQLite is a hand-off to its connection's thread and back), else in turn.
+async fn run_batch(tx: &mut Tx, statements: Vec<Sql>) -> Result<()> {
+    if ONE_CALL_BATCHES {
+        let mut all = Sql::default();
+        for statement in statements {
+            all.then(statement);
+        }
+        if !all.text.is_empty() {
+            bind_all(sqlx::query(AssertSqlSafe(all.text)), &all.params)
+                .execute(&mut **tx)
+                .await?;
+        }
+    } else {
+        for sql in statements {
+            bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 async fn ticket_in(tx: &mut Tx, id: TicketId) -> Result<Ticket> {

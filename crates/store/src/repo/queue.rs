@@ -79,46 +79,49 @@ fn rank_inputs_sql(tickets: &[TicketId]) -> Sql {
     sql
 }
 
-async fn write_ranks(tx: &mut Tx, ranks: &[(TaskId, i64)]) -> Result<()> {
-    for chunk in ranks.chunks(400) {
-        let mut sql = Sql::new("UPDATE tasks SET rank = CASE id");
-        for (task, rank) in chunk {
-            sql.push(" WHEN ")
-                .bind(Param::Int(task.0))
-                .push(" THEN ")
-                .bind(Param::Int(*rank));
-        }
-        sql.push(" ELSE rank END WHERE id IN (");
-        for (i, (task, _)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
+/// The statements that set these tasks' ranks (one per 400 tasks).
+pub(super) fn rank_statements(ranks: &[(TaskId, i64)]) -> Vec<Sql> {
+    ranks
+        .chunks(400)
+        .map(|chunk| {
+            let mut sql = Sql::new("UPDATE tasks SET rank = CASE id");
+            for (task, rank) in chunk {
+                sql.push(" WHEN ")
+                    .bind(Param::Int(task.0))
+                    .push(" THEN ")
+                    .bind(Param::Int(*rank));
             }
-            sql.bind(Param::Int(task.0));
-        }
-        sql.push(")");
-        bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
+            sql.push(" ELSE rank END WHERE id IN (");
+            for (i, (task, _)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(Param::Int(task.0));
+            }
+            sql.push(")");
+            sql
+        })
+        .collect()
 }
 
-/// Ranks the ticket's open tasks anew inside a change's transaction, so that the change
-/// and its tasks' places in the queues commit together.
-pub(super) async fn rank_open_tasks(
+/// The new ranks of the ticket's open tasks, read inside a change's transaction so that the
+/// change and its tasks' places in the queues commit together; none without `rules`.
+pub(super) async fn open_task_ranks(
     tx: &mut Tx,
     ticket: TicketId,
-    rules: &okno_domain::priority::PriorityRules,
-) -> Result<()> {
+    rules: Option<&okno_domain::priority::PriorityRules>,
+) -> Result<Vec<(TaskId, i64)>> {
+    let Some(rules) = rules else {
+        return Ok(Vec::new());
+    };
     let sql = rank_inputs_sql(&[ticket]);
     let rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
         .fetch_all(&mut **tx)
         .await?;
-    let ranks: Vec<(TaskId, i64)> = with_inputs(&rows)?
+    Ok(with_inputs(&rows)?
         .iter()
         .map(|(task, input)| (*task, rules.rank(input)))
-        .collect();
-    write_ranks(tx, &ranks).await
+        .collect())
 }
 
 fn rank_select() -> String {
@@ -170,7 +173,7 @@ impl QueueStore for Backend {
 
     async fn set_ranks(&self, ranks: &[(TaskId, i64)]) -> Result<()> {
         let mut tx = self.begin().await?;
-        write_ranks(&mut tx, ranks).await?;
+        run_batch(&mut tx, rank_statements(ranks)).await?;
         tx.commit().await?;
         Ok(())
     }

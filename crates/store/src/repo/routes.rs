@@ -73,39 +73,52 @@ impl Pending {
         ));
     }
 
-    async fn write(self, tx: &mut Tx, ticket: TicketId, at: Timestamp) -> Result<()> {
+    /// Writes the history and outbox rows, and the tasks' new `ranks`, as one batch.
+    async fn write(
+        self,
+        tx: &mut Tx,
+        ticket: TicketId,
+        at: Timestamp,
+        ranks: &[(TaskId, i64)],
+    ) -> Result<()> {
+        let mut batch = Vec::new();
         if !self.history.is_empty() {
-            let text = values(
+            let mut sql = Sql::new(&values(
                 "INSERT INTO history (ticket_id, at, actor_id, kind, before, after, public) VALUES ",
                 7,
                 self.history.len(),
-            );
-            let mut query = sqlx::query(AssertSqlSafe(text));
+            ));
             for (actor, kind, before, after, public) in self.history {
-                query = query
-                    .bind(ticket.0)
-                    .bind(ms(at))
-                    .bind(actor.map(|a| a.0))
-                    .bind(kind)
-                    .bind(before)
-                    .bind(after)
-                    .bind(public);
+                sql.params.extend([
+                    Param::Int(ticket.0),
+                    Param::Int(ms(at)),
+                    Param::MaybeInt(actor.map(|a| a.0)),
+                    Param::Text(kind),
+                    Param::MaybeText(before),
+                    Param::MaybeText(after),
+                    Param::Bool(public),
+                ]);
             }
-            query.execute(&mut **tx).await?;
+            batch.push(sql);
         }
         if !self.outbox.is_empty() {
-            let text = values(
+            let mut sql = Sql::new(&values(
                 "INSERT INTO outbox (kind, payload, created_at, next_attempt_at) VALUES ",
                 4,
                 self.outbox.len(),
-            );
-            let mut query = sqlx::query(AssertSqlSafe(text));
+            ));
             for (kind, payload) in self.outbox {
-                query = query.bind(kind).bind(payload).bind(ms(at)).bind(ms(at));
+                sql.params.extend([
+                    Param::Text(kind.to_owned()),
+                    Param::Text(payload),
+                    Param::Int(ms(at)),
+                    Param::Int(ms(at)),
+                ]);
             }
-            query.execute(&mut **tx).await?;
+            batch.push(sql);
         }
-        Ok(())
+        batch.extend(super::queue::rank_statements(ranks));
+        run_batch(tx, batch).await
     }
 }
 
@@ -380,10 +393,8 @@ impl RouteStore for Backend {
         let payload = serde_json::json!({ "ticket_id": id.0 });
         pending.outbox.push(("ticket_created", payload.to_string()));
         let created = apply_steps(&mut tx, id, ("new".into(), None), change, &mut pending).await?;
-        pending.write(&mut tx, id, at).await?;
-        if let Some(rules) = &change.rank {
-            super::queue::rank_open_tasks(&mut tx, id, rules).await?;
-        }
+        let ranks = super::queue::open_task_ranks(&mut tx, id, change.rank.as_deref()).await?;
+        pending.write(&mut tx, id, at, &ranks).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -407,10 +418,8 @@ impl RouteStore for Backend {
         };
         let mut pending = Pending::default();
         let changed = apply_steps(&mut tx, ticket, current, change, &mut pending).await?;
-        pending.write(&mut tx, ticket, change.at).await?;
-        if let Some(rules) = &change.rank {
-            super::queue::rank_open_tasks(&mut tx, ticket, rules).await?;
-        }
+        let ranks = super::queue::open_task_ranks(&mut tx, ticket, change.rank.as_deref()).await?;
+        pending.write(&mut tx, ticket, change.at, &ranks).await?;
         tx.commit().await?;
         Ok(Some(changed))
     }
