@@ -53,6 +53,9 @@ type HistoryRow = (Option<UserId>, String, Option<String>, Option<String>, bool)
 struct Pending {
     history: Vec<HistoryRow>,
     outbox: Vec<(&'static str, String)>,
+    /// Public messages from the desk itself in this change (comment ids): each notifies the
+    /// client, unless the change's status notice carries it (one mail per change).
+    desk_messages: Vec<i64>,
 }
 
 impl Pending {
@@ -161,12 +164,14 @@ async fn insert_tasks_with_summaries(
 
 /// Carries out a change's task completion and steps on a ticket whose status and
 /// classification are `status` and `classification`; history and outbox rows go in
-/// `pending`. Statements are few and batched: a step is a handful of round trips.
+/// `pending` (with the new ticket's notice when `creating`, else a status notice when the
+/// status changes). Statements are few and batched: a step is a handful of round trips.
 async fn apply_steps(
     tx: &mut Tx,
     ticket: TicketId,
     (mut status, mut classification): (String, Option<String>),
     change: &TicketChange,
+    creating: bool,
     pending: &mut Pending,
 ) -> Result<()> {
     let at = change.at;
@@ -232,8 +237,7 @@ async fn apply_steps(
                 .fetch_one(&mut **tx)
                 .await?;
                 pending.record(None, "comment", None, Some(&id.to_string()), true);
-                let payload = serde_json::json!({ "ticket_id": ticket.0, "comment_id": id });
-                pending.outbox.push(("comment_added", payload.to_string()));
+                pending.desk_messages.push(id);
             }
             ChangeStep::CreateTask(task, summary) => {
                 pending.record(None, "task_created", None, Some(&task.kind), false);
@@ -279,6 +283,34 @@ async fn apply_steps(
         new_tasks.clear();
     }
     insert_tasks_with_summaries(tx, ticket, &new_tasks, at).await?;
+
+    // The client hears of a new ticket or a status change by one mail, which carries the
+    // desk's message of the same change (a sent draft has its own notice).
+    let mut messages = std::mem::take(&mut pending.desk_messages);
+    if creating {
+        let payload = serde_json::json!({ "ticket_id": ticket.0, "comment_id": messages.pop() });
+        pending.outbox.push(("ticket_created", payload.to_string()));
+    } else if status != status_before && !submitted {
+        let auto_closed = change
+            .steps
+            .iter()
+            .any(|s| matches!(s, ChangeStep::Event { kind, .. } if kind == "auto_closed"));
+        let kind = match status.as_str() {
+            "resolved" => "ticket_resolved",
+            "closed" if auto_closed => "ticket_auto_closed",
+            _ => "status_changed",
+        };
+        let payload = serde_json::json!({
+            "ticket_id": ticket.0,
+            "status": status,
+            "comment_id": messages.pop(),
+        });
+        pending.outbox.push((kind, payload.to_string()));
+    }
+    for id in messages {
+        let payload = serde_json::json!({ "ticket_id": ticket.0, "comment_id": id });
+        pending.outbox.push(("comment_added", payload.to_string()));
+    }
 
     // The ticket's own columns, in one statement.
     let mut sql = Sql::new("UPDATE tickets SET updated_at = ");
@@ -344,9 +376,15 @@ impl RouteStore for Backend {
             Some("new"),
             true,
         );
-        let payload = serde_json::json!({ "ticket_id": id.0 });
-        pending.outbox.push(("ticket_created", payload.to_string()));
-        apply_steps(&mut tx, id, ("new".into(), None), change, &mut pending).await?;
+        apply_steps(
+            &mut tx,
+            id,
+            ("new".into(), None),
+            change,
+            true,
+            &mut pending,
+        )
+        .await?;
         pending.write(&mut tx, id, at).await?;
         let created = ticket_in(&mut tx, id).await?;
         tx.commit().await?;
@@ -371,7 +409,7 @@ impl RouteStore for Backend {
             return Ok(None);
         };
         let mut pending = Pending::default();
-        apply_steps(&mut tx, ticket, current, change, &mut pending).await?;
+        apply_steps(&mut tx, ticket, current, change, false, &mut pending).await?;
         pending.write(&mut tx, ticket, change.at).await?;
         let changed = ticket_in(&mut tx, ticket).await?;
         tx.commit().await?;
