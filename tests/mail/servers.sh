@@ -31,6 +31,7 @@ fi
 
 if ! command -v dovecot >/dev/null || ! command -v postfix >/dev/null; then
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd dovecot-lmtpd postfix >/dev/null
 fi
 if ! command -v /usr/lib/dovecot/lmtp >/dev/null 2>&1 && [ ! -x /usr/lib/dovecot/lmtp ]; then
