@@ -31,6 +31,7 @@ fi
 
 if ! command -v dovecot >/dev/null || ! command -v postfix >/dev/null; then
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd dovecot-lmtpd postfix >/dev/null
 fi
 if ! command -v /usr/lib/dovecot/lmtp >/dev/null 2>&1 && [ ! -x /usr/lib/dovecot/lmtp ]; then
@@ -85,6 +86,7 @@ dovecot -c "$dir/dovecot/dovecot.conf"
 
 pf="$dir/postfix"
 mkdir -p "$pf/queue" "$pf/data"
+chown postfix: "$pf/data"
 cp /etc/postfix/master.cf.proto "$pf/master.cf" 2>/dev/null || cp /usr/share/postfix/master.cf.dist "$pf/master.cf"
 sed -i "s/^smtp      inet  n       -       y       -       -       smtpd/127.0.0.1:$SMTP_PORT inet n - n - - smtpd/" "$pf/master.cf"
 sed -i 's/^\(\S\+\s\+\S\+\s\+\S\+\s\+\S\+\s\+\)y\(\s\)/\1n\2/' "$pf/master.cf"
@@ -108,6 +110,7 @@ smtpd_relay_restrictions = permit_mynetworks, reject
 virtual_mailbox_domains = $DOMAINS
 virtual_transport = lmtp:unix:$dir/run/lmtp
 maillog_file = $dir/postfix.log
+maillog_file_prefixes = $dir
 smtputf8_enable = yes
 biff = no
 CONF

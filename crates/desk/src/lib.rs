@@ -75,6 +75,8 @@ pub struct Settings {
     pub attachment_limit: u64,
     /// A configuration directory laid out like `config/`; `None`: the shipped one.
     pub config_dir: Option<PathBuf>,
+    /// The email channel (addresses, mailboxes, SMTP, policies); default: no mailboxes.
+    pub mail: okno_mail::MailSettings,
 }
 
 impl Settings {
@@ -83,6 +85,7 @@ impl Settings {
             data_dir,
             attachment_limit: 25 * 1024 * 1024,
             config_dir: None,
+            mail: okno_mail::MailSettings::default(),
         }
     }
 }

@@ -18,7 +18,7 @@ use okno_mail::smtp::SmtpError;
 use okno_mail::{Kind, MailSettings, ParsedMail, thread};
 use okno_store::{
     ChangeStep, MailComment, MailRecord, NewAttachment, NewTask, NewUser, OutboxMessage,
-    StoreError, UNREGISTERED_CLIENT, UNREGISTERED_CLIENT_NAME,
+    QuarantinedMail, StoreError, UNREGISTERED_CLIENT, UNREGISTERED_CLIENT_NAME,
 };
 use std::fmt;
 use std::future::Future;
@@ -133,6 +133,23 @@ impl Desk {
                 Ok(IngestOutcome::Quarantined(reason))
             }
         }
+    }
+
+    /// The admin's view of the quarantine: open entries, newest first, after `after`.
+    pub async fn quarantine(
+        &self,
+        user: &User,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<QuarantinedMail>> {
+        admin_only(user)?;
+        Ok(self.store.quarantined(after, limit).await?)
+    }
+
+    /// The admin retries an entry with the desk's mail settings.
+    pub async fn retry_quarantine(&self, user: &User, id: i64) -> Result<IngestOutcome> {
+        admin_only(user)?;
+        self.retry_quarantined(&self.settings.mail, id).await
     }
 
     /// Feeds a quarantined message through the pipeline again; it leaves the quarantine
@@ -749,12 +766,19 @@ impl Desk {
             return Ok(false);
         };
         let policy = settings.loop_policy();
-        if !okno_mail::classify::may_mail(&mail.to, &policy) {
+        let to: Vec<&str> = mail
+            .to
+            .split(',')
+            .map(str::trim)
+            .filter(|a| okno_mail::classify::may_mail(a, &policy))
+            .collect();
+        if to.is_empty() {
             self.store
                 .outbox_delivered(row.id, Timestamp::now())
                 .await?;
             return Ok(false);
         }
+        let to = to.join(", ");
         let thread_ids = match mail.ticket {
             Some(t) => self.store.mail_thread(t, 10).await?,
             None => Vec::new(),
@@ -762,7 +786,7 @@ impl Desk {
         let envelope = Envelope {
             from: settings.from.clone(),
             from_name: settings.from_name.clone(),
-            to: mail.to.clone(),
+            to: to.clone(),
             message_id: message_id.clone(),
             in_reply_to: mail
                 .in_reply_to
@@ -784,7 +808,7 @@ impl Desk {
                     inbound: false,
                     message_id,
                     ticket_id: mail.ticket,
-                    address: mail.to,
+                    address: to,
                     subject: mail.rendered.subject.chars().take(500).collect(),
                     raw_sha256: None,
                     outbox_id: Some(row.id),
@@ -812,29 +836,38 @@ impl Desk {
                 .map(str::to_owned)
         };
         if kind == "contract_notice" {
-            // Issue 6's rows: a JSON payload naming the recipient directly or by user.
-            let to = match text("to").or_else(|| text("email")) {
-                Some(to) => Some(to),
-                None => match payload.get("user_id").and_then(|v| v.as_i64()) {
-                    Some(id) => self
-                        .store
-                        .user(UserId(id))
-                        .await?
-                        .map(|u| u.email.to_string()),
-                    None => None,
-                },
+            // Issue 6's lifecycle rows: the contract and its client's contacts; older rows
+            // may name one recipient instead.
+            let contacts: Vec<String> = payload
+                .get("contacts")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.as_str())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let to = match text("to") {
+                Some(to) => to,
+                None if !contacts.is_empty() => contacts.join(", "),
+                None => return Ok(None),
             };
-            let Some(to) = to else { return Ok(None) };
-            let subject = text("subject").unwrap_or_else(|| "Уведомление по договору".into());
-            let body = text("body")
-                .or_else(|| text("text"))
-                .or_else(|| text("message"))
-                .unwrap_or_else(|| payload.to_string());
+            let rendered = match (text("subject"), text("body")) {
+                (Some(subject), Some(body)) => okno_mail::Rendered { subject, body },
+                _ => okno_mail::outbound::render_contract(
+                    &text("event").unwrap_or_default(),
+                    &text("contract").unwrap_or_default(),
+                    &text("starts_on").unwrap_or_default(),
+                    &text("ends_on").unwrap_or_default(),
+                    payload.get("days").and_then(|v| v.as_i64()).unwrap_or(0),
+                ),
+            };
             return Ok(Some(Outgoing {
                 to,
                 ticket: None,
                 in_reply_to: None,
-                rendered: okno_mail::Rendered { subject, body },
+                rendered,
             }));
         }
         if kind == "mail_refusal" {
@@ -875,17 +908,6 @@ impl Desk {
             })
         };
         let (to, notice) = match kind {
-            "ticket_created" => {
-                if self.quiet(ticket.id).await? {
-                    return Ok(None);
-                }
-                (
-                    requester.email.to_string(),
-                    Notice::Accepted {
-                        reaction_due: when(ticket.next_step_at),
-                    },
-                )
-            }
             "comment_added" => {
                 let comment_id = payload.get("comment_id").and_then(|v| v.as_i64());
                 let comments = self.store.comments(ticket.id, false).await?;
@@ -912,29 +934,48 @@ impl Desk {
                     },
                 )
             }
-            "status_changed" => (
-                requester.email.to_string(),
-                Notice::Status {
-                    status: text("status").unwrap_or_else(|| ticket.status.as_str().into()),
-                    next_step: when(ticket.next_step_at),
-                },
-            ),
-            "ticket_resolved" => (
-                requester.email.to_string(),
-                Notice::Solved {
-                    rating_url: format!(
-                        "{}/tickets/{}#rate",
-                        settings.base_url.trim_end_matches('/'),
-                        ticket.number()
-                    ),
-                },
-            ),
-            "ticket_auto_closed" => (
-                requester.email.to_string(),
-                Notice::AutoClosed {
-                    days: payload.get("days").and_then(|v| v.as_i64()).unwrap_or(3),
-                },
-            ),
+            "ticket_created" | "status_changed" | "ticket_resolved" | "ticket_auto_closed" => {
+                // A ticket a robot opened hears nothing automatic.
+                if self.quiet(ticket.id).await? {
+                    return Ok(None);
+                }
+                let notice = match kind {
+                    "ticket_created" => Notice::Accepted {
+                        reaction_due: when(ticket.next_step_at),
+                    },
+                    "ticket_resolved" => Notice::Solved {
+                        rating_url: format!(
+                            "{}/tickets/{}#rate",
+                            settings.base_url.trim_end_matches('/'),
+                            ticket.number()
+                        ),
+                    },
+                    "ticket_auto_closed" => Notice::AutoClosed {
+                        days: payload.get("days").and_then(|v| v.as_i64()).unwrap_or(3),
+                    },
+                    _ => Notice::Status {
+                        status: text("status").unwrap_or_else(|| ticket.status.as_str().into()),
+                        next_step: when(ticket.next_step_at),
+                    },
+                };
+                let mut rendered =
+                    okno_mail::render(&notice, ticket.number(), &ticket.subject, &locale);
+                // The desk's message of the same change travels in this one mail; the
+                // auto-close message says all the notice would.
+                if let Some(message) = self.comment_body(ticket.id, payload).await? {
+                    rendered.body = if kind == "ticket_auto_closed" {
+                        message
+                    } else {
+                        format!("{message}\n\n{}", rendered.body)
+                    };
+                }
+                return Ok(Some(Outgoing {
+                    to: requester.email.to_string(),
+                    ticket: Some(ticket.id),
+                    in_reply_to: None,
+                    rendered,
+                }));
+            }
             "vendor_transfer" => {
                 let Some(vendor) = self
                     .store
@@ -985,6 +1026,19 @@ pub enum PollError {
 }
 
 impl Desk {
+    /// The public comment an outbox row names (`comment_id`), if it is there.
+    async fn comment_body(
+        &self,
+        ticket: TicketId,
+        payload: &serde_json::Value,
+    ) -> okno_store::Result<Option<String>> {
+        let Some(id) = payload.get("comment_id").and_then(|v| v.as_i64()) else {
+            return Ok(None);
+        };
+        let comments = self.store.comments(ticket, false).await?;
+        Ok(comments.into_iter().find(|c| c.id.0 == id).map(|c| c.body))
+    }
+
     /// The ticket was opened by an automatic message: the desk answers it nothing automatic.
     async fn quiet(&self, ticket: TicketId) -> okno_store::Result<bool> {
         let history = self.store.history(ticket, true).await?;
@@ -1016,6 +1070,14 @@ impl From<StoreError> for Delivery {
 /// quarantine insert fails too and the caller sees the error.
 fn store(e: StoreError) -> Refusal {
     Refusal(format!("store: {e}"))
+}
+
+fn admin_only(user: &User) -> Result<()> {
+    if user.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden("the mail quarantine is for admins".into()).into())
+    }
 }
 
 fn parse_email(address: &str) -> std::result::Result<Email, Refusal> {

@@ -24,6 +24,7 @@ okno_store::on_both_backends!(
     unreadable_mail_is_quarantined_and_retryable,
     vendor_answers_become_internal_comments_with_a_line1_task,
     bad_input_never_panics,
+    every_notice_goes_out_by_mail_once,
 );
 
 #[derive(Default)]
@@ -690,4 +691,140 @@ async fn bad_input_never_panics(db: TestDb) {
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].file_name, "счёт.pdf");
     assert_eq!(files[0].size, 5);
+}
+
+/// The subjects and texts of what the recorder sent for one ticket number.
+fn sent_about(recorder: &Recorder, number: TicketNumber) -> Vec<okno_mail::ParsedMail> {
+    recorder
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|m| okno_mail::parse(m.as_bytes()).unwrap())
+        .filter(|m| m.subject.contains(&format!("[{number}]")))
+        .collect()
+}
+
+async fn every_notice_goes_out_by_mail_once(db: TestDb) {
+    let firm = firm(db.store.clone()).await;
+    let desk = &firm.desk;
+    let recorder = Recorder::default();
+    let settings = MailSettings {
+        base_url: "https://desk.test/".into(),
+        ..settings()
+    };
+    // Accepted, then a status change with the next-step date, then solved with the link.
+    let id = created(&ingest(&firm, &mail("client@alfa.demo", "Отчёт", "Падает", "")).await);
+    let number = TicketNumber(id.0);
+    let classify = open_task(desk, id, "classify").await;
+    let in_progress = desk
+        .complete_task(&firm.line1, classify.id, "bug", None)
+        .await
+        .unwrap();
+    assert!(in_progress.next_step_at.is_some());
+    let develop = open_task(desk, id, "develop").await;
+    desk.complete_task(&firm.dev, develop.id, "done", Some("Исправлено"))
+        .await
+        .unwrap();
+    desk.deliver_mail(&settings, &recorder).await.unwrap();
+    let sent = sent_about(&recorder, number);
+    let subjects: Vec<&str> = sent.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            format!("[{number}] Обращение принято: Отчёт"),
+            format!("[{number}] Статус изменён: Отчёт"),
+            format!("[{number}] Обращение решено: Отчёт"),
+        ],
+        "one mail per change"
+    );
+    assert!(
+        sent[0].text.contains("Мы получили ваше обращение"),
+        "the desk's first message rides in the acceptance letter: {}",
+        sent[0].text
+    );
+    assert!(sent[1].text.contains("в работе"), "{}", sent[1].text);
+    assert!(sent[1].text.contains("Следующий шаг"), "{}", sent[1].text);
+    assert!(
+        sent[2]
+            .text
+            .contains(&format!("https://desk.test/tickets/{number}#rate")),
+        "{}",
+        sent[2].text
+    );
+
+    // Waiting on the client, then closed for silence the way the auto-close job does it.
+    let id = created(&ingest(&firm, &mail("client@alfa.demo", "Вопрос", "Как?", "")).await);
+    let number = TicketNumber(id.0);
+    let classify = open_task(desk, id, "classify").await;
+    desk.complete_task(&firm.line1, classify.id, "question", None)
+        .await
+        .unwrap();
+    let answer = open_task(desk, id, "answer").await;
+    desk.complete_task(&firm.line1, answer.id, "ask_client", None)
+        .await
+        .unwrap();
+    let (_, route) = db.store.routed_ticket(id).await.unwrap().unwrap();
+    let silence = "Мы не получили от вас ответа и закрываем обращение.";
+    let closing = okno_store::TicketChange {
+        actor: None,
+        at: jiff::Timestamp::now(),
+        from_route: route.clone(),
+        route,
+        complete: None,
+        steps: vec![
+            okno_store::ChangeStep::PublicMessage(silence.into()),
+            okno_store::ChangeStep::SetStatus(TicketStatus::Closed),
+            okno_store::ChangeStep::Close,
+            okno_store::ChangeStep::Event {
+                kind: "auto_closed".into(),
+                detail: "no answer".into(),
+                public: false,
+            },
+        ],
+        next_step_at: Some(None),
+        rank: None,
+    };
+    db.store.apply_change(id, &closing).await.unwrap().unwrap();
+    desk.deliver_mail(&settings, &recorder).await.unwrap();
+    let sent = sent_about(&recorder, number);
+    let subjects: Vec<&str> = sent.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            format!("[{number}] Обращение принято: Вопрос"),
+            format!("[{number}] Статус изменён: Вопрос"),
+            format!("[{number}] Статус изменён: Вопрос"),
+            format!("[{number}] Обращение закрыто: Вопрос"),
+        ]
+    );
+    assert!(sent[1].text.contains("в работе"), "{}", sent[1].text);
+    assert!(
+        sent[2].text.contains("ждём вашего ответа"),
+        "{}",
+        sent[2].text
+    );
+    assert_eq!(sent[3].text.trim(), silence);
+
+    // A contract notice as the lifecycle job writes it: every contact of the client.
+    let payload = serde_json::json!({
+        "event": "ends", "days": 14, "client": "ALFA", "contract": "A-1",
+        "starts_on": "2026-01-01", "ends_on": "2026-12-31",
+        "contacts": ["client@alfa.demo", "other@alfa.demo"],
+    });
+    db.store
+        .enqueue_outbox(
+            "contract_notice",
+            &payload.to_string(),
+            "contract:A-1:ends_notice",
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(desk.deliver_mail(&settings, &recorder).await.unwrap(), 1);
+    let last = recorder.sent.lock().unwrap().last().cloned().unwrap();
+    let notice = okno_mail::parse(last.as_bytes()).unwrap();
+    assert!(notice.subject.contains("A-1"), "{}", notice.subject);
+    assert!(notice.text.contains("2026-12-31"));
+    assert_eq!(notice.recipients, ["client@alfa.demo", "other@alfa.demo"]);
 }

@@ -554,6 +554,22 @@ async fn auto_close_after_three_working_days_of_silence(db: TestDb) {
     );
     let history = f.store().history(silent.id, true).await.unwrap();
     assert!(history.iter().any(|e| e.kind == "auto_closed"));
+    // The client hears of it in one mail, the closing notice carrying the message.
+    let far = at("2030-01-01T00:00:00Z");
+    let lease = far + SignedDuration::from_mins(5);
+    let mut notices = Vec::new();
+    while let Some(row) = f
+        .store()
+        .claim_outbox(&["ticket_auto_closed", "comment_added"], far, lease)
+        .await
+        .unwrap()
+    {
+        let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap();
+        if payload["comment_id"] == last.id.0 {
+            notices.push(row.kind);
+        }
+    }
+    assert_eq!(notices, ["ticket_auto_closed"]);
 
     // Friday 10:00 + 3 working days (the weekend does not count) = Wednesday 10:00.
     assert!(close("2025-04-29T17:00:00+03:00").await.is_empty());

@@ -4,7 +4,7 @@
 
 use crate::thread::subject_with_number;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, Message};
+use lettre::message::{Mailbox, Mailboxes, Message};
 use okno_domain::TicketNumber;
 
 /// What a notification is about; each has a template in both languages.
@@ -23,8 +23,6 @@ pub enum Notice {
     Solved { rating_url: String },
     /// Closed by itself after waiting on the client.
     AutoClosed { days: i64 },
-    /// A contract notice (issue 6): its own subject and text.
-    Contract { subject: String, body: String },
     /// Line 4: the ticket handed to a vendor's support.
     VendorTransfer { body: String },
 }
@@ -132,7 +130,6 @@ pub fn render(notice: &Notice, number: TicketNumber, subject: &str, locale: &str
                 )
             }
         }
-        Notice::Contract { subject, body } => (subject.clone(), body.clone()),
         Notice::VendorTransfer { body } => (
             if ru {
                 "Запрос в поддержку"
@@ -146,6 +143,46 @@ pub fn render(notice: &Notice, number: TicketNumber, subject: &str, locale: &str
     Rendered {
         subject: subject_with_number(number, &format!("{head}: {subject}")),
         body,
+    }
+}
+
+/// A contract notice (issue 6's lifecycle job): `event` is `starts`, `ends` or `ended`.
+/// Its readers are all of the client's contacts, whatever their language: both texts.
+pub fn render_contract(
+    event: &str,
+    contract: &str,
+    starts_on: &str,
+    ends_on: &str,
+    days: i64,
+) -> Rendered {
+    let (subject, ru, en) = match event {
+        "starts" => (
+            format!("Договор {contract} начинает действовать / Contract {contract} starts"),
+            format!("Договор {contract} начинает действовать {starts_on} (через {days} дн.)."),
+            format!("Contract {contract} comes into force on {starts_on} (in {days} days)."),
+        ),
+        "ended" => (
+            format!("Договор {contract} закончился / Contract {contract} has ended"),
+            format!(
+                "Договор {contract} закончился {ends_on}: поддержка по нему прекращена. Чтобы продлить её, свяжитесь с нами."
+            ),
+            format!(
+                "Contract {contract} ended on {ends_on}: support under it has stopped. Contact us to renew it."
+            ),
+        ),
+        _ => (
+            format!("Договор {contract} заканчивается / Contract {contract} is ending"),
+            format!(
+                "Договор {contract} заканчивается {ends_on} (через {days} дн.). Чтобы поддержка не прервалась, продлите его."
+            ),
+            format!(
+                "Contract {contract} ends on {ends_on} (in {days} days). Renew it to keep support going."
+            ),
+        ),
+    };
+    Rendered {
+        subject,
+        body: format!("Здравствуйте!\n\n{ru}\n\n---\nHello,\n\n{en}"),
     }
 }
 
@@ -168,6 +205,7 @@ pub type WireMessage = Message;
 pub struct Envelope {
     pub from: String,
     pub from_name: String,
+    /// One address, or several separated by commas.
     pub to: String,
     /// Without brackets: `okno.<outbox id>@<domain>`, the same on every attempt.
     pub message_id: String,
@@ -192,15 +230,17 @@ pub fn build(envelope: &Envelope, rendered: &Rendered) -> Result<Message, BuildE
         .map_err(|e: lettre::address::AddressError| {
             BuildError::Address(envelope.from.clone(), e.to_string())
         })?;
-    let to: Mailbox = envelope
+    let to: Mailboxes = envelope
         .to
         .parse()
         .map_err(|e: lettre::address::AddressError| {
             BuildError::Address(envelope.to.clone(), e.to_string())
         })?;
-    let mut builder = Message::builder()
-        .from(from)
-        .to(to)
+    let mut builder = Message::builder().from(from);
+    for to in to {
+        builder = builder.to(to);
+    }
+    let mut builder = builder
         .subject(rendered.subject.clone())
         .message_id(Some(format!("<{}>", envelope.message_id)))
         .date_now()
@@ -261,6 +301,34 @@ mod tests {
                 .body
                 .contains("https://desk/t/123#rate")
         );
+    }
+
+    #[test]
+    fn contract_notices_in_both_languages_to_every_contact() {
+        let ends = render_contract("ends", "A-7", "2026-01-01", "2026-12-31", 14);
+        assert!(ends.subject.contains("A-7"));
+        assert!(
+            ends.body
+                .contains("заканчивается 2026-12-31 (через 14 дн.)")
+        );
+        assert!(ends.body.contains("ends on 2026-12-31 (in 14 days)"));
+        assert!(
+            render_contract("ended", "A-7", "", "2026-12-31", 0)
+                .body
+                .contains("прекращена")
+        );
+        let envelope = Envelope {
+            from: "support@okno.test".into(),
+            from_name: "Окно".into(),
+            to: "ivan@alfa.demo, petr@alfa.demo".into(),
+            message_id: "okno.8@okno.test".into(),
+            in_reply_to: None,
+            references: Vec::new(),
+            x_loop: "support@okno.test".into(),
+        };
+        let wire = build(&envelope, &ends).unwrap();
+        let recipients: Vec<String> = wire.envelope().to().iter().map(|a| a.to_string()).collect();
+        assert_eq!(recipients, ["ivan@alfa.demo", "petr@alfa.demo"]);
     }
 
     #[test]

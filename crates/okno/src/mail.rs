@@ -3,11 +3,14 @@
 use crate::DataArgs;
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use okno_desk::Desk;
 use okno_desk::mail::{Inbox, IngestOutcome};
 use okno_mail::MailSettings;
+use okno_mail::smtp::Smtp;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Args, Clone)]
@@ -22,11 +25,110 @@ pub struct MailArgs {
 
 impl MailArgs {
     fn settings(&self) -> anyhow::Result<MailSettings> {
-        match &self.mail_config {
-            Some(path) => MailSettings::read(path).map_err(anyhow::Error::msg),
-            None => Ok(MailSettings::default()),
+        read_settings(self.mail_config.as_deref())
+    }
+}
+
+fn read_settings(path: Option<&std::path::Path>) -> anyhow::Result<MailSettings> {
+    match path {
+        Some(path) => MailSettings::read(path).map_err(anyhow::Error::msg),
+        None => Ok(MailSettings::default()),
+    }
+}
+
+/// The email channel inside `okno serve`.
+#[derive(Args, Clone)]
+pub struct ServeMailArgs {
+    /// The mail settings (TOML); with mailboxes or SMTP in them, the server polls and sends
+    /// mail in the background.
+    #[arg(long, env = "OKNO_MAIL_CONFIG")]
+    mail_config: Option<PathBuf>,
+    /// Seconds between mail passes (doubling up to 10 minutes while they fail).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..), env = "OKNO_MAIL_EVERY")]
+    mail_every: u64,
+}
+
+impl ServeMailArgs {
+    pub fn settings(&self) -> anyhow::Result<MailSettings> {
+        read_settings(self.mail_config.as_deref())
+    }
+
+    pub fn every(&self) -> Duration {
+        Duration::from_secs(self.mail_every)
+    }
+}
+
+/// The longest wait between passes while they fail.
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+
+/// The wait before the next pass: `every` after a clean pass, double the last wait (at
+/// most [`MAX_BACKOFF`]) after a failed one.
+fn next_wait(every: Duration, last: Duration, failed: bool) -> Duration {
+    if failed {
+        (last * 2).clamp(every, MAX_BACKOFF.max(every))
+    } else {
+        every
+    }
+}
+
+/// What one pass did: outcome lines and errors.
+#[derive(Default)]
+struct Pass {
+    lines: Vec<String>,
+    errors: Vec<String>,
+}
+
+/// One pass: every mailbox through the inbound pipeline, then the outbox by SMTP.
+async fn pass(desk: &Desk, settings: &MailSettings, smtp: Option<&Smtp>) -> Pass {
+    let mut done = Pass::default();
+    for mailbox in &settings.mailboxes {
+        match desk.poll_mailbox(settings, mailbox).await {
+            Ok(outcomes) => done.lines.extend(outcomes.iter().map(|o| o.to_string())),
+            Err(e) => done
+                .errors
+                .push(format!("mailbox {}@{}: {e}", mailbox.user, mailbox.host)),
         }
     }
+    if let Some(smtp) = smtp {
+        match desk.deliver_mail(settings, smtp).await {
+            Ok(0) => {}
+            Ok(n) => done.lines.push(format!("sent {n}")),
+            Err(e) => done.errors.push(format!("sending mail: {e}")),
+        }
+    }
+    done
+}
+
+fn smtp_of(settings: &MailSettings) -> anyhow::Result<Option<Smtp>> {
+    Ok(settings.smtp.as_ref().map(Smtp::new).transpose()?)
+}
+
+/// Starts the mail loop of `okno serve` when the desk's mail settings name mailboxes or
+/// SMTP: a pass every `every`, backing off while passes fail. Several servers on one
+/// database may all run it: messages are de-duplicated and outbox rows leased.
+pub fn spawn_loop(
+    desk: Arc<Desk>,
+    every: Duration,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let settings = desk.settings.mail.clone();
+    if settings.mailboxes.is_empty() && settings.smtp.is_none() {
+        return Ok(None);
+    }
+    let smtp = smtp_of(&settings)?;
+    Ok(Some(tokio::spawn(async move {
+        let mut wait = every;
+        loop {
+            let done = pass(&desk, &settings, smtp.as_ref()).await;
+            for line in &done.lines {
+                tracing::info!(target: "okno::mail", "{line}");
+            }
+            for error in &done.errors {
+                tracing::warn!(target: "okno::mail", "{error}");
+            }
+            wait = next_wait(every, wait, !done.errors.is_empty());
+            tokio::time::sleep(wait).await;
+        }
+    })))
 }
 
 #[derive(Subcommand)]
@@ -128,30 +230,20 @@ pub async fn run(command: MailCommand) -> anyhow::Result<ExitCode> {
             interval,
         } => {
             let settings = args.settings()?;
-            let desk = args.data.open_desk().await?;
+            let desk = args.data.open_desk_with_mail(settings.clone()).await?;
             sync_vendors(&desk, &settings).await?;
-            let smtp = match &settings.smtp {
-                Some(config) => Some(okno_mail::smtp::Smtp::new(config)?),
-                None => None,
-            };
+            let smtp = smtp_of(&settings)?;
+            let every = Duration::from_secs(interval.max(1));
+            let mut wait = every;
             loop {
-                for mailbox in &settings.mailboxes {
-                    match desk.poll_mailbox(&settings, mailbox).await {
-                        Ok(outcomes) => outcomes.iter().for_each(|o| println!("{o}")),
-                        Err(e) => eprintln!("okno: mailbox {}@{}: {e}", mailbox.user, mailbox.host),
-                    }
-                }
-                if let Some(smtp) = &smtp {
-                    match desk.deliver_mail(&settings, smtp).await {
-                        Ok(0) => {}
-                        Ok(n) => println!("sent {n}"),
-                        Err(e) => eprintln!("okno: sending mail: {e}"),
-                    }
-                }
+                let done = pass(&desk, &settings, smtp.as_ref()).await;
+                done.lines.iter().for_each(|line| println!("{line}"));
+                done.errors.iter().for_each(|e| eprintln!("okno: {e}"));
                 if once {
                     break;
                 }
-                tokio::time::sleep(Duration::from_secs(interval.max(1))).await;
+                wait = next_wait(every, wait, !done.errors.is_empty());
+                tokio::time::sleep(wait).await;
             }
         }
         MailCommand::Quarantine(QuarantineCommand::List { args }) => {
@@ -213,4 +305,25 @@ pub fn taken_in(outcome: &IngestOutcome) -> bool {
         outcome,
         IngestOutcome::Created(_) | IngestOutcome::Updated(_)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failing_passes_back_off_to_ten_minutes_and_a_clean_one_resets() {
+        let every = Duration::from_secs(30);
+        let mut wait = every;
+        let mut waits = Vec::new();
+        for _ in 0..7 {
+            wait = next_wait(every, wait, true);
+            waits.push(wait.as_secs());
+        }
+        assert_eq!(waits, [60, 120, 240, 480, 600, 600, 600]);
+        assert_eq!(next_wait(every, wait, false), every);
+        // An interval longer than the cap is never shortened.
+        let hour = Duration::from_secs(3600);
+        assert_eq!(next_wait(hour, hour, true), hour);
+    }
 }

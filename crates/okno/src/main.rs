@@ -91,6 +91,8 @@ enum Command {
         demo: bool,
         #[command(flatten)]
         jobs: JobArgs,
+        #[command(flatten)]
+        mail: mail::ServeMailArgs,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -227,6 +229,15 @@ impl DataArgs {
     }
 
     async fn open_desk(&self) -> anyhow::Result<Arc<Desk>> {
+        self.open_desk_with_mail(okno_mail::MailSettings::default())
+            .await
+    }
+
+    /// The desk with the email channel's settings (mailboxes, SMTP, policies).
+    async fn open_desk_with_mail(
+        &self,
+        mail: okno_mail::MailSettings,
+    ) -> anyhow::Result<Arc<Desk>> {
         std::fs::create_dir_all(&self.data)
             .with_context(|| format!("cannot create {}", self.data.display()))?;
         let url = self.database_url();
@@ -235,6 +246,7 @@ impl DataArgs {
             .with_context(|| format!("cannot open the database {}", redact(&url)))?;
         let settings = Settings {
             config_dir: self.config.clone(),
+            mail,
             ..Settings::new(self.data.clone())
         };
         Ok(Desk::start(store, settings).await?)
@@ -284,7 +296,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             demo,
             jobs,
-        } => serve(data, &listen, demo, jobs).await?,
+            mail,
+        } => serve(data, &listen, demo, jobs, mail).await?,
         Command::Migrate { data } => {
             okno_store::open(&data.database_url())
                 .await
@@ -394,11 +407,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(data: DataArgs, listen: &str, demo: bool, jobs: JobArgs) -> anyhow::Result<()> {
+async fn serve(
+    data: DataArgs,
+    listen: &str,
+    demo: bool,
+    jobs: JobArgs,
+    mail: mail::ServeMailArgs,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (is the port taken?)"))?;
-    let desk = data.open_desk().await?;
+    let desk = data.open_desk_with_mail(mail.settings()?).await?;
     if demo {
         demo::load(&desk).await.context("loading the demo firm")?;
     }
@@ -412,6 +431,8 @@ async fn serve(data: DataArgs, listen: &str, demo: bool, jobs: JobArgs) -> anyho
         ))
         .spawn()
     });
+    // With mailboxes or SMTP configured: the poller and the outbox sender, in the background.
+    let _mail = mail::spawn_loop(desk.clone(), mail.every())?;
     let address = listener.local_addr()?;
     println!("Okno is running at http://{address}/");
     if demo {

@@ -53,6 +53,9 @@ type HistoryRow = (Option<UserId>, String, Option<String>, Option<String>, bool)
 struct Pending {
     history: Vec<HistoryRow>,
     outbox: Vec<(&'static str, String)>,
+    /// Public messages from the desk itself in this change (comment ids): each notifies the
+    /// client, unless the change's status notice carries it (one mail per change).
+    desk_messages: Vec<i64>,
 }
 
 impl Pending {
@@ -174,13 +177,15 @@ async fn insert_tasks_with_summaries(
 
 /// Carries out a change's task completion and steps on a ticket whose status and
 /// classification are `status` and `classification`; history and outbox rows go in
-/// `pending`. Statements are few and batched: a step is a handful of round trips. Answers
-/// the ticket as changed.
+/// `pending` (with the new ticket's notice when `creating`, else a status notice when the
+/// status changes). Statements are few and batched: a step is a handful of round trips.
+/// Answers the ticket as changed.
 async fn apply_steps(
     tx: &mut Tx,
     ticket: TicketId,
     (mut status, mut classification): (String, Option<String>),
     change: &TicketChange,
+    creating: bool,
     pending: &mut Pending,
 ) -> Result<Ticket> {
     let at = change.at;
@@ -247,8 +252,7 @@ async fn apply_steps(
                 .fetch_one(&mut **tx)
                 .await?;
                 pending.record(None, "comment", None, Some(&id.to_string()), true);
-                let payload = serde_json::json!({ "ticket_id": ticket.0, "comment_id": id });
-                pending.outbox.push(("comment_added", payload.to_string()));
+                pending.desk_messages.push(id);
             }
             ChangeStep::CreateTask(task, summary) => {
                 pending.record(None, "task_created", None, Some(&task.kind), false);
@@ -306,6 +310,34 @@ async fn apply_steps(
         new_tasks.clear();
     }
     insert_tasks_with_summaries(tx, ticket, &new_tasks, at).await?;
+
+    // The client hears of a new ticket or a status change by one mail, which carries the
+    // desk's message of the same change (a sent draft has its own notice).
+    let mut messages = std::mem::take(&mut pending.desk_messages);
+    if creating {
+        let payload = serde_json::json!({ "ticket_id": ticket.0, "comment_id": messages.pop() });
+        pending.outbox.push(("ticket_created", payload.to_string()));
+    } else if status != status_before && !submitted {
+        let auto_closed = change
+            .steps
+            .iter()
+            .any(|s| matches!(s, ChangeStep::Event { kind, .. } if kind == "auto_closed"));
+        let kind = match status.as_str() {
+            "resolved" => "ticket_resolved",
+            "closed" if auto_closed => "ticket_auto_closed",
+            _ => "status_changed",
+        };
+        let payload = serde_json::json!({
+            "ticket_id": ticket.0,
+            "status": status,
+            "comment_id": messages.pop(),
+        });
+        pending.outbox.push((kind, payload.to_string()));
+    }
+    for id in messages {
+        let payload = serde_json::json!({ "ticket_id": ticket.0, "comment_id": id });
+        pending.outbox.push(("comment_added", payload.to_string()));
+    }
 
     // The ticket's own columns, in one statement.
     let mut sql = Sql::new("UPDATE tickets SET updated_at = ");
@@ -390,9 +422,15 @@ impl RouteStore for Backend {
             Some("new"),
             true,
         );
-        let payload = serde_json::json!({ "ticket_id": id.0 });
-        pending.outbox.push(("ticket_created", payload.to_string()));
-        let created = apply_steps(&mut tx, id, ("new".into(), None), change, &mut pending).await?;
+        let created = apply_steps(
+            &mut tx,
+            id,
+            ("new".into(), None),
+            change,
+            true,
+            &mut pending,
+        )
+        .await?;
         let ranks = super::queue::open_task_ranks(&mut tx, id, change.rank.as_deref()).await?;
         pending.write(&mut tx, id, at, &ranks).await?;
         tx.commit().await?;
@@ -417,7 +455,7 @@ impl RouteStore for Backend {
             return Ok(None);
         };
         let mut pending = Pending::default();
-        let changed = apply_steps(&mut tx, ticket, current, change, &mut pending).await?;
+        let changed = apply_steps(&mut tx, ticket, current, change, false, &mut pending).await?;
         let ranks = super::queue::open_task_ranks(&mut tx, ticket, change.rank.as_deref()).await?;
         pending.write(&mut tx, ticket, change.at, &ranks).await?;
         tx.commit().await?;

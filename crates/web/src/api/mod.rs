@@ -3,6 +3,7 @@
 pub mod clients;
 pub mod contracts;
 pub mod kb;
+pub mod mail;
 pub mod specialist;
 pub mod tasks;
 pub mod views;
@@ -82,6 +83,7 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         .routes(routes!(tasks::list_workflows))
         .routes(routes!(tasks::get_workflow, tasks::put_workflow))
         .merge(specialist::router())
+        .merge(mail::router())
         .routes(routes!(clients::list_clients, clients::upsert_client))
         .routes(routes!(clients::get_client))
         .routes(routes!(clients::list_contacts, clients::upsert_contact))
