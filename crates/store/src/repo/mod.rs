@@ -321,6 +321,27 @@ async fn run_batch(tx: &mut Tx, statements: Vec<Sql>) -> Result<()> {
     Ok(())
 }
 
+/// The row `last` answers, after running `before` (statements nobody reads): in one call
+/// where the backend takes several.
+async fn fetch_one_after(tx: &mut Tx, before: Vec<Sql>, last: Sql) -> Result<DbRow> {
+    let last = if ONE_CALL_BATCHES {
+        let mut all = Sql::default();
+        for statement in before {
+            all.then(statement);
+        }
+        all.then(last);
+        all
+    } else {
+        run_batch(tx, before).await?;
+        last
+    };
+    Ok(
+        bind_all(sqlx::query(AssertSqlSafe(last.text)), &last.params)
+            .fetch_one(&mut **tx)
+            .await?,
+    )
+}
+
 async fn ticket_in(tx: &mut Tx, id: TicketId) -> Result<Ticket> {
     let row = sqlx::query(AssertSqlSafe(format!("{TICKET_SELECT} AND t.id = $1")))
         .bind(id.0)

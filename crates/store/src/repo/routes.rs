@@ -142,37 +142,36 @@ fn values(head: &str, columns: usize, rows: usize) -> String {
     text
 }
 
-async fn insert_tasks_with_summaries(
-    tx: &mut Tx,
+/// The statement inserting a change's new tasks (with what was carried into each).
+fn insert_tasks(
     ticket: TicketId,
     tasks: &[(&NewTask, Option<&str>)],
     at: Timestamp,
-) -> Result<()> {
+) -> Option<Sql> {
     if tasks.is_empty() {
-        return Ok(());
+        return None;
     }
-    let text = values(
+    let mut sql = Sql::new(&values(
         "INSERT INTO tasks (ticket_id, kind, title, line, pool, assignee_id, due_at, priority, stage, summary, created_at) VALUES ",
         11,
         tasks.len(),
-    );
-    let mut query = sqlx::query(AssertSqlSafe(text));
+    ));
     for (task, summary) in tasks {
-        query = query
-            .bind(ticket.0)
-            .bind(task.kind.clone())
-            .bind(task.title.clone())
-            .bind(task.line.map(|l| i64::from(l.get())))
-            .bind(task.pool.clone())
-            .bind(task.assignee_id.map(|a| a.0))
-            .bind(task.due_at.map(ms))
-            .bind(i64::from(task.priority))
-            .bind(task.stage.clone())
-            .bind(summary.map(str::to_owned))
-            .bind(ms(at));
+        sql.params.extend([
+            Param::Int(ticket.0),
+            Param::Text(task.kind.clone()),
+            Param::Text(task.title.clone()),
+            Param::MaybeInt(task.line.map(|l| i64::from(l.get()))),
+            Param::MaybeText(task.pool.clone()),
+            Param::MaybeInt(task.assignee_id.map(|a| a.0)),
+            Param::MaybeInt(task.due_at.map(ms)),
+            Param::Int(i64::from(task.priority)),
+            Param::MaybeText(task.stage.clone()),
+            Param::MaybeText(summary.map(str::to_owned)),
+            Param::Int(ms(at)),
+        ]);
     }
-    query.execute(&mut **tx).await?;
-    Ok(())
+    Some(sql)
 }
 
 /// Carries out a change's task completion and steps on a ticket whose status and
@@ -309,7 +308,7 @@ async fn apply_steps(
         .await?;
         new_tasks.clear();
     }
-    insert_tasks_with_summaries(tx, ticket, &new_tasks, at).await?;
+    let tasks = insert_tasks(ticket, &new_tasks, at);
 
     // The client hears of a new ticket or a status change by one mail, which carries the
     // desk's message of the same change (a sent draft has its own notice).
@@ -379,9 +378,7 @@ async fn apply_steps(
     sql.push(" WHERE id = ").bind(Param::Int(ticket.0));
     // The ticket as the change leaves it, without reading it again.
     sql.push(TICKET_RETURNING);
-    let row = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
-        .fetch_one(&mut **tx)
-        .await?;
+    let row = fetch_one_after(tx, tasks.into_iter().collect(), sql).await?;
     ticket_from(&row)
 }
 
