@@ -19,6 +19,9 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Weak};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
 
+/// Ends a write's savepoint, keeping its changes in the batch.
+pub(crate) const RELEASE: &str = "RELEASE write";
+
 /// Writes one batch may hold; bounds the latency of the first write in it.
 const MAX_BATCH: usize = 64;
 
@@ -98,11 +101,18 @@ pub struct Tx {
 
 impl Tx {
     pub async fn commit(mut self) -> Result<()> {
-        let mut batch = self.batch.take().expect("a write is committed once");
-        if let Err(error) = exec(batch.connection(), "RELEASE write").await {
+        if let Err(error) = exec(self.connection_mut(), RELEASE).await {
+            let mut batch = self.batch.take().expect("a write is committed once");
             self.shared.end(&mut batch, Err(error.to_string())).await;
             return Err(error);
         }
+        self.released().await
+    }
+
+    /// Commits a write whose savepoint the caller has released itself ([`RELEASE`], sent
+    /// in the same call as the write's last statements).
+    pub async fn released(mut self) -> Result<()> {
+        let mut batch = self.batch.take().expect("a write is committed once");
         let epoch = batch.epoch;
         batch.writes += 1;
         if batch.writes >= MAX_BATCH {
@@ -112,6 +122,12 @@ impl Tx {
             self.shared.flush.notify_one();
         }
         self.shared.wait(epoch).await
+    }
+}
+
+impl Tx {
+    fn connection_mut(&mut self) -> &mut SqliteConnection {
+        self.batch.as_mut().expect("an open write").connection()
     }
 }
 
@@ -139,7 +155,7 @@ impl Drop for Tx {
             runtime.spawn(async move {
                 let undone = async {
                     exec(batch.connection(), "ROLLBACK TO write").await?;
-                    exec(batch.connection(), "RELEASE write").await
+                    exec(batch.connection(), RELEASE).await
                 };
                 match undone.await {
                     Ok(()) => {

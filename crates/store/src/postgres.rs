@@ -39,6 +39,13 @@ impl PgStore {
     }
 }
 
+/// Runs a write's last statements (nobody reads their results) and commits it.
+async fn commit_after(mut tx: Tx, statements: Vec<crate::sql::Sql>) -> Result<()> {
+    repo::run_batch(&mut tx, statements).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[path = "repo/mod.rs"]
 #[allow(clippy::duplicate_mod)] // one SQL source, compiled once per backend
 mod repo;

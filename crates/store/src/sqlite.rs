@@ -73,6 +73,20 @@ impl SqliteStore {
     }
 }
 
+/// Runs a write's last statements (nobody reads their results) and commits it: SQLite takes
+/// them and the savepoint's release in one call.
+async fn commit_after(mut tx: Tx, statements: Vec<crate::sql::Sql>) -> Result<()> {
+    let mut all = crate::sql::Sql::default();
+    for statement in statements {
+        all.then(statement);
+    }
+    all.then(crate::sql::Sql::new(crate::group_commit::RELEASE));
+    repo::bind_all(sqlx::query(sqlx::AssertSqlSafe(all.text)), &all.params)
+        .execute(&mut *tx)
+        .await?;
+    tx.released().await
+}
+
 #[path = "repo/mod.rs"]
 #[allow(clippy::duplicate_mod)] // one SQL source, compiled once per backend
 mod repo;

@@ -2,7 +2,7 @@
 //! (`sqlite` or `postgres`) supplies `Db`, `Backend` and its `reader()`, `writer()` and
 //! `begin()`. Keep statements portable: `$n` placeholders, `RETURNING`, `ON CONFLICT`.
 
-use super::{Backend, Db, ONE_CALL_BATCHES, Tx};
+use super::{Backend, Db, ONE_CALL_BATCHES, Tx, commit_after};
 use crate::sql::{Param, Sql, code, instant, ms};
 use crate::*;
 use sqlx::{AssertSqlSafe, Row};
@@ -157,7 +157,7 @@ fn task_from(row: &DbRow) -> Result<Task> {
     })
 }
 
-fn bind_all<'q>(
+pub(super) fn bind_all<'q>(
     mut query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
     params: &[Param],
 ) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
@@ -300,7 +300,7 @@ async fn comment_in(tx: &mut Tx, id: i64) -> Result<Comment> {
 
 /// Runs statements whose results nobody reads: in one call where the backend takes several
 /// (each call to SQLite is a hand-off to its connection's thread and back), else in turn.
-async fn run_batch(tx: &mut Tx, statements: Vec<Sql>) -> Result<()> {
+pub(super) async fn run_batch(tx: &mut Tx, statements: Vec<Sql>) -> Result<()> {
     if ONE_CALL_BATCHES {
         let mut all = Sql::default();
         for statement in statements {

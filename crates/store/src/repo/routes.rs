@@ -76,14 +76,8 @@ impl Pending {
         ));
     }
 
-    /// Writes the history and outbox rows, and the tasks' new `ranks`, as one batch.
-    async fn write(
-        self,
-        tx: &mut Tx,
-        ticket: TicketId,
-        at: Timestamp,
-        ranks: &[(TaskId, i64)],
-    ) -> Result<()> {
+    /// The statements writing the history and outbox rows, and the tasks' new `ranks`.
+    fn statements(self, ticket: TicketId, at: Timestamp, ranks: &[(TaskId, i64)]) -> Vec<Sql> {
         let mut batch = Vec::new();
         if !self.history.is_empty() {
             let mut sql = Sql::new(&values(
@@ -121,7 +115,7 @@ impl Pending {
             batch.push(sql);
         }
         batch.extend(super::queue::rank_statements(ranks));
-        run_batch(tx, batch).await
+        batch
     }
 }
 
@@ -429,8 +423,7 @@ impl RouteStore for Backend {
         )
         .await?;
         let ranks = super::queue::open_task_ranks(&mut tx, id, change.rank.as_deref()).await?;
-        pending.write(&mut tx, id, at, &ranks).await?;
-        tx.commit().await?;
+        commit_after(tx, pending.statements(id, at, &ranks)).await?;
         Ok(created)
     }
 
@@ -454,8 +447,7 @@ impl RouteStore for Backend {
         let mut pending = Pending::default();
         let changed = apply_steps(&mut tx, ticket, current, change, false, &mut pending).await?;
         let ranks = super::queue::open_task_ranks(&mut tx, ticket, change.rank.as_deref()).await?;
-        pending.write(&mut tx, ticket, change.at, &ranks).await?;
-        tx.commit().await?;
+        commit_after(tx, pending.statements(ticket, change.at, &ranks)).await?;
         Ok(Some(changed))
     }
 
