@@ -321,25 +321,43 @@ pub(super) async fn run_batch(tx: &mut Tx, statements: Vec<Sql>) -> Result<()> {
     Ok(())
 }
 
-/// The row `last` answers, after running `before` (statements nobody reads): in one call
-/// where the backend takes several.
-async fn fetch_one_after(tx: &mut Tx, before: Vec<Sql>, last: Sql) -> Result<DbRow> {
-    let last = if ONE_CALL_BATCHES {
+/// The row `one` answers and the rows of `then`, after running `before` (statements nobody
+/// reads): in one call where the backend takes several, the rows coming in statement order.
+async fn fetch_after(
+    tx: &mut Tx,
+    before: Vec<Sql>,
+    one: Sql,
+    then: Option<Sql>,
+) -> Result<(DbRow, Vec<DbRow>)> {
+    if ONE_CALL_BATCHES {
         let mut all = Sql::default();
         for statement in before {
             all.then(statement);
         }
-        all.then(last);
-        all
-    } else {
-        run_batch(tx, before).await?;
-        last
+        all.then(one);
+        if let Some(then) = then {
+            all.then(then);
+        }
+        let mut rows = bind_all(sqlx::query(AssertSqlSafe(all.text)), &all.params)
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter();
+        let first = rows.next().ok_or(sqlx::Error::RowNotFound)?;
+        return Ok((first, rows.collect()));
+    }
+    run_batch(tx, before).await?;
+    let first = bind_all(sqlx::query(AssertSqlSafe(one.text)), &one.params)
+        .fetch_one(&mut **tx)
+        .await?;
+    let rest = match then {
+        Some(then) => {
+            bind_all(sqlx::query(AssertSqlSafe(then.text)), &then.params)
+                .fetch_all(&mut **tx)
+                .await?
+        }
+        None => Vec::new(),
     };
-    Ok(
-        bind_all(sqlx::query(AssertSqlSafe(last.text)), &last.params)
-            .fetch_one(&mut **tx)
-            .await?,
-    )
+    Ok((first, rest))
 }
 
 async fn ticket_in(tx: &mut Tx, id: TicketId) -> Result<Ticket> {

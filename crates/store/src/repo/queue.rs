@@ -104,21 +104,17 @@ pub(super) fn rank_statements(ranks: &[(TaskId, i64)]) -> Vec<Sql> {
         .collect()
 }
 
-/// The new ranks of the ticket's open tasks, read inside a change's transaction so that the
-/// change and its tasks' places in the queues commit together; none without `rules`.
-pub(super) async fn open_task_ranks(
-    tx: &mut Tx,
-    ticket: TicketId,
-    rules: Option<&okno_domain::priority::PriorityRules>,
+/// The query of a ticket's open tasks' rank inputs, for [`ranks_from`].
+pub(super) fn rank_inputs_of(ticket: TicketId) -> Sql {
+    rank_inputs_sql(&[ticket])
+}
+
+/// The tasks' new ranks by `rules`, from the rows of [`rank_inputs_of`].
+pub(super) fn ranks_from(
+    rows: &[DbRow],
+    rules: &okno_domain::priority::PriorityRules,
 ) -> Result<Vec<(TaskId, i64)>> {
-    let Some(rules) = rules else {
-        return Ok(Vec::new());
-    };
-    let sql = rank_inputs_sql(&[ticket]);
-    let rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
-        .fetch_all(&mut **tx)
-        .await?;
-    Ok(with_inputs(&rows)?
+    Ok(with_inputs(rows)?
         .iter()
         .map(|(task, input)| (*task, rules.rank(input)))
         .collect())

@@ -172,7 +172,8 @@ fn insert_tasks(
 /// classification are `status` and `classification`; history and outbox rows go in
 /// `pending` (with the new ticket's notice when `creating`, else a status notice when the
 /// status changes). Statements are few and batched: a step is a handful of round trips.
-/// Answers the ticket as changed.
+/// Answers the ticket as changed and, when the change carries rules, its open tasks' new
+/// ranks.
 async fn apply_steps(
     tx: &mut Tx,
     ticket: TicketId,
@@ -180,7 +181,7 @@ async fn apply_steps(
     change: &TicketChange,
     creating: bool,
     pending: &mut Pending,
-) -> Result<Ticket> {
+) -> Result<(Ticket, Vec<(TaskId, i64)>)> {
     let at = change.at;
     if let Some(done) = &change.complete {
         let finished = sqlx::query(
@@ -372,8 +373,17 @@ async fn apply_steps(
     sql.push(" WHERE id = ").bind(Param::Int(ticket.0));
     // The ticket as the change leaves it, without reading it again.
     sql.push(TICKET_RETURNING);
-    let row = fetch_one_after(tx, tasks.into_iter().collect(), sql).await?;
-    ticket_from(&row)
+    // The ticket's open tasks' rank inputs, read in the same call once its tasks are in.
+    let inputs = change
+        .rank
+        .as_ref()
+        .map(|_| super::queue::rank_inputs_of(ticket));
+    let (row, rank_rows) = fetch_after(tx, tasks.into_iter().collect(), sql, inputs).await?;
+    let ranks = match &change.rank {
+        Some(rules) => super::queue::ranks_from(&rank_rows, rules)?,
+        None => Vec::new(),
+    };
+    Ok((ticket_from(&row)?, ranks))
 }
 
 /// The columns of [`TICKET_SELECT`], returned by a statement that changes the ticket.
@@ -413,7 +423,7 @@ impl RouteStore for Backend {
             Some("new"),
             true,
         );
-        let created = apply_steps(
+        let (created, ranks) = apply_steps(
             &mut tx,
             id,
             ("new".into(), None),
@@ -422,7 +432,6 @@ impl RouteStore for Backend {
             &mut pending,
         )
         .await?;
-        let ranks = super::queue::open_task_ranks(&mut tx, id, change.rank.as_deref()).await?;
         commit_after(tx, pending.statements(id, at, &ranks)).await?;
         Ok(created)
     }
@@ -445,8 +454,8 @@ impl RouteStore for Backend {
             return Ok(None);
         };
         let mut pending = Pending::default();
-        let changed = apply_steps(&mut tx, ticket, current, change, false, &mut pending).await?;
-        let ranks = super::queue::open_task_ranks(&mut tx, ticket, change.rank.as_deref()).await?;
+        let (changed, ranks) =
+            apply_steps(&mut tx, ticket, current, change, false, &mut pending).await?;
         commit_after(tx, pending.statements(ticket, change.at, &ranks)).await?;
         Ok(Some(changed))
     }
