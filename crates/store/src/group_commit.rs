@@ -19,6 +19,9 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Weak};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
 
+/// Opens a write's savepoint: its changes can be undone alone.
+pub(crate) const SAVEPOINT: &str = "SAVEPOINT write";
+
 /// Ends a write's savepoint, keeping its changes in the batch.
 pub(crate) const RELEASE: &str = "RELEASE write";
 
@@ -73,6 +76,18 @@ impl GroupWriter {
 
     /// Opens a write: joins the open batch, or begins one.
     pub(crate) async fn begin(&self) -> Result<Tx> {
+        let mut tx = self.begin_unopened().await?;
+        if let Err(error) = exec(tx.connection_mut(), SAVEPOINT).await {
+            let mut batch = tx.batch.take().expect("an open write");
+            self.shared.end(&mut batch, Err(error.to_string())).await;
+            return Err(error);
+        }
+        Ok(tx)
+    }
+
+    /// Opens a write whose caller opens its savepoint itself: its first call on the
+    /// connection must begin with [`SAVEPOINT`] (one hand-off to SQLite's thread less).
+    pub(crate) async fn begin_unopened(&self) -> Result<Tx> {
         let mut batch = self.batch.clone().lock_owned().await;
         if batch.conn.is_none() {
             let mut conn = self.shared.pool.acquire().await?;
@@ -80,10 +95,6 @@ impl GroupWriter {
             batch.conn = Some(conn);
             batch.epoch += 1;
             batch.writes = 0;
-        }
-        if let Err(error) = exec(batch.connection(), "SAVEPOINT write").await {
-            self.shared.end(&mut batch, Err(error.to_string())).await;
-            return Err(error);
         }
         Ok(Tx {
             batch: Some(batch),

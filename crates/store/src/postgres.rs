@@ -7,6 +7,8 @@ use std::time::Duration;
 
 /// Whether several statements may go to the database as one call: A prepared statement holds one command.
 const ONE_CALL_BATCHES: bool = false;
+/// What the first statement of a write begun by `begin_unopened` starts with: nothing here.
+const OPEN_WRITE: &str = "";
 pub type Db = sqlx::Postgres;
 pub(crate) type Tx = Transaction<'static, Db>;
 type Backend = PgStore;
@@ -36,6 +38,10 @@ impl PgStore {
 
     async fn begin(&self) -> Result<Tx> {
         Ok(self.pool.begin().await?)
+    }
+
+    async fn begin_unopened(&self) -> Result<Tx> {
+        self.begin().await
     }
 }
 

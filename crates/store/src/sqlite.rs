@@ -14,6 +14,8 @@ use std::time::Duration;
 
 /// Whether several statements may go to the database as one call: SQLite runs `;`-separated statements in one call (one hand-off to its thread).
 const ONE_CALL_BATCHES: bool = true;
+/// What the first statement of a write begun by `begin_unopened` starts with.
+const OPEN_WRITE: &str = "SAVEPOINT write; ";
 pub type Db = sqlx::Sqlite;
 type Backend = SqliteStore;
 
@@ -70,6 +72,11 @@ impl SqliteStore {
     /// A write transaction; writes arriving together share one commit (see group_commit).
     async fn begin(&self) -> Result<Tx> {
         self.group.begin().await
+    }
+
+    /// A write whose first statement is prefixed with [`OPEN_WRITE`].
+    async fn begin_unopened(&self) -> Result<Tx> {
+        self.group.begin_unopened().await
     }
 }
 

@@ -400,11 +400,11 @@ impl RouteStore for Backend {
         change: &TicketChange,
     ) -> Result<Ticket> {
         let at = change.at;
-        let mut tx = self.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO tickets (service, subject, description, status, client_id, requester_id, route, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $7) RETURNING id",
-        )
+        let mut tx = self.begin_unopened().await?;
+        let id: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "{OPEN_WRITE}INSERT INTO tickets (service, subject, description, status, client_id, requester_id, route, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $7) RETURNING id"
+        )))
         .bind(&ticket.service)
         .bind(&ticket.subject)
         .bind(&ticket.description)
@@ -441,10 +441,10 @@ impl RouteStore for Backend {
         ticket: TicketId,
         change: &TicketChange,
     ) -> Result<Option<Ticket>> {
-        let mut tx = self.begin().await?;
-        let current: Option<(String, Option<String>)> = sqlx::query_as(
-            "UPDATE tickets SET route = $3 WHERE id = $1 AND route = $2 RETURNING status, classification",
-        )
+        let mut tx = self.begin_unopened().await?;
+        let current: Option<(String, Option<String>)> = sqlx::query_as(AssertSqlSafe(format!(
+            "{OPEN_WRITE}UPDATE tickets SET route = $3 WHERE id = $1 AND route = $2 RETURNING status, classification"
+        )))
         .bind(ticket.0)
         .bind(&change.from_route)
         .bind(&change.route)
