@@ -21,6 +21,17 @@ pub(crate) struct Sql {
     pub params: Vec<Param>,
 }
 
+/// Statements joined into one call, in order (see [`Sql::then`]).
+impl FromIterator<Sql> for Sql {
+    fn from_iter<I: IntoIterator<Item = Sql>>(statements: I) -> Self {
+        let mut all = Sql::default();
+        for statement in statements {
+            all.then(statement);
+        }
+        all
+    }
+}
+
 impl Sql {
     pub fn new(text: &str) -> Self {
         Sql {
@@ -114,8 +125,7 @@ mod tests {
             .bind(Param::Int(4));
         let mut third = Sql::new("DELETE FROM c WHERE z = ");
         third.bind(Param::Int(5));
-        let mut all = Sql::default();
-        all.then(first).then(second).then(third);
+        let all: Sql = [first, second, third].into_iter().collect();
         assert_eq!(
             all.text,
             "INSERT INTO a VALUES ($1, $2); UPDATE b SET x = $3 WHERE y = $4; DELETE FROM c WHERE z = $5"

@@ -83,11 +83,8 @@ impl SqliteStore {
 /// Runs a write's last statements (nobody reads their results) and commits it: SQLite takes
 /// them and the savepoint's release in one call.
 async fn commit_after(mut tx: Tx, statements: Vec<crate::sql::Sql>) -> Result<()> {
-    let mut all = crate::sql::Sql::default();
-    for statement in statements {
-        all.then(statement);
-    }
-    all.then(crate::sql::Sql::new(crate::group_commit::RELEASE));
+    let release = crate::sql::Sql::new(crate::group_commit::RELEASE);
+    let all: crate::sql::Sql = statements.into_iter().chain([release]).collect();
     repo::bind_all(sqlx::query(sqlx::AssertSqlSafe(all.text)), &all.params)
         .execute(&mut *tx)
         .await?;

@@ -302,10 +302,7 @@ async fn comment_in(tx: &mut Tx, id: i64) -> Result<Comment> {
 /// (each call to SQLite is a hand-off to its connection's thread and back), else in turn.
 pub(super) async fn run_batch(tx: &mut Tx, statements: Vec<Sql>) -> Result<()> {
     if ONE_CALL_BATCHES {
-        let mut all = Sql::default();
-        for statement in statements {
-            all.then(statement);
-        }
+        let all: Sql = statements.into_iter().collect();
         if !all.text.is_empty() {
             bind_all(sqlx::query(AssertSqlSafe(all.text)), &all.params)
                 .execute(&mut **tx)
@@ -330,14 +327,7 @@ async fn fetch_after(
     then: Option<Sql>,
 ) -> Result<(DbRow, Vec<DbRow>)> {
     if ONE_CALL_BATCHES {
-        let mut all = Sql::default();
-        for statement in before {
-            all.then(statement);
-        }
-        all.then(one);
-        if let Some(then) = then {
-            all.then(then);
-        }
+        let all: Sql = before.into_iter().chain([one]).chain(then).collect();
         let mut rows = bind_all(sqlx::query(AssertSqlSafe(all.text)), &all.params)
             .fetch_all(&mut **tx)
             .await?

@@ -66,7 +66,7 @@ fn placeholders(head: &str, columns: usize, rows: usize) -> String {
 }
 
 /// The rank inputs of these tickets' open tasks.
-fn rank_inputs_sql(tickets: &[TicketId]) -> Sql {
+pub(super) fn rank_inputs_sql(tickets: &[TicketId]) -> Sql {
     let mut sql = Sql::new(&rank_select());
     sql.push(" AND k.ticket_id IN (");
     for (i, ticket) in tickets.iter().enumerate() {
@@ -104,12 +104,7 @@ pub(super) fn rank_statements(ranks: &[(TaskId, i64)]) -> Vec<Sql> {
         .collect()
 }
 
-/// The query of a ticket's open tasks' rank inputs, for [`ranks_from`].
-pub(super) fn rank_inputs_of(ticket: TicketId) -> Sql {
-    rank_inputs_sql(&[ticket])
-}
-
-/// The tasks' new ranks by `rules`, from the rows of [`rank_inputs_of`].
+/// The tasks' new ranks by `rules`, from the rows of [`rank_inputs_sql`].
 pub(super) fn ranks_from(
     rows: &[DbRow],
     rules: &okno_domain::priority::PriorityRules,

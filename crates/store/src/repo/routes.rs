@@ -377,7 +377,7 @@ async fn apply_steps(
     let inputs = change
         .rank
         .as_ref()
-        .map(|_| super::queue::rank_inputs_of(ticket));
+        .map(|_| super::queue::rank_inputs_sql(&[ticket]));
     let (row, rank_rows) = fetch_after(tx, tasks.into_iter().collect(), sql, inputs).await?;
     let ranks = match &change.rank {
         Some(rules) => super::queue::ranks_from(&rank_rows, rules)?,
