@@ -56,6 +56,18 @@ impl Search {
         })
     }
 
+    /// Runs `work` on the index off the async threads (tantivy blocks).
+    async fn blocking<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&SearchIndex) -> okno_search::Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || work(&index))
+            .await
+            .map_err(|e| DeskError::Io(std::io::Error::other(e)))?
+            .map_err(search_error)
+    }
+
     fn recent(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<i64, i64>> {
         self.recent.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -282,17 +294,21 @@ fn ticket_doc(t: &TicketText) -> TicketDoc {
     }
 }
 
-/// Where a catch-up resumes, from the last one's watermark `since:after:read_at` (the last
-/// change it saw and when it started reading). A change committed after that read carries a
-/// time no earlier than `read_at - OVERLAP_MS`: only that window is read again, and only
-/// when it reaches back before `since`.
+/// A watermark `since:after:read_at`: the last change a catch-up saw and when it started
+/// reading (`None` in watermarks written before it was recorded).
+fn parse_mark(mark: &str) -> Option<(i64, i64, Option<i64>)> {
+    let mut parts = mark.split(':').map(|p| p.parse::<i64>().ok());
+    Some((parts.next()??, parts.next()??, parts.next().flatten()))
+}
+
+/// Where a catch-up resumes. A change committed after the last read carries a time no
+/// earlier than `read_at - OVERLAP_MS`: only that window is read again, and only when it
+/// reaches back before `since`.
 fn resume_from(mark: Option<String>) -> (i64, i64) {
-    let mut parts = mark.as_deref().unwrap_or_default().split(':');
-    let mut next = || parts.next().and_then(|p| p.parse::<i64>().ok());
-    let (Some(since), Some(after)) = (next(), next()) else {
+    let Some((since, after, read_at)) = mark.as_deref().and_then(parse_mark) else {
         return (0, 0);
     };
-    let window = next().unwrap_or(since) - OVERLAP_MS;
+    let window = read_at.unwrap_or(since) - OVERLAP_MS;
     if window > since {
         (since, after)
     } else {
@@ -304,10 +320,10 @@ fn resume_from(mark: Option<String>) -> (i64, i64) {
 /// its window reaches back before its `since` while a read from `read_at` would not, so a
 /// restart would read the window again.
 fn mark_is_stale(mark: Option<String>, read_at: i64) -> bool {
-    let Some(mark) = mark else { return true };
-    let since = mark.split(':').next().and_then(|p| p.parse::<i64>().ok());
-    let resumed = resume_from(Some(mark));
-    since.is_none_or(|since| resumed.0 < since && read_at - OVERLAP_MS > since)
+    let Some((since, _, _)) = mark.as_deref().and_then(parse_mark) else {
+        return true;
+    };
+    resume_from(mark).0 < since && read_at - OVERLAP_MS > since
 }
 
 /// A shipped article file: `---` front matter (`slug`, `title`, `audience`, `category`,
@@ -429,11 +445,9 @@ impl Desk {
         }
         if articles > 0 || mark_is_stale(index.article_watermark(), read_at) {
             let mark = format!("{since}:{after}:{read_at}");
-            let index = index.clone();
-            tokio::task::spawn_blocking(move || index.commit_articles(Some(&mark)))
-                .await
-                .map_err(|e| DeskError::Io(std::io::Error::other(e)))?
-                .map_err(search_error)?;
+            self.search
+                .blocking(move |index| index.commit_articles(Some(&mark)))
+                .await?;
         }
         let read_at = Timestamp::now().as_millisecond();
         let (mut since, mut after) = resume_from(index.ticket_watermark());
@@ -463,16 +477,9 @@ impl Desk {
             };
             let texts = self.store.ticket_texts(&ids).await?;
             let docs: Vec<TicketDoc> = texts.iter().map(ticket_doc).collect();
-            let index = index.clone();
-            tokio::task::spawn_blocking(move || -> okno_search::Result<()> {
-                for doc in &docs {
-                    index.put_ticket(doc)?;
-                }
-                Ok(())
-            })
-            .await
-            .map_err(|e| DeskError::Io(std::io::Error::other(e)))?
-            .map_err(search_error)?;
+            self.search
+                .blocking(move |index| docs.iter().try_for_each(|doc| index.put_ticket(doc)))
+                .await?;
             self.search
                 .recent()
                 .extend(changed.iter().map(|(id, ms)| (id.0, *ms)));
@@ -481,11 +488,10 @@ impl Desk {
         }
         if tickets > 0 || mark_is_stale(index.ticket_watermark(), read_at) {
             let mark = format!("{since}:{after}:{read_at}");
-            let index = index.clone();
-            let committed = tokio::task::spawn_blocking(move || index.commit_tickets(Some(&mark)))
-                .await
-                .map_err(|e| DeskError::Io(std::io::Error::other(e)))
-                .and_then(|done| done.map_err(search_error));
+            let committed = self
+                .search
+                .blocking(move |index| index.commit_tickets(Some(&mark)))
+                .await;
             if committed.is_err() {
                 self.search.recent().clear();
             }
@@ -509,11 +515,7 @@ impl Desk {
             self.search.recent().clear();
         }
         let counts = self.search_catch_up_with(progress).await?;
-        let index = self.search.index.clone();
-        tokio::task::spawn_blocking(move || index.settle())
-            .await
-            .map_err(|e| DeskError::Io(std::io::Error::other(e)))?
-            .map_err(search_error)?;
+        self.search.blocking(|index| index.settle()).await?;
         Ok(counts)
     }
 
@@ -744,24 +746,22 @@ impl Desk {
         limit: usize,
     ) -> Result<Vec<ArticleHit>> {
         let who = reader(user);
-        let index = self.search.index.clone();
         let text = text.to_owned();
         let service = service.map(str::to_owned);
-        tokio::task::spawn_blocking(move || {
-            index.search_articles(
-                who,
-                &SearchRequest {
-                    text: &text,
-                    limit,
-                    prefix_last: typing,
-                    service: service.as_deref(),
-                    drafts: who == Reader::Staff,
-                },
-            )
-        })
-        .await
-        .map_err(|e| DeskError::Io(std::io::Error::other(e)))?
-        .map_err(search_error)
+        self.search
+            .blocking(move |index| {
+                index.search_articles(
+                    who,
+                    &SearchRequest {
+                        text: &text,
+                        limit,
+                        prefix_last: typing,
+                        service: service.as_deref(),
+                        drafts: who == Reader::Staff,
+                    },
+                )
+            })
+            .await
     }
 
     /// Deflection: the client articles that may answer the ticket being typed.
@@ -776,23 +776,21 @@ impl Desk {
             Reader::Staff => Reader::Anonymous,
             r => r,
         };
-        let index = self.search.index.clone();
         let (text, service) = (text.to_owned(), service.map(str::to_owned));
-        tokio::task::spawn_blocking(move || {
-            index.search_articles(
-                who,
-                &SearchRequest {
-                    text: &text,
-                    limit: 5,
-                    prefix_last: true,
-                    service: service.as_deref(),
-                    drafts: false,
-                },
-            )
-        })
-        .await
-        .map_err(|e| DeskError::Io(std::io::Error::other(e)))?
-        .map_err(search_error)
+        self.search
+            .blocking(move |index| {
+                index.search_articles(
+                    who,
+                    &SearchRequest {
+                        text: &text,
+                        limit: 5,
+                        prefix_last: true,
+                        service: service.as_deref(),
+                        drafts: false,
+                    },
+                )
+            })
+            .await
     }
 
     /// Tickets matching `text` within what the user may see (internal comments: staff).
@@ -804,22 +802,20 @@ impl Desk {
     ) -> Result<Vec<TicketHit>> {
         let v = viewer(user);
         let (scope, internal) = (v.ticket_scope(), v.sees_internal());
-        let index = self.search.index.clone();
         let text = text.to_owned();
-        tokio::task::spawn_blocking(move || {
-            index.search_tickets(
-                scope,
-                internal,
-                &SearchRequest {
-                    text: &text,
-                    limit,
-                    ..Default::default()
-                },
-            )
-        })
-        .await
-        .map_err(|e| DeskError::Io(std::io::Error::other(e)))?
-        .map_err(search_error)
+        self.search
+            .blocking(move |index| {
+                index.search_tickets(
+                    scope,
+                    internal,
+                    &SearchRequest {
+                        text: &text,
+                        limit,
+                        ..Default::default()
+                    },
+                )
+            })
+            .await
     }
 
     /// "This solved my question": counts the deflection and deletes the user's draft.
