@@ -23,6 +23,7 @@ pub mod mail;
 pub mod planning;
 pub mod queue;
 mod route;
+pub mod services;
 pub mod tasks;
 pub mod tickets;
 pub mod timesheet;

@@ -584,8 +584,8 @@ impl Desk {
         // A client's message mid-route goes to line 1, as a comment on the portal does.
         if !author.role.is_staff()
             && ticket.status.is_open()
-            && let Some((_, route)) = self.store.routed_ticket(ticket.id).await.map_err(store)?
-            && crate::route::route_state(&route).is_some()
+            && let Some(routed) = self.store.routed_ticket(ticket.id).await.map_err(store)?
+            && crate::route::route_state(&routed.route).is_some()
         {
             self.advance(ticket.id, Some(author.id), None, None, |workflow, state| {
                 Ok(okno_workflow::client_replied(workflow, state))

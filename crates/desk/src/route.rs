@@ -10,7 +10,7 @@
 use crate::{Desk, DeskError, Result};
 use jiff::Timestamp;
 use okno_domain::*;
-use okno_store::{ChangeStep, TaskCompletion, TicketChange};
+use okno_store::{ChangeStep, RoutedTicket, TaskCompletion, TicketChange};
 use okno_workflow::{Addressee, Effect, EngineError, Norm, RouteState, Status, Step, Workflow};
 use std::collections::BTreeMap;
 
@@ -237,15 +237,6 @@ impl Desk {
         })
     }
 
-    /// The language the ticket's client reads.
-    async fn client_locale(&self, ticket: &Ticket) -> Result<String> {
-        Ok(self
-            .store
-            .user(ticket.requester_id)
-            .await?
-            .map_or_else(|| "ru".to_owned(), |u| u.locale))
-    }
-
     /// Runs one event on a ticket's route: `event` computes the engine step from the
     /// current workflow and state; `complete` finishes a task row in the same transaction;
     /// `prefix` steps go before the engine's. Then runs the automatic actions that follow.
@@ -260,8 +251,26 @@ impl Desk {
     where
         F: Fn(&Workflow, &RouteState) -> std::result::Result<Step, EngineError>,
     {
+        self.advance_read(id, None, actor, complete, carried, event)
+            .await
+    }
+
+    /// [`Desk::advance`] from a ticket the caller has just read (one read less; a ticket
+    /// that changed since is read again).
+    pub(crate) async fn advance_read<F>(
+        &self,
+        id: TicketId,
+        read: Option<RoutedTicket>,
+        actor: Option<UserId>,
+        complete: Option<TaskCompletion>,
+        carried: Option<&str>,
+        event: F,
+    ) -> Result<Ticket>
+    where
+        F: Fn(&Workflow, &RouteState) -> std::result::Result<Step, EngineError>,
+    {
         let (ticket, actions) = self
-            .advance_once(id, actor, complete, carried, None, Vec::new(), &event)
+            .advance_once(id, read, actor, complete, carried, None, Vec::new(), &event)
             .await?;
         self.run_actions(ticket, actions).await
     }
@@ -270,6 +279,7 @@ impl Desk {
     async fn advance_once<F>(
         &self,
         id: TicketId,
+        mut read: Option<RoutedTicket>,
         actor: Option<UserId>,
         complete: Option<TaskCompletion>,
         carried: Option<&str>,
@@ -280,29 +290,29 @@ impl Desk {
     where
         F: Fn(&Workflow, &RouteState) -> std::result::Result<Step, EngineError>,
     {
-        let mut locale: Option<String> = None;
         for _ in 0..ATTEMPTS {
-            let (ticket, route) = self
-                .store
-                .routed_ticket(id)
-                .await?
-                .ok_or(DomainError::NotFound("ticket"))?;
+            let routed = match read.take() {
+                Some(routed) => routed,
+                None => self
+                    .store
+                    .routed_ticket(id)
+                    .await?
+                    .ok_or(DomainError::NotFound("ticket"))?,
+            };
+            let RoutedTicket {
+                ticket,
+                route,
+                calendar,
+                requester_locale,
+            } = routed;
             let state = route_state(&route).ok_or_else(|| {
                 DomainError::Conflict("this ticket has no route to follow".into())
             })?;
             let catalog = self.workflow_catalog_for(&state).await?;
             let workflow = catalog.workflow_of(&state).map_err(engine_error)?;
             let step = event(workflow, &state).map_err(engine_error)?;
-            let has_message = step
-                .effects
-                .iter()
-                .any(|e| matches!(e, Effect::PublicMessage { .. }));
-            if has_message && locale.is_none() {
-                locale = Some(self.client_locale(&ticket).await?);
-            }
-            let calendar = self.store.ticket_calendar(id).await?;
             let context = StepContext {
-                locale: locale.as_deref().unwrap_or("ru"),
+                locale: &requester_locale,
                 classification: ticket.classification,
                 carried,
                 result,
@@ -343,6 +353,7 @@ impl Desk {
             let (next, more) = self
                 .advance_once(
                     ticket.id,
+                    None,
                     None,
                     None,
                     None,

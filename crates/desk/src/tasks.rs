@@ -124,7 +124,7 @@ impl Desk {
             .store
             .routed_ticket(task.ticket_id)
             .await?
-            .map(|(_, route)| route)
+            .map(|routed| routed.route)
             .unwrap_or_default();
         Ok(card(&self.catalog(), task, &route, &user.locale))
     }
@@ -181,7 +181,12 @@ impl Desk {
         outcome: &str,
         comment: Option<&str>,
     ) -> Result<Ticket> {
-        let task = self.open_task(user, id).await?;
+        self.staff_only(user)?;
+        let (task, routed) = self
+            .store
+            .routed_task(id)
+            .await?
+            .ok_or(DomainError::NotFound("task"))?;
         if task.state != TaskState::Open {
             return Err(
                 DomainError::Conflict(format!("the task is already {}", task.state)).into(),
@@ -232,8 +237,9 @@ impl Desk {
             summary,
         };
         let kind = task.kind.clone();
-        self.advance(
+        self.advance_read(
             task.ticket_id,
+            Some(routed),
             Some(user.id),
             Some(completion),
             carried.as_deref(),

@@ -205,7 +205,7 @@ async fn act(f: &Firm, tickets: &mut Vec<TicketId>, action: &Action) -> Result<(
 
 async fn check(f: &Firm, id: TicketId) -> Result<(), String> {
     let desk = &f.desk;
-    let (ticket, route) = desk
+    let okno_store::RoutedTicket { ticket, route, .. } = desk
         .store
         .routed_ticket(id)
         .await
@@ -299,6 +299,7 @@ async fn run(actions: Vec<Action>) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let f = firm(store).await;
+    allow_license_keys(&f, 1_000.0).await;
     let mut tickets = Vec::new();
     for (n, action) in actions.iter().enumerate() {
         act(&f, &mut tickets, action)

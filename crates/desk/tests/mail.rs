@@ -764,7 +764,7 @@ async fn every_notice_goes_out_by_mail_once(db: TestDb) {
     desk.complete_task(&firm.line1, answer.id, "ask_client", None)
         .await
         .unwrap();
-    let (_, route) = db.store.routed_ticket(id).await.unwrap().unwrap();
+    let route = db.store.routed_ticket(id).await.unwrap().unwrap().route;
     let silence = "Мы не получили от вас ответа и закрываем обращение.";
     let closing = okno_store::TicketChange {
         actor: None,

@@ -14,6 +14,7 @@ okno_store::on_both_backends!(
     client_reply_mid_route_gets_a_reply_task,
     license_key_is_issued_automatically,
     license_key_quota_used_up_goes_to_a_person,
+    a_service_is_for_its_audience_only,
     repair_offer_waits_for_the_client,
     draft_starts_its_route_when_sent,
     published_versions_keep_tickets_under_way,
@@ -204,6 +205,7 @@ async fn client_reply_mid_route_gets_a_reply_task(db: TestDb) {
 
 async fn license_key_is_issued_automatically(db: TestDb) {
     let f = firm(db.store).await;
+    allow_license_keys(&f, 100.0).await;
     let desk = &f.desk;
     let ticket = desk
         .open_ticket(&f.contact, input("license-key"))
@@ -232,6 +234,7 @@ async fn license_key_is_issued_automatically(db: TestDb) {
 
 async fn license_key_quota_used_up_goes_to_a_person(db: TestDb) {
     let f = firm(db.store).await;
+    allow_license_keys(&f, 100.0).await;
     let desk = &f.desk;
     desk.store
         .set_license_key_quota(f.client, Some(0))
@@ -254,6 +257,72 @@ async fn license_key_quota_used_up_goes_to_a_person(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(ticket.status, TicketStatus::Closed);
+}
+
+async fn a_service_is_for_its_audience_only(db: TestDb) {
+    let f = firm(db.store).await;
+    let desk = &f.desk;
+    let offers = async |user: &User, code: &str| {
+        desk.services_for(user)
+            .await
+            .unwrap()
+            .iter()
+            .any(|s| s.code == code)
+    };
+    // License keys are for clients whose contract has them: ALFA has no contract yet.
+    assert!(offers(&f.contact, "question").await);
+    assert!(!offers(&f.contact, "license-key").await);
+    assert!(
+        offers(&f.line1, "license-key").await,
+        "staff see the whole catalog"
+    );
+    for draft in [false, true] {
+        let refused = desk
+            .open_ticket(
+                &f.contact,
+                okno_desk::tickets::TicketInput {
+                    draft,
+                    ..input("license-key")
+                },
+            )
+            .await;
+        match refused {
+            Err(DeskError::Domain(DomainError::Invalid(e))) => {
+                assert_eq!(e.field, "service");
+                assert!(e.message.contains("contract"), "{}", e.message);
+            }
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+    // Nor may staff open one on the client's behalf.
+    let on_behalf = desk
+        .open_ticket(
+            &f.line1,
+            okno_desk::tickets::TicketInput {
+                client: Some("ALFA".into()),
+                ..input("license-key")
+            },
+        )
+        .await;
+    assert!(matches!(
+        on_behalf,
+        Err(DeskError::Domain(DomainError::Invalid(_)))
+    ));
+    let filter = okno_store::TicketFilter {
+        status: None,
+        client: None,
+        after: None,
+        limit: 50,
+    };
+    assert!(desk.tickets(&f.contact, &filter).await.unwrap().is_empty());
+
+    allow_license_keys(&f, 5.0).await;
+    assert!(offers(&f.contact, "license-key").await);
+    let ticket = desk
+        .open_ticket(&f.contact, input("license-key"))
+        .await
+        .unwrap();
+    assert_eq!(ticket.status, TicketStatus::Closed, "the key was issued");
 }
 
 async fn repair_offer_waits_for_the_client(db: TestDb) {

@@ -500,18 +500,18 @@ pub async fn auto_close(
         if silent < after {
             continue;
         }
-        let Some((ticket, route)) = desk.store.routed_ticket(waiting.ticket_id).await? else {
+        let Some(okno_store::RoutedTicket {
+            ticket,
+            route,
+            requester_locale: locale,
+            ..
+        }) = desk.store.routed_ticket(waiting.ticket_id).await?
+        else {
             continue;
         };
         if ticket.status != TicketStatus::WaitingClient {
             continue;
         }
-        let locale = desk
-            .store
-            .user(ticket.requester_id)
-            .await?
-            .map(|u| u.locale)
-            .unwrap_or_else(|| "ru".into());
         let change = TicketChange {
             actor: None,
             at: now,

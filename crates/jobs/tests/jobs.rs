@@ -595,7 +595,13 @@ async fn auto_close_after_three_working_days_of_silence(db: TestDb) {
         draft: false,
     };
     let routed = f.desk.open_ticket(&contact, input).await.unwrap();
-    let (_, route) = f.store().routed_ticket(routed.id).await.unwrap().unwrap();
+    let route = f
+        .store()
+        .routed_ticket(routed.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .route;
     // The route posted its reaction message just now: ask after it.
     let asked = Timestamp::now() + SignedDuration::from_mins(1);
     f.comment(routed.id, f.specialist, asked).await;
@@ -619,7 +625,11 @@ async fn auto_close_after_three_working_days_of_silence(db: TestDb) {
         auto_close(&f.desk, &settings, month_later).await.unwrap(),
         vec![routed.id]
     );
-    let (closed, route) = f.store().routed_ticket(routed.id).await.unwrap().unwrap();
+    let okno_store::RoutedTicket {
+        ticket: closed,
+        route,
+        ..
+    } = f.store().routed_ticket(routed.id).await.unwrap().unwrap();
     assert_eq!(closed.status, TicketStatus::Closed);
     let state: okno_workflow::RouteState = serde_json::from_str(&route).unwrap();
     assert!(state.is_closed(), "{route}");

@@ -135,6 +135,18 @@ pub struct WorkflowFile {
     pub text: String,
 }
 
+/// A ticket as a route step reads it.
+#[derive(Debug, Clone)]
+pub struct RoutedTicket {
+    pub ticket: Ticket,
+    /// The route state (JSON; `{}` for a draft).
+    pub route: String,
+    /// The ticket's own calendar, else its client's.
+    pub calendar: Option<String>,
+    /// The requester's language, for the public messages a step writes.
+    pub requester_locale: String,
+}
+
 #[async_trait]
 pub trait RouteStore: Send + Sync {
     /// Creates a ticket with its route state and the route's first step, in one transaction.
@@ -148,10 +160,12 @@ pub trait RouteStore: Send + Sync {
     /// a conflict.
     async fn apply_change(&self, ticket: TicketId, change: &TicketChange)
     -> Result<Option<Ticket>>;
-    /// A ticket (any visibility: callers check theirs) and its route state (JSON; `{}` for a
-    /// draft).
-    async fn routed_ticket(&self, id: TicketId) -> Result<Option<(Ticket, String)>>;
+    /// A ticket (any visibility: callers check theirs) with what a route step needs, in one
+    /// read.
+    async fn routed_ticket(&self, id: TicketId) -> Result<Option<RoutedTicket>>;
     async fn task(&self, id: TaskId) -> Result<Option<Task>>;
+    /// A task and its routed ticket, in one read (completing a task needs both).
+    async fn routed_task(&self, id: TaskId) -> Result<Option<(Task, RoutedTicket)>>;
     /// The work queue, in the order to take it: rank (from the priority rules, lower
     /// first), then id.
     async fn queue(&self, query: &QueueQuery) -> Result<Vec<QueueItem>>;

@@ -158,8 +158,32 @@ async fn routed_ticket_and_its_changes(db: TestDb) {
         ticket.next_step_at,
         Some(at + SignedDuration::from_hours(4))
     );
-    let (_, route) = store.routed_ticket(ticket.id).await.unwrap().unwrap();
-    assert_eq!(route, r#"{"r":1}"#);
+    let routed = store.routed_ticket(ticket.id).await.unwrap().unwrap();
+    assert_eq!(routed.route, r#"{"r":1}"#);
+    assert_eq!(routed.ticket.id, ticket.id);
+    assert_eq!(routed.calendar, None);
+    assert_eq!(routed.requester_locale, "ru");
+    // The client's calendar is the ticket's while the ticket has none of its own.
+    store
+        .set_client_calendar(ticket.client_id, Some("nsk-standard"))
+        .await
+        .unwrap();
+    let (read, routed) = store.routed_task(classify.id).await.unwrap().unwrap();
+    assert_eq!(
+        (read.id, read.ticket_id, &read.kind, read.created_at),
+        (classify.id, ticket.id, &classify.kind, classify.created_at)
+    );
+    assert_eq!(routed.ticket.id, ticket.id);
+    assert_eq!(routed.ticket.created_at, ticket.created_at);
+    assert_eq!(routed.route, r#"{"r":1}"#);
+    assert_eq!(routed.calendar.as_deref(), Some("nsk-standard"));
+    assert!(
+        store
+            .routed_task(TaskId(classify.id.0 + 1_000))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(classify.stage.as_deref(), Some("stage"));
     assert_eq!(classify.state, TaskState::Open);
 
@@ -281,7 +305,7 @@ async fn stale_changes_do_not_land(db: TestDb) {
         1,
         "nothing landed"
     );
-    let (_, route) = store.routed_ticket(ticket.id).await.unwrap().unwrap();
+    let route = store.routed_ticket(ticket.id).await.unwrap().unwrap().route;
     assert_eq!(route, r#"{"r":1}"#);
 }
 
@@ -300,7 +324,7 @@ async fn completion_is_for_the_assignee_of_an_open_task(db: TestDb) {
     });
     let message = conflict(store.apply_change(ticket.id, &by_other).await);
     assert!(message.contains("assigned"), "{message}");
-    let (_, route) = store.routed_ticket(ticket.id).await.unwrap().unwrap();
+    let route = store.routed_ticket(ticket.id).await.unwrap().unwrap().route;
     assert_eq!(route, r#"{"r":1}"#, "the failed change rolled back whole");
 
     let mut by_owner = by_other.clone();

@@ -488,6 +488,18 @@ async fn catalog_and_workflow_publishing(db: TestDb) {
     assert_eq!(documents["fields"][0]["code"], "document_kind");
     assert_eq!(documents["fields"][0]["kind"], "select");
     assert_eq!(documents["fields"][0]["required"], true);
+    // License keys are for clients whose contract has them; staff see every service.
+    let codes = |services: &serde_json::Value| -> Vec<String> {
+        services
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(!codes(&services).contains(&"license-key".to_owned()));
+    let (_, staff_sees) = app.get(&app.line1, "/api/v1/services").await;
+    assert!(codes(&staff_sees).contains(&"license-key".to_owned()));
 
     let (status, list) = app.get(&app.line1, "/api/v1/workflows").await;
     assert_eq!(status, StatusCode::OK);

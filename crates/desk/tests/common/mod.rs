@@ -123,3 +123,35 @@ pub async fn open_task(desk: &Desk, ticket: TicketId, kind: &str) -> Task {
     assert_eq!(found.len(), 1, "one open {kind} task among {open:?}");
     found[0].clone()
 }
+
+/// Gives the firm's client a contract, active from a month back for a year, that allows
+/// `keys` license keys: the `license-key` service is for clients whose contract has keys.
+pub async fn allow_license_keys(f: &Firm, keys: f64) {
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(okno_desk::contracts::zone_of(None))
+        .date();
+    let day = |days: i64| {
+        today
+            .saturating_add(jiff::Span::new().days(days))
+            .to_string()
+    };
+    f.desk
+        .save_contract(
+            &f.manager,
+            None,
+            okno_desk::contracts::ContractInput {
+                number: "KEYS-1".into(),
+                client: "ALFA".into(),
+                starts_on: day(-30),
+                ends_on: day(365),
+                limits: vec![okno_desk::contracts::LimitInput {
+                    value: Some(keys),
+                    unit: Some("license_keys".into()),
+                    per: Some("period".into()),
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+}

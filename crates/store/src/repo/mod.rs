@@ -128,9 +128,15 @@ fn attachment_from(row: &DbRow) -> Result<Attachment> {
 }
 
 fn task_from(row: &DbRow) -> Result<Task> {
+    task_from_columns(row, ["id", "ticket_id", "created_at"])
+}
+
+/// A task from a row whose `id`, `ticket_id` and `created_at` columns have these names (a
+/// row that also holds its ticket names them apart).
+fn task_from_columns(row: &DbRow, [id, ticket_id, created_at]: [&str; 3]) -> Result<Task> {
     Ok(Task {
-        id: TaskId(row.try_get("id")?),
-        ticket_id: TicketId(row.try_get("ticket_id")?),
+        id: TaskId(row.try_get(id)?),
+        ticket_id: TicketId(row.try_get(ticket_id)?),
         kind: row.try_get("kind")?,
         title: row.try_get("title")?,
         line: match row.try_get::<Option<i64>, _>("line")? {
@@ -153,7 +159,7 @@ fn task_from(row: &DbRow) -> Result<Task> {
         stage: row.try_get("stage")?,
         outcome: row.try_get("outcome")?,
         summary: row.try_get("summary")?,
-        created_at: instant(row.try_get("created_at")?)?,
+        created_at: instant(row.try_get(created_at)?)?,
     })
 }
 

@@ -5,6 +5,24 @@ use super::*;
 const TASK_SELECT: &str = "SELECT k.id, k.ticket_id, k.kind, k.title, k.line, k.pool, k.assignee_id, k.due_at, \
      k.priority, k.state, k.stage, k.outcome, k.summary, k.created_at FROM tasks k";
 
+/// A ticket with its route state, calendar and requester's language (see [`RoutedTicket`]).
+fn routed_select() -> String {
+    TICKET_SELECT.replace(
+        " FROM tickets t",
+        ", t.route, COALESCE(t.calendar, c.calendar) AS calendar, u.locale AS requester_locale \
+         FROM tickets t",
+    )
+}
+
+fn routed_from(row: &DbRow) -> Result<RoutedTicket> {
+    Ok(RoutedTicket {
+        ticket: ticket_from(row)?,
+        route: row.try_get("route")?,
+        calendar: row.try_get("calendar")?,
+        requester_locale: row.try_get("requester_locale")?,
+    })
+}
+
 async fn task_in(tx: &mut Tx, id: TaskId) -> Result<Task> {
     let row = sqlx::query(AssertSqlSafe(format!("{TASK_SELECT} WHERE k.id = $1")))
         .bind(id.0)
@@ -174,30 +192,57 @@ fn insert_tasks(
 /// status changes). Statements are few and batched: a step is a handful of round trips.
 /// Answers the ticket as changed and, when the change carries rules, its open tasks' new
 /// ranks.
+/// Finishes the task a change completes: open, and the completer's or nobody's. Returns a
+/// statement answering the task's id (as `done_task`) when it did.
+fn complete_task_sql(ticket: TicketId, done: &TaskCompletion, at: Timestamp) -> Sql {
+    let mut sql = Sql::new("UPDATE tasks SET state = 'done', outcome = ");
+    sql.bind(Param::Text(done.outcome.clone()))
+        .push(", summary = COALESCE(")
+        .bind(Param::MaybeText(done.summary.clone()))
+        .push(", summary), assignee_id = ")
+        .bind(Param::Int(done.by.0))
+        .push(", completed_at = ")
+        .bind(Param::Int(ms(at)))
+        .push(" WHERE id = ")
+        .bind(Param::Int(done.task.0))
+        .push(" AND ticket_id = ")
+        .bind(Param::Int(ticket.0))
+        .push(" AND state = 'open' AND (assignee_id = ")
+        .bind(Param::Int(done.by.0))
+        .push(" OR assignee_id IS NULL) RETURNING id AS done_task");
+    sql
+}
+
+/// How far a change's task completion got before [`apply_steps`].
+enum Completion {
+    /// Not run yet (or the change completes no task).
+    Pending,
+    /// Run in the same call as the route's update: whether the task was finished.
+    Ran(bool),
+}
+
 async fn apply_steps(
     tx: &mut Tx,
     ticket: TicketId,
     (mut status, mut classification): (String, Option<String>),
     change: &TicketChange,
     creating: bool,
+    completion: Completion,
     pending: &mut Pending,
 ) -> Result<(Ticket, Vec<(TaskId, i64)>)> {
     let at = change.at;
     if let Some(done) = &change.complete {
-        let finished = sqlx::query(
-            "UPDATE tasks SET state = 'done', outcome = $3, summary = COALESCE($4, summary), \
-             assignee_id = $5, completed_at = $6 \
-             WHERE id = $1 AND ticket_id = $2 AND state = 'open' AND (assignee_id = $5 OR assignee_id IS NULL)",
-        )
-        .bind(done.task.0)
-        .bind(ticket.0)
-        .bind(&done.outcome)
-        .bind(&done.summary)
-        .bind(done.by.0)
-        .bind(ms(at))
-        .execute(&mut **tx)
-        .await?;
-        if finished.rows_affected() == 0 {
+        let finished = match completion {
+            Completion::Ran(finished) => finished,
+            Completion::Pending => {
+                let sql = complete_task_sql(ticket, done, at);
+                bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .is_some()
+            }
+        };
+        if !finished {
             return Err(task_conflict(tx, done.task, "complete").await);
         }
         let detail = format!("{}: {}", done.task, done.outcome);
@@ -293,17 +338,19 @@ async fn apply_steps(
             } => pending.record(change.actor, kind, None, Some(detail), *public),
         }
     }
+    let mut before = Vec::new();
     if closed {
-        sqlx::query(
-            "UPDATE tasks SET state = 'cancelled', completed_at = $2 WHERE ticket_id = $1 AND state = 'open'",
-        )
-        .bind(ticket.0)
-        .bind(ms(at))
-        .execute(&mut **tx)
-        .await?;
+        // A closed ticket has no open tasks; the cancel goes in the same call as the rest.
+        let mut cancel = Sql::new("UPDATE tasks SET state = 'cancelled', completed_at = ");
+        cancel
+            .bind(Param::Int(ms(at)))
+            .push(" WHERE ticket_id = ")
+            .bind(Param::Int(ticket.0))
+            .push(" AND state = 'open'");
+        before.push(cancel);
         new_tasks.clear();
     }
-    let tasks = insert_tasks(ticket, &new_tasks, at);
+    before.extend(insert_tasks(ticket, &new_tasks, at));
 
     // The client hears of a new ticket or a status change by one mail, which carries the
     // desk's message of the same change (a sent draft has its own notice).
@@ -378,7 +425,7 @@ async fn apply_steps(
         .rank
         .as_ref()
         .map(|_| super::queue::rank_inputs_sql(&[ticket]));
-    let (row, rank_rows) = fetch_after(tx, tasks.into_iter().collect(), sql, inputs).await?;
+    let (row, rank_rows) = fetch_after(tx, before, sql, inputs).await?;
     let ranks = match &change.rank {
         Some(rules) => super::queue::ranks_from(&rank_rows, rules)?,
         None => Vec::new(),
@@ -429,6 +476,7 @@ impl RouteStore for Backend {
             ("new".into(), None),
             change,
             true,
+            Completion::Pending,
             &mut pending,
         )
         .await?;
@@ -442,34 +490,67 @@ impl RouteStore for Backend {
         change: &TicketChange,
     ) -> Result<Option<Ticket>> {
         let mut tx = self.begin_unopened().await?;
-        let current: Option<(String, Option<String>)> = sqlx::query_as(AssertSqlSafe(format!(
-            "{OPEN_WRITE}UPDATE tickets SET route = $3 WHERE id = $1 AND route = $2 RETURNING status, classification"
-        )))
-        .bind(ticket.0)
-        .bind(&change.from_route)
-        .bind(&change.route)
-        .fetch_optional(&mut *tx)
+        let mut route = Sql::new(OPEN_WRITE);
+        route
+            .push("UPDATE tickets SET route = ")
+            .bind(Param::Text(change.route.clone()))
+            .push(" WHERE id = ")
+            .bind(Param::Int(ticket.0))
+            .push(" AND route = ")
+            .bind(Param::Text(change.from_route.clone()))
+            .push(" RETURNING status, classification");
+        // Where the backend takes several statements in one call, the task completion goes
+        // with the route's update (a route that moved on rolls both back, below).
+        let completing = change
+            .complete
+            .as_ref()
+            .filter(|_| ONE_CALL_BATCHES)
+            .map(|done| complete_task_sql(ticket, done, change.at));
+        let (mut completion, statements) = match completing {
+            Some(complete) => (
+                Completion::Ran(false),
+                [route, complete].into_iter().collect(),
+            ),
+            None => (Completion::Pending, route),
+        };
+        let rows = bind_all(
+            sqlx::query(AssertSqlSafe(statements.text)),
+            &statements.params,
+        )
+        .fetch_all(&mut *tx)
         .await?;
+        let mut current = None;
+        for row in &rows {
+            if row.try_get::<i64, _>("done_task").is_ok() {
+                completion = Completion::Ran(true);
+            } else {
+                current = Some((row.try_get("status")?, row.try_get("classification")?));
+            }
+        }
         let Some(current) = current else {
             return Ok(None);
         };
         let mut pending = Pending::default();
-        let (changed, ranks) =
-            apply_steps(&mut tx, ticket, current, change, false, &mut pending).await?;
+        let (changed, ranks) = apply_steps(
+            &mut tx,
+            ticket,
+            current,
+            change,
+            false,
+            completion,
+            &mut pending,
+        )
+        .await?;
         commit_after(tx, pending.statements(ticket, change.at, &ranks)).await?;
         Ok(Some(changed))
     }
 
-    async fn routed_ticket(&self, id: TicketId) -> Result<Option<(Ticket, String)>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "{} AND t.id = $1",
-            TICKET_SELECT.replace(" FROM tickets t", ", t.route FROM tickets t")
-        )))
-        .bind(id.0)
-        .fetch_optional(self.reader())
-        .await?;
-        row.map(|row| Ok((ticket_from(&row)?, row.try_get("route")?)))
-            .transpose()
+    async fn routed_ticket(&self, id: TicketId) -> Result<Option<RoutedTicket>> {
+        let row = sqlx::query(AssertSqlSafe(format!("{} AND t.id = $1", routed_select())))
+            .bind(id.0)
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(routed_from).transpose()
     }
 
     async fn task(&self, id: TaskId) -> Result<Option<Task>> {
@@ -478,6 +559,24 @@ impl RouteStore for Backend {
             .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(task_from).transpose()
+    }
+
+    async fn routed_task(&self, id: TaskId) -> Result<Option<(Task, RoutedTicket)>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "{} AND k.id = $1",
+            routed_select().replace(
+                " FROM tickets t",
+                ", k.id AS task_id, k.ticket_id AS task_ticket_id, k.kind, k.title, k.line, k.pool, \
+                 k.assignee_id, k.due_at, k.priority, k.state, k.stage, k.outcome, k.summary, \
+                 k.created_at AS task_created_at FROM tasks k JOIN tickets t ON t.id = k.ticket_id",
+            )
+        )))
+        .bind(id.0)
+        .fetch_optional(self.reader())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let task = task_from_columns(&row, ["task_id", "task_ticket_id", "task_created_at"])?;
+        Ok(Some((task, routed_from(&row)?)))
     }
 
     async fn queue(&self, query: &QueueQuery) -> Result<Vec<QueueItem>> {

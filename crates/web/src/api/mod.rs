@@ -168,20 +168,19 @@ struct LangQuery {
     responses((status = 200, body = Vec<ServiceView>)))]
 async fn services(
     State(state): State<AppState>,
-    Caller(_caller): Caller,
+    Caller(caller): Caller,
     Query(q): Query<LangQuery>,
-) -> Json<Vec<ServiceView>> {
+) -> Result<Json<Vec<ServiceView>>, ApiError> {
     let lang = q.lang.as_deref().unwrap_or("ru");
-    Json(
+    Ok(Json(
         state
             .desk
-            .catalog()
-            .services()
+            .services_for(&caller)
+            .await?
             .iter()
-            .filter(|s| s.active)
             .map(|s| ServiceView::new(s, lang))
             .collect(),
-    )
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -241,7 +241,7 @@ async fn home(
     let services = if page.user.role.is_staff() {
         Vec::new()
     } else {
-        service_links(&state.desk, page.ctx.lang)
+        service_links(&state.desk, &page.user, page.ctx.lang).await?
     };
     let feed = workplaces::client_feed(&state.desk, &page.ctx, &page.user).await?;
     let view = HomeTemplate::new(
@@ -266,17 +266,21 @@ fn support_calendar_idle(desk: &Desk) -> bool {
 }
 
 /// The services a person may open a ticket for, one click each.
-fn service_links(desk: &Desk, lang: Lang) -> Vec<ServiceLink> {
-    desk.catalog()
-        .services()
+async fn service_links(
+    desk: &Desk,
+    user: &User,
+    lang: Lang,
+) -> Result<Vec<ServiceLink>, PageError> {
+    Ok(desk
+        .services_for(user)
+        .await?
         .iter()
-        .filter(|s| s.active)
         .map(|s| ServiceLink {
             href: format!("/tickets/new?service={}", s.code),
             name: s.name.get(lang.code()).to_owned(),
             description: s.description.get(lang.code()).to_owned(),
         })
-        .collect()
+        .collect())
 }
 
 /// An active service's name and description in `lang`.

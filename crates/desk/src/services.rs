@@ -1,0 +1,107 @@
+//! Who may use which service: a service's audience (every client, named clients, or clients
+//! whose active contract has a feature such as license keys) decides what a client sees in
+//! the catalog and what a ticket may be opened for.
+
+use crate::contracts::zone_of;
+use crate::{Desk, Result, viewer};
+use jiff::Timestamp;
+use okno_domain::*;
+use okno_store::Contract;
+use okno_workflow::{Audience, Service};
+
+/// The features a contract gives, by the names services ask for (`requires_contract_feature`).
+pub fn contract_features(contract: &Contract) -> Vec<&'static str> {
+    let mut features = Vec::new();
+    if contract
+        .terms
+        .limits
+        .license_keys
+        .is_some_and(|keys| keys > 0)
+    {
+        features.push("license-keys");
+    }
+    features
+}
+
+impl Desk {
+    /// The active services `user` may open a ticket for, in catalog order: all of them for
+    /// staff (they open tickets on a client's behalf and are checked then), the ones whose
+    /// audience admits the contact's organization for a client.
+    pub async fn services_for(&self, user: &User) -> Result<Vec<Service>> {
+        let catalog = self.catalog();
+        let active = catalog.services().iter().filter(|s| s.active);
+        let Some(client) = user.client_id.filter(|_| !viewer(user).is_staff()) else {
+            return Ok(active.cloned().collect());
+        };
+        let mut allowed = Vec::new();
+        for service in active {
+            if self.audience_admits(client, service).await? {
+                allowed.push(service.clone());
+            }
+        }
+        Ok(allowed)
+    }
+
+    /// Refuses a ticket for a service its audience does not admit `client` to.
+    pub(crate) async fn check_audience(&self, client: ClientId, service: &Service) -> Result<()> {
+        if self.audience_admits(client, service).await? {
+            return Ok(());
+        }
+        Err(FieldError::new(
+            "service",
+            format!(
+                "the service {:?} is not available to this client under its contract",
+                service.code
+            ),
+        )
+        .into())
+    }
+
+    async fn audience_admits(&self, client: ClientId, service: &Service) -> Result<bool> {
+        Ok(match &service.audience {
+            Audience::All => true,
+            Audience::Clients(_) => {
+                let code = self
+                    .store
+                    .client(client)
+                    .await?
+                    .map(|c| c.code)
+                    .unwrap_or_default();
+                service.audience.allows(&code, &[])
+            }
+            Audience::ContractFeature(_) => {
+                let features = self.active_contract_features(client, &service.code).await?;
+                service.audience.allows("", &features)
+            }
+        })
+    }
+
+    /// The features of the client's contracts that are active today (in the client's zone)
+    /// and cover `service`.
+    async fn active_contract_features(
+        &self,
+        client: ClientId,
+        service: &str,
+    ) -> Result<Vec<&'static str>> {
+        let now = Timestamp::now();
+        let utc_day = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+        let contracts = self
+            .store
+            .contracts_overlapping(
+                client,
+                utc_day.yesterday().unwrap_or(utc_day),
+                utc_day.tomorrow().unwrap_or(utc_day),
+            )
+            .await?;
+        Ok(contracts
+            .iter()
+            .filter(|c| {
+                let today = now
+                    .to_zoned_datetime(zone_of(c.client_time_zone.as_deref()))
+                    .date();
+                c.active_on(today) && c.covers(service)
+            })
+            .flat_map(contract_features)
+            .collect())
+    }
+}
