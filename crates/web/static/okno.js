@@ -17,7 +17,7 @@
 
   // Files: what is chosen or dropped must fit the limit the server rendered into the form.
   function checkFiles(form, input) {
-    var error = form.querySelector('.field-error[id$="-error"][role=alert]');
+    var error = form.querySelector('[data-files-error]');
     var max = Number(form.dataset.maxBytes);
     var maxFiles = Number(form.dataset.maxFiles || 1);
     var files = Array.prototype.slice.call(input.files || []);
@@ -31,6 +31,7 @@
     if (error) {
       error.textContent = message;
       error.hidden = !message;
+      error.classList.toggle('field-error', !!message);
     }
     input.setAttribute('aria-invalid', message ? 'true' : 'false');
     var list = form.querySelector('.chosen-files');

@@ -5,7 +5,7 @@
 //! answers 204, which htmx leaves alone.
 
 use super::guard::{Page, PageError};
-use super::specialist::{ArticleLink, kb_links};
+use super::specialist::{ArticleLink, hours, kb_links};
 use super::templates::*;
 use super::ticket_id;
 use super::workplaces::{FeedRow, feed_rows};
@@ -58,10 +58,6 @@ fn usage_line(ctx: &Ctx, key: &str, used: i64, limit: i64, show: fn(i64) -> Stri
     }
 }
 
-fn whole_hours(minutes: i64) -> String {
-    format!("{}:{:02}", minutes / 60, minutes % 60)
-}
-
 /// Contracts with their limits' use this month, in force first. One piece serves the
 /// client's quota panel and the specialist's 360°.
 pub fn contract_rows(ctx: &Ctx, usage: &[ContractUsage]) -> Vec<ContractRow> {
@@ -80,13 +76,13 @@ pub fn contract_rows(ctx: &Ctx, usage: &[ContractUsage]) -> Vec<ContractRow> {
                     |n| n.to_string(),
                 ));
             }
-            if let Some(hours) = limits.hours_per_month {
+            if let Some(limit_hours) = limits.hours_per_month {
                 lines.push(usage_line(
                     ctx,
                     "quota-hours-month",
                     u.minutes_this_month,
-                    hours * 60,
-                    whole_hours,
+                    limit_hours * 60,
+                    hours,
                 ));
             }
             if let Some(keys) = limits.license_keys {

@@ -443,7 +443,8 @@ pub struct WeekQuery {
     week: Option<String>,
 }
 
-fn hours(minutes: i64) -> String {
+/// `2:15`: hours and minutes.
+pub fn hours(minutes: i64) -> String {
     format!("{}:{:02}", minutes / 60, minutes % 60)
 }
 
