@@ -239,6 +239,19 @@ impl Desk {
         Ok(out)
     }
 
+    /// The user's own planned tasks starting in `[from, until)` (the planning page's week).
+    pub async fn my_plan(
+        &self,
+        user: &User,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<PlannedTask>> {
+        if !viewer(user).is_staff() {
+            return Err(DomainError::NotFound("plan").into());
+        }
+        Ok(self.store.planned_tasks(Some(user.id), from, until).await?)
+    }
+
     /// A new secret for the user's calendar feed (the old URL stops working); answers the
     /// secret, shown once.
     pub async fn new_calendar_feed(&self, user: &User) -> Result<String> {

@@ -180,6 +180,22 @@ impl Desk {
             .await?)
     }
 
+    /// Seconds everyone logged on a ticket the user may see (the task page's 360°: the
+    /// ticket's cost is everyone's time, not only the viewer's).
+    pub async fn ticket_seconds(&self, user: &User, ticket: TicketId) -> Result<i64> {
+        staff(user)?;
+        let ticket = self.ticket(user, ticket).await?;
+        let filter = TimeFilter {
+            ticket: Some(ticket.id),
+            ..TimeFilter::default()
+        };
+        let totals = self
+            .store
+            .time_totals(TimeGroup::Ticket, &filter, Timestamp::now())
+            .await?;
+        Ok(totals.into_iter().map(|(_, seconds)| seconds).sum())
+    }
+
     /// Seconds per day (in the desk's time zone) over `[from, until)`, entries split at
     /// midnight.
     pub async fn time_per_day(

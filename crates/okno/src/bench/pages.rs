@@ -35,6 +35,12 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
         ("client@alfa.demo", "portal_ticket", "/tickets/OK-000001"),
         ("line1@demo.okno", "desk", "/desk"),
         ("line1@demo.okno", "task", "/tasks/1"),
+        ("line1@demo.okno", "planning", "/planning"),
+        (
+            "client@alfa.demo",
+            "new_ticket",
+            "/tickets/new?service=question",
+        ),
         ("line1@demo.okno", "staff_tickets", "/"),
         ("manager@demo.okno", "manager", "/manager"),
     ];

@@ -220,6 +220,11 @@ mod tests {
         let en = ids(include_str!("../../locales/en/pages.ftl"));
         assert!(ru.len() > 50);
         assert_eq!(ru, en);
+        // The portal's and desk panels' messages (issue 8) live in their own file.
+        let ru = ids(include_str!("../../locales/ru/portal.ftl"));
+        let en = ids(include_str!("../../locales/en/portal.ftl"));
+        assert!(ru.len() > 50);
+        assert_eq!(ru, en);
     }
 
     #[test]

@@ -7,13 +7,15 @@
 pub mod guard;
 pub mod i18n;
 pub mod kb;
+pub mod portal;
+pub mod specialist;
 pub mod templates;
 pub mod workplaces;
 
 use crate::AppState;
 use crate::extract::SESSION_COOKIE;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Form, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -41,7 +43,6 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/", get(home))
-        .route("/tickets", post(create_ticket))
         .route("/tickets/new", get(new_ticket_form))
         .route("/tickets/{id}", get(ticket_page))
         .route("/tickets/{id}/comments", post(post_comment))
@@ -60,11 +61,21 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/tickets/{id}/attachments",
             post(upload).layer(DefaultBodyLimit::max(upload_limit)),
         )
+        // Client portal and specialist desk panels (issue 8, ui-portal).
+        .merge(portal::routes())
+        .merge(specialist::routes())
+        .route(
+            "/tickets",
+            post(create_ticket).layer(DefaultBodyLimit::max(
+                upload_limit.saturating_mul(MAX_FILES),
+            )),
+        )
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .layer(axum::middleware::from_fn_with_state(state, page_layer))
         .route("/static/okno.css", get(stylesheet))
         .route("/static/favicon.svg", get(favicon))
         .route("/static/htmx.min.js", get(htmx))
+        .route("/static/okno.js", get(script))
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -95,6 +106,17 @@ async fn htmx() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
         include_str!("../../static/htmx.min.js"),
+    )
+}
+
+/// The pages' own script (timer clock, draft autosave, dropped files, the size check).
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/okno.js"),
     )
 }
 
@@ -244,6 +266,7 @@ async fn home(
         service_links(&state.desk, &page.user, page.ctx.lang).await?
     };
     let feed = workplaces::client_feed(&state.desk, &page.ctx, &page.user).await?;
+    let panels = portal::portal_panels(&state.desk, &page.ctx, &page.user).await?;
     let view = HomeTemplate::new(
         page.ctx,
         &tickets,
@@ -253,6 +276,7 @@ async fn home(
         services,
         support_calendar_idle(&state.desk),
         feed,
+        panels,
     );
     Ok(render(StatusCode::OK, &view))
 }
@@ -324,6 +348,7 @@ async fn load_ticket(
         attachments: desk.attachments(user, ticket.id).await?,
         history: desk.history(user, ticket.id).await?,
         tasks,
+        upload_limit: desk.settings.attachment_limit,
         client_name,
         service_name,
         ticket,
@@ -468,6 +493,8 @@ async fn new_ticket_form(
     let (service_name, service_description) =
         service_text(&state.desk, &query.service, page.ctx.lang).ok_or(PageError::NOT_FOUND)?;
     let view = NewTicketTemplate {
+        upload: UploadLimit::new(&page.ctx, state.desk.settings.attachment_limit),
+        autosave_key: autosave_key(&page.user, &query.service),
         ctx: page.ctx,
         service_name,
         service_description,
@@ -481,7 +508,12 @@ async fn new_ticket_form(
     Ok(render(StatusCode::OK, &view))
 }
 
-#[derive(Deserialize)]
+/// Where the browser keeps a person's unsent text for a service.
+fn autosave_key(user: &User, service: &str) -> String {
+    format!("okno-new-ticket:{}:{service}", user.id)
+}
+
+#[derive(Deserialize, Default)]
 struct TicketForm {
     #[serde(default)]
     csrf: String,
@@ -538,12 +570,76 @@ fn finish_submit(key: &str, ticket: Option<TicketId>) {
     }
 }
 
+/// A file sent with the new-ticket form: name, content type, bytes.
+type SentFile = (String, String, axum::body::Bytes);
+
+/// The new-ticket form as sent: `multipart/form-data` when it carries files, else
+/// urlencoded. A body over the route's limit is a 413.
+async fn read_ticket_form(
+    state: &AppState,
+    req: Request,
+) -> Result<(TicketForm, Vec<SentFile>), PageError> {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let Form(form) = Form::<TicketForm>::from_request(req, state)
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => PageError::TOO_LARGE,
+                _ => PageError::INVALID,
+            })?;
+        return Ok((form, Vec::new()));
+    }
+    let mut body = Multipart::from_request(req, state)
+        .await
+        .map_err(|_| PageError::INVALID)?;
+    let (mut form, mut files) = (TicketForm::default(), Vec::new());
+    while let Some(field) = body.next_field().await.map_err(|_| PageError::TOO_LARGE)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or_default().to_owned();
+            let content_type = field
+                .content_type()
+                .unwrap_or("application/octet-stream")
+                .to_owned();
+            let bytes = field.bytes().await.map_err(|_| PageError::TOO_LARGE)?;
+            // A file input left empty still sends an empty part.
+            if !file_name.is_empty() && !bytes.is_empty() {
+                files.push((file_name, content_type, bytes));
+            }
+            continue;
+        }
+        let text = field.text().await.map_err(|_| PageError::INVALID)?;
+        match name.as_str() {
+            "csrf" => form.csrf = text,
+            "service" => form.service = text,
+            "subject" => form.subject = text,
+            "description" => form.description = text,
+            "client" => form.client = text,
+            "nonce" => form.nonce = text,
+            "draft" => form.draft = Some(text),
+            _ => {}
+        }
+    }
+    Ok((form, files))
+}
+
 async fn create_ticket(
     State(state): State<AppState>,
     page: Page,
-    Form(form): Form<TicketForm>,
+    req: Request,
 ) -> Result<Response, PageError> {
+    let (form, files) = read_ticket_form(&state, req).await?;
     page.check_csrf(&form.csrf)?;
+    // The browser checked this before sending; a request that skipped it still gets 413,
+    // before anything is created.
+    let limit = state.desk.settings.attachment_limit;
+    if files.len() > MAX_FILES || files.iter().any(|(_, _, b)| b.len() as u64 > limit) {
+        return Err(PageError::TOO_LARGE);
+    }
     let input = TicketInput {
         service: form.service.clone(),
         subject: form.subject.clone(),
@@ -577,6 +673,12 @@ async fn create_ticket(
     }
     let error = match opened {
         Ok(ticket) => {
+            for (name, content_type, bytes) in &files {
+                state
+                    .desk
+                    .attach(&page.user, ticket.id, None, name, content_type, bytes)
+                    .await?;
+            }
             return Ok(Redirect::to(&format!("/tickets/{}", ticket.number())).into_response());
         }
         Err(DeskError::Domain(DomainError::Invalid(error))) => error,
@@ -596,7 +698,13 @@ async fn create_ticket(
     }
     let (service_name, service_description) =
         service_text(&state.desk, &form.service, page.ctx.lang).unwrap_or_default();
+    if !files.is_empty() {
+        // Browsers cannot put files back into a form: say so next to the field.
+        errors.files = Some(page.ctx.t("upload-again"));
+    }
     let view = NewTicketTemplate {
+        upload: UploadLimit::new(&page.ctx, limit),
+        autosave_key: autosave_key(&page.user, &form.service),
         ctx: page.ctx,
         service_name,
         service_description,

@@ -195,6 +195,7 @@ pub struct HomeTemplate {
     pub next_page: Option<String>,
     pub first_page: Option<String>,
     pub feed: Vec<super::workplaces::FeedRow>,
+    pub panels: super::portal::PortalPanels,
 }
 
 impl HomeTemplate {
@@ -208,6 +209,7 @@ impl HomeTemplate {
         services: Vec<ServiceLink>,
         calendar_idle: bool,
         feed: Vec<super::workplaces::FeedRow>,
+        panels: super::portal::PortalPanels,
     ) -> Self {
         let status_query = |s: Option<TicketStatus>| match s {
             Some(s) => format!("?status={}", s.as_str()),
@@ -237,6 +239,7 @@ impl HomeTemplate {
             services,
             next_page,
             feed,
+            panels,
             ctx,
         }
     }
@@ -249,6 +252,22 @@ pub struct CommentRow {
     pub body: String,
     pub internal: bool,
     pub mine: bool,
+}
+
+/// The conversation's rows, for the ticket page and its live fragment alike.
+pub fn comment_rows(ctx: &Ctx, comments: &[Comment]) -> Vec<CommentRow> {
+    let me = ctx.user.as_ref().map(|u| u.id);
+    comments
+        .iter()
+        .map(|c| CommentRow {
+            anchor: format!("comment-{}", c.id),
+            author: c.author_name.clone(),
+            at: ctx.when(Some(c.created_at)),
+            body: c.body.clone(),
+            internal: c.internal,
+            mine: c.author_id.is_some() && c.author_id == me,
+        })
+        .collect()
 }
 
 pub struct AttachmentRow {
@@ -284,6 +303,8 @@ pub struct TicketData {
     pub history: Vec<HistoryEvent>,
     pub tasks: Vec<Task>,
     pub rating: Option<okno_store::Rating>,
+    /// The largest file the desk takes, in bytes (checked in the browser before sending).
+    pub upload_limit: u64,
 }
 
 /// What the viewer typed into the ticket page's forms, kept when it is shown again.
@@ -322,24 +343,16 @@ pub struct TicketTemplate {
     /// The client may rate it (solved, and the viewer is a client).
     pub may_rate: bool,
     pub rating: Option<i64>,
+    /// The conversation's version, for its live refresh.
+    pub stamp: String,
+    pub upload: UploadLimit,
 }
 
 impl TicketTemplate {
     pub fn new(ctx: Ctx, data: TicketData, forms: TicketForms) -> Self {
         let t = &data.ticket;
         let me = ctx.user.as_ref().map(|u| u.id);
-        let comments = data
-            .comments
-            .iter()
-            .map(|c| CommentRow {
-                anchor: format!("comment-{}", c.id),
-                author: c.author_name.clone(),
-                at: ctx.when(Some(c.created_at)),
-                body: c.body.clone(),
-                internal: c.internal,
-                mine: c.author_id.is_some() && c.author_id == me,
-            })
-            .collect();
+        let comments = comment_rows(&ctx, &data.comments);
         let attachments = data
             .attachments
             .iter()
@@ -400,6 +413,8 @@ impl TicketTemplate {
             may_rate: !ctx.is_staff()
                 && matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed),
             rating: data.rating.as_ref().map(|r| r.score),
+            stamp: super::portal::conversation_stamp(t),
+            upload: UploadLimit::new(&ctx, data.upload_limit),
             comments,
             attachments,
             history,
@@ -410,7 +425,7 @@ impl TicketTemplate {
     }
 }
 
-fn history_text(ctx: &Ctx, h: &HistoryEvent) -> String {
+pub(super) fn history_text(ctx: &Ctx, h: &HistoryEvent) -> String {
     let status = |code: &Option<String>| {
         code.as_deref()
             .and_then(TicketStatus::parse)
@@ -462,6 +477,7 @@ pub struct TicketFormErrors {
     pub subject: Option<String>,
     pub description: Option<String>,
     pub client: Option<String>,
+    pub files: Option<String>,
     pub other: Option<String>,
 }
 
@@ -473,4 +489,40 @@ pub struct NewTicketTemplate {
     pub service_description: String,
     pub input: TicketFormInput,
     pub errors: TicketFormErrors,
+    pub upload: UploadLimit,
+    /// Where the browser keeps the unsent text (per person and service).
+    pub autosave_key: String,
+}
+
+/// Files a new ticket may carry.
+pub const MAX_FILES: usize = 5;
+
+/// The desk's upload limit, rendered into the page so the browser says "too large" before
+/// sending; the server still refuses a larger body with 413.
+pub struct UploadLimit {
+    pub bytes: u64,
+    pub max_files: usize,
+    /// "up to 25.0 MB a file, 5 files at most".
+    pub hint: String,
+    pub too_large: String,
+    pub too_many: String,
+}
+
+impl UploadLimit {
+    pub fn new(ctx: &Ctx, bytes: u64) -> Self {
+        let size = file_size(i64::try_from(bytes).unwrap_or(i64::MAX));
+        UploadLimit {
+            bytes,
+            max_files: MAX_FILES,
+            hint: ctx.lang.t_args(
+                "upload-limit-hint",
+                &[
+                    ("size", FluentValue::from(size.clone())),
+                    ("count", FluentValue::from(MAX_FILES as i64)),
+                ],
+            ),
+            too_large: ctx.with("upload-too-large", &size),
+            too_many: ctx.count("upload-too-many", MAX_FILES),
+        }
+    }
 }

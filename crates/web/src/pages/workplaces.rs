@@ -4,6 +4,9 @@
 //! the figures come from `okno_desk::dashboard`, the queue from `okno_desk::tasks`.
 
 use super::guard::{Page, PageError};
+use super::specialist::{
+    ArticleLink, PlanForm, Ticket360, TimerView, kb_links, ticket_360, timer_view,
+};
 use super::templates::*;
 use super::{CsrfForm, ticket_id};
 use crate::AppState;
@@ -105,6 +108,8 @@ pub struct DeskTemplate {
     pub open_mine: i64,
     pub done_month: i64,
     pub feed: Vec<FeedRow>,
+    pub timer: TimerView,
+    pub kb: Vec<ArticleLink>,
 }
 
 #[derive(Template)]
@@ -158,6 +163,8 @@ pub async fn desk_page(
         .my_figures(&page.user, &page.ctx.zone, Timestamp::now())
         .await?;
     let feed = feed(&page.ctx, &state.desk.announcements(&page.user).await?);
+    let timer = timer_view(&state.desk, &page, None).await?;
+    let kb = kb_links(&state.desk, &page.user, "").await?;
     let view = DeskTemplate {
         ctx: page.ctx,
         rows,
@@ -165,6 +172,8 @@ pub async fn desk_page(
         open_mine,
         done_month,
         feed,
+        timer,
+        kb,
     };
     Ok(render(StatusCode::OK, &view))
 }
@@ -213,6 +222,10 @@ pub struct TaskTemplate {
     pub lines: Vec<u8>,
     pub error: Option<String>,
     pub typed_summary: String,
+    pub timer: TimerView,
+    /// The ticket 360°: client, contract and limits, history, time, linked articles.
+    pub panel: Ticket360,
+    pub plan: PlanForm,
 }
 
 async fn task_view(
@@ -222,15 +235,31 @@ async fn task_view(
     error: Option<String>,
     typed_summary: String,
 ) -> Result<TaskTemplate, PageError> {
+    task_view_with(
+        desk,
+        page,
+        id,
+        error,
+        typed_summary,
+        PlanForm::suggested(desk),
+    )
+    .await
+}
+
+/// The task page with what was typed into its forms and what was wrong with it.
+pub(super) async fn task_view_with(
+    desk: &Desk,
+    page: &Page,
+    id: TaskId,
+    error: Option<String>,
+    typed_summary: String,
+    plan: PlanForm,
+) -> Result<TaskTemplate, PageError> {
     let card = desk.task(&page.user, id).await?;
     let ticket = desk.ticket(&page.user, card.task.ticket_id).await?;
-    let client = desk
-        .store
-        .client(ticket.client_id)
-        .await
-        .map_err(DeskError::from)?
-        .map(|c| format!("{} ({})", c.name, c.code))
-        .unwrap_or_default();
+    let panel = ticket_360(desk, &page.ctx, &page.user, &ticket).await?;
+    let timer = timer_view(desk, page, Some((&card.task, &card.title))).await?;
+    let client = format!("{} ({})", panel.client_name, panel.client_code);
     let ctx = &page.ctx;
     let t = &card.task;
     let priority = priority_code(t.priority);
@@ -264,12 +293,13 @@ async fn task_view(
         lines: vec![1, 2, 3],
         error,
         typed_summary,
+        timer,
+        panel,
+        plan,
     })
 }
 
-fn task_id(raw: &str) -> Result<TaskId, PageError> {
-    raw.parse().map(TaskId).map_err(|_| PageError::NOT_FOUND)
-}
+use super::specialist::task_id;
 
 pub async fn task_page(
     State(state): State<AppState>,
@@ -777,6 +807,11 @@ pub async fn rate(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The feed of announcements the user may read (the portal's, the desk's).
+pub async fn feed_rows(desk: &Desk, ctx: &Ctx, user: &User) -> Result<Vec<FeedRow>, PageError> {
+    Ok(feed(ctx, &desk.announcements(user).await?))
 }
 
 /// The client's feed on the portal's landing page.
