@@ -11,6 +11,8 @@ pub struct UserRecord {
     pub user: User,
     pub pools: Vec<String>,
     pub active: bool,
+    /// The client's code, for a client contact.
+    pub client_code: Option<String>,
 }
 
 /// A user's new role, lines, pools and state (the e-mail stays: it is the login).

@@ -140,7 +140,8 @@ pub trait DashboardStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<Task>>;
     async fn figures(&self, window: &FigureWindow) -> Result<Figures>;
-    /// New tickets per day since `since`; `offset_ms` shifts UTC to the viewer's zone.
+    /// New tickets (drafts aside) per day since `since`, which is taken to the start of its
+    /// quarter hour (the counters' slot); `offset_ms` shifts UTC to the viewer's zone.
     async fn tickets_per_day(&self, since: Timestamp, offset_ms: i64) -> Result<Vec<DayCount>>;
     /// Logged minutes per client per day since `since` (running timers count up to `now`).
     async fn minutes_per_client_day(

@@ -12,6 +12,7 @@ fn record_from(row: &DbRow) -> Result<UserRecord> {
             .map(str::to_owned)
             .collect(),
         active: row.try_get("active")?,
+        client_code: row.try_get("client_code")?,
     })
 }
 
@@ -19,7 +20,8 @@ fn record_from(row: &DbRow) -> Result<UserRecord> {
 impl AdminStore for Backend {
     async fn user_records(&self, after: Option<UserId>, limit: u32) -> Result<Vec<UserRecord>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS}, u.pools, u.active FROM users u WHERE u.id > $1 ORDER BY u.id LIMIT $2"
+            "SELECT {USER_COLUMNS}, u.pools, u.active, c.code AS client_code FROM users u \
+             LEFT JOIN clients c ON c.id = u.client_id WHERE u.id > $1 ORDER BY u.id LIMIT $2"
         )))
         .bind(after.map_or(0, |a| a.0))
         .bind(i64::from(limit))
@@ -30,7 +32,8 @@ impl AdminStore for Backend {
 
     async fn user_record(&self, id: UserId) -> Result<Option<UserRecord>> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS}, u.pools, u.active FROM users u WHERE u.id = $1"
+            "SELECT {USER_COLUMNS}, u.pools, u.active, c.code AS client_code FROM users u \
+             LEFT JOIN clients c ON c.id = u.client_id WHERE u.id = $1"
         )))
         .bind(id.0)
         .fetch_optional(self.reader())

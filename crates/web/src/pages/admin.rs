@@ -962,30 +962,19 @@ async fn users_view(
             records[records.len() - 1].user.id.0
         )
     });
-    let mut rows = Vec::with_capacity(records.len());
-    for r in records {
-        let client = match r.user.client_id {
-            Some(id) => state
-                .desk
-                .store
-                .client(id)
-                .await
-                .map_err(DeskError::from)?
-                .map(|c| c.code)
-                .unwrap_or_default(),
-            None => String::new(),
-        };
-        rows.push(UserRow {
+    let rows = records
+        .into_iter()
+        .map(|r| UserRow {
             href: format!("/admin/users/{}", r.user.id.0),
             email: r.user.email.to_string(),
             name: r.user.name.clone(),
             role: page.ctx.t(&format!("role-{}", r.user.role.as_str())),
-            client,
+            client: r.client_code.unwrap_or_default(),
             lines: lines_to_text(&r.user.lines),
             pools: r.pools.join(", "),
             active: r.active,
-        });
-    }
+        })
+        .collect();
     Ok(UsersTemplate {
         ctx: page.ctx,
         rows,
@@ -1062,23 +1051,12 @@ async fn user_form(
     admin_only(&page)?;
     let id = user_id(&id)?;
     let record = state.desk.user_record(&page.user, id).await?;
-    let client = match record.user.client_id {
-        Some(client) => state
-            .desk
-            .store
-            .client(client)
-            .await
-            .map_err(DeskError::from)?
-            .map(|c| c.code)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
     let form = UserForm {
         csrf: String::new(),
         email: record.user.email.to_string(),
         name: record.user.name.clone(),
         role: record.user.role.as_str().to_owned(),
-        client,
+        client: record.client_code.clone().unwrap_or_default(),
         lines: lines_to_text(&record.user.lines),
         pools: record.pools.join(", "),
         password: String::new(),
