@@ -7,7 +7,7 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use okno_domain::*;
 use okno_store::{
     Announcement, BoardRow, ClientDay, DayCount, FigureWindow, Figures, NewAnnouncement, Rating,
-    WorkSpan,
+    TaskList, TicketList, WorkSpan,
 };
 
 /// Days the charts cover.
@@ -35,6 +35,46 @@ pub struct Dashboard {
     pub theirs: i64,
 }
 
+/// Rows per page of a figure's list.
+pub const LIST_PAGE: u32 = 50;
+
+/// A list a dashboard figure links to, named as in its link (`/manager/tickets?list=…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FigureList {
+    /// `ours` (also the "in progress" figure), `theirs`, `overdue`, `bugs`.
+    Tickets(&'static str),
+    /// New tickets on a day (days since 1970-01-01 in the viewer's zone).
+    Created { day: i64 },
+    /// A client's tickets worked on during a day.
+    Worked { client: String, day: i64 },
+    /// Tasks due `today` or this `week` (the plan), or overdue `development`.
+    Tasks(&'static str),
+}
+
+impl FigureList {
+    /// The list named by a link's `list`, `day` and `client`; `None` for any other name.
+    pub fn parse(list: &str, day: Option<i64>, client: Option<&str>) -> Option<FigureList> {
+        Some(match (list, day, client) {
+            ("created", Some(day), _) => FigureList::Created { day },
+            ("worked", Some(day), Some(client)) => FigureList::Worked {
+                client: client.to_owned(),
+                day,
+            },
+            (name, _, _) => match ["ours", "theirs", "overdue", "bugs"]
+                .iter()
+                .find(|n| **n == name)
+            {
+                Some(name) => FigureList::Tickets(name),
+                None => FigureList::Tasks(
+                    ["today", "week", "development"]
+                        .into_iter()
+                        .find(|n| *n == name)?,
+                ),
+            },
+        })
+    }
+}
+
 /// Start of `now`'s day and week (Monday) in `zone`, and the zone's offset then.
 fn window(now: Timestamp, zone: &TimeZone) -> Result<(FigureWindow, i64)> {
     let local = now.to_zoned_datetime(zone.clone());
@@ -59,6 +99,16 @@ fn window(now: Timestamp, zone: &TimeZone) -> Result<(FigureWindow, i64)> {
 
 fn internal(error: jiff::Error) -> crate::DeskError {
     DomainError::Invalid(FieldError::new("zone", error.to_string())).into()
+}
+
+/// The instants `day` (days since 1970-01-01 in `zone`) starts and ends.
+fn day_bounds(day: i64, zone: &TimeZone) -> Result<(Timestamp, Timestamp)> {
+    let date = jiff::civil::date(1970, 1, 1)
+        .checked_add(day.days())
+        .map_err(internal)?;
+    let start = date.to_zoned_datetime(zone.clone()).map_err(internal)?;
+    let end = start.checked_add(1.day()).map_err(internal)?;
+    Ok((start.timestamp(), end.timestamp()))
 }
 
 impl Desk {
@@ -105,6 +155,73 @@ impl Desk {
             ours,
             theirs,
         })
+    }
+
+    /// The tickets behind a figure (a page of them after `after`, oldest first), as of
+    /// `now` in `zone`; `None` when the list is of tasks.
+    pub async fn figure_tickets(
+        &self,
+        user: &User,
+        list: &FigureList,
+        zone: &TimeZone,
+        now: Timestamp,
+        after: Option<TicketId>,
+    ) -> Result<Vec<BoardRow>> {
+        self.manager_only(user)?;
+        let (window, _) = window(now, zone)?;
+        let list = match list {
+            FigureList::Tickets("ours") => TicketList::Ours,
+            FigureList::Tickets("theirs") => TicketList::Theirs,
+            FigureList::Tickets("overdue") => TicketList::Overdue { now },
+            FigureList::Tickets(_) => TicketList::Bugs {
+                since: window.bugs_since,
+            },
+            FigureList::Created { day } => {
+                let (from, to) = day_bounds(*day, zone)?;
+                TicketList::Created { from, to }
+            }
+            FigureList::Worked { client, day } => {
+                let client = self
+                    .store
+                    .client_by_code(client)
+                    .await?
+                    .ok_or(DomainError::NotFound("client"))?;
+                let (from, to) = day_bounds(*day, zone)?;
+                TicketList::Worked {
+                    client: client.id,
+                    from,
+                    to,
+                }
+            }
+            FigureList::Tasks(_) => return Ok(Vec::new()),
+        };
+        Ok(self.store.figure_tickets(&list, after, LIST_PAGE).await?)
+    }
+
+    /// The tasks behind a figure (`today`, `week`, `development`), a page after `after`.
+    pub async fn figure_tasks(
+        &self,
+        user: &User,
+        list: &FigureList,
+        zone: &TimeZone,
+        now: Timestamp,
+        after: Option<TaskId>,
+    ) -> Result<Vec<Task>> {
+        self.manager_only(user)?;
+        let (w, _) = window(now, zone)?;
+        let list = match list {
+            FigureList::Tasks("today") => TaskList::Due {
+                from: w.day_start,
+                to: w.day_end,
+            },
+            FigureList::Tasks("week") => TaskList::Due {
+                from: w.week_start,
+                to: w.week_end,
+            },
+            FigureList::Tasks(_) => TaskList::OverdueDevelopment { now },
+            _ => return Ok(Vec::new()),
+        };
+        Ok(self.store.figure_tasks(&list, after, LIST_PAGE).await?)
     }
 
     /// A specialist's own figures: open tasks assigned to them, tasks done this month.

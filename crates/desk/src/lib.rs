@@ -10,6 +10,7 @@ use okno_workflow::Catalog;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+pub mod admin;
 pub mod auth;
 pub mod billing;
 pub mod config;

@@ -81,6 +81,7 @@ pub const MAIL_KINDS: &[&str] = &[
     "contract_notice",
     "vendor_transfer",
     "mail_refusal",
+    "announcement",
 ];
 
 /// Sends one message; the SMTP transport in production, a recorder in tests.
@@ -888,6 +889,9 @@ impl Desk {
                 },
             }));
         }
+        if kind == "announcement" {
+            return self.compose_announcement(payload).await;
+        }
         let Some(id) = payload.get("ticket_id").and_then(|v| v.as_i64()) else {
             return Ok(None);
         };
@@ -1043,6 +1047,64 @@ impl Desk {
     async fn quiet(&self, ticket: TicketId) -> okno_store::Result<bool> {
         let history = self.store.history(ticket, true).await?;
         Ok(history.iter().any(|h| h.kind == "mail_quiet"))
+    }
+}
+
+impl Desk {
+    /// A manager's announcement to one contact (issue 8), in the contact's language; none
+    /// when the announcement or the contact is gone or the contact was deactivated.
+    async fn compose_announcement(
+        &self,
+        payload: &serde_json::Value,
+    ) -> okno_store::Result<Option<Outgoing>> {
+        let number = |name: &str| payload.get(name).and_then(|v| v.as_i64());
+        let (Some(id), Some(user)) = (number("announcement_id"), number("user_id")) else {
+            return Ok(None);
+        };
+        let Some(announcement) = self.store.announcement(id).await? else {
+            return Ok(None);
+        };
+        let Some(contact) = self.store.user(UserId(user)).await? else {
+            return Ok(None);
+        };
+        // Looked up by address: only an active account is found that way.
+        let active = self.store.user_by_email(&contact.email).await?.is_some();
+        if !active || contact.role != Role::Client {
+            return Ok(None);
+        }
+        Ok(Some(Outgoing {
+            to: contact.email.to_string(),
+            ticket: None,
+            in_reply_to: None,
+            rendered: render_announcement(&announcement, &contact.locale),
+        }))
+    }
+}
+
+/// The announcement mail: its title as the subject, its text, and why the contact gets it.
+pub fn render_announcement(
+    announcement: &okno_store::Announcement,
+    locale: &str,
+) -> okno_mail::Rendered {
+    let (prefix, footer) = if locale.starts_with("ru") {
+        (
+            "Новости поддержки",
+            "Вы получили это письмо как контактное лицо клиента нашей службы поддержки. \
+             Новости также видны на вашей странице в портале.",
+        )
+    } else {
+        (
+            "Support news",
+            "You receive this message as a contact of a client of our support desk. \
+             The news is also shown on your portal page.",
+        )
+    };
+    okno_mail::Rendered {
+        subject: format!("{prefix}: {}", announcement.title),
+        body: format!(
+            "{}\n\n{}\n\n-- \n{footer}\n",
+            announcement.title, announcement.body
+        ),
     }
 }
 

@@ -93,10 +93,55 @@ pub struct Announcement {
     pub created_at: Timestamp,
 }
 
+/// The tickets behind a dashboard figure (the list a figure links to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketList {
+    /// On our side: new or in progress (the "in progress" figure and the board's left total).
+    Ours,
+    /// On the client's side: waiting for the client or for its confirmation.
+    Theirs,
+    /// On our side, clock running, promised next step passed by `now`.
+    Overdue { now: Timestamp },
+    /// Classified as a bug (or critical), created since `since`.
+    Bugs { since: Timestamp },
+    /// Created (drafts aside) in `[from, to)`.
+    Created { from: Timestamp, to: Timestamp },
+    /// The client's tickets with work started in `[from, to)`.
+    Worked {
+        client: ClientId,
+        from: Timestamp,
+        to: Timestamp,
+    },
+}
+
+/// The tasks behind a dashboard figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskList {
+    /// Due in `[from, to)`, done or not (the plan; the done ones are the fact).
+    Due { from: Timestamp, to: Timestamp },
+    /// Open line 2+ tasks past their deadline at `now`.
+    OverdueDevelopment { now: Timestamp },
+}
+
 #[async_trait]
 pub trait DashboardStore: Send + Sync {
+    /// A figure's tickets, oldest first, after `after` (keyset).
+    async fn figure_tickets(
+        &self,
+        list: &TicketList,
+        after: Option<TicketId>,
+        limit: u32,
+    ) -> Result<Vec<crate::BoardRow>>;
+    /// A figure's tasks, oldest first, after `after` (keyset).
+    async fn figure_tasks(
+        &self,
+        list: &TaskList,
+        after: Option<TaskId>,
+        limit: u32,
+    ) -> Result<Vec<Task>>;
     async fn figures(&self, window: &FigureWindow) -> Result<Figures>;
-    /// New tickets per day since `since`; `offset_ms` shifts UTC to the viewer's zone.
+    /// New tickets (drafts aside) per day since `since`, which is taken to the start of its
+    /// quarter hour (the counters' slot); `offset_ms` shifts UTC to the viewer's zone.
     async fn tickets_per_day(&self, since: Timestamp, offset_ms: i64) -> Result<Vec<DayCount>>;
     /// Logged minutes per client per day since `since` (running timers count up to `now`).
     async fn minutes_per_client_day(
@@ -113,7 +158,10 @@ pub trait DashboardStore: Send + Sync {
     async fn rate_ticket(&self, rating: &Rating) -> Result<()>;
     async fn rating(&self, ticket: TicketId) -> Result<Option<Rating>>;
 
+    /// Stores the announcement; with `by_mail`, also one `announcement` outbox row per active
+    /// contact it reaches (payload `announcement_id`, `user_id`), in the same transaction.
     async fn add_announcement(&self, a: &NewAnnouncement, at: Timestamp) -> Result<i64>;
+    async fn announcement(&self, id: i64) -> Result<Option<Announcement>>;
     /// The newest announcements a client sees (`None`: all of them, for staff).
     async fn announcements(
         &self,

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use okno_domain::*;
 use std::sync::Arc;
 
+mod admin;
 mod contracts;
 mod dashboard;
 mod group_commit;
@@ -38,6 +39,7 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+pub use admin::*;
 pub use contracts::*;
 pub use dashboard::*;
 pub use jobs::*;
@@ -135,6 +137,7 @@ pub trait Store:
     + MailStore
     + KbStore
     + DashboardStore
+    + AdminStore
     + Send
     + Sync
     + 'static

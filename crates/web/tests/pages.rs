@@ -37,6 +37,11 @@ async fn spawn() -> App {
     let store = okno_store::open(dir.path().join("okno.db").to_str().unwrap())
         .await
         .unwrap();
+    spawn_on(store, dir).await
+}
+
+/// The app over `store` (either backend), its files in `dir`.
+async fn spawn_on(store: Arc<dyn okno_store::Store>, dir: tempfile::TempDir) -> App {
     let desk = Desk::start(store, Settings::new(dir.path().to_path_buf()))
         .await
         .unwrap();
@@ -952,4 +957,591 @@ async fn an_open_ticket_cannot_be_rated_and_shows_the_promise() {
             .unwrap()
             .is_none()
     );
+}
+
+// ---- The manager's figure lists and the admin pages (issue 8): both backends ----
+
+okno_store::on_both_backends!(
+    dashboard_figures_count_what_their_lists_show,
+    admin_edits_a_workflow_with_errors_in_place,
+    admin_keeps_clients_contracts_users_and_skills,
+);
+
+impl App {
+    /// An admin with the test password.
+    async fn admin(&self) -> Browser {
+        let hash = okno_desk::auth::hash_password(PASSWORD).unwrap();
+        self.desk
+            .store
+            .create_user(&NewUser {
+                email: Email::parse("root@desk.test").unwrap(),
+                name: "Администратор".into(),
+                role: Role::Admin,
+                client_id: None,
+                lines: vec![],
+                sees_organization: false,
+                password_hash: Some(hash),
+            })
+            .await
+            .unwrap();
+        self.login("root@desk.test").await
+    }
+
+    /// Applies one route change made of `steps` (and a next-step date) to the ticket.
+    async fn change(
+        &self,
+        ticket: TicketId,
+        steps: Vec<okno_store::ChangeStep>,
+        next_step_at: Option<Option<Timestamp>>,
+    ) {
+        let (_, route) = self
+            .desk
+            .store
+            .routed_ticket(ticket)
+            .await
+            .unwrap()
+            .unwrap();
+        let change = okno_store::TicketChange {
+            actor: None,
+            at: Timestamp::now(),
+            from_route: route.clone(),
+            route,
+            complete: None,
+            steps,
+            next_step_at,
+            rank: None,
+        };
+        let changed = self.desk.store.apply_change(ticket, &change).await.unwrap();
+        assert!(changed.is_some(), "the change applies");
+    }
+}
+
+/// `&amp;` and friends back to text, for hrefs read out of a page.
+fn unescape(text: &str) -> String {
+    text.replace("&amp;", "&")
+        .replace("&#38;", "&")
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+}
+
+/// Every `(href, value)` of the dashboard's figure tiles.
+fn figure_links(html: &str) -> Vec<(String, String)> {
+    html.split("<a class=\"figure")
+        .skip(1)
+        .map(|tile| {
+            let href = tile
+                .split("href=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            let value = tile
+                .split("<span class=\"figure-value\">")
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap();
+            (unescape(href), value.to_owned())
+        })
+        .collect()
+}
+
+/// The rows of a figure list page.
+fn list_rows(html: &str) -> usize {
+    html.matches("<td><a href=\"").count()
+}
+
+async fn dashboard_figures_count_what_their_lists_show(db: okno_store::testing::TestDb) {
+    use okno_store::ChangeStep;
+    let app = spawn_on(db.store.clone(), tempfile::tempdir().unwrap()).await;
+    let store = &app.desk.store;
+    let now = Timestamp::now();
+    let alfa = app.alfa_ticket.client_id;
+    let ticket = |subject: &str, draft: bool| NewTicket {
+        service: "question".into(),
+        subject: subject.into(),
+        description: "Описание".into(),
+        client_id: alfa,
+        requester_id: app.alfa_contact,
+        draft,
+    };
+    // Besides the two new tickets of the set-up: one in each other status, and a draft.
+    let mut made = Vec::new();
+    for subject in ["В работе", "Ждём клиента", "Решено, ошибка", "Закрыто"]
+    {
+        made.push(
+            store
+                .create_ticket(&ticket(subject, false), &[], now)
+                .await
+                .unwrap(),
+        );
+    }
+    let draft = store
+        .create_ticket(&ticket("Черновик", true), &[], now)
+        .await
+        .unwrap();
+    let status = |s| vec![ChangeStep::SetStatus(s)];
+    app.change(made[0].id, status(TicketStatus::InProgress), None)
+        .await;
+    app.change(made[1].id, status(TicketStatus::WaitingClient), None)
+        .await;
+    let mut bug = status(TicketStatus::Resolved);
+    bug.push(ChangeStep::SetClassification(Classification::Bug));
+    app.change(made[2].id, bug, None).await;
+    app.change(made[3].id, status(TicketStatus::Closed), None)
+        .await;
+    // ALFA's first ticket missed its promised next step; a line 3 task is overdue since
+    // yesterday and a line 1 task is due today.
+    let past = now - jiff::SignedDuration::from_hours(1);
+    let task = |line: u8, due: Timestamp| NewTask {
+        kind: format!("work{line}"),
+        title: format!("Задача линии {line}"),
+        line: Some(Line::new(line).unwrap()),
+        pool: None,
+        assignee_id: None,
+        due_at: Some(due),
+        priority: 50,
+        stage: None,
+    };
+    app.change(
+        app.alfa_ticket.id,
+        vec![
+            ChangeStep::CreateTask(task(3, now - jiff::SignedDuration::from_hours(30)), None),
+            ChangeStep::CreateTask(task(1, now), None),
+        ],
+        Some(Some(past)),
+    )
+    .await;
+    // The draft is sent: it counts from now, on our side.
+    store
+        .submit_draft(draft.id, app.alfa_contact, &[], now)
+        .await
+        .unwrap();
+
+    let maria = app.manager().await;
+    let (status, html) = app.page(&maria, "/manager?lang=en").await;
+    assert_eq!(status, StatusCode::OK);
+    let figures = figure_links(&html);
+    assert_eq!(figures.len(), 6, "{figures:?}");
+    let value = |href: &str| {
+        figures
+            .iter()
+            .find(|(h, _)| h == href)
+            .unwrap_or_else(|| panic!("no figure links to {href}: {figures:?}"))
+            .1
+            .clone()
+    };
+    // new: ALFA's, BETA's and the sent draft; in progress: one.
+    assert_eq!(value("/manager/tickets?list=ours"), "4");
+    assert_eq!(value("/manager/tickets?list=overdue"), "1");
+    assert_eq!(value("/manager/tickets?list=bugs"), "1");
+    assert_eq!(value("/manager/tasks?list=development"), "1");
+    assert!(value("/manager/tasks?list=today").ends_with("/ 1"));
+    // Each figure counts exactly the rows of the list it links to.
+    for (href, value) in &figures {
+        let (status, list) = app.page(&maria, href).await;
+        assert_eq!(status, StatusCode::OK, "{href}");
+        let counted: usize = value.rsplit(' ').next().unwrap().parse().unwrap();
+        assert_eq!(list_rows(&list), counted, "{href} shows {value}");
+    }
+    // The board's totals link to their lists too: ours 4, theirs 2 (waiting, resolved).
+    for (list, total) in [("ours", 4), ("theirs", 2)] {
+        let href = format!("/manager/tickets?list={list}");
+        assert!(html.contains(&format!("<a href=\"{href}\">")), "{list}");
+        let (_, page) = app.page(&maria, &href).await;
+        assert_eq!(list_rows(&page), total, "{list}");
+    }
+    let (_, theirs) = app.page(&maria, "/manager/tickets?list=theirs").await;
+    assert!(theirs.contains("Ждём клиента") && theirs.contains("Решено, ошибка"));
+    assert!(!theirs.contains("Закрыто"));
+    // Today's bar of the new-tickets chart lists the six tickets created today (the draft
+    // counts from when it was sent; the closed one was created today too).
+    let bar = html
+        .split("href=\"")
+        .map(|h| unescape(h.split('"').next().unwrap()))
+        .filter(|h| h.starts_with("/manager/tickets?list=created"))
+        .last()
+        .expect("a bar for today");
+    let (_, created) = app.page(&maria, &bar).await;
+    assert_eq!(list_rows(&created), 7, "{bar}");
+    assert!(html.contains("<title>") && html.contains(": 7</title>"));
+    // Only managers read the lists; an unknown list is not found.
+    let lena = app.login("lena@desk.test").await;
+    assert_eq!(
+        app.page(&lena, "/manager/tickets?list=ours").await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.page(&maria, "/manager/tickets?list=everything").await.0,
+        StatusCode::NOT_FOUND
+    );
+    for lang in ["ru", "en"] {
+        for (href, _) in &figures {
+            let (_, page) = app.page(&maria, &format!("{href}&lang={lang}")).await;
+            assert!(!page.contains('⟦'), "{href} in {lang}");
+        }
+    }
+}
+
+async fn admin_edits_a_workflow_with_errors_in_place(db: okno_store::testing::TestDb) {
+    let app = spawn_on(db.store.clone(), tempfile::tempdir().unwrap()).await;
+    let root = app.admin().await;
+    let (status, html) = app.page(&root, "/admin/workflows/question").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("code = &quot;question&quot;") || html.contains("code = &#34;question&#34;")
+    );
+    let (admin, _) = app
+        .desk
+        .store
+        .user_by_email(&Email::parse("root@desk.test").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let source = app
+        .desk
+        .workflow_source(&admin, "question")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(source.version, 1);
+
+    // A new version with an unknown status: refused, shown at its line, typed text kept.
+    let broken = source
+        .text
+        .replacen("version = 1", "version = 2", 1)
+        .replacen("status = \"new\"", "status = \"bogus\"", 1);
+    let line = broken
+        .lines()
+        .position(|l| l.contains("\"bogus\""))
+        .unwrap()
+        + 1;
+    let refused = app
+        .post(
+            &root,
+            "/admin/workflows/question",
+            &[("csrf", &root.csrf), ("text", &broken)],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains(&format!("<li id=\"line-{line}\" class=\"bad\">")),
+        "{html}"
+    );
+    assert!(html.contains(&format!("href=\"#line-{line}\"")));
+    assert!(html.contains("bogus"));
+    assert_eq!(app.desk.catalog().latest("question").unwrap().version, 1);
+
+    // Without the session's token nothing is published.
+    let fixed = source.text.replacen("version = 1", "version = 2", 1);
+    let forged = app
+        .post(
+            &root,
+            "/admin/workflows/question",
+            &[("csrf", "forged"), ("text", &fixed)],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.desk.catalog().latest("question").unwrap().version, 1);
+
+    let saved = app
+        .post(
+            &root,
+            "/admin/workflows/question",
+            &[("csrf", &root.csrf), ("text", &fixed)],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        saved.headers()[header::LOCATION],
+        "/admin/workflows/question?saved=2"
+    );
+    assert_eq!(app.desk.catalog().latest("question").unwrap().version, 2);
+    let (_, html) = app.page(&root, "/admin/workflows/question?saved=2").await;
+    assert!(html.contains("id=\"saved\"") && html.contains("version = 2"));
+
+    // Managers and specialists do not edit workflows.
+    let maria = app.manager().await;
+    assert_eq!(
+        app.page(&maria, "/admin/workflows/question").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let posted = app
+        .post(
+            &maria,
+            "/admin/workflows/question",
+            &[("csrf", &maria.csrf), ("text", &fixed)],
+        )
+        .await;
+    assert_eq!(posted.status(), StatusCode::FORBIDDEN);
+}
+
+async fn admin_keeps_clients_contracts_users_and_skills(db: okno_store::testing::TestDb) {
+    let app = spawn_on(db.store.clone(), tempfile::tempdir().unwrap()).await;
+    let root = app.admin().await;
+
+    // Every admin page renders in both languages without a missing key.
+    for path in [
+        "/admin",
+        "/admin/workflows",
+        "/admin/calendars",
+        "/admin/clients",
+        "/admin/clients/new",
+        "/admin/clients/ALFA",
+        "/admin/contracts",
+        "/admin/contracts/new",
+        "/admin/users",
+        "/admin/skills",
+    ] {
+        for lang in ["ru", "en"] {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let (status, html) = app.page(&root, &format!("{path}{sep}lang={lang}")).await;
+            assert_eq!(status, StatusCode::OK, "{path} in {lang}");
+            assert!(!html.contains('⟦'), "{path} in {lang} misses a key");
+        }
+    }
+    let (_, calendars) = app.page(&root, "/admin/calendars").await;
+    assert!(calendars.contains("ru-standard") && calendars.contains("01.01.2026"));
+
+    // Clients: an empty name is refused next to the field, the code typed is kept.
+    let refused = app
+        .post(
+            &root,
+            "/admin/clients",
+            &[("csrf", &root.csrf), ("code", "GAMMA"), ("name", " ")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("id=\"name-error\"") && html.contains("Заполните это поле"));
+    assert!(html.contains("value=\"GAMMA\""));
+    let taken = app
+        .post(
+            &root,
+            "/admin/clients",
+            &[
+                ("csrf", &root.csrf),
+                ("code", "ALFA"),
+                ("name", "Другая Альфа"),
+            ],
+        )
+        .await;
+    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(taken.text().await.unwrap().contains("id=\"code-error\""));
+    let created = app
+        .post(
+            &root,
+            "/admin/clients",
+            &[
+                ("csrf", &root.csrf),
+                ("code", "GAMMA"),
+                ("name", "ООО «Гамма»"),
+                ("time_zone", "Asia/Novosibirsk"),
+                ("vip", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let gamma = app
+        .desk
+        .store
+        .client_by_code("GAMMA")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(gamma.name, "ООО «Гамма»");
+    assert!(
+        app.page(&root, "/admin/clients")
+            .await
+            .1
+            .contains("ООО «Гамма»")
+    );
+
+    // Contracts: a period ending before it starts is refused at its field, typed values kept.
+    let contract = |ends_on: &'static str| {
+        vec![
+            ("csrf", root.csrf.as_str()),
+            ("number", "Д-7/2026"),
+            ("client", "GAMMA"),
+            ("starts_on", "2026-01-01"),
+            ("ends_on", ends_on),
+            ("tariff", "15000"),
+            ("tickets_per_month", "20"),
+            ("limit_reaction", "accept_and_flag"),
+        ]
+    };
+    let refused = app
+        .post(&root, "/admin/contracts/new", &contract("2025-12-31"))
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("aria-invalid=\"true\""), "{html}");
+    assert!(html.contains("value=\"Д-7/2026\"") && html.contains("value=\"2025-12-31\""));
+    let bad_number = app
+        .post(
+            &root,
+            "/admin/contracts/new",
+            &[contract("2026-12-31"), vec![("hours_per_month", "много")]].concat(),
+        )
+        .await;
+    assert_eq!(bad_number.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad_number
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"hours_per_month-error\"")
+    );
+    let saved = app
+        .post(&root, "/admin/contracts/new", &contract("2026-12-31"))
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let location = saved.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (status, html) = app.page(&root, &location).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("value=\"20\"") && html.contains("value=\"15000\""));
+
+    // Users: a line out of range is refused at its field; a specialist is created with
+    // lines and pools; a taken e-mail is refused at its field.
+    let user = |email: &'static str, lines: &'static str| {
+        vec![
+            ("csrf", root.csrf.as_str()),
+            ("email", email),
+            ("name", "Пётр Вторлинов"),
+            ("role", "specialist"),
+            ("lines", lines),
+            ("pools", "accounting"),
+            ("password", "long-enough"),
+            ("active", "1"),
+        ]
+    };
+    let refused = app
+        .post(&root, "/admin/users", &user("petr@desk.test", "7"))
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("id=\"lines-error\"") && html.contains("value=\"petr@desk.test\""));
+    let created = app
+        .post(&root, "/admin/users", &user("petr@desk.test", "2"))
+        .await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let taken = app
+        .post(&root, "/admin/users", &user("petr@desk.test", "2"))
+        .await;
+    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(taken.text().await.unwrap().contains("id=\"email-error\""));
+    let (petr, _) = app
+        .desk
+        .store
+        .user_by_email(&Email::parse("petr@desk.test").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(petr.lines, vec![Line::new(2).unwrap()]);
+    assert_eq!(
+        app.desk.store.user_pools(petr.id).await.unwrap(),
+        vec!["accounting"]
+    );
+    assert_eq!(
+        app.post_login("petr@desk.test", "long-enough")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+
+    // Skills and a service priority, used by assignment.
+    let skills = app
+        .post(
+            &root,
+            &format!("/admin/skills/users/{}", petr.id.0),
+            &[("csrf", &root.csrf), ("skills", "1C, сеть")],
+        )
+        .await;
+    assert_eq!(skills.status(), StatusCode::SEE_OTHER);
+    let priority = app
+        .post(
+            &root,
+            "/admin/skills/priorities",
+            &[
+                ("csrf", &root.csrf),
+                ("user", &petr.id.0.to_string()),
+                ("service", "question"),
+                ("priority", "1"),
+                ("comment", "знает бухгалтерию"),
+            ],
+        )
+        .await;
+    assert_eq!(priority.status(), StatusCode::SEE_OTHER);
+    let bad = app
+        .post(
+            &root,
+            "/admin/skills/priorities",
+            &[
+                ("csrf", &root.csrf),
+                ("user", &petr.id.0.to_string()),
+                ("service", "question"),
+                ("priority", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, page) = app.page(&root, "/admin/skills").await;
+    assert!(page.contains("1c, сеть") && page.contains("знает бухгалтерию"));
+
+    // Deactivated: the user can no longer log in; an admin cannot lock themselves out.
+    let deactivate = app
+        .post(
+            &root,
+            &format!("/admin/users/{}", petr.id.0),
+            &[
+                ("csrf", root.csrf.as_str()),
+                ("name", "Пётр Вторлинов"),
+                ("role", "specialist"),
+                ("lines", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(deactivate.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.post_login("petr@desk.test", "long-enough")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (root_user, _) = app
+        .desk
+        .store
+        .user_by_email(&Email::parse("root@desk.test").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let locked = app
+        .post(
+            &root,
+            &format!("/admin/users/{}", root_user.id.0),
+            &[
+                ("csrf", root.csrf.as_str()),
+                ("name", "Администратор"),
+                ("role", "manager"),
+                ("active", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(locked.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Only an admin reaches these pages.
+    let maria = app.manager().await;
+    for path in ["/admin", "/admin/users", "/admin/clients", "/admin/skills"] {
+        assert_eq!(
+            app.page(&maria, path).await.0,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
 }

@@ -3,6 +3,8 @@
 use super::*;
 
 const DAY_MS: i64 = 86_400_000;
+/// The span of one `ticket_created_counts` slot: a quarter of an hour.
+const SLOT_MS: i64 = 900_000;
 
 fn announcement_from(r: &DbRow) -> Result<Announcement> {
     Ok(Announcement {
@@ -15,17 +17,111 @@ fn announcement_from(r: &DbRow) -> Result<Announcement> {
     })
 }
 
+const LIST_COLUMNS: &str = "SELECT t.id, t.subject, c.code, t.status, t.next_step_at, t.updated_at \
+     FROM tickets t JOIN clients c ON c.id = t.client_id";
+
+/// Tickets of either status after `$2`, oldest first, at most `$1`: one bounded walk of
+/// tickets_status (status, id) each, where `status IN (…)` would read and sort them all.
+fn two_statuses(a: &str, b: &str) -> String {
+    let walk = |status: &str| {
+        format!(
+            "SELECT * FROM ({LIST_COLUMNS} WHERE t.status = '{status}' AND t.id > $2 \
+             ORDER BY t.id LIMIT $1) {status}"
+        )
+    };
+    format!("{} UNION ALL {} ORDER BY id LIMIT $1", walk(a), walk(b))
+}
+
 #[async_trait]
 impl DashboardStore for Backend {
+    async fn figure_tickets(
+        &self,
+        list: &TicketList,
+        after: Option<TicketId>,
+        limit: u32,
+    ) -> Result<Vec<BoardRow>> {
+        // Each filter is the figure's own count, so a list is as long as its figure says.
+        let (sql, bounds): (String, Vec<i64>) = match *list {
+            TicketList::Ours => (two_statuses("new", "in_progress"), vec![]),
+            TicketList::Theirs => (two_statuses("waiting_client", "resolved"), vec![]),
+            TicketList::Overdue { now } => (
+                format!(
+                    "{LIST_COLUMNS} WHERE t.status IN ('new', 'in_progress') \
+                     AND t.clock_paused_at IS NULL AND t.next_step_at <= $3 \
+                     AND t.id > $2 ORDER BY t.id LIMIT $1"
+                ),
+                vec![ms(now)],
+            ),
+            TicketList::Bugs { since } => (
+                format!(
+                    "{LIST_COLUMNS} WHERE t.classification IN ('bug', 'critical') \
+                     AND t.created_at >= $3 AND t.id > $2 ORDER BY t.id LIMIT $1"
+                ),
+                vec![ms(since)],
+            ),
+            TicketList::Created { from, to } => (
+                format!(
+                    "{LIST_COLUMNS} WHERE t.created_at >= $3 AND t.created_at < $4 \
+                     AND t.status <> 'draft' AND t.id > $2 ORDER BY t.id LIMIT $1"
+                ),
+                vec![ms(from), ms(to)],
+            ),
+            TicketList::Worked { client, from, to } => (
+                format!(
+                    "{LIST_COLUMNS} WHERE t.id IN (SELECT e.ticket_id FROM time_entries e \
+                       WHERE e.started_at >= $3 AND e.started_at < $4) \
+                     AND t.client_id = $5 AND t.id > $2 ORDER BY t.id LIMIT $1"
+                ),
+                vec![ms(from), ms(to), client.0],
+            ),
+        };
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(i64::from(limit))
+            .bind(after.map_or(0, |a| a.0));
+        for bound in bounds {
+            query = query.bind(bound);
+        }
+        let rows = query.fetch_all(self.reader()).await?;
+        rows.iter().map(super::jobs::board_row_from).collect()
+    }
+
+    async fn figure_tasks(
+        &self,
+        list: &TaskList,
+        after: Option<TaskId>,
+        limit: u32,
+    ) -> Result<Vec<Task>> {
+        let (filter, bounds) = match *list {
+            TaskList::Due { from, to } => ("due_at >= $3 AND due_at < $4", vec![ms(from), ms(to)]),
+            TaskList::OverdueDevelopment { now } => (
+                "state = 'open' AND line >= 2 AND due_at < $3",
+                vec![ms(now)],
+            ),
+        };
+        let mut query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE {filter} AND id > $2 ORDER BY id LIMIT $1"
+        )))
+        .bind(i64::from(limit))
+        .bind(after.map_or(0, |a| a.0));
+        for bound in bounds {
+            query = query.bind(bound);
+        }
+        let rows = query.fetch_all(self.reader()).await?;
+        rows.iter().map(task_from).collect()
+    }
+
     async fn figures(&self, w: &FigureWindow) -> Result<Figures> {
+        // Ticket counts come from the trigger-kept counters (migration 0014); the rest are
+        // counts over index ranges that hold only the rows counted.
         let row = sqlx::query(
             "SELECT \
-               (SELECT COUNT(*) FROM tickets WHERE status IN ('new', 'in_progress')) AS in_progress, \
+               (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM ticket_status_counts \
+                  WHERE status IN ('new', 'in_progress')) AS in_progress, \
                (SELECT COUNT(*) FROM tickets WHERE status IN ('new', 'in_progress') \
-                  AND clock_paused_at IS NULL AND next_step_at IS NOT NULL AND next_step_at <= $1) AS overdue_tickets, \
-               (SELECT COUNT(*) FROM tasks WHERE state = 'open' AND due_at < $1 AND line >= 2) AS overdue_development, \
-               (SELECT COUNT(*) FROM tickets WHERE created_at >= $2 \
-                  AND classification IN ('bug', 'critical')) AS bugs, \
+                  AND clock_paused_at IS NULL AND next_step_at <= $1) AS overdue_tickets, \
+               (SELECT COUNT(*) FROM tasks WHERE state = 'open' AND line >= 2 AND due_at < $1) AS overdue_development, \
+               (SELECT COUNT(*) FROM tickets WHERE classification IN ('bug', 'critical') \
+                  AND created_at >= $2) AS bugs, \
                (SELECT COUNT(*) FROM tasks WHERE due_at >= $3 AND due_at < $4) AS plan_today, \
                (SELECT COUNT(*) FROM tasks WHERE due_at >= $3 AND due_at < $4 AND state = 'done') AS fact_today, \
                (SELECT COUNT(*) FROM tasks WHERE due_at >= $5 AND due_at < $6) AS plan_week, \
@@ -52,13 +148,15 @@ impl DashboardStore for Backend {
     }
 
     async fn tickets_per_day(&self, since: Timestamp, offset_ms: i64) -> Result<Vec<DayCount>> {
+        // Quarter-hour counters (migration 0014), summed into the viewer's days.
         let rows = sqlx::query(
-            "SELECT (created_at + $2) / $3 AS day, COUNT(*) AS n FROM tickets \
-             WHERE created_at >= $1 GROUP BY 1 ORDER BY 1",
+            "SELECT (slot * $4 + $2) / $3 AS day, CAST(SUM(n) AS BIGINT) AS n \
+             FROM ticket_created_counts WHERE slot >= $1 GROUP BY 1 HAVING SUM(n) > 0 ORDER BY 1",
         )
-        .bind(ms(since))
+        .bind(ms(since).div_euclid(SLOT_MS))
         .bind(offset_ms)
         .bind(DAY_MS)
+        .bind(SLOT_MS)
         .fetch_all(self.reader())
         .await?;
         rows.iter()
@@ -199,8 +297,37 @@ impl DashboardStore for Backend {
             .execute(&mut *tx)
             .await?;
         }
+        if a.by_mail {
+            // One mail per active contact of the audience, through the outbox in the same
+            // transaction; the key makes a second enqueue of the same mail a no-op.
+            sqlx::query(
+                "INSERT INTO outbox (kind, payload, created_at, next_attempt_at, idempotency_key) \
+                 SELECT 'announcement', $2 || CAST(u.id AS TEXT) || '}', $3, $3, $4 || CAST(u.id AS TEXT) \
+                 FROM users u WHERE u.role = 'client' AND u.active = TRUE AND u.client_id IS NOT NULL \
+                   AND ($5 = TRUE OR u.client_id IN \
+                     (SELECT ac.client_id FROM announcement_clients ac WHERE ac.announcement_id = $1)) \
+                 ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .bind(id)
+            .bind(format!("{{\"announcement_id\":{id},\"user_id\":"))
+            .bind(ms(at))
+            .bind(format!("announcement:{id}:"))
+            .bind(a.clients.is_empty())
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(id)
+    }
+
+    async fn announcement(&self, id: i64) -> Result<Option<Announcement>> {
+        let row = sqlx::query(
+            "SELECT id, title, body, all_clients, by_mail, created_at FROM announcements WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.reader())
+        .await?;
+        row.as_ref().map(announcement_from).transpose()
     }
 
     async fn announcements(

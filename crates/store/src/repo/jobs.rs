@@ -73,6 +73,18 @@ fn timeline_filter(sql: &mut Sql, ticket: Option<TicketId>, from: Timestamp, unt
     };
 }
 
+/// A row of `id, subject, code (the client's), status, next_step_at, updated_at`.
+pub(super) fn board_row_from(r: &DbRow) -> Result<BoardRow> {
+    Ok(BoardRow {
+        ticket_id: TicketId(r.try_get("id")?),
+        subject: r.try_get("subject")?,
+        client_code: r.try_get("code")?,
+        status: code(TicketStatus::parse, r.try_get("status")?, "status")?,
+        next_step_at: optional_instant(r, "next_step_at")?,
+        updated_at: instant(r.try_get("updated_at")?)?,
+    })
+}
+
 #[async_trait]
 impl JobStore for Backend {
     async fn claim_job(
@@ -361,40 +373,41 @@ impl JobStore for Backend {
     }
 
     async fn open_ticket_board(&self, limit: u32) -> Result<Vec<BoardRow>> {
-        // Two bounded index walks (tickets_status), so a desk with a million open tickets
-        // never loads them all.
-        let rows = sqlx::query(
-            "SELECT * FROM (SELECT t.id, t.subject, c.code, t.status, t.next_step_at, t.updated_at \
-               FROM tickets t JOIN clients c ON c.id = t.client_id \
-               WHERE t.status IN ('new', 'in_progress', 'resolved') ORDER BY t.id LIMIT $1) ours \
-             UNION ALL \
-             SELECT * FROM (SELECT t.id, t.subject, c.code, t.status, t.next_step_at, t.updated_at \
-               FROM tickets t JOIN clients c ON c.id = t.client_id \
-               WHERE t.status = 'waiting_client' ORDER BY t.id LIMIT $1) theirs \
-             ORDER BY id",
-        )
+        // One bounded walk of tickets_status (status, id) per open status, so a desk with a
+        // million open tickets never loads or sorts them all.
+        let oldest = |status: &str| {
+            format!(
+                "SELECT * FROM (SELECT t.id, t.subject, c.code, t.status, t.next_step_at, t.updated_at \
+                   FROM tickets t JOIN clients c ON c.id = t.client_id \
+                   WHERE t.status = '{status}' ORDER BY t.id LIMIT $1) {status}"
+            )
+        };
+        let side = |name: &str, a: &str, b: &str| {
+            format!(
+                "SELECT * FROM ({} UNION ALL {} ORDER BY id LIMIT $1) {name}",
+                oldest(a),
+                oldest(b)
+            )
+        };
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{} UNION ALL {} ORDER BY id",
+            side("ours", "new", "in_progress"),
+            side("theirs", "waiting_client", "resolved"),
+        )))
         .bind(i64::from(limit))
         .fetch_all(self.reader())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(BoardRow {
-                    ticket_id: TicketId(r.try_get("id")?),
-                    subject: r.try_get("subject")?,
-                    client_code: r.try_get("code")?,
-                    status: code(TicketStatus::parse, r.try_get("status")?, "status")?,
-                    next_step_at: optional_instant(r, "next_step_at")?,
-                    updated_at: instant(r.try_get("updated_at")?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(board_row_from).collect()
     }
 
     async fn open_ticket_counts(&self) -> Result<(i64, i64)> {
+        // The trigger-kept counters (migration 0014); the sides are `BoardRow::ball_on_client`'s.
         let (ours, theirs): (i64, i64) = sqlx::query_as(
             "SELECT \
-               (SELECT COUNT(*) FROM tickets WHERE status IN ('new', 'in_progress', 'resolved')), \
-               (SELECT COUNT(*) FROM tickets WHERE status = 'waiting_client')",
+               (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM ticket_status_counts \
+                  WHERE status IN ('new', 'in_progress')), \
+               (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM ticket_status_counts \
+                  WHERE status IN ('waiting_client', 'resolved'))",
         )
         .fetch_one(self.reader())
         .await?;

@@ -7,6 +7,7 @@ use crate::sql::{Param, Sql, code, instant, ms};
 use crate::*;
 use sqlx::{AssertSqlSafe, Row};
 
+mod admin;
 mod contracts;
 mod dashboard;
 mod jobs;

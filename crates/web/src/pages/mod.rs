@@ -4,6 +4,8 @@
 //! (language, zone, session), the cross-site post check and error pages live in [`guard`];
 //! messages, plurals and dates in [`i18n`]; templates and their rows in [`templates`].
 
+pub mod admin;
+pub mod figures;
 pub mod guard;
 pub mod i18n;
 pub mod kb;
@@ -57,6 +59,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/manager", get(workplaces::manager_page))
         .route("/announcements", post(workplaces::announce))
         .merge(kb::routes())
+        // The manager's figure lists and the admin pages (issue 8, ui-admin).
+        .route("/manager/tickets", get(figures::tickets_page))
+        .route("/manager/tasks", get(figures::tasks_page))
+        .merge(admin::routes())
         .route(
             "/tickets/{id}/attachments",
             post(upload).layer(DefaultBodyLimit::max(upload_limit)),

@@ -3,6 +3,7 @@
 //! announcements) and the client portal's additions (feed, rating). Views are built here;
 //! the figures come from `okno_desk::dashboard`, the queue from `okno_desk::tasks`.
 
+use super::figures::{query_value, tasks_href, tickets_href};
 use super::guard::{Page, PageError};
 use super::specialist::{
     ArticleLink, PlanForm, Ticket360, TimerView, kb_links, ticket_360, timer_view,
@@ -498,37 +499,32 @@ fn manager_view(
         figure(
             "fig-plan-today",
             format!("{} / {}", f.fact_today, f.plan_today),
-            "/desk",
+            &tasks_href("today"),
             f.fact_today < f.plan_today,
         ),
         figure(
             "fig-plan-week",
             format!("{} / {}", f.fact_week, f.plan_week),
-            "/desk",
+            &tasks_href("week"),
             false,
         ),
         figure(
             "fig-overdue-development",
             f.overdue_development.to_string(),
-            "/desk",
+            &tasks_href("development"),
             f.overdue_development > 0,
         ),
-        figure(
-            "fig-bugs",
-            f.bugs.to_string(),
-            "/?status=in_progress",
-            false,
-        ),
+        figure("fig-bugs", f.bugs.to_string(), &tickets_href("bugs"), false),
         figure(
             "fig-in-progress",
             f.in_progress.to_string(),
-            "/?status=in_progress",
+            &tickets_href("ours"),
             false,
         ),
         figure(
             "fig-overdue-tickets",
             f.overdue_tickets.to_string(),
-            "#board",
+            &tickets_href("overdue"),
             f.overdue_tickets > 0,
         ),
     ];
@@ -552,7 +548,7 @@ fn manager_view(
                 h: h.max(1),
                 fill: PALETTE[0],
                 title: format!("{}: {}", day_label(c.day), c.count),
-                href: "/".into(),
+                href: format!("{}&day={}", tickets_href("created"), c.day),
             }
         })
         .collect();
@@ -593,7 +589,12 @@ fn manager_view(
                     c.client_code,
                     ctx.with("minutes", &c.minutes.to_string())
                 ),
-                href: "/".into(),
+                href: format!(
+                    "{}&day={}&client={}",
+                    tickets_href("worked"),
+                    c.day,
+                    query_value(&c.client_code)
+                ),
             };
             *below += h;
             bar
