@@ -13,7 +13,9 @@ use okno_search::{
     ArticleDoc, ArticleHit, Audience, Reader, SearchIndex, SearchRequest, TicketDoc, TicketHit,
 };
 use okno_store::NewTask;
-use okno_store::kb::{Article, ArticleFilter, ArticleInput, ArticleVersion, TicketText};
+use okno_store::kb::{
+    Article, ArticleAttachment, ArticleFilter, ArticleInput, ArticleVersion, TicketText,
+};
 use std::path::Path;
 use std::sync::{Arc, Weak};
 
@@ -670,22 +672,84 @@ impl Desk {
         Ok(article)
     }
 
-    /// An article by id or slug, if `user` (or an anonymous reader) may read it.
-    pub async fn article(&self, user: Option<&User>, key: &str) -> Result<ArticleView> {
+    /// An article by id or slug, if `user` (or an anonymous reader) may read it; otherwise
+    /// not found, exactly like an article that does not exist.
+    async fn readable_article(&self, user: Option<&User>, key: &str) -> Result<Article> {
         let key = key.trim();
         let found = match key.parse::<i64>() {
             Ok(id) => self.store.article(id).await?,
             Err(_) if key.len() <= 100 => self.store.article_by_slug(key).await?,
             Err(_) => None,
         };
-        let article = found
+        Ok(found
             .filter(|a| may_read(reader(user), a))
-            .ok_or(DomainError::NotFound("article"))?;
+            .ok_or(DomainError::NotFound("article"))?)
+    }
+
+    /// An article by id or slug, if `user` (or an anonymous reader) may read it.
+    pub async fn article(&self, user: Option<&User>, key: &str) -> Result<ArticleView> {
+        let article = self.readable_article(user, key).await?;
         Ok(ArticleView {
             html: render_markdown(&article.body),
             deflections: self.store.deflections(article.id).await?,
             article,
         })
+    }
+
+    /// Stores a file on an article (staff who write the knowledge base); its readers are the
+    /// article's.
+    pub async fn attach_to_article(
+        &self,
+        user: &User,
+        key: &str,
+        file_name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<ArticleAttachment> {
+        Self::require_kb_staff(user)?;
+        self.check_upload(bytes)?;
+        let article = self.readable_article(Some(user), key).await?;
+        let (file_name, content_type) = crate::tickets::upload_names(file_name, content_type)?;
+        let sha256 = self.files.put(bytes).await?;
+        Ok(self
+            .store
+            .add_article_attachment(&ArticleAttachment {
+                id: 0,
+                article_id: article.id,
+                file_name,
+                content_type,
+                size: bytes.len() as i64,
+                sha256,
+                created_at: Timestamp::now(),
+            })
+            .await?)
+    }
+
+    /// An article's files, if `user` (or an anonymous reader) may read the article.
+    pub async fn article_attachments(
+        &self,
+        user: Option<&User>,
+        key: &str,
+    ) -> Result<Vec<ArticleAttachment>> {
+        let article = self.readable_article(user, key).await?;
+        Ok(self.store.article_attachments(article.id).await?)
+    }
+
+    /// One of an article's files and its bytes, under the same check.
+    pub async fn article_attachment(
+        &self,
+        user: Option<&User>,
+        key: &str,
+        attachment: i64,
+    ) -> Result<(ArticleAttachment, Vec<u8>)> {
+        let found = self
+            .article_attachments(user, key)
+            .await?
+            .into_iter()
+            .find(|a| a.id == attachment)
+            .ok_or(DomainError::NotFound("attachment"))?;
+        let bytes = self.files.get(&found.sha256).await?;
+        Ok((found, bytes))
     }
 
     /// Published articles the user may read, by title (a category's page).

@@ -118,6 +118,16 @@ impl Desk {
 
     /// Ranks every open task anew (after the rules changed); answers how many.
     pub async fn rerank_all(&self) -> Result<usize> {
+        self.rerank_all_with(&mut |_, _| {}).await
+    }
+
+    /// [`Desk::rerank_all`], telling `progress` `(done, total)` after every batch (`total`
+    /// is the open tasks counted at the start).
+    pub async fn rerank_all_with(
+        &self,
+        progress: &mut (dyn FnMut(usize, usize) + Send),
+    ) -> Result<usize> {
+        let open = usize::try_from(self.store.open_task_count().await?).unwrap_or(usize::MAX);
         let (mut after, mut total) = (None, 0);
         loop {
             let inputs = self.store.open_rank_inputs(after, 5000).await?;
@@ -131,6 +141,7 @@ impl Desk {
                 .map(|(task, input)| (*task, self.priorities.rank(input)))
                 .collect();
             self.store.set_ranks(&ranks).await?;
+            progress(total, open.max(total));
         }
     }
 
@@ -293,14 +304,23 @@ impl Desk {
 
     /// Assigns one or many tickets to one or many specialists in one action (seed 003): an
     /// unassigned open task goes to the first specialist, the others join as co-assignees.
-    /// Managers and admins (the desk has no line-lead role yet).
+    /// Managers and admins assign any ticket to any staff member; a line lead the tickets
+    /// waiting in the lines they work in, to the specialists of those lines.
     pub async fn assign_tickets(
         &self,
         user: &User,
         tickets: &[TicketId],
         specialists: &[UserId],
     ) -> Result<Vec<TaskId>> {
-        manager(user)?;
+        let lead_of = if matches!(user.role, Role::Manager | Role::Admin) {
+            None
+        } else if user.role == Role::Specialist && self.store.is_line_lead(user.id).await? {
+            Some(user.lines.as_slice())
+        } else {
+            return Err(
+                DomainError::Forbidden("managers, admins and line leads only".into()).into(),
+            );
+        };
         if tickets.is_empty() {
             return Err(FieldError::new("tickets", "name at least one ticket").into());
         }
@@ -309,7 +329,17 @@ impl Desk {
         }
         for id in specialists {
             match self.store.user(*id).await? {
-                Some(u) if u.role.is_staff() => {}
+                Some(u) if u.role.is_staff() => {
+                    if let Some(led) = lead_of
+                        && !u.lines.iter().any(|l| led.contains(l))
+                    {
+                        return Err(FieldError::new(
+                            "specialists",
+                            format!("{} does not work in a line you lead", u.name),
+                        )
+                        .into());
+                    }
+                }
                 _ => {
                     return Err(FieldError::new(
                         "specialists",
@@ -323,11 +353,39 @@ impl Desk {
             self.ticket(user, *ticket)
                 .await
                 .map_err(|_| FieldError::new("tickets", format!("no such ticket: {ticket}")))?;
+            if let Some(led) = lead_of {
+                let in_led_line = self.store.tasks(*ticket).await?.iter().any(|t| {
+                    t.state == TaskState::Open && t.line.is_some_and(|l| led.contains(&l))
+                });
+                if !in_led_line {
+                    return Err(FieldError::new(
+                        "tickets",
+                        format!("{ticket} has no open task in a line you lead"),
+                    )
+                    .into());
+                }
+            }
         }
         Ok(self
             .store
             .assign_tickets(tickets, specialists, user.id, Timestamp::now())
             .await?)
+    }
+
+    /// Makes a specialist a line lead (or not): they then assign the tickets of their lines.
+    /// Managers and admins only.
+    pub async fn set_line_lead(&self, user: &User, who: UserId, lead: bool) -> Result<()> {
+        manager(user)?;
+        match self.store.user(who).await? {
+            Some(u) if u.role == Role::Specialist && !u.lines.is_empty() => {}
+            Some(_) => {
+                return Err(
+                    FieldError::new("user", "a line lead is a specialist with a line").into(),
+                );
+            }
+            None => return Err(DomainError::NotFound("user").into()),
+        }
+        Ok(self.store.set_line_lead(who, lead).await?)
     }
 
     /// A specialist's skills (distribution matches them against a service's).

@@ -272,13 +272,7 @@ impl Desk {
         content_type: &str,
         bytes: &[u8],
     ) -> Result<Attachment> {
-        let limit = self.settings.attachment_limit;
-        if bytes.len() as u64 > limit {
-            return Err(DeskError::TooLarge {
-                what: "the file",
-                limit,
-            });
-        }
+        self.check_upload(bytes)?;
         let ticket = self.ticket(user, id).await?;
         if let Some(comment) = comment {
             let visible = self
@@ -289,13 +283,13 @@ impl Desk {
                 return Err(DomainError::NotFound("comment").into());
             }
         }
-        let file_name = safe_file_name(file_name)?;
+        let (file_name, content_type) = upload_names(file_name, content_type)?;
         let sha256 = self.files.put(bytes).await?;
         let attachment = NewAttachment {
             ticket_id: ticket.id,
             comment_id: comment,
             file_name,
-            content_type: parse_text("content_type", content_type, 200, false)?,
+            content_type,
             size: bytes.len() as i64,
             sha256,
             uploaded_by: user.id,
@@ -304,6 +298,18 @@ impl Desk {
             .store
             .add_attachment(&attachment, Timestamp::now())
             .await?)
+    }
+
+    /// Refuses a file over the desk's attachment limit (tickets' and articles' alike).
+    pub(crate) fn check_upload(&self, bytes: &[u8]) -> Result<()> {
+        let limit = self.settings.attachment_limit;
+        if bytes.len() as u64 > limit {
+            return Err(DeskError::TooLarge {
+                what: "the file",
+                limit,
+            });
+        }
+        Ok(())
     }
 
     pub async fn attachments(&self, user: &User, id: TicketId) -> Result<Vec<Attachment>> {
@@ -339,6 +345,14 @@ fn latest_workflow<'a>(catalog: &'a okno_workflow::Catalog, code: &str) -> Resul
         ))
         .into()
     })
+}
+
+/// An uploaded file's name and content type, checked (`file` / `content_type` errors).
+pub(crate) fn upload_names(file_name: &str, content_type: &str) -> Result<(String, String)> {
+    Ok((
+        safe_file_name(file_name)?,
+        parse_text("content_type", content_type, 200, false)?,
+    ))
 }
 
 /// The last path component of an uploaded name, without control characters.

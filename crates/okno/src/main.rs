@@ -128,6 +128,9 @@ enum Command {
     /// The knowledge-base and ticket search index.
     #[command(subcommand)]
     Search(SearchCommand),
+    /// The specialists' work queue.
+    #[command(subcommand)]
+    Queue(QueueCommand),
     /// Run a benchmark: api, mail, pages, queue, search, sla, workflow.
     Bench {
         name: String,
@@ -185,6 +188,16 @@ enum TokenCommand {
         data: DataArgs,
         #[arg(long)]
         email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueueCommand {
+    /// Rank every open task again by the configuration's `priorities.toml` (after changing
+    /// it), with a progress bar.
+    Rerank {
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 
@@ -401,6 +414,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?;
             eprintln!();
             println!("reindexed {articles} articles and {tickets} tickets");
+        }
+        Command::Queue(QueueCommand::Rerank { data }) => {
+            let desk = data.open_desk().await?;
+            let ranked = desk
+                .rerank_all_with(&mut bench::search::progress_bar)
+                .await?;
+            eprintln!();
+            println!("ranked {ranked} open tasks");
         }
         Command::Bench { name, quick } => return bench::run(&name, quick).await,
     }

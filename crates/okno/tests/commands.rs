@@ -304,3 +304,44 @@ fn a_broken_configuration_is_refused_with_file_and_line() {
         text(&check.stderr)
     );
 }
+
+#[test]
+fn queue_rerank_ranks_every_open_task_and_refuses_broken_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let ranked = okno(&["queue", "rerank", "--data", data]);
+    assert!(ranked.status.success(), "{}", text(&ranked.stderr));
+    assert_eq!(text(&ranked.stdout).trim(), "ranked 0 open tasks");
+
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let config = tempfile::tempdir().unwrap();
+    for section in ["services", "workflows", "calendars", "support-levels"] {
+        std::fs::create_dir_all(config.path().join(section)).unwrap();
+        for entry in std::fs::read_dir(shipped.join(section)).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(
+                &path,
+                config.path().join(section).join(path.file_name().unwrap()),
+            )
+            .unwrap();
+        }
+    }
+    let rules = std::fs::read_to_string(shipped.join("priorities.toml"))
+        .unwrap()
+        .replace(r#"keys = ["arrival"]"#, r#"keys = ["arrival", "mood"]"#);
+    std::fs::write(config.path().join("priorities.toml"), rules).unwrap();
+    let refused = okno(&[
+        "queue",
+        "rerank",
+        "--data",
+        data,
+        "--config",
+        config.path().to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("priorities.toml:") && stderr.contains("mood"),
+        "{stderr}"
+    );
+}

@@ -30,7 +30,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 pub use query::{MAX_QUERY_CHARS, ParsedQuery};
 
 /// Bumped whenever a schema or the analyzer changes: an index of another version is rebuilt.
-const SCHEMA_VERSION: &str = "1";
+const SCHEMA_VERSION: &str = "2";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -183,7 +183,9 @@ struct ArticleFields {
     slug: Field,
     title: Field,
     body: Field,
-    meta: Field,
+    /// Title, body, category and tags in one field: a word is one posting list, so a query of
+    /// common words intersects a few lists instead of unions over fields (see [`Matching`]).
+    words: Field,
     aud: Field,
     client: Field,
     service: Field,
@@ -196,6 +198,8 @@ struct TicketFields {
     subject: Field,
     text: Field,
     internal: Field,
+    /// Subject, text and internal comments in one field, for staff (see [`ArticleFields::words`]).
+    words: Field,
     client: Field,
     requester: Field,
     shared: Field,
@@ -222,6 +226,11 @@ pub struct SearchIndex {
     t: TicketFields,
 }
 
+/// Stored for snippets, not indexed: its words are searched in a `words` field.
+fn stored_text() -> TextOptions {
+    TextOptions::default().set_stored()
+}
+
 fn text_options(stored: bool) -> TextOptions {
     let options = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
@@ -241,8 +250,8 @@ fn article_schema() -> (Schema, ArticleFields) {
         id: s.add_i64_field("id", INDEXED | FAST | STORED),
         slug: s.add_text_field("slug", STORED),
         title: s.add_text_field("title", text_options(true)),
-        body: s.add_text_field("body", text_options(true)),
-        meta: s.add_text_field("meta", text_options(false)),
+        body: s.add_text_field("body", stored_text()),
+        words: s.add_text_field("words", text_options(false)),
         aud: s.add_text_field("aud", STRING),
         client: s.add_text_field("client", STRING),
         service: s.add_text_field("service", STRING),
@@ -258,7 +267,8 @@ fn ticket_schema() -> (Schema, TicketFields) {
         id: s.add_i64_field("id", INDEXED | FAST | STORED),
         subject: s.add_text_field("subject", text_options(true)),
         text: s.add_text_field("text", text_options(true)),
-        internal: s.add_text_field("internal", text_options(true)),
+        internal: s.add_text_field("internal", stored_text()),
+        words: s.add_text_field("words", text_options(false)),
         client: s.add_i64_field("client", INDEXED),
         requester: s.add_i64_field("requester", INDEXED),
         shared: s.add_text_field("shared", STRING),
@@ -379,10 +389,11 @@ fn any_of(terms: Vec<Term>) -> Box<dyn Query> {
     ))
 }
 
-/// Freshness lifts a result by up to a quarter of its score, halving every half year.
+/// Freshness lifts a result by up to a quarter of its score, halving every half year
+/// (computed for every match while collecting: plain `f32` arithmetic).
 fn freshness(score: f32, updated_ms: i64, now_ms: i64) -> f32 {
-    let age_days = ((now_ms - updated_ms).max(0) as f64) / 86_400_000.0;
-    score * (1.0 + 0.25 * 0.5f64.powf(age_days / 182.0) as f32)
+    let age_days = (now_ms - updated_ms).max(0) as f32 / 86_400_000.0;
+    score * (1.0 + 0.25 * (-age_days / 182.0).exp2())
 }
 
 fn now_ms() -> i64 {
@@ -465,7 +476,9 @@ impl SearchIndex {
         d.add_text(f.slug, &doc.slug);
         d.add_text(f.title, &doc.title);
         d.add_text(f.body, &doc.body);
-        d.add_text(f.meta, format!("{} {}", doc.category, doc.tags.join(" ")));
+        d.add_text(f.words, &doc.title);
+        d.add_text(f.words, &doc.body);
+        d.add_text(f.words, format!("{} {}", doc.category, doc.tags.join(" ")));
         for class in doc.audience.classes() {
             d.add_text(f.aud, class);
         }
@@ -501,6 +514,9 @@ impl SearchIndex {
         d.add_text(f.subject, &doc.subject);
         d.add_text(f.text, &doc.text);
         d.add_text(f.internal, &doc.internal);
+        d.add_text(f.words, &doc.subject);
+        d.add_text(f.words, &doc.text);
+        d.add_text(f.words, &doc.internal);
         d.add_i64(f.client, doc.client_id);
         d.add_i64(f.requester, doc.requester_id);
         if doc.shared {
@@ -550,6 +566,14 @@ impl SearchIndex {
         self.tickets.reader.searcher().num_docs()
     }
 
+    /// Segments of the (articles, tickets) indexes: each costs every search a little.
+    pub fn segments(&self) -> (usize, usize) {
+        (
+            self.articles.reader.searcher().segment_readers().len(),
+            self.tickets.reader.searcher().segment_readers().len(),
+        )
+    }
+
     /// Articles `reader` may read that match `request`, best first.
     pub fn search_articles(
         &self,
@@ -559,7 +583,10 @@ impl SearchIndex {
         let f = &self.a;
         let parsed = ParsedQuery::parse(request.text, request.prefix_last);
         let searcher = self.articles.reader.searcher();
-        let fields = [(f.title, 3.0), (f.body, 1.0), (f.meta, 2.0)];
+        let matching = Matching {
+            fields: vec![(f.words, 1.0)],
+            lift: Some((f.title, 2.0)),
+        };
         let mut clauses = Vec::new();
         match reader {
             Reader::Anonymous => {
@@ -590,8 +617,7 @@ impl SearchIndex {
             ));
         }
         let limit = request.limit.clamp(1, 100);
-        let top = top_docs(&searcher, &parsed, &fields, clauses, limit * 3)?;
-        let now = now_ms();
+        let top = top_docs(&searcher, &parsed, &matching, clauses, limit)?;
         let mut hits = Vec::with_capacity(top.len());
         let terms = parsed.highlight_terms();
         let title_hl = highlighter(&terms, f.title, 300);
@@ -607,11 +633,9 @@ impl SearchIndex {
                 snippet_html: snippet(&body_hl, &body),
                 title,
                 published: stored_str(&doc, f.state) == "published",
-                score: freshness(score, stored_i64(&doc, f.updated), now),
+                score,
             });
         }
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-        hits.truncate(limit);
         Ok(hits)
     }
 
@@ -626,10 +650,19 @@ impl SearchIndex {
         let f = &self.t;
         let parsed = ParsedQuery::parse(request.text, request.prefix_last);
         let searcher = self.tickets.reader.searcher();
-        let mut fields = vec![(f.subject, 3.0), (f.text, 1.0)];
-        if internal {
-            fields.push((f.internal, 1.0));
-        }
+        // Staff search everything in one field; a client's words must be in the subject or
+        // the public text, and the client's own tickets (a short list) lead the query.
+        let matching = if internal {
+            Matching {
+                fields: vec![(f.words, 1.0)],
+                lift: Some((f.subject, 2.0)),
+            }
+        } else {
+            Matching {
+                fields: vec![(f.subject, 3.0), (f.text, 1.0)],
+                lift: None,
+            }
+        };
         let mut clauses = Vec::new();
         match scope {
             TicketScope::All => {}
@@ -647,8 +680,7 @@ impl SearchIndex {
             TicketScope::Nothing => return Ok(Vec::new()),
         }
         let limit = request.limit.clamp(1, 100);
-        let top = top_docs(&searcher, &parsed, &fields, clauses, limit * 3)?;
-        let now = now_ms();
+        let top = top_docs(&searcher, &parsed, &matching, clauses, limit)?;
         let terms = parsed.highlight_terms();
         let subject_hl = highlighter(&terms, f.subject, 300);
         let text_hl = highlighter(&terms, f.text, 240);
@@ -669,40 +701,58 @@ impl SearchIndex {
                 subject_html: highlighted(&subject_hl, &subject),
                 subject,
                 snippet_html,
-                score: freshness(score, stored_i64(&doc, f.updated), now),
+                score,
             });
         }
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-        hits.truncate(limit);
         Ok(hits)
     }
 }
 
-/// The best `wanted` documents for the text over `fields` that also meet `filters`:
-/// those with every word first, and only when they are too few, those with most of them.
+/// Where a query's words are looked for: each word in one of `fields` (with their boosts),
+/// and `lift` (a title, a subject) lifting the documents that have it there too.
+struct Matching {
+    fields: Vec<(Field, f32)>,
+    lift: Option<(Field, f32)>,
+}
+
+/// The best `limit` documents for the text that also meet `filters`, by relevance lifted by
+/// freshness (read from the `updated` fast field while collecting, so the freshest of
+/// equally relevant documents win, not whichever came first): those with every word
+/// first, and only when fewer than three pages have them all, those with most of them.
 /// Over a large index of common words the relaxed query scores nearly every document; the
-/// strict one walks the intersection.
+/// strict one walks the intersection of a few posting lists.
 fn top_docs(
     searcher: &tantivy::Searcher,
     parsed: &ParsedQuery,
-    fields: &[(Field, f32)],
+    matching: &Matching,
     filters: Vec<(Occur, Box<dyn Query>)>,
-    wanted: usize,
+    limit: usize,
 ) -> Result<Vec<(f32, tantivy::DocAddress)>> {
-    let run = |strict: bool| -> Result<Vec<(f32, tantivy::DocAddress)>> {
-        let Some(text) = parsed.to_query(searcher, fields, strict) else {
+    let now = now_ms();
+    let run = |strict: bool, wanted: usize| -> Result<Vec<(f32, tantivy::DocAddress)>> {
+        let Some(text) = parsed.to_query(searcher, &matching.fields, matching.lift, strict) else {
             return Ok(Vec::new());
         };
         let mut clauses = vec![(Occur::Must, text)];
         clauses.extend(filters.iter().map(|(occur, q)| (*occur, q.box_clone())));
         let query = BooleanQuery::new(clauses);
-        Ok(searcher.search(&query, &TopDocs::with_limit(wanted).order_by_score())?)
+        let collector =
+            TopDocs::with_limit(wanted).tweak_score(move |segment: &tantivy::SegmentReader| {
+                let updated = segment.fast_fields().i64("updated").ok();
+                move |doc: tantivy::DocId, score: tantivy::Score| {
+                    let at = updated.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
+                    freshness(score, at, now)
+                }
+            });
+        Ok(searcher.search(&query, &collector)?)
     };
-    let strict = run(true)?;
-    if strict.len() >= wanted || !parsed.can_relax() {
-        return Ok(strict);
+    let wanted = limit * 3;
+    let mut top = run(true, wanted)?;
+    if top.len() < wanted && parsed.can_relax() {
+        top = run(false, limit)?;
     }
-    run(false)
+    top.truncate(limit);
+    Ok(top)
 }
 
 /// The whole (short) text with matches in `<b>`, escaped.

@@ -109,78 +109,113 @@ impl ParsedQuery {
         self.parts.len() >= 2
     }
 
+    /// One part's alternatives over `fields` (each with its boost). `fuzzy`: a word no
+    /// document has in these fields (a typo) matches the words one or two edits away.
+    fn alternatives(
+        part: &Part,
+        searcher: &Searcher,
+        fields: &[(Field, f32)],
+        fuzzy: bool,
+    ) -> Vec<(Occur, Box<dyn Query>)> {
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        match part {
+            Part::Word(stem) => {
+                let known = fields.iter().any(|(field, _)| {
+                    searcher
+                        .doc_freq(&Term::from_field_text(*field, stem))
+                        .is_ok_and(|n| n > 0)
+                });
+                let chars = stem.chars().count();
+                for &(field, boost) in fields {
+                    let term = Term::from_field_text(field, stem);
+                    let query: Box<dyn Query> = if known || chars < 4 || !fuzzy {
+                        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+                    } else {
+                        let distance = if chars >= 8 { 2 } else { 1 };
+                        Box::new(FuzzyTermQuery::new(term, distance, true))
+                    };
+                    alternatives.push((Occur::Should, boosted(query, boost)));
+                }
+            }
+            Part::Prefix(stem) => {
+                for &(field, boost) in fields {
+                    for word in prefix_terms(searcher, field, stem) {
+                        let term = Term::from_field_text(field, &word);
+                        let query = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+                        alternatives.push((Occur::Should, boosted(query, boost)));
+                    }
+                }
+            }
+            Part::Phrase(stems) => {
+                for &(field, boost) in fields {
+                    let first = stems[0].0;
+                    let terms = stems
+                        .iter()
+                        .map(|(pos, s)| (pos - first, Term::from_field_text(field, s)))
+                        .collect();
+                    let query = Box::new(PhraseQuery::new_with_offset(terms));
+                    alternatives.push((Occur::Should, boosted(query, boost * 1.5)));
+                }
+            }
+        }
+        alternatives
+    }
+
     /// The query over `fields` (each with its boost); `None` when nothing searchable is left.
     /// `strict`: every word must match (an intersection, quick however common the words);
-    /// otherwise most of them.
+    /// otherwise most of them. `lift`: a field (a title, a subject) where the words lift a
+    /// match by its boost; it is only looked at for documents that already match.
     pub fn to_query(
         &self,
         searcher: &Searcher,
         fields: &[(Field, f32)],
+        lift: Option<(Field, f32)>,
         strict: bool,
     ) -> Option<Box<dyn Query>> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for part in &self.parts {
-            let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            match part {
-                Part::Word(stem) => {
-                    let known = fields.iter().any(|(field, _)| {
-                        searcher
-                            .doc_freq(&Term::from_field_text(*field, stem))
-                            .is_ok_and(|n| n > 0)
-                    });
-                    let chars = stem.chars().count();
-                    for &(field, boost) in fields {
-                        let term = Term::from_field_text(field, stem);
-                        let query: Box<dyn Query> = if known || chars < 4 {
-                            Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
-                        } else {
-                            let distance = if chars >= 8 { 2 } else { 1 };
-                            Box::new(FuzzyTermQuery::new(term, distance, true))
-                        };
-                        alternatives.push((Occur::Should, boosted(query, boost)));
-                    }
-                }
-                Part::Prefix(stem) => {
-                    for &(field, boost) in fields {
-                        for word in prefix_terms(searcher, field, stem) {
-                            let term = Term::from_field_text(field, &word);
-                            let query =
-                                Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-                            alternatives.push((Occur::Should, boosted(query, boost)));
-                        }
-                    }
-                }
-                Part::Phrase(stems) => {
-                    for &(field, boost) in fields {
-                        let first = stems[0].0;
-                        let terms = stems
-                            .iter()
-                            .map(|(pos, s)| (pos - first, Term::from_field_text(field, s)))
-                            .collect();
-                        let query = Box::new(PhraseQuery::new_with_offset(terms));
-                        alternatives.push((Occur::Should, boosted(query, boost * 1.5)));
-                    }
-                }
-            }
-            clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
+            let mut alternatives = Self::alternatives(part, searcher, fields, true);
+            // One field: its query as it is (an intersection of plain term lists).
+            let query: Box<dyn Query> = if alternatives.len() == 1 {
+                alternatives.remove(0).1
+            } else {
+                Box::new(BooleanQuery::new(alternatives))
+            };
+            clauses.push((Occur::Should, query));
         }
         if clauses.is_empty() {
             return None;
         }
-        if strict {
+        let matching: Box<dyn Query> = if strict {
             let all = clauses.into_iter().map(|(_, q)| (Occur::Must, q)).collect();
-            return Some(Box::new(BooleanQuery::new(all)));
-        }
-        // With three words or more, most of them must match: "ошибка закрытия месяца"
-        // should not list everything that mentions a month.
-        let required = if clauses.len() >= 3 {
-            clauses.len().div_ceil(2)
+            Box::new(BooleanQuery::new(all))
         } else {
-            1
+            // With three words or more, most of them must match: "ошибка закрытия месяца"
+            // should not list everything that mentions a month.
+            let required = if clauses.len() >= 3 {
+                clauses.len().div_ceil(2)
+            } else {
+                1
+            };
+            Box::new(BooleanQuery::with_minimum_required_clauses(
+                clauses, required,
+            ))
         };
-        Some(Box::new(BooleanQuery::with_minimum_required_clauses(
-            clauses, required,
-        )))
+        let Some(lift) = lift else {
+            return Some(matching);
+        };
+        let lifts: Vec<_> = self
+            .parts
+            .iter()
+            .flat_map(|part| Self::alternatives(part, searcher, &[lift], false))
+            .collect();
+        if lifts.is_empty() {
+            return Some(matching);
+        }
+        Some(Box::new(BooleanQuery::new(vec![
+            (Occur::Must, matching),
+            (Occur::Should, Box::new(BooleanQuery::new(lifts))),
+        ])))
     }
 }
 

@@ -52,6 +52,60 @@ async fn commit_after(mut tx: Tx, statements: Vec<crate::sql::Sql>) -> Result<()
     Ok(())
 }
 
+/// The secondary indexes of the bulk-loaded tables, `(name, definition)`; indexes behind
+/// constraints (primary keys, UNIQUE) stay.
+const SECONDARY_INDEXES: &str = "SELECT i.indexname::TEXT, i.indexdef::TEXT FROM pg_indexes i \
+     WHERE i.schemaname = current_schema() AND i.tablename IN ('tickets', 'tasks') \
+     AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) ORDER BY i.indexname";
+
+/// Inserts generated rows with `COPY … FROM STDIN` (text format), the quickest way in.
+async fn insert_rows(
+    tx: &mut Tx,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<crate::sql::Param>>,
+) -> Result<()> {
+    use crate::sql::Param;
+    const SEND_AT: usize = 1 << 20;
+    fn text(out: &mut String, value: &str) {
+        for c in value.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                c => out.push(c),
+            }
+        }
+    }
+    let mut copy = tx
+        .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", columns.join(", ")))
+        .await?;
+    let mut buffer = String::with_capacity(SEND_AT + 4096);
+    for row in rows {
+        for (i, value) in row.iter().enumerate() {
+            if i > 0 {
+                buffer.push('\t');
+            }
+            match value {
+                Param::Int(v) | Param::MaybeInt(Some(v)) => buffer.push_str(&v.to_string()),
+                Param::Text(v) | Param::MaybeText(Some(v)) => text(&mut buffer, v),
+                Param::MaybeInt(None) | Param::MaybeText(None) => buffer.push_str("\\N"),
+                Param::Bool(v) => buffer.push(if *v { 't' } else { 'f' }),
+            }
+        }
+        buffer.push('\n');
+        if buffer.len() >= SEND_AT {
+            copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
+        }
+    }
+    if !buffer.is_empty() {
+        copy.send(buffer.into_bytes()).await?;
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
 #[path = "repo/mod.rs"]
 #[allow(clippy::duplicate_mod)] // one SQL source, compiled once per backend
 mod repo;

@@ -55,6 +55,22 @@ pub struct BulkTask {
     pub rank: i64,
 }
 
+/// The secondary indexes of tickets and tasks, dropped for a bulk load
+/// ([`QueueStore::suspend_indexes`]) and created again by [`QueueStore::restore_indexes`].
+#[derive(Debug)]
+pub struct SuspendedIndexes(pub(crate) Vec<String>);
+
+impl SuspendedIndexes {
+    /// How many indexes were dropped.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 #[async_trait]
 pub trait QueueStore: Send + Sync {
     /// What the rules read for each open task of these tickets.
@@ -69,9 +85,15 @@ pub trait QueueStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<(TaskId, RankInput)>>;
     async fn set_ranks(&self, ranks: &[(TaskId, i64)]) -> Result<()>;
-    /// Bulk-loads generated tickets and their tasks in one transaction with multi-row
-    /// inserts, bypassing history (benchmarks only).
+    /// Bulk-loads generated tickets and their tasks in one transaction, bypassing history
+    /// (benchmarks only): multi-row INSERTs through one prepared statement on SQLite, `COPY`
+    /// on PostgreSQL.
     async fn bulk_load(&self, tickets: &[BulkTicket], tasks: &[BulkTask]) -> Result<()>;
+    /// Drops the secondary indexes of tickets and tasks before a large bulk load: building
+    /// an index once after the load is many times quicker than keeping it up row by row.
+    async fn suspend_indexes(&self) -> Result<SuspendedIndexes>;
+    /// Creates the suspended indexes again.
+    async fn restore_indexes(&self, indexes: SuspendedIndexes) -> Result<()>;
     /// Refreshes the planner's statistics (after a bulk load).
     async fn analyze(&self) -> Result<()>;
 
@@ -111,6 +133,11 @@ pub trait QueueStore: Send + Sync {
         from: Timestamp,
         until: Timestamp,
     ) -> Result<Vec<Candidate>>;
+    /// A line lead assigns the tickets of the lines they work in, as a manager does.
+    async fn set_line_lead(&self, user: UserId, lead: bool) -> Result<()>;
+    async fn is_line_lead(&self, user: UserId) -> Result<bool>;
+    /// How many tasks are open (what a full re-rank goes through).
+    async fn open_task_count(&self) -> Result<u64>;
     /// Gives the open tasks of every ticket to the specialists: an unassigned task to the
     /// first, the others as co-assignees; one transaction, one history event per ticket.
     /// Answers the tasks touched.

@@ -14,6 +14,24 @@ pub(crate) enum Param {
     Bool(bool),
 }
 
+/// `head` followed by `rows` groups of `columns` numbered placeholders: a multi-row INSERT.
+pub(crate) fn placeholders(head: &str, columns: usize, rows: usize) -> String {
+    let mut text = String::with_capacity(head.len() + rows * columns * 7);
+    text.push_str(head);
+    for row in 0..rows {
+        text.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                text.push_str(", ");
+            }
+            text.push('$');
+            text.push_str(&(row * columns + column + 1).to_string());
+        }
+        text.push(')');
+    }
+    text
+}
+
 /// A statement assembled from pieces, with its parameters in order.
 #[derive(Debug, Default)]
 pub(crate) struct Sql {

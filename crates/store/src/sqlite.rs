@@ -91,6 +91,39 @@ async fn commit_after(mut tx: Tx, statements: Vec<crate::sql::Sql>) -> Result<()
     tx.released().await
 }
 
+/// The secondary indexes of the bulk-loaded tables, `(name, definition)` (SQLite's own
+/// indexes for UNIQUE constraints have no definition and stay).
+const SECONDARY_INDEXES: &str = "SELECT name, sql FROM sqlite_master \
+     WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('tickets', 'tasks') ORDER BY name";
+
+/// Inserts generated rows: multi-row INSERTs of 100 rows through one prepared statement.
+/// SQLite's cost is per statement and per call to its thread, not per row; far more
+/// parameters per statement cost more than they save.
+async fn insert_rows(
+    tx: &mut Tx,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<crate::sql::Param>>,
+) -> Result<()> {
+    const ROWS: usize = 100;
+    let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+    let full = crate::sql::placeholders(&head, columns.len(), ROWS);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(ROWS).collect();
+        let text = if chunk.len() == ROWS {
+            full.clone()
+        } else {
+            crate::sql::placeholders(&head, columns.len(), chunk.len())
+        };
+        let params: Vec<_> = chunk.into_iter().flatten().collect();
+        repo::bind_all(sqlx::query(sqlx::AssertSqlSafe(text)), &params)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 #[path = "repo/mod.rs"]
 #[allow(clippy::duplicate_mod)] // one SQL source, compiled once per backend
 mod repo;

@@ -301,6 +301,29 @@ async fn specialist_day_over_http(db: TestDb) {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // A line lead assigns in their line, to their line's specialists only.
+    let lead = format!("/api/v1/users/{}/line-lead", dev_user.id);
+    let (status, _) = app
+        .call(Method::PUT, &client, &lead, Some(json!({"value": true})))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app
+        .call(Method::PUT, &manager, &lead, Some(json!({"value": true})))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, refused) = app
+        .call(
+            Method::POST,
+            &dev,
+            "/api/v1/distribution/assign",
+            Some(assign.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(
+        refused["field"], "specialists",
+        "line 1 is not the dev's line"
+    );
     let (status, assigned) = app
         .call(
             Method::POST,

@@ -351,6 +351,8 @@ fn run_blocking(quick: bool) -> anyhow::Result<Vec<Figure>> {
     progress_bar(total, total);
     eprintln!();
     let rate = total as f64 / indexing;
+    let (article_segments, ticket_segments) = index.segments();
+    eprintln!("segments: {article_segments} article, {ticket_segments} ticket");
 
     let mut article_ms = Vec::new();
     let mut ticket_ms = Vec::new();

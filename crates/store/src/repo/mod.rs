@@ -2,7 +2,9 @@
 //! (`sqlite` or `postgres`) supplies `Db`, `Backend` and its `reader()`, `writer()` and
 //! `begin()`. Keep statements portable: `$n` placeholders, `RETURNING`, `ON CONFLICT`.
 
-use super::{Backend, Db, ONE_CALL_BATCHES, OPEN_WRITE, Tx, commit_after};
+use super::{
+    Backend, Db, ONE_CALL_BATCHES, OPEN_WRITE, SECONDARY_INDEXES, Tx, commit_after, insert_rows,
+};
 use crate::sql::{Param, Sql, code, instant, ms};
 use crate::*;
 use sqlx::{AssertSqlSafe, Row};

@@ -47,24 +47,6 @@ fn with_inputs(rows: &[DbRow]) -> Result<Vec<(TaskId, RankInput)>> {
         .collect()
 }
 
-/// `head` followed by `rows` groups of `columns` numbered placeholders.
-fn placeholders(head: &str, columns: usize, rows: usize) -> String {
-    let mut text = String::with_capacity(head.len() + rows * columns * 7);
-    text.push_str(head);
-    for row in 0..rows {
-        text.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 0..columns {
-            if column > 0 {
-                text.push_str(", ");
-            }
-            text.push('$');
-            text.push_str(&(row * columns + column + 1).to_string());
-        }
-        text.push(')');
-    }
-    text
-}
-
 /// The rank inputs of these tickets' open tasks.
 pub(super) fn rank_inputs_sql(tickets: &[TicketId]) -> Sql {
     let mut sql = Sql::new(&rank_select());
@@ -170,84 +152,132 @@ impl QueueStore for Backend {
     }
 
     async fn bulk_load(&self, tickets: &[BulkTicket], tasks: &[BulkTask]) -> Result<()> {
-        const ROWS: usize = 1500;
         let mut tx = self.begin().await?;
         // Ids are assigned in insert order on a database only this writer uses: read them
         // back as a range and check its size.
         let before: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM tickets")
             .fetch_one(&mut *tx)
             .await?;
-        for chunk in tickets.chunks(ROWS) {
-            let text = placeholders(
-                "INSERT INTO tickets (service, subject, description, status, classification, client_id, \
-                 requester_id, urgent, created_at, updated_at, closed_at) VALUES ",
-                11,
-                chunk.len(),
-            );
-            let mut query = sqlx::query(AssertSqlSafe(text));
-            for t in chunk {
+        let rows = tickets
+            .iter()
+            .map(|t| {
+                let created = ms(t.created_at);
                 let closed =
-                    matches!(t.status, TicketStatus::Closed).then(|| ms(t.created_at) + 3_600_000);
-                query = query
-                    .bind(&t.service)
-                    .bind(&t.subject)
-                    .bind("")
-                    .bind(t.status.as_str())
-                    .bind(t.classification.map(|c| c.as_str()))
-                    .bind(t.client.0)
-                    .bind(t.requester.0)
-                    .bind(t.urgent)
-                    .bind(ms(t.created_at))
-                    .bind(ms(t.created_at))
-                    .bind(closed);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        let (count, first): (i64, i64) =
-            sqlx::query_as("SELECT COUNT(*), COALESCE(MIN(id), 0) FROM tickets WHERE id > $1")
-                .bind(before)
-                .fetch_one(&mut *tx)
-                .await?;
-        if usize::try_from(count).ok() != Some(tickets.len()) {
+                    matches!(t.status, TicketStatus::Closed).then_some(created + 3_600_000);
+                vec![
+                    Param::Text(t.service.clone()),
+                    Param::Text(t.subject.clone()),
+                    Param::Text(String::new()),
+                    Param::Text(t.status.as_str().to_owned()),
+                    Param::MaybeText(t.classification.map(|c| c.as_str().to_owned())),
+                    Param::Int(t.client.0),
+                    Param::Int(t.requester.0),
+                    Param::Bool(t.urgent),
+                    Param::Int(created),
+                    Param::Int(created),
+                    Param::MaybeInt(closed),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            "tickets",
+            &[
+                "service",
+                "subject",
+                "description",
+                "status",
+                "classification",
+                "client_id",
+                "requester_id",
+                "urgent",
+                "created_at",
+                "updated_at",
+                "closed_at",
+            ],
+            rows,
+        )
+        .await?;
+        let (count, first, last): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM tickets WHERE id > $1",
+        )
+        .bind(before)
+        .fetch_one(&mut *tx)
+        .await?;
+        if usize::try_from(count).ok() != Some(tickets.len()) || last - first + 1 != count {
             return Err(StoreError::Corrupt(
                 "bulk load: ticket ids are not a range".into(),
             ));
         }
-        let last = first + count - 1;
-        let max: i64 = sqlx::query_scalar("SELECT MAX(id) FROM tickets")
-            .fetch_one(&mut *tx)
-            .await?;
-        if !tickets.is_empty() && max != last {
-            return Err(StoreError::Corrupt(
-                "bulk load: ticket ids are not a range".into(),
-            ));
-        }
-        for chunk in tasks.chunks(ROWS) {
-            let text = placeholders(
-                "INSERT INTO tasks (ticket_id, kind, title, line, pool, assignee_id, due_at, priority, \
-                 state, created_at, completed_at, rank) VALUES ",
-                12,
-                chunk.len(),
-            );
-            let mut query = sqlx::query(AssertSqlSafe(text));
-            for k in chunk {
+        let rows = tasks
+            .iter()
+            .map(|k| {
                 let done = (k.state != TaskState::Open).then(|| ms(k.created_at) + 1_800_000);
-                let ticket = first + i64::try_from(k.ticket).unwrap_or(i64::MAX);
-                query = query
-                    .bind(ticket)
-                    .bind(k.kind)
-                    .bind(k.kind)
-                    .bind(k.line.map(|l| i64::from(l.get())))
-                    .bind(k.pool)
-                    .bind(k.assignee.map(|a| a.0))
-                    .bind(k.due_at.map(ms))
-                    .bind(i64::from(k.priority))
-                    .bind(k.state.as_str())
-                    .bind(ms(k.created_at))
-                    .bind(done)
-                    .bind(k.rank);
-            }
-            query.execute(&mut *tx).await?;
+                vec![
+                    Param::Int(first + i64::try_from(k.ticket).unwrap_or(i64::MAX)),
+                    Param::Text(k.kind.to_owned()),
+                    Param::Text(k.kind.to_owned()),
+                    Param::MaybeInt(k.line.map(|l| i64::from(l.get()))),
+                    Param::MaybeText(k.pool.map(str::to_owned)),
+                    Param::MaybeInt(k.assignee.map(|a| a.0)),
+                    Param::MaybeInt(k.due_at.map(ms)),
+                    Param::Int(i64::from(k.priority)),
+                    Param::Text(k.state.as_str().to_owned()),
+                    Param::Int(ms(k.created_at)),
+                    Param::MaybeInt(done),
+                    Param::Int(k.rank),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            "tasks",
+            &[
+                "ticket_id",
+                "kind",
+                "title",
+                "line",
+                "pool",
+                "assignee_id",
+                "due_at",
+                "priority",
+                "state",
+                "created_at",
+                "completed_at",
+                "rank",
+            ],
+            rows,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn suspend_indexes(&self) -> Result<SuspendedIndexes> {
+        let indexes: Vec<(String, String)> = sqlx::query_as(SECONDARY_INDEXES)
+            .fetch_all(self.writer())
+            .await?;
+        let mut tx = self.begin().await?;
+        for (name, _) in &indexes {
+            sqlx::query(AssertSqlSafe(format!("DROP INDEX \"{name}\"")))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(SuspendedIndexes(
+            indexes
+                .into_iter()
+                .map(|(_, definition)| definition)
+                .collect(),
+        ))
+    }
+
+    async fn restore_indexes(&self, indexes: SuspendedIndexes) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for definition in &indexes.0 {
+            sqlx::query(AssertSqlSafe(definition.clone()))
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -449,6 +479,33 @@ impl QueueStore for Backend {
                 })
             })
             .collect()
+    }
+
+    async fn set_line_lead(&self, user: UserId, lead: bool) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET line_lead = $2 WHERE id = $1")
+            .bind(user.0)
+            .bind(lead)
+            .execute(self.writer())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(DomainError::NotFound("user").into());
+        }
+        Ok(())
+    }
+
+    async fn is_line_lead(&self, user: UserId) -> Result<bool> {
+        let lead: Option<bool> = sqlx::query_scalar("SELECT line_lead FROM users WHERE id = $1")
+            .bind(user.0)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(lead.unwrap_or(false))
+    }
+
+    async fn open_task_count(&self) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE state = 'open'")
+            .fetch_one(self.reader())
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     async fn assign_tickets(

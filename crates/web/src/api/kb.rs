@@ -35,6 +35,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(unlink_article))
         .routes(routes!(answer_with_article))
         .routes(routes!(docs_task))
+        .routes(routes!(download_article_attachment))
 }
 
 /// The caller if the request carries credentials; nobody if it carries none. Wrong
@@ -625,4 +626,96 @@ mod tests {
         assert_eq!(bad[1].1, "%zz%");
         assert!(query_pairs(None).is_empty());
     }
+}
+
+/// A file attached to an article.
+#[derive(Serialize, ToSchema)]
+pub struct ArticleAttachmentView {
+    pub id: i64,
+    pub article_id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub created_at: String,
+    /// Where to download it.
+    pub url: String,
+}
+
+impl From<okno_store::kb::ArticleAttachment> for ArticleAttachmentView {
+    fn from(a: okno_store::kb::ArticleAttachment) -> Self {
+        ArticleAttachmentView {
+            url: format!("/api/v1/kb/articles/{}/attachments/{}", a.article_id, a.id),
+            id: a.id,
+            article_id: a.article_id,
+            file_name: a.file_name,
+            content_type: a.content_type,
+            size: a.size,
+            sha256: a.sha256,
+            created_at: a.created_at.to_string(),
+        }
+    }
+}
+
+/// The article's files, for whoever may read the article (anonymous readers for a public
+/// one); otherwise 404, as for an article that does not exist.
+#[utoipa::path(get, path = "/kb/articles/{key}/attachments", tag = "kb",
+    params(("key" = String, Path, description = "id or slug")), security((), ("bearer" = [])),
+    responses((status = 200, body = Vec<ArticleAttachmentView>), (status = 404, body = ErrorBody)))]
+pub(super) async fn list_article_attachments(
+    State(state): State<AppState>,
+    MaybeCaller(user): MaybeCaller,
+    Path(key): Path<String>,
+) -> Result<Json<Vec<ArticleAttachmentView>>, ApiError> {
+    let found = state.desk.article_attachments(user.as_ref(), &key).await?;
+    Ok(Json(found.into_iter().map(Into::into).collect()))
+}
+
+/// Multipart form: `file`. Staff only.
+#[utoipa::path(post, path = "/kb/articles/{key}/attachments", tag = "kb",
+    params(("key" = String, Path, description = "id or slug")),
+    request_body(content_type = "multipart/form-data", description = "`file`: the file"),
+    responses((status = 201, body = ArticleAttachmentView), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(super) async fn upload_article_attachment(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(key): Path<String>,
+    form: axum::extract::Multipart,
+) -> Result<(StatusCode, Json<ArticleAttachmentView>), ApiError> {
+    let upload = super::read_upload(form, &[]).await?;
+    let attachment = state
+        .desk
+        .attach_to_article(
+            &user,
+            &key,
+            &upload.name,
+            &upload.content_type,
+            &upload.bytes,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(attachment.into())))
+}
+
+#[utoipa::path(get, path = "/kb/articles/{key}/attachments/{attachment}", tag = "kb",
+    params(("key" = String, Path, description = "id or slug"), ("attachment" = i64, Path)),
+    security((), ("bearer" = [])),
+    responses((status = 200, description = "The file, always as a download"), (status = 404, body = ErrorBody)))]
+async fn download_article_attachment(
+    State(state): State<AppState>,
+    MaybeCaller(user): MaybeCaller,
+    Path((key, attachment)): Path<(String, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    let attachment: i64 = attachment
+        .parse()
+        .map_err(|_| ApiError::not_found("attachment"))?;
+    let (found, bytes) = state
+        .desk
+        .article_attachment(user.as_ref(), &key, attachment)
+        .await?;
+    Ok(crate::download(
+        &found.file_name,
+        &found.content_type,
+        bytes,
+    ))
 }

@@ -54,6 +54,10 @@ impl utoipa::Modify for BearerAuth {
 pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let uploads = OpenApiRouter::new()
         .routes(routes!(list_attachments, upload_attachment))
+        .routes(routes!(
+            kb::list_article_attachments,
+            kb::upload_article_attachment
+        ))
         .routes(routes!(clients::import))
         .layer(DefaultBodyLimit::max(
             usize::try_from(attachment_limit)
@@ -372,13 +376,59 @@ async fn upload_attachment(
     State(state): State<AppState>,
     Caller(user): Caller,
     Path(id): Path<String>,
-    mut form: Multipart,
+    form: Multipart,
 ) -> Result<(StatusCode, Json<AttachmentView>), ApiError> {
     let id = ticket_id(&id)?;
+    let upload = read_upload(form, &["comment_id"]).await?;
+    let comment = match upload.text("comment_id") {
+        Some(text) => Some(CommentId(text.trim().parse().map_err(|_| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "not a comment id",
+            )
+            .field("comment_id")
+        })?)),
+        None => None,
+    };
+    let attachment = state
+        .desk
+        .attach(
+            &user,
+            id,
+            comment,
+            &upload.name,
+            &upload.content_type,
+            &upload.bytes,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(attachment.into())))
+}
+
+/// A multipart upload: its `file` part and the text parts it may carry.
+pub(crate) struct Upload {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: axum::body::Bytes,
+    texts: Vec<(String, String)>,
+}
+
+impl Upload {
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.texts
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads a multipart form of one `file` part and the text parts named in `texts`; any
+/// other part, or no file, is a 422 naming it.
+pub(crate) async fn read_upload(mut form: Multipart, texts: &[&str]) -> Result<Upload, ApiError> {
     let bad = |field: &str, message: String| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message).field(field)
     };
-    let (mut file, mut comment) = (None, None);
+    let (mut file, mut found) = (None, Vec::new());
     loop {
         let field = match form.next_field().await {
             Ok(Some(field)) => field,
@@ -387,9 +437,9 @@ async fn upload_attachment(
                 return Err(ApiError::new(e.status(), "bad_request", e.body_text()).field("file"));
             }
         };
-        match field.name() {
-            Some("file") => {
-                let name = field.file_name().unwrap_or("file").to_owned();
+        match field.name().map(str::to_owned) {
+            Some(name) if name == "file" => {
+                let file_name = field.file_name().unwrap_or("file").to_owned();
                 let content_type = field
                     .content_type()
                     .unwrap_or("application/octet-stream")
@@ -397,29 +447,28 @@ async fn upload_attachment(
                 let bytes = field.bytes().await.map_err(|e| {
                     ApiError::new(e.status(), "too_large", e.body_text()).field("file")
                 })?;
-                file = Some((name, content_type, bytes));
+                file = Some((file_name, content_type, bytes));
             }
-            Some("comment_id") => {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| bad("comment_id", e.body_text()))?;
-                comment = Some(CommentId(
-                    text.trim()
-                        .parse()
-                        .map_err(|_| bad("comment_id", "not a comment id".into()))?,
+            Some(name) if texts.contains(&name.as_str()) => {
+                let text = field.text().await.map_err(|e| bad(&name, e.body_text()))?;
+                found.push((name, text));
+            }
+            other => {
+                return Err(bad(
+                    other.as_deref().unwrap_or("?"),
+                    "unexpected form field".into(),
                 ));
             }
-            other => return Err(bad(other.unwrap_or("?"), "unexpected form field".into())),
         }
     }
     let (name, content_type, bytes) =
         file.ok_or_else(|| bad("file", "the form has no `file` part".into()))?;
-    let attachment = state
-        .desk
-        .attach(&user, id, comment, &name, &content_type, &bytes)
-        .await?;
-    Ok((StatusCode::CREATED, Json(attachment.into())))
+    Ok(Upload {
+        name,
+        content_type,
+        bytes,
+        texts: found,
+    })
 }
 
 #[utoipa::path(get, path = "/tickets/{id}/attachments/{attachment}", tag = "attachments",

@@ -45,6 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_vip))
         .routes(routes!(set_director))
         .routes(routes!(set_skills))
+        .routes(routes!(set_line_lead))
         .routes(routes!(set_service_skills))
         .routes(routes!(set_service_priority))
 }
@@ -827,6 +828,20 @@ pub(super) async fn set_skills(
 ) -> Result<StatusCode, ApiError> {
     let who = user_ref(&state, &id, "user").await?;
     state.desk.set_skills(&user, who, &req.skills).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(put, path = "/users/{id}/line-lead", tag = "distribution", params(("id" = String, Path)),
+    request_body = Flag, responses((status = 204), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(super) async fn set_line_lead(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<Flag>,
+) -> Result<StatusCode, ApiError> {
+    let who = user_ref(&state, &id, "user").await?;
+    state.desk.set_line_lead(&user, who, req.value).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
