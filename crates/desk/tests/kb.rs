@@ -488,7 +488,16 @@ async fn the_index_is_rebuilt_when_lost(db: TestDb) {
         }
     }
     let again = again.expect("a desk starts on the corrupt index");
-    again.search_catch_up().await.unwrap();
+    // The index writer is taken on the first write: it too waits for the old indexer to let go.
+    let mut caught_up = Err(String::new());
+    for _ in 0..100 {
+        caught_up = again.search_catch_up().await.map_err(|e| e.to_string());
+        if caught_up.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    caught_up.expect("the rebuilt index catches up");
     assert_eq!(
         again
             .search_tickets(&line1, "накладная", 5)
