@@ -587,10 +587,7 @@ impl Desk {
         }
         let created = match self.store.create_routed_ticket(&ticket, &change).await {
             Ok(created) => created,
-            Err(e) if okno_store::is_mail_taken(&e) => {
-                return Ok(IngestOutcome::Ignored(DUPLICATE.into()));
-            }
-            Err(e) => return Err(store(e)),
+            Err(e) => return taken_in_or_refused(e.into()),
         };
         let created = self.run_actions(created, actions).await?;
         Ok(IngestOutcome::Created(created.number()))
@@ -643,10 +640,7 @@ impl Desk {
         };
         match written {
             Ok(()) => Ok(IngestOutcome::Updated(ticket.number())),
-            Err(DeskError::Domain(DomainError::Conflict(m))) if m == okno_store::MAIL_TAKEN => {
-                Ok(IngestOutcome::Ignored(DUPLICATE.into()))
-            }
-            Err(e) => Err(e.into()),
+            Err(e) => taken_in_or_refused(e),
         }
     }
 
@@ -1148,6 +1142,17 @@ impl From<StoreError> for Delivery {
 /// quarantine insert fails too and the caller sees the error.
 fn store(e: StoreError) -> Refusal {
     Refusal(format!("store: {e}"))
+}
+
+/// A write taking a message in failed: because another poller took it in first (a
+/// duplicate, deleted on the server like any other), or for a reason to quarantine it with.
+fn taken_in_or_refused(error: DeskError) -> std::result::Result<IngestOutcome, Refusal> {
+    match error {
+        DeskError::Domain(DomainError::Conflict(m)) if m == okno_store::MAIL_TAKEN => {
+            Ok(IngestOutcome::Ignored(DUPLICATE.into()))
+        }
+        other => Err(other.into()),
+    }
 }
 
 fn admin_only(user: &User) -> Result<()> {

@@ -198,18 +198,25 @@ async fn conversation(db: TestDb) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs real mail servers: run tests/mail/run.sh"]
 async fn two_pollers_on_one_mailbox_sqlite() {
-    run(Backend::Sqlite, two_pollers).await
+    run(Backend::Sqlite, |db| {
+        two_pollers(db, "pollers-sqlite@okno.test")
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs real mail servers: run tests/mail/run.sh"]
 async fn two_pollers_on_one_mailbox_postgres() {
-    run(Backend::Postgres, two_pollers).await
+    run(Backend::Postgres, |db| {
+        two_pollers(db, "pollers-postgres@okno.test")
+    })
+    .await
 }
 
 /// Two desks on one database (two `okno serve` processes) poll one mailbox at the same
-/// time: every message becomes one ticket, and every message leaves the server.
-async fn two_pollers(db: TestDb) {
+/// time: every message becomes one ticket, and every message leaves the server. Each
+/// backend's run has a mailbox of its own (the tests run side by side).
+async fn two_pollers(db: TestDb, address: &'static str) {
     let firm = firm(db.store.clone()).await;
     let files = tempfile::tempdir().unwrap();
     let second = okno_desk::Desk::start(
@@ -218,23 +225,22 @@ async fn two_pollers(db: TestDb) {
     )
     .await
     .unwrap();
-    empty(SUPPORT).await;
+    empty(address).await;
     const COUNT: usize = 8;
     for i in 0..COUNT {
         let message = WireMessage::builder()
             .from(CLIENT.parse().unwrap())
-            .to(SUPPORT.parse().unwrap())
+            .to(address.parse().unwrap())
             .subject(format!("Вопрос {i}"))
             .message_id(Some(format!("<pair-{i}@alfa.demo>")))
             .body(format!("Вопрос номер {i}."))
             .unwrap();
         smtp().send(message).await.unwrap();
     }
-    wait_for(SUPPORT, COUNT).await;
+    wait_for(address, COUNT).await;
     let poll = |desk: std::sync::Arc<okno_desk::Desk>| {
         tokio::spawn(async move {
-            let settings = settings();
-            desk.poll_mailbox(&settings, &settings.mailboxes[0])
+            desk.poll_mailbox(&settings(), &mailbox(address))
                 .await
                 .unwrap()
         })
@@ -261,7 +267,7 @@ async fn two_pollers(db: TestDb) {
             .all(|o| matches!(o, IngestOutcome::Created(_)) || *o == duplicate),
         "{outcomes:?}"
     );
-    assert!(messages(SUPPORT).await.is_empty(), "every message removed");
+    assert!(messages(address).await.is_empty(), "every message removed");
     let tickets = firm
         .desk
         .tickets(
