@@ -17,8 +17,9 @@ use okno_mail::outbound::{Envelope, Notice};
 use okno_mail::smtp::SmtpError;
 use okno_mail::{Kind, MailSettings, ParsedMail, thread};
 use okno_store::{
-    ChangeStep, MailComment, MailRecord, NewAttachment, NewTask, NewUser, OutboxMessage,
-    QuarantinedMail, StoreError, UNREGISTERED_CLIENT, UNREGISTERED_CLIENT_NAME,
+    ChangeStep, MailAttachment, MailIn, MailRecord, MailText, NewTask, NewUser, OutboxMessage,
+    Quarantine, QuarantinedMail, StoreError, TicketChange, UNREGISTERED_CLIENT,
+    UNREGISTERED_CLIENT_NAME,
 };
 use std::fmt;
 use std::future::Future;
@@ -64,6 +65,49 @@ impl Default for Inbox {
 
 /// Why a message is not taken in as it is: quarantined with this reason.
 struct Refusal(String);
+
+/// What a message taken in already (by this desk or another poller) comes to.
+const DUPLICATE: &str = "duplicate: taken in already";
+
+/// How often a mail-only change is tried again when route changes keep landing first.
+const MAIL_CHANGE_ATTEMPTS: usize = 8;
+
+/// A message on its way in: what its change writes besides the ticket or comment.
+struct Incoming {
+    key: String,
+    address: String,
+    subject: String,
+    raw: Vec<u8>,
+    attachments: Vec<MailAttachment>,
+}
+
+impl Incoming {
+    /// The change step taking the message in, by `author`, with the comment it adds.
+    fn step(self, author: UserId, comment: Option<MailText>) -> ChangeStep {
+        ChangeStep::Mail(Box::new(MailIn {
+            key: self.key,
+            address: self.address,
+            subject: self.subject,
+            raw: self.raw,
+            author,
+            comment,
+            attachments: self.attachments,
+        }))
+    }
+}
+
+/// A ticket a message opens, as the pipeline decided it.
+struct NewMailTicket<'a> {
+    service: &'a str,
+    subject: String,
+    description: String,
+    /// The calendar of the ticket's client.
+    calendar: Option<String>,
+    /// It waits in the "to register" list.
+    unregistered: bool,
+    /// A person wrote it: the desk may answer automatically.
+    auto_reply: bool,
+}
 
 impl From<DeskError> for Refusal {
     fn from(e: DeskError) -> Self {
@@ -112,22 +156,20 @@ impl Desk {
         inbox: &Inbox,
         raw: &[u8],
     ) -> Result<IngestOutcome> {
-        let parsed = okno_mail::parse(raw);
-        let outcome = match &parsed {
-            Ok(mail) => self.take_in(settings, inbox, raw, mail).await,
-            Err(e) => Err(Refusal(format!("unreadable: {e}"))),
-        };
-        match outcome {
+        match self.attempt(settings, inbox, raw).await {
             Ok(done) => Ok(done),
-            Err(Refusal(reason)) => {
-                let mail = parsed.as_ref().ok();
+            Err((Refusal(reason), mail)) => {
                 self.store
                     .quarantine_mail(
-                        &inbox.name,
-                        &reason,
-                        mail.and_then(|m| m.from.as_deref()),
-                        mail.map(|m| m.subject.as_str()),
-                        raw,
+                        &Quarantine {
+                            mailbox: &inbox.name,
+                            service: &inbox.service,
+                            default_client: inbox.default_client.as_deref(),
+                            reason: &reason,
+                            sender: mail.as_ref().and_then(|m| m.from.as_deref()),
+                            subject: mail.as_ref().map(|m| m.subject.as_str()),
+                            raw,
+                        },
                         Timestamp::now(),
                     )
                     .await?;
@@ -153,8 +195,9 @@ impl Desk {
         self.retry_quarantined(&self.settings.mail, id).await
     }
 
-    /// Feeds a quarantined message through the pipeline again; it leaves the quarantine
-    /// when it gets through (or is ignored), and stays with one more attempt counted if not.
+    /// Feeds a quarantined message through the pipeline again, as its own mailbox (service
+    /// and default client) took it; it leaves the quarantine when it gets through (or is
+    /// ignored), and stays with one more attempt counted if not.
     pub async fn retry_quarantined(
         &self,
         settings: &MailSettings,
@@ -172,25 +215,41 @@ impl Desk {
         }
         let inbox = Inbox {
             name: entry.mailbox.clone(),
-            ..Inbox::default()
-        };
-        let parsed = okno_mail::parse(&raw).map_err(|e| Refusal(format!("unreadable: {e}")));
-        let outcome = match &parsed {
-            Ok(mail) => self.take_in(settings, &inbox, &raw, mail).await,
-            Err(Refusal(r)) => Err(Refusal(r.clone())),
+            // Entries from before the mailbox's rule was kept: the default service.
+            service: entry
+                .service
+                .clone()
+                .unwrap_or_else(|| Inbox::default().service),
+            default_client: entry.default_client.clone(),
         };
         let now = Timestamp::now();
-        match outcome {
+        match self.attempt(settings, &inbox, &raw).await {
             Ok(done) => {
                 self.store
                     .resolve_quarantine(id, Some(&done.to_string()), now)
                     .await?;
                 Ok(done)
             }
-            Err(Refusal(reason)) => {
+            Err((Refusal(reason), _)) => {
                 self.store.resolve_quarantine(id, None, now).await?;
                 Ok(IngestOutcome::Quarantined(reason))
             }
+        }
+    }
+
+    /// Parse, then take in; a refusal comes back with the message as far as it was read.
+    async fn attempt(
+        &self,
+        settings: &MailSettings,
+        inbox: &Inbox,
+        raw: &[u8],
+    ) -> std::result::Result<IngestOutcome, (Refusal, Option<ParsedMail>)> {
+        match okno_mail::parse(raw) {
+            Ok(mail) => match self.take_in(settings, inbox, raw, &mail).await {
+                Ok(done) => Ok(done),
+                Err(refusal) => Err((refusal, Some(mail))),
+            },
+            Err(e) => Err((Refusal(format!("unreadable: {e}")), None)),
         }
     }
 
@@ -213,41 +272,42 @@ impl Desk {
             Some(id) => id.clone(),
             None => format!("sha256:{}", sha256_hex(raw)),
         };
-        if self.store.mail_taken(&key).await.map_err(store)?.is_some() {
-            return Ok(IngestOutcome::Ignored("duplicate: taken in already".into()));
-        }
         let now = Timestamp::now();
-        let recent = self
+        // Everything known about the sender in one read: taken in already, the hour's
+        // count, vendor, user and the user's client's calendar.
+        let sender = self
             .store
-            .mail_count_from(&from, now - SignedDuration::from_hours(1))
+            .mail_sender(
+                &key,
+                &from,
+                Email::parse(&from).ok().as_ref(),
+                now - SignedDuration::from_hours(1),
+            )
             .await
             .map_err(store)?;
-        if recent >= settings.rate_limit_per_hour {
+        if sender.taken {
+            return Ok(IngestOutcome::Ignored(DUPLICATE.into()));
+        }
+        if sender.recent >= settings.rate_limit_per_hour {
             return Err(Refusal(format!(
-                "rate limit: {recent} messages from {from} in the last hour"
+                "rate limit: {} messages from {from} in the last hour",
+                sender.recent
             )));
         }
-        let raw_sha256 = self
-            .files
-            .put(raw)
-            .await
-            .map_err(|e| Refusal(e.to_string()))?;
-        let record = MailRecord {
-            inbound: true,
-            message_id: key.clone(),
-            ticket_id: None,
+        let (text, notes) = self.body_and_notes(mail);
+        let incoming = Incoming {
+            key: key.clone(),
             address: from.clone(),
             subject: mail.subject.chars().take(500).collect(),
-            raw_sha256: Some(raw_sha256),
-            outbox_id: None,
+            raw: raw.to_vec(),
+            attachments: self.store_attachments(mail).await?,
         };
-        let (text, notes) = self.body_and_notes(mail);
 
         // Line 4: a vendor's answer on a ticket handed to it.
-        if let Some(vendor) = self.store.vendor_by_email(&from).await.map_err(store)?
-            && let Some(ticket) = self.threaded_ticket(mail).await.map_err(store)?
+        if let Some(vendor) = &sender.vendor
+            && let Some((ticket, route)) = self.threaded_ticket(mail).await.map_err(store)?
         {
-            let author = self.vendor_user(&vendor).await?;
+            let author = self.vendor_user(vendor).await?;
             let task = NewTask {
                 kind: "vendor_reply".into(),
                 title: format!("Ответ вендора {} по {}", vendor.name, ticket.number()),
@@ -261,24 +321,19 @@ impl Desk {
             return self
                 .comment_by_mail(
                     &ticket,
+                    route,
                     &author,
                     &text,
                     &notes,
                     true,
                     Some(task),
-                    record,
-                    mail,
+                    incoming,
                 )
                 .await;
         }
 
-        let known = self
-            .store
-            .user_by_email(&parse_email(&from)?)
-            .await
-            .map_err(store)?
-            .map(|(u, _)| u);
-        if let Some(ticket) = self.threaded_ticket(mail).await.map_err(store)? {
+        let known = sender.user;
+        if let Some((ticket, route)) = self.threaded_ticket(mail).await.map_err(store)? {
             let trusted = match &known {
                 Some(user) if user.role.is_staff() => Some(user.clone()),
                 Some(user) if user.client_id == Some(ticket.client_id) => Some(user.clone()),
@@ -289,24 +344,26 @@ impl Desk {
             };
             if let Some(author) = trusted {
                 return self
-                    .comment_by_mail(&ticket, &author, &text, &notes, false, None, record, mail)
+                    .comment_by_mail(
+                        &ticket, route, &author, &text, &notes, false, None, incoming,
+                    )
                     .await;
             }
             // A stranger quoting a ticket number: not trusted, a ticket of its own.
         }
-        let (user, unregistered) = match known {
+        let (user, unregistered, calendar) = match known {
             Some(user) if user.role.is_staff() => {
                 return Ok(IngestOutcome::Ignored(
                     "a staff address without a ticket to reply to".into(),
                 ));
             }
-            Some(user) => (user, false),
+            Some(user) => (user, false, Some(sender.calendar)),
             None => match self
                 .client_for_stranger(&from, inbox)
                 .await
                 .map_err(store)?
             {
-                Some(client) => (self.contact(&from, mail, client).await?, false),
+                Some(client) => (self.contact(&from, mail, client).await?, false, None),
                 None if settings.unknown_senders == "refuse" => {
                     if auto_reply && okno_mail::classify::may_mail(&from, &policy) {
                         let payload = serde_json::json!({
@@ -330,41 +387,37 @@ impl Desk {
                         .ensure_client(UNREGISTERED_CLIENT, UNREGISTERED_CLIENT_NAME)
                         .await
                         .map_err(store)?;
-                    (self.contact(&from, mail, client).await?, true)
+                    (self.contact(&from, mail, client).await?, true, None)
                 }
             },
         };
         let client_id = user
             .client_id
             .ok_or_else(|| Refusal("the sender belongs to no client".into()))?;
-        let subject = new_subject(&mail.subject);
+        let calendar = match calendar {
+            Some(known) => known,
+            None => self.store.client_calendar(client_id).await.map_err(store)?,
+        };
         let mut description = text;
         append_notes(&mut description, &notes);
-        let ticket = self
-            .open_mail_ticket(
-                &user,
-                client_id,
-                &inbox.service,
-                &subject,
-                &description,
-                &key,
-                auto_reply,
-            )
-            .await?;
-        let record = MailRecord {
-            ticket_id: Some(ticket.id),
-            ..record
+        let opened = NewMailTicket {
+            service: &inbox.service,
+            subject: new_subject(&mail.subject),
+            description,
+            calendar,
+            unregistered,
+            auto_reply,
         };
-        self.store
-            .record_mail(&record, unregistered, now)
+        self.open_mail_ticket(&user, client_id, opened, incoming)
             .await
-            .map_err(store)?;
-        self.attach_all(&ticket, None, &user, mail).await?;
-        Ok(IngestOutcome::Created(ticket.number()))
     }
 
-    /// The ticket a message threads into: the number in its subject, then its ids.
-    async fn threaded_ticket(&self, mail: &ParsedMail) -> okno_store::Result<Option<Ticket>> {
+    /// The ticket a message threads into, with its route state: the number in its
+    /// subject, then its ids.
+    async fn threaded_ticket(
+        &self,
+        mail: &ParsedMail,
+    ) -> okno_store::Result<Option<(Ticket, String)>> {
         let id = match thread::ticket_in_subject(&mail.subject) {
             Some(number) => Some(TicketId(number.0)),
             None => {
@@ -373,7 +426,11 @@ impl Desk {
             }
         };
         match id {
-            Some(id) => self.store.ticket(TicketScope::All, id).await,
+            Some(id) => Ok(self
+                .store
+                .routed_ticket(id)
+                .await?
+                .map(|routed| (routed.ticket, routed.route))),
             None => Ok(None),
         }
     }
@@ -487,74 +544,74 @@ impl Desk {
             .ok_or_else(|| Refusal("the vendor's user is disabled".into()))
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn open_mail_ticket(
         &self,
         user: &User,
         client_id: ClientId,
-        service: &str,
-        subject: &str,
-        description: &str,
-        key: &str,
-        auto_reply: bool,
-    ) -> std::result::Result<Ticket, Refusal> {
+        opened: NewMailTicket<'_>,
+        incoming: Incoming,
+    ) -> std::result::Result<IngestOutcome, Refusal> {
         let catalog = self.catalog();
         let service = catalog
-            .service(service)
+            .service(opened.service)
             .filter(|s| s.active)
             .ok_or_else(|| {
                 Refusal(format!(
-                    "the mailbox's service {service:?} is not in the catalog"
+                    "the mailbox's service {:?} is not in the catalog",
+                    opened.service
                 ))
             })?;
-        let subject = parse_text("subject", subject, SUBJECT_MAX_CHARS, true)
+        let subject = parse_text("subject", &opened.subject, SUBJECT_MAX_CHARS, true)
             .map_err(|e| Refusal(e.to_string()))?;
-        let description: String = description.chars().take(BODY_MAX_CHARS).collect();
         let ticket = NewTicket {
             service: service.code.clone(),
             subject,
-            description,
+            description: opened.description.chars().take(BODY_MAX_CHARS).collect(),
             client_id,
             requester_id: user.id,
             draft: false,
         };
-        let calendar = self.store.client_calendar(client_id).await.map_err(store)?;
         let (mut change, actions) = self
-            .start_route(user, &service.workflow, calendar.as_deref())
+            .start_route(user, &service.workflow, opened.calendar.as_deref())
             .await?;
-        // Written in the ticket's own transaction: a crash before the mail record still
-        // finds this ticket for the message (no second ticket).
-        change.steps.push(ChangeStep::Event {
-            kind: "mail_in".into(),
-            detail: key.to_owned(),
-            public: false,
-        });
-        if !auto_reply {
+        // The message's record, raw bytes and attachments go in the ticket's own
+        // transaction: a message is taken in whole, once, or not at all.
+        change.steps.push(incoming.step(user.id, None));
+        if opened.unregistered {
+            change.steps.push(ChangeStep::Admitted {
+                registered: false,
+                over_limit: None,
+            });
+        }
+        if !opened.auto_reply {
             change.steps.push(ChangeStep::Event {
                 kind: "mail_quiet".into(),
                 detail: "an automatic message: no automatic answer".into(),
                 public: false,
             });
         }
-        let created = self
-            .store
-            .create_routed_ticket(&ticket, &change)
-            .await
-            .map_err(store)?;
-        Ok(self.run_actions(created, actions).await?)
+        let created = match self.store.create_routed_ticket(&ticket, &change).await {
+            Ok(created) => created,
+            Err(e) => return taken_in_or_refused(e.into()),
+        };
+        let created = self.run_actions(created, actions).await?;
+        Ok(IngestOutcome::Created(created.number()))
     }
 
+    /// A reply on a ticket: the comment, the message and its attachments in one change,
+    /// which also moves the route when a client writes mid-route (to line 1, as a comment
+    /// on the portal does).
     #[allow(clippy::too_many_arguments)]
     async fn comment_by_mail(
         &self,
         ticket: &Ticket,
+        route: String,
         author: &User,
         text: &str,
         notes: &[String],
         internal: bool,
         task: Option<NewTask>,
-        record: MailRecord,
-        mail: &ParsedMail,
+        incoming: Incoming,
     ) -> std::result::Result<IngestOutcome, Refusal> {
         let mut body = if text.trim().is_empty() {
             "(пустое письмо)".to_owned()
@@ -562,38 +619,66 @@ impl Desk {
             text.chars().take(BODY_MAX_CHARS).collect()
         };
         append_notes(&mut body, notes);
-        let comment = MailComment {
-            comment: NewComment {
-                ticket_id: ticket.id,
-                author_id: author.id,
-                body,
-                internal,
-            },
-            record: MailRecord {
-                ticket_id: Some(ticket.id),
-                ..record
-            },
-            task,
-        };
-        let added = self
-            .store
-            .add_mail_comment(&comment, Timestamp::now())
-            .await
-            .map_err(store)?;
-        self.attach_all(ticket, Some(added.id), author, mail)
-            .await?;
-        // A client's message mid-route goes to line 1, as a comment on the portal does.
-        if !author.role.is_staff()
+        let mut steps = vec![incoming.step(author.id, Some(MailText { body, internal }))];
+        steps.extend(task.map(|t| ChangeStep::CreateTask(t, None)));
+        let routed = !author.role.is_staff()
             && ticket.status.is_open()
-            && let Some(routed) = self.store.routed_ticket(ticket.id).await.map_err(store)?
-            && crate::route::route_state(&routed.route).is_some()
-        {
-            self.advance(ticket.id, Some(author.id), None, None, |workflow, state| {
-                Ok(okno_workflow::client_replied(workflow, state))
-            })
-            .await?;
+            && crate::route::route_state(&route).is_some();
+        let written = if routed {
+            match self
+                .advance_once(
+                    ticket.id,
+                    None,
+                    Some(author.id),
+                    None,
+                    None,
+                    None,
+                    steps,
+                    &|w, s| Ok(okno_workflow::client_replied(w, s)),
+                )
+                .await
+            {
+                Ok((changed, actions)) => self.run_actions(changed, actions).await.map(|_| ()),
+                Err(e) => Err(e),
+            }
+        } else {
+            self.mail_change(ticket.id, route, author, steps).await
+        };
+        match written {
+            Ok(()) => Ok(IngestOutcome::Updated(ticket.number())),
+            Err(e) => taken_in_or_refused(e),
         }
-        Ok(IngestOutcome::Updated(ticket.number()))
+    }
+
+    /// A change of `steps` alone (no route step), guarded by the route state as read and
+    /// read again when another change lands first.
+    async fn mail_change(
+        &self,
+        id: TicketId,
+        mut route: String,
+        author: &User,
+        steps: Vec<ChangeStep>,
+    ) -> Result<()> {
+        for _ in 0..MAIL_CHANGE_ATTEMPTS {
+            let change = TicketChange {
+                actor: Some(author.id),
+                at: Timestamp::now(),
+                from_route: route.clone(),
+                route: route.clone(),
+                complete: None,
+                steps: steps.clone(),
+                next_step_at: None,
+                rank: Some(self.priorities.clone()),
+            };
+            if self.store.apply_change(id, &change).await?.is_some() {
+                return Ok(());
+            }
+            route = match self.store.routed_ticket(id).await? {
+                Some(routed) => routed.route,
+                None => return Err(DomainError::NotFound("ticket").into()),
+            };
+        }
+        Err(DomainError::Conflict("the ticket is changing right now; try again".into()).into())
     }
 
     /// The text to keep (quotes and signature folded away; the raw message keeps them) and
@@ -617,14 +702,15 @@ impl Desk {
         (visible, notes)
     }
 
-    async fn attach_all(
+    /// Puts the attachments within the limit in the file store (by content: a file left
+    /// by a message that is then not taken in is harmless); their rows are written with
+    /// the message.
+    async fn store_attachments(
         &self,
-        ticket: &Ticket,
-        comment: Option<CommentId>,
-        by: &User,
         mail: &ParsedMail,
-    ) -> std::result::Result<(), Refusal> {
+    ) -> std::result::Result<Vec<MailAttachment>, Refusal> {
         let limit = self.settings.attachment_limit;
+        let mut stored = Vec::new();
         for a in mail
             .attachments
             .iter()
@@ -635,22 +721,14 @@ impl Desk {
                 .put(&a.bytes)
                 .await
                 .map_err(|e| Refusal(e.to_string()))?;
-            let file_name = clean_file_name(&a.file_name);
-            let attachment = NewAttachment {
-                ticket_id: ticket.id,
-                comment_id: comment,
-                file_name,
+            stored.push(MailAttachment {
+                file_name: clean_file_name(&a.file_name),
                 content_type: a.content_type.chars().take(200).collect(),
                 size: a.bytes.len() as i64,
                 sha256,
-                uploaded_by: by.id,
-            };
-            self.store
-                .add_attachment(&attachment, Timestamp::now())
-                .await
-                .map_err(store)?;
+            });
         }
-        Ok(())
+        Ok(stored)
     }
 
     /// One pass over an IMAP mailbox: every message goes through the pipeline, and is
@@ -814,7 +892,6 @@ impl Desk {
                     raw_sha256: None,
                     outbox_id: Some(row.id),
                 },
-                false,
                 now,
             )
             .await?;
@@ -1132,6 +1209,17 @@ impl From<StoreError> for Delivery {
 /// quarantine insert fails too and the caller sees the error.
 fn store(e: StoreError) -> Refusal {
     Refusal(format!("store: {e}"))
+}
+
+/// A write taking a message in failed: because another poller took it in first (a
+/// duplicate, deleted on the server like any other), or for a reason to quarantine it with.
+fn taken_in_or_refused(error: DeskError) -> std::result::Result<IngestOutcome, Refusal> {
+    match error {
+        DeskError::Domain(DomainError::Conflict(m)) if m == okno_store::MAIL_TAKEN => {
+            Ok(IngestOutcome::Ignored(DUPLICATE.into()))
+        }
+        other => Err(other.into()),
+    }
 }
 
 fn admin_only(user: &User) -> Result<()> {

@@ -275,8 +275,10 @@ impl Desk {
         self.run_actions(ticket, actions).await
     }
 
+    /// One event on the route, with `prefix` steps written in the same change (a mail
+    /// reply's comment, say); the automatic actions it asks for are returned, not run.
     #[allow(clippy::too_many_arguments)]
-    async fn advance_once<F>(
+    pub(crate) async fn advance_once<F>(
         &self,
         id: TicketId,
         mut read: Option<RoutedTicket>,

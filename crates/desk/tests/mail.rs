@@ -3,6 +3,8 @@
 //! recorder; tests/mail/run.sh drives real IMAP and SMTP servers.
 
 mod common;
+#[path = "../../mail/tests/mutate.rs"]
+mod mutate;
 
 use common::*;
 use okno_desk::mail::{Inbox, IngestOutcome, MailSender};
@@ -25,6 +27,9 @@ okno_store::on_both_backends!(
     vendor_answers_become_internal_comments_with_a_line1_task,
     bad_input_never_panics,
     every_notice_goes_out_by_mail_once,
+    two_pollers_take_each_message_once,
+    a_quarantine_retry_files_under_the_mailboxs_own_service_and_client,
+    mutated_mail_is_taken_in_or_quarantined_with_a_reason,
 );
 
 #[derive(Default)]
@@ -538,7 +543,8 @@ async fn unreadable_mail_is_quarantined_and_retryable(db: TestDb) {
         .unwrap();
     assert_eq!(entry.attempts, 1);
     assert_eq!(raw, b"Subject: no sender at all\r\n\r\nbody");
-    // A message quarantined for a reason that passes (its service came back) goes through.
+    // A mailbox whose service is not in the catalog: its messages wait, and a retry is
+    // made for the same mailbox (still refused), not under some default service.
     let inbox = Inbox {
         service: "no-such-service".into(),
         ..Inbox::default()
@@ -550,18 +556,229 @@ async fn unreadable_mail_is_quarantined_and_retryable(db: TestDb) {
         .unwrap();
     assert!(matches!(out, IngestOutcome::Quarantined(_)));
     let id = db.store.quarantined(None, 1).await.unwrap()[0].id;
-    assert!(matches!(
+    assert_eq!(
         firm.desk.retry_quarantined(&settings(), id).await.unwrap(),
-        IngestOutcome::Created(_)
-    ));
-    assert!(
-        db.store
-            .quarantined(None, 10)
+        IngestOutcome::Quarantined(
+            "the mailbox's service \"no-such-service\" is not in the catalog".into()
+        )
+    );
+    let (entry, _) = db.store.quarantined_raw(id).await.unwrap().unwrap();
+    assert_eq!(entry.attempts, 1);
+    assert!(entry.resolved_at.is_none());
+}
+
+async fn two_pollers_take_each_message_once(db: TestDb) {
+    let firm = firm(db.store.clone()).await;
+    // A second desk on the same database, as a second `okno serve` would be.
+    let files = tempfile::tempdir().unwrap();
+    let second = okno_desk::Desk::start(
+        okno_store::open(&db.url).await.unwrap(),
+        okno_desk::Settings::new(files.path().to_owned()),
+    )
+    .await
+    .unwrap();
+    let first = created(&ingest(&firm, &mail("client@alfa.demo", "Первое", "x", "")).await);
+    // New tickets, replies (the comment and the route's task are one change) and
+    // attachments, each in the mailbox both pollers read.
+    let attached = mutate::SAMPLES[2].1.to_vec();
+    let messages: Vec<Vec<u8>> = (0..24)
+        .map(|i| match i % 3 {
+            0 => mail("client@alfa.demo", &format!("Вопрос {i}"), "x", ""),
+            1 => mail(
+                "other@alfa.demo",
+                &format!("Re: [{}] Первое", TicketNumber(first.0)),
+                &format!("ответ {i}"),
+                "",
+            ),
+            _ => attached
+                .clone()
+                .replace_message_id(&format!("{}@alfa.demo", rand_id())),
+        })
+        .collect();
+    let poll = |desk: std::sync::Arc<okno_desk::Desk>, messages: Vec<Vec<u8>>| {
+        tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            for raw in messages {
+                outcomes.push(
+                    desk.ingest_mail(&settings(), &Inbox::default(), &raw)
+                        .await
+                        .unwrap(),
+                );
+            }
+            outcomes
+        })
+    };
+    let a = poll(firm.desk.clone(), messages.clone());
+    let b = poll(second.clone(), messages.clone());
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    let duplicate = IngestOutcome::Ignored("duplicate: taken in already".into());
+    let mut tickets = std::collections::HashSet::new();
+    for (i, pair) in a.iter().zip(&b).enumerate() {
+        let taken: Vec<_> = [pair.0, pair.1]
+            .into_iter()
+            .filter(|o| **o != duplicate)
+            .collect();
+        assert_eq!(taken.len(), 1, "message {i}: {pair:?}");
+        match (i % 3, taken[0]) {
+            (1, IngestOutcome::Updated(n)) => assert_eq!(n.0, first.0),
+            (_, IngestOutcome::Created(n)) => assert!(tickets.insert(n.0)),
+            (_, other) => panic!("message {i}: {other:?}"),
+        }
+    }
+    assert_eq!(tickets.len(), 16);
+    let all = firm
+        .desk
+        .tickets(
+            &firm.line1,
+            &okno_store::TicketFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 17, "one ticket per message, and the first");
+    let replies = firm.desk.comments(&firm.line1, first).await.unwrap();
+    assert_eq!(
+        replies
+            .iter()
+            .filter(|c| c.body.starts_with("ответ"))
+            .count(),
+        8
+    );
+    for id in &tickets {
+        let files = firm.desk.attachments(&firm.line1, TicketId(*id)).await;
+        assert!(files.unwrap().len() <= 1, "an attachment row written twice");
+    }
+
+    // The store refuses a second change carrying a message it took in already, whatever
+    // the reader saw before: nothing of that change is written.
+    let taken = format!("{}@alfa.demo", rand_id());
+    let raw = mail("client@alfa.demo", "Гонка", "x", "").replace_message_id(&taken);
+    created(&ingest(&firm, &raw).await);
+    let ticket = firm.desk.ticket(&firm.line1, first).await.unwrap();
+    let route = db.store.routed_ticket(first).await.unwrap().unwrap().route;
+    let change = okno_store::TicketChange {
+        actor: Some(firm.contact.id),
+        at: jiff::Timestamp::now(),
+        from_route: route.clone(),
+        route,
+        complete: None,
+        steps: vec![okno_store::ChangeStep::Mail(Box::new(okno_store::MailIn {
+            key: taken,
+            address: "client@alfa.demo".into(),
+            subject: "Гонка".into(),
+            raw,
+            author: firm.contact.id,
+            comment: Some(okno_store::MailText {
+                body: "второй раз".into(),
+                internal: false,
+            }),
+            attachments: Vec::new(),
+        }))],
+        next_step_at: None,
+        rank: None,
+    };
+    let refused = db.store.apply_change(first, &change).await.unwrap_err();
+    assert!(okno_store::is_mail_taken(&refused), "{refused}");
+    let after = firm.desk.comments(&firm.line1, first).await.unwrap();
+    assert!(after.iter().all(|c| c.body != "второй раз"));
+    assert_eq!(
+        firm.desk
+            .ticket(&firm.line1, first)
             .await
             .unwrap()
-            .iter()
-            .all(|q| q.id != id)
+            .updated_at,
+        ticket.updated_at
     );
+}
+
+trait WithMessageId {
+    fn replace_message_id(self, id: &str) -> Vec<u8>;
+}
+
+impl WithMessageId for Vec<u8> {
+    /// The message with its Message-ID set to `id`.
+    fn replace_message_id(mut self, id: &str) -> Vec<u8> {
+        let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+        let start = find(&self, b"Message-ID: <").unwrap() + b"Message-ID: <".len();
+        let end = start + find(&self[start..], b">").unwrap();
+        self.splice(start..end, id.bytes());
+        self
+    }
+}
+
+async fn a_quarantine_retry_files_under_the_mailboxs_own_service_and_client(db: TestDb) {
+    let firm = firm(db.store.clone()).await;
+    let inbox = Inbox {
+        name: "docs@okno.test/INBOX".into(),
+        service: "documents".into(),
+        default_client: Some("ALFA".into()),
+    };
+    // Over the rate limit: put aside, with the mailbox's rule.
+    let strict = MailSettings {
+        rate_limit_per_hour: 0,
+        ..settings()
+    };
+    let raw = mail("stranger@elsewhere.test", "Нужен акт сверки", "x", "");
+    let out = firm.desk.ingest_mail(&strict, &inbox, &raw).await.unwrap();
+    assert!(matches!(out, IngestOutcome::Quarantined(ref r) if r.starts_with("rate limit")));
+    let entry = db.store.quarantined(None, 1).await.unwrap().remove(0);
+    assert_eq!(entry.mailbox, "docs@okno.test/INBOX");
+    assert_eq!(entry.service.as_deref(), Some("documents"));
+    assert_eq!(entry.default_client.as_deref(), Some("ALFA"));
+    // The retry files it as that mailbox would have: its service, its default client.
+    let id = match firm
+        .desk
+        .retry_quarantined(&settings(), entry.id)
+        .await
+        .unwrap()
+    {
+        IngestOutcome::Created(n) => TicketId(n.0),
+        other => panic!("{other:?}"),
+    };
+    let ticket = firm.desk.ticket(&firm.line1, id).await.unwrap();
+    assert_eq!(ticket.service, "documents");
+    assert_eq!(ticket.client_id, firm.client);
+    assert!(registered(&db, id).await);
+    assert!(db.store.quarantined(None, 10).await.unwrap().is_empty());
+}
+
+async fn mutated_mail_is_taken_in_or_quarantined_with_a_reason(db: TestDb) {
+    use proptest::strategy::{Strategy, ValueTree};
+    let firm = firm(db.store.clone()).await;
+    let settings = MailSettings {
+        rate_limit_per_hour: i64::MAX,
+        ..settings()
+    };
+    let strategy = mutate::message();
+    let mut runner = proptest::test_runner::TestRunner::default();
+    let mut quarantined = 0;
+    for _ in 0..150 {
+        let raw = strategy.new_tree(&mut runner).unwrap().current();
+        let shown = String::from_utf8_lossy(&raw).into_owned();
+        let outcome = firm
+            .desk
+            .ingest_mail(&settings, &Inbox::default(), &raw)
+            .await
+            .unwrap_or_else(|e| panic!("{e} on {shown:?}"));
+        match &outcome {
+            IngestOutcome::Created(n) | IngestOutcome::Updated(n) => {
+                firm.desk
+                    .ticket(&firm.line1, TicketId(n.0))
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}: {outcome:?} on {shown:?}"));
+            }
+            IngestOutcome::Quarantined(reason) => {
+                assert!(!reason.trim().is_empty(), "{shown:?}");
+                quarantined += 1;
+            }
+            IngestOutcome::Ignored(reason) => assert!(!reason.trim().is_empty(), "{shown:?}"),
+        }
+    }
+    let listed = db.store.quarantined(None, 500).await.unwrap();
+    assert_eq!(listed.len(), quarantined);
+    assert!(listed.iter().all(|q| !q.reason.trim().is_empty()));
 }
 
 async fn vendor_answers_become_internal_comments_with_a_line1_task(db: TestDb) {

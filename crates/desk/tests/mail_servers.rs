@@ -194,3 +194,90 @@ async fn conversation(db: TestDb) {
     assert_eq!(from_client[0].body, "Вот номер счёта: 42.");
     assert!(!from_client[0].internal);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs real mail servers: run tests/mail/run.sh"]
+async fn two_pollers_on_one_mailbox_sqlite() {
+    run(Backend::Sqlite, |db| {
+        two_pollers(db, "pollers-sqlite@okno.test")
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs real mail servers: run tests/mail/run.sh"]
+async fn two_pollers_on_one_mailbox_postgres() {
+    run(Backend::Postgres, |db| {
+        two_pollers(db, "pollers-postgres@okno.test")
+    })
+    .await
+}
+
+/// Two desks on one database (two `okno serve` processes) poll one mailbox at the same
+/// time: every message becomes one ticket, and every message leaves the server. Each
+/// backend's run has a mailbox of its own (the tests run side by side).
+async fn two_pollers(db: TestDb, address: &'static str) {
+    let firm = firm(db.store.clone()).await;
+    let files = tempfile::tempdir().unwrap();
+    let second = okno_desk::Desk::start(
+        okno_store::open(&db.url).await.unwrap(),
+        okno_desk::Settings::new(files.path().to_owned()),
+    )
+    .await
+    .unwrap();
+    empty(address).await;
+    const COUNT: usize = 8;
+    for i in 0..COUNT {
+        let message = WireMessage::builder()
+            .from(CLIENT.parse().unwrap())
+            .to(address.parse().unwrap())
+            .subject(format!("Вопрос {i}"))
+            .message_id(Some(format!("<pair-{i}@alfa.demo>")))
+            .body(format!("Вопрос номер {i}."))
+            .unwrap();
+        smtp().send(message).await.unwrap();
+    }
+    wait_for(address, COUNT).await;
+    let poll = |desk: std::sync::Arc<okno_desk::Desk>| {
+        tokio::spawn(async move {
+            desk.poll_mailbox(&settings(), &mailbox(address))
+                .await
+                .unwrap()
+        })
+    };
+    let (a, b) = (poll(firm.desk.clone()), poll(second.clone()));
+    let outcomes: Vec<_> = a
+        .await
+        .unwrap()
+        .into_iter()
+        .chain(b.await.unwrap())
+        .collect();
+    let created: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            IngestOutcome::Created(n) => Some(n.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(created.len(), COUNT, "{outcomes:?}");
+    let duplicate = IngestOutcome::Ignored("duplicate: taken in already".into());
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, IngestOutcome::Created(_)) || *o == duplicate),
+        "{outcomes:?}"
+    );
+    assert!(messages(address).await.is_empty(), "every message removed");
+    let tickets = firm
+        .desk
+        .tickets(
+            &firm.line1,
+            &okno_store::TicketFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(tickets.len(), COUNT, "one ticket per message");
+}

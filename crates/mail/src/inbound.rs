@@ -60,10 +60,66 @@ pub enum ParseError {
     NotMail,
     #[error("the message has no sender address")]
     NoSender,
+    #[error("the MIME structure is broken beyond reading")]
+    Broken,
 }
 
-/// Parses one RFC 5322 message. Never panics on any input (the fuzz target checks it).
+/// Parses one RFC 5322 message. Never panics on any input (the fuzz target and the
+/// pipeline's property tests check it).
 pub fn parse(raw: &[u8]) -> Result<ParsedMail, ParseError> {
+    // mail-parser itself panics on some broken multiparts ("Invalid part ID, could not find
+    // multipart", found by the property test): such a message is unreadable, and the
+    // poller goes on with the next one.
+    match std::panic::catch_unwind(|| parse_message(raw)) {
+        Ok(parsed) => parsed.map(ParsedMail::without_nul),
+        Err(_) => Err(ParseError::Broken),
+    }
+}
+
+impl ParsedMail {
+    /// The same message without NUL characters, which no text column (PostgreSQL's
+    /// `TEXT`, for one) takes; the raw message keeps them.
+    fn without_nul(self) -> Self {
+        fn clean(text: String) -> String {
+            if text.contains('\0') {
+                text.replace('\0', "")
+            } else {
+                text
+            }
+        }
+        let all = |list: Vec<String>| list.into_iter().map(clean).collect();
+        ParsedMail {
+            message_id: self.message_id.map(clean).filter(|m| !m.is_empty()),
+            in_reply_to: all(self.in_reply_to),
+            references: all(self.references),
+            from: self.from.map(clean),
+            from_name: self.from_name.map(clean),
+            recipients: all(self.recipients),
+            subject: clean(self.subject),
+            text: clean(self.text),
+            html: self.html.map(clean),
+            attachments: self
+                .attachments
+                .into_iter()
+                .map(|a| MailAttachment {
+                    file_name: clean(a.file_name),
+                    content_type: clean(a.content_type),
+                    content_id: a.content_id.map(clean),
+                    ..a
+                })
+                .collect(),
+            signals: Signals {
+                auto_submitted: self.signals.auto_submitted.map(clean),
+                precedence: self.signals.precedence.map(clean),
+                x_loop: all(self.signals.x_loop),
+                bounced_ids: all(self.signals.bounced_ids),
+                ..self.signals
+            },
+        }
+    }
+}
+
+fn parse_message(raw: &[u8]) -> Result<ParsedMail, ParseError> {
     let message = MessageParser::default()
         .parse(raw)
         .ok_or(ParseError::NotMail)?;

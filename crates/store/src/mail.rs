@@ -3,7 +3,7 @@
 //! their mail record in one transaction, the quarantine, vendors (line 4), and leasing
 //! outbox rows for delivery.
 
-use crate::{NewTask, Result};
+use crate::Result;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use okno_domain::*;
@@ -24,19 +24,97 @@ pub struct MailRecord {
     pub outbox_id: Option<i64>,
 }
 
-/// A comment that came by mail, with what else happens in its transaction.
+/// A message taken in by mail, carried by the change that takes it in
+/// ([`crate::ChangeStep::Mail`]) and written in that change's transaction: its record with
+/// the raw message, its attachments' rows and, on an existing ticket, its comment. The key
+/// is unique: a change carrying a key taken in already fails with the conflict
+/// [`MAIL_TAKEN`] and changes nothing, so two pollers never take one message in twice.
+#[derive(Clone)]
+pub struct MailIn {
+    /// The Message-ID, or `sha256:<hex>` of the raw message when it has none.
+    pub key: String,
+    pub address: String,
+    pub subject: String,
+    /// The message as it came (quotes and signatures included).
+    pub raw: Vec<u8>,
+    /// The comment's author and the attachments' uploader.
+    pub author: UserId,
+    /// The comment it adds (`None`: the message opened the ticket).
+    pub comment: Option<MailText>,
+    /// Attachments whose bytes are in the file store already.
+    pub attachments: Vec<MailAttachment>,
+}
+
+impl std::fmt::Debug for MailIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailIn")
+            .field("key", &self.key)
+            .field("address", &self.address)
+            .field("raw_bytes", &self.raw.len())
+            .field("comment", &self.comment)
+            .field("attachments", &self.attachments)
+            .finish()
+    }
+}
+
+/// The comment an inbound message adds to its ticket.
 #[derive(Debug, Clone)]
-pub struct MailComment {
-    pub comment: NewComment,
-    pub record: MailRecord,
-    /// A task to create with it (a vendor's answer puts one in line 1's queue).
-    pub task: Option<NewTask>,
+pub struct MailText {
+    pub body: String,
+    pub internal: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailAttachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+/// The conflict a change carrying a message taken in already fails with.
+pub const MAIL_TAKEN: &str = "the message was taken in already";
+
+/// Whether the error is [`MAIL_TAKEN`].
+pub fn is_mail_taken(error: &crate::StoreError) -> bool {
+    matches!(error, crate::StoreError::Domain(DomainError::Conflict(m)) if m == MAIL_TAKEN)
+}
+
+/// What the inbound pipeline needs to know about a message's sender, read at once.
+#[derive(Debug, Clone, Default)]
+pub struct SenderFacts {
+    /// An inbound message with the message's key was taken in already.
+    pub taken: bool,
+    /// Inbound messages from the address since the instant asked (the per-sender limit).
+    pub recent: i64,
+    /// The vendor (line 4) writing from the address.
+    pub vendor: Option<Vendor>,
+    /// The active user with the address.
+    pub user: Option<User>,
+    /// The calendar of the user's client, if it has one.
+    pub calendar: Option<String>,
+}
+
+/// A message put aside, with the mailbox it came to (its service and default client are
+/// used again when it is retried).
+#[derive(Debug, Clone, Copy)]
+pub struct Quarantine<'a> {
+    pub mailbox: &'a str,
+    pub service: &'a str,
+    pub default_client: Option<&'a str>,
+    pub reason: &'a str,
+    pub sender: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub raw: &'a [u8],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuarantinedMail {
     pub id: i64,
     pub mailbox: String,
+    /// The mailbox's service and default client (`None` on entries from before they were kept).
+    pub service: Option<String>,
+    pub default_client: Option<String>,
     pub reason: String,
     pub sender: Option<String>,
     pub subject: Option<String>,
@@ -69,24 +147,22 @@ pub trait MailStore: Send + Sync {
     /// The ticket a stored message (in or out) with one of these ids belongs to; the first
     /// id that is known wins.
     async fn mail_ticket(&self, message_ids: &[String]) -> Result<Option<TicketId>>;
-    /// Whether an inbound message with this key was taken in already, and on which ticket
-    /// (also finds a ticket whose creation committed just before a crash).
-    async fn mail_taken(&self, message_id: &str) -> Result<Option<Option<TicketId>>>;
-    /// Records a message; `unregistered` also puts its ticket in the "to register" list.
-    /// A record whose id is known already is left as it is.
-    async fn record_mail(
+    /// The sender's facts for a message with this key from this address (`user_email`:
+    /// the address as a valid email, if it is one); `recent` counts since `since`.
+    async fn mail_sender(
         &self,
-        record: &MailRecord,
-        unregistered: bool,
-        at: Timestamp,
-    ) -> Result<()>;
+        key: &str,
+        address: &str,
+        user_email: Option<&Email>,
+        since: Timestamp,
+    ) -> Result<SenderFacts>;
+    /// Records an outbound message. A record whose id is known already is left as it is.
+    async fn record_mail(&self, record: &MailRecord, at: Timestamp) -> Result<()>;
     /// The Message-IDs on a ticket, oldest first (at most `limit`): a notification's
     /// In-Reply-To and References.
     async fn mail_thread(&self, ticket: TicketId, limit: u32) -> Result<Vec<String>>;
     /// Whether the ticket is registered (FALSE: it waits in the "to register" list).
     async fn ticket_registered(&self, ticket: TicketId) -> Result<Option<bool>>;
-    /// Inbound messages from the address since the instant (the per-sender rate limit).
-    async fn mail_count_from(&self, address: &str, since: Timestamp) -> Result<i64>;
     /// An outbound message was sent already (per-recipient idempotency).
     async fn mail_sent(&self, message_id: &str) -> Result<bool>;
 
@@ -94,21 +170,10 @@ pub trait MailStore: Send + Sync {
     /// The client with this code, created with this name if missing.
     async fn ensure_client(&self, code: &str, name: &str) -> Result<ClientId>;
 
-    /// The comment, its history event, the outbox notice (public comments), the optional
-    /// task and the mail record, in one transaction.
-    async fn add_mail_comment(&self, comment: &MailComment, at: Timestamp) -> Result<Comment>;
     /// A delivery failure noted on the ticket (internal history).
     async fn record_bounce(&self, ticket: TicketId, detail: &str, at: Timestamp) -> Result<()>;
 
-    async fn quarantine_mail(
-        &self,
-        mailbox: &str,
-        reason: &str,
-        sender: Option<&str>,
-        subject: Option<&str>,
-        raw: &[u8],
-        at: Timestamp,
-    ) -> Result<i64>;
+    async fn quarantine_mail(&self, entry: &Quarantine<'_>, at: Timestamp) -> Result<i64>;
     /// Open quarantine entries, newest first, after the keyset cursor.
     async fn quarantined(&self, after: Option<i64>, limit: u32) -> Result<Vec<QuarantinedMail>>;
     async fn quarantined_raw(&self, id: i64) -> Result<Option<(QuarantinedMail, Vec<u8>)>>;
@@ -122,7 +187,6 @@ pub trait MailStore: Send + Sync {
 
     async fn upsert_vendor(&self, vendor: &Vendor) -> Result<()>;
     async fn vendor(&self, code: &str) -> Result<Option<Vendor>>;
-    async fn vendor_by_email(&self, email: &str) -> Result<Option<Vendor>>;
     /// Hands the ticket to the vendor: the link, an internal history event and an outbox
     /// `vendor_transfer` row (idempotency key `vendor:<ticket>:<code>`), in one transaction.
     async fn transfer_to_vendor(

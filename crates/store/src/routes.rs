@@ -35,6 +35,9 @@ pub enum ChangeStep {
         registered: bool,
         over_limit: Option<String>,
     },
+    /// A message taken in by mail, written in the change's own transaction (see
+    /// [`crate::MailIn`]); its key taken in already fails the change with [`crate::MAIL_TAKEN`].
+    Mail(Box<crate::MailIn>),
     /// Anything else worth keeping in the history (an automatic step's result, say).
     Event {
         kind: String,

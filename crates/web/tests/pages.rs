@@ -994,13 +994,14 @@ impl App {
         steps: Vec<okno_store::ChangeStep>,
         next_step_at: Option<Option<Timestamp>>,
     ) {
-        let (_, route) = self
+        let route = self
             .desk
             .store
             .routed_ticket(ticket)
             .await
             .unwrap()
-            .unwrap();
+            .unwrap()
+            .route;
         let change = okno_store::TicketChange {
             actor: None,
             at: Timestamp::now(),

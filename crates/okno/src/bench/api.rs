@@ -428,7 +428,7 @@ fn percentile(latencies: &mut [Duration], p: f64) -> f64 {
 }
 
 /// CPU time (user and system) the process has used so far, in ms.
-fn cpu_ms(pid: u32) -> anyhow::Result<f64> {
+pub(super) fn cpu_ms(pid: u32) -> anyhow::Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat

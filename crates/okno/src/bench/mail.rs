@@ -61,9 +61,13 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
         })
         .collect();
     let bytes: usize = corpus.iter().map(Vec::len).sum();
+    let cpu_before = super::api::cpu_ms(std::process::id())?;
     let started = Instant::now();
     let outcomes = ingest(&desk, &settings, corpus).await?;
     let elapsed = started.elapsed().as_secs_f64();
+    // CPU time (user and system, all threads) per message: steadier than the rate on a
+    // shared machine.
+    let cpu_per_message = (super::api::cpu_ms(std::process::id())? - cpu_before) / total as f64;
     let created = outcomes
         .iter()
         .filter(|o| matches!(o, IngestOutcome::Created(_)))
@@ -79,6 +83,7 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
     );
     Ok(vec![
         Figure::new("mail_ingest_per_s", total as f64 / elapsed, "1/s").at_least(1000.0),
+        Figure::new("mail_cpu_per_message", cpu_per_message, "ms"),
         Figure::new("mail_corpus_messages", total as f64, "messages"),
         Figure::new("mail_corpus_mb", bytes as f64 / 1e6, "MB"),
         Figure::new("mail_replies_threaded", updated as f64, "messages"),

@@ -1,17 +1,19 @@
 //! The SQL of [`MailStore`], for both backends.
 
-use super::{Backend, Tx, bind_all, comment_in, insert_comment, insert_tasks, record};
+use super::{Backend, Tx, USER_COLUMNS, bind_all, record, user_from};
 use crate::sql::{Param, Sql, instant, ms};
 use crate::*;
 use sqlx::{AssertSqlSafe, Row};
 
-const QUARANTINE_COLUMNS: &str = "id, mailbox, reason, sender, subject, LENGTH(raw) AS size, \
+const QUARANTINE_COLUMNS: &str = "id, mailbox, service, default_client, reason, sender, subject, LENGTH(raw) AS size, \
      received_at, attempts, resolved_at, resolution";
 
 fn quarantined_from(row: &super::DbRow) -> Result<QuarantinedMail> {
     Ok(QuarantinedMail {
         id: row.try_get("id")?,
         mailbox: row.try_get("mailbox")?,
+        service: row.try_get("service")?,
+        default_client: row.try_get("default_client")?,
         reason: row.try_get("reason")?,
         sender: row.try_get("sender")?,
         subject: row.try_get("subject")?,
@@ -36,76 +38,164 @@ fn vendor_from(row: &super::DbRow) -> Result<Vendor> {
     })
 }
 
-async fn insert_record(
+/// The record of an inbound message with its raw bytes, on `ticket`: the statement that
+/// claims the message's key (unique), so a key taken in already fails here as
+/// [`MAIL_TAKEN`].
+pub(super) async fn insert_mail_in(
     tx: &mut Tx,
-    r: &MailRecord,
-    ticket: Option<TicketId>,
+    ticket: TicketId,
+    m: &MailIn,
     at: Timestamp,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO mail_messages (direction, message_id, ticket_id, address, subject, raw_sha256, outbox_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (message_id, direction) DO NOTHING",
+    let inserted = sqlx::query(
+        "INSERT INTO mail_messages (direction, message_id, ticket_id, address, subject, raw, created_at) \
+         VALUES ('in', $1, $2, $3, $4, $5, $6)",
     )
-    .bind(if r.inbound { "in" } else { "out" })
-    .bind(&r.message_id)
-    .bind(ticket.map(|t| t.0))
-    .bind(&r.address)
-    .bind(&r.subject)
-    .bind(&r.raw_sha256)
-    .bind(r.outbox_id)
+    .bind(&m.key)
+    .bind(ticket.0)
+    .bind(&m.address)
+    .bind(&m.subject)
+    .bind(&m.raw)
     .bind(ms(at))
     .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(DomainError::Conflict(MAIL_TAKEN.into()).into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The statement inserting an inbound message's attachments' rows (on `comment`, if any).
+pub(super) fn attachment_rows(
+    ticket: TicketId,
+    m: &MailIn,
+    comment: Option<i64>,
+    at: Timestamp,
+) -> Option<Sql> {
+    if m.attachments.is_empty() {
+        return None;
+    }
+    let mut sql = Sql::new(
+        "INSERT INTO attachments (ticket_id, comment_id, file_name, content_type, size, sha256, uploaded_by, created_at) VALUES ",
+    );
+    for (i, a) in m.attachments.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        for (j, param) in [
+            Param::Int(ticket.0),
+            Param::MaybeInt(comment),
+            Param::Text(a.file_name.clone()),
+            Param::Text(a.content_type.clone()),
+            Param::Int(a.size),
+            Param::Text(a.sha256.clone()),
+            Param::Int(m.author.0),
+            Param::Int(ms(at)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if j > 0 {
+                sql.push(", ");
+            }
+            sql.bind(param);
+        }
+        sql.push(")");
+    }
+    Some(sql)
 }
 
 #[async_trait]
 impl MailStore for Backend {
     async fn mail_ticket(&self, message_ids: &[String]) -> Result<Option<TicketId>> {
-        for id in message_ids {
-            let ticket: Option<Option<i64>> = sqlx::query_scalar(
-                "SELECT ticket_id FROM mail_messages WHERE message_id = $1 AND ticket_id IS NOT NULL \
-                 ORDER BY id LIMIT 1",
-            )
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?;
-            if let Some(Some(ticket)) = ticket {
-                return Ok(Some(TicketId(ticket)));
+        if message_ids.is_empty() {
+            return Ok(None);
+        }
+        let mut sql = Sql::new(
+            "SELECT message_id, ticket_id FROM mail_messages WHERE ticket_id IS NOT NULL AND message_id IN (",
+        );
+        for (i, id) in message_ids.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
             }
+            sql.bind(Param::Text(id.clone()));
         }
-        Ok(None)
+        sql.push(") ORDER BY id");
+        let rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
+            .fetch_all(self.reader())
+            .await?;
+        let mut known = std::collections::HashMap::new();
+        for row in &rows {
+            let id: String = row.try_get("message_id")?;
+            known
+                .entry(id)
+                .or_insert(TicketId(row.try_get("ticket_id")?));
+        }
+        // The first id that is known wins.
+        Ok(message_ids.iter().find_map(|id| known.get(id).copied()))
     }
 
-    async fn mail_taken(&self, message_id: &str) -> Result<Option<Option<TicketId>>> {
-        let known: Option<Option<i64>> = sqlx::query_scalar(
-            "SELECT ticket_id FROM mail_messages WHERE message_id = $1 AND direction = 'in'",
-        )
-        .bind(message_id)
-        .fetch_optional(self.reader())
+    async fn mail_sender(
+        &self,
+        key: &str,
+        address: &str,
+        user_email: Option<&Email>,
+        since: Timestamp,
+    ) -> Result<SenderFacts> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT EXISTS (SELECT 1 FROM mail_messages WHERE message_id = $1 AND direction = 'in') AS taken, \
+             (SELECT COUNT(*) FROM mail_messages WHERE address = $2 AND created_at > $3 AND direction = 'in') AS recent, \
+             v.code AS vendor_code, v.name AS vendor_name, v.support_email AS vendor_email, \
+             c.calendar AS calendar, {USER_COLUMNS} \
+             FROM (SELECT 1 AS one) x \
+             LEFT JOIN vendors v ON v.support_email = $4 \
+             LEFT JOIN users u ON u.email = $5 AND u.active = TRUE \
+             LEFT JOIN clients c ON c.id = u.client_id"
+        )))
+        .bind(key)
+        .bind(address)
+        .bind(ms(since))
+        .bind(address.to_lowercase())
+        .bind(user_email.map(Email::as_str))
+        .fetch_one(self.reader())
         .await?;
-        if let Some(ticket) = known {
-            return Ok(Some(ticket.map(TicketId)));
-        }
-        let created: Option<i64> = sqlx::query_scalar(
-            "SELECT ticket_id FROM history WHERE kind = 'mail_in' AND after = $1 LIMIT 1",
-        )
-        .bind(message_id)
-        .fetch_optional(self.reader())
-        .await?;
-        Ok(created.map(|t| Some(TicketId(t))))
+        let vendor = match row.try_get::<Option<String>, _>("vendor_code")? {
+            Some(code) => Some(Vendor {
+                code,
+                name: row.try_get("vendor_name")?,
+                support_email: row.try_get("vendor_email")?,
+            }),
+            None => None,
+        };
+        let user = match row.try_get::<Option<i64>, _>("id")? {
+            Some(_) => Some(user_from(&row)?),
+            None => None,
+        };
+        Ok(SenderFacts {
+            taken: row.try_get("taken")?,
+            recent: row.try_get("recent")?,
+            vendor,
+            calendar: row.try_get("calendar")?,
+            user,
+        })
     }
 
-    async fn record_mail(&self, r: &MailRecord, unregistered: bool, at: Timestamp) -> Result<()> {
-        let mut tx = self.begin().await?;
-        insert_record(&mut tx, r, r.ticket_id, at).await?;
-        if let (true, Some(ticket)) = (unregistered, r.ticket_id) {
-            sqlx::query("UPDATE tickets SET registered = FALSE WHERE id = $1")
-                .bind(ticket.0)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
+    async fn record_mail(&self, r: &MailRecord, at: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mail_messages (direction, message_id, ticket_id, address, subject, raw_sha256, outbox_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (message_id, direction) DO NOTHING",
+        )
+        .bind(if r.inbound { "in" } else { "out" })
+        .bind(&r.message_id)
+        .bind(r.ticket_id.map(|t| t.0))
+        .bind(&r.address)
+        .bind(&r.subject)
+        .bind(&r.raw_sha256)
+        .bind(r.outbox_id)
+        .bind(ms(at))
+        .execute(self.writer())
+        .await?;
         Ok(())
     }
 
@@ -126,16 +216,6 @@ impl MailStore for Backend {
                 .fetch_optional(self.reader())
                 .await?,
         )
-    }
-
-    async fn mail_count_from(&self, address: &str, since: Timestamp) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM mail_messages WHERE address = $1 AND created_at > $2 AND direction = 'in'",
-        )
-        .bind(address)
-        .bind(ms(since))
-        .fetch_one(self.reader())
-        .await?)
     }
 
     async fn mail_sent(&self, message_id: &str) -> Result<bool> {
@@ -173,19 +253,6 @@ impl MailStore for Backend {
         Ok(ClientId(id))
     }
 
-    async fn add_mail_comment(&self, m: &MailComment, at: Timestamp) -> Result<Comment> {
-        let mut tx = self.begin().await?;
-        let by_mail = serde_json::Map::from_iter([("by_mail".to_string(), true.into())]);
-        let id = insert_comment(&mut tx, &m.comment, by_mail, at).await?;
-        if let Some(task) = &m.task {
-            insert_tasks(&mut tx, m.comment.ticket_id, std::slice::from_ref(task), at).await?;
-        }
-        insert_record(&mut tx, &m.record, Some(m.comment.ticket_id), at).await?;
-        let created = comment_in(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(created)
-    }
-
     async fn record_bounce(&self, ticket: TicketId, detail: &str, at: Timestamp) -> Result<()> {
         let mut tx = self.begin().await?;
         record(
@@ -202,24 +269,18 @@ impl MailStore for Backend {
         Ok(())
     }
 
-    async fn quarantine_mail(
-        &self,
-        mailbox: &str,
-        reason: &str,
-        sender: Option<&str>,
-        subject: Option<&str>,
-        raw: &[u8],
-        at: Timestamp,
-    ) -> Result<i64> {
+    async fn quarantine_mail(&self, q: &Quarantine<'_>, at: Timestamp) -> Result<i64> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO mail_quarantine (mailbox, reason, sender, subject, raw, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO mail_quarantine (mailbox, service, default_client, reason, sender, subject, raw, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
-        .bind(mailbox)
-        .bind(reason)
-        .bind(sender)
-        .bind(subject)
-        .bind(raw)
+        .bind(q.mailbox)
+        .bind(q.service)
+        .bind(q.default_client)
+        .bind(q.reason)
+        .bind(q.sender)
+        .bind(q.subject)
+        .bind(q.raw)
         .bind(ms(at))
         .fetch_one(self.writer())
         .await?)
@@ -288,15 +349,6 @@ impl MailStore for Backend {
             .bind(code)
             .fetch_optional(self.reader())
             .await?;
-        row.as_ref().map(vendor_from).transpose()
-    }
-
-    async fn vendor_by_email(&self, email: &str) -> Result<Option<Vendor>> {
-        let row =
-            sqlx::query("SELECT code, name, support_email FROM vendors WHERE support_email = $1")
-                .bind(email.to_lowercase())
-                .fetch_optional(self.reader())
-                .await?;
         row.as_ref().map(vendor_from).transpose()
     }
 

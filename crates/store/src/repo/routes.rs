@@ -253,6 +253,7 @@ async fn apply_steps(
     let (mut closed, mut submitted) = (false, false);
     let mut admitted = None;
     let mut new_tasks = Vec::new();
+    let mut mail_rows = None;
     for step in &change.steps {
         match step {
             ChangeStep::EnterStage(stage) => {
@@ -281,17 +282,51 @@ async fn apply_steps(
                 classification = Some(new.as_str().to_owned());
             }
             ChangeStep::PublicMessage(text) => {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO comments (ticket_id, author_id, body, internal, created_at) \
-                     VALUES ($1, NULL, $2, FALSE, $3) RETURNING id",
-                )
-                .bind(ticket.0)
-                .bind(text)
-                .bind(ms(at))
-                .fetch_one(&mut **tx)
-                .await?;
+                let id = insert_comment_row(tx, ticket, None, text, false, at).await?;
                 pending.record(None, "comment", None, Some(&id.to_string()), true);
                 pending.desk_messages.push(id);
+            }
+            ChangeStep::Mail(mail) => {
+                let comment = match &mail.comment {
+                    Some(c) => {
+                        let id = insert_comment_row(
+                            tx,
+                            ticket,
+                            Some(mail.author),
+                            &c.body,
+                            c.internal,
+                            at,
+                        )
+                        .await?;
+                        pending.record(
+                            Some(mail.author),
+                            "comment",
+                            None,
+                            Some(&id.to_string()),
+                            !c.internal,
+                        );
+                        if !c.internal {
+                            let payload = serde_json::json!({
+                                "ticket_id": ticket.0, "comment_id": id, "by_mail": true,
+                            });
+                            pending.outbox.push(("comment_added", payload.to_string()));
+                        }
+                        Some(id)
+                    }
+                    None => None,
+                };
+                let public = !mail.comment.as_ref().is_some_and(|c| c.internal);
+                for a in &mail.attachments {
+                    pending.record(
+                        Some(mail.author),
+                        "attachment",
+                        None,
+                        Some(&a.file_name),
+                        public,
+                    );
+                }
+                super::mail::insert_mail_in(tx, ticket, mail, at).await?;
+                mail_rows = super::mail::attachment_rows(ticket, mail, comment, at);
             }
             ChangeStep::CreateTask(task, summary) => {
                 pending.record(None, "task_created", None, Some(&task.kind), false);
@@ -425,12 +460,35 @@ async fn apply_steps(
         .rank
         .as_ref()
         .map(|_| super::queue::rank_inputs_sql(&[ticket]));
+    before.extend(mail_rows);
     let (row, rank_rows) = fetch_after(tx, before, sql, inputs).await?;
     let ranks = match &change.rank {
         Some(rules) => super::queue::ranks_from(&rank_rows, rules)?,
         None => Vec::new(),
     };
     Ok((ticket_from(&row)?, ranks))
+}
+
+/// A comment on the ticket (`None` author: the desk itself); answers its id.
+async fn insert_comment_row(
+    tx: &mut Tx,
+    ticket: TicketId,
+    author: Option<UserId>,
+    body: &str,
+    internal: bool,
+    at: Timestamp,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO comments (ticket_id, author_id, body, internal, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(ticket.0)
+    .bind(author.map(|a| a.0))
+    .bind(body)
+    .bind(internal)
+    .bind(ms(at))
+    .fetch_one(&mut **tx)
+    .await?)
 }
 
 /// The columns of [`TICKET_SELECT`], returned by a statement that changes the ticket.
