@@ -13,6 +13,7 @@ use std::sync::{Arc, RwLock};
 pub mod auth;
 pub mod billing;
 pub mod config;
+pub mod contract_settings;
 pub mod contracts;
 pub mod dashboard;
 pub mod deadlines;
@@ -99,6 +100,8 @@ pub struct Desk {
     /// Publishing is one at a time, so two admins cannot both add "the next" version.
     publishing: tokio::sync::Mutex<()>,
     pub sla: okno_sla::SlaConfig,
+    /// Registration defaults and the contract lifecycle's windows (`contracts.toml`).
+    pub contract_settings: contract_settings::ContractSettings,
     /// The queue's priority rules (`priorities.toml`).
     pub priorities: Arc<okno_domain::priority::PriorityRules>,
     pub files: FileStore,
@@ -110,7 +113,11 @@ pub struct Desk {
 impl Desk {
     /// A desk on `store` with the shipped configuration; publishes the service catalog to the store.
     pub async fn start(store: Arc<dyn Store>, settings: Settings) -> Result<Arc<Desk>> {
-        let config::Config { catalog, sla } = match &settings.config_dir {
+        let config::Config {
+            catalog,
+            sla,
+            contracts: contract_settings,
+        } = match &settings.config_dir {
             Some(dir) => config::ConfigFiles::read(dir)?.validate(),
             None => config::Config::shipped(),
         }
@@ -124,6 +131,7 @@ impl Desk {
             catalog: RwLock::new(Arc::new(catalog)),
             publishing: tokio::sync::Mutex::new(()),
             sla,
+            contract_settings,
             priorities,
             settings,
         };

@@ -35,6 +35,16 @@ pub enum ChangeStep {
         registered: bool,
         over_limit: Option<String>,
     },
+    /// A new ticket's registration particulars and equipment (contracts, seed 003).
+    Register(Box<crate::Registration>),
+    /// Counts a new ticket against its contract's usage counters, in the ticket's own
+    /// transaction. A claim with a limit bumps its counter only while it is below the
+    /// limit; a full one fails the whole change with [`crate::StoreError::LimitReached`],
+    /// and nothing of it is written.
+    ClaimUsage {
+        contract: i64,
+        claims: Vec<crate::UsageClaim>,
+    },
     /// Anything else worth keeping in the history (an automatic step's result, say).
     Event {
         kind: String,
