@@ -134,7 +134,10 @@ impl ContractSettings {
         if let Some(owner) = &owner
             && okno_domain::Email::parse(owner).is_err()
         {
-            at(owner_span, format!("registration.owner: {owner:?} is not an email address"));
+            at(
+                owner_span,
+                format!("registration.owner: {owner:?} is not an email address"),
+            );
         }
         let priority = r.priority.get_ref().trim().to_owned();
         if !PRIORITIES.contains(&priority.as_str()) {
@@ -148,7 +151,10 @@ impl ContractSettings {
         }
         let line = *r.line.get_ref();
         if !(1..=4).contains(&line) {
-            at(r.line.span(), "registration.line: a support line, 1 to 4".into());
+            at(
+                r.line.span(),
+                "registration.line: a support line, 1 to 4".into(),
+            );
         }
         let support_level = r.support_level.get_ref().trim().to_owned();
         if sla.level(&support_level).is_none() {
@@ -165,7 +171,9 @@ impl ContractSettings {
         if !catalog.service(&service).is_some_and(|s| s.active) {
             at(
                 r.service.span(),
-                format!("registration.service: {service:?} is not an active service of the catalog"),
+                format!(
+                    "registration.service: {service:?} is not an active service of the catalog"
+                ),
             );
         }
 
@@ -252,7 +260,8 @@ mod tests {
             .replace("owner = \"\"", "owner = \"nobody\"")
             .replace("notice_before_end_days = 14", "notice_before_end_days = -1");
         let errors = ContractSettings::parse("c.toml", &text, &catalog, &sla).unwrap_err();
-        let line_of_text = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+        let line_of_text =
+            |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
         let expect = [
             ("line = 7", "registration.line"),
             ("asap", "registration.priority"),
@@ -276,11 +285,16 @@ mod tests {
     #[test]
     fn a_missing_section_and_an_unknown_key_are_reported() {
         let (catalog, sla) = shipped();
-        let errors = ContractSettings::parse("c.toml", "[lifecycle]\n", &catalog, &sla).unwrap_err();
+        let errors =
+            ContractSettings::parse("c.toml", "[lifecycle]\n", &catalog, &sla).unwrap_err();
         assert!(errors[0].message.contains("registration"), "{errors:?}");
         let text = SHIPPED.replace("[lifecycle]", "[lifecycle]\nnotice_days = 3");
         let errors = ContractSettings::parse("c.toml", &text, &catalog, &sla).unwrap_err();
-        let line = text.lines().position(|l| l.contains("notice_days = 3")).unwrap() + 1;
+        let line = text
+            .lines()
+            .position(|l| l.contains("notice_days = 3"))
+            .unwrap()
+            + 1;
         assert_eq!(errors[0].line, line, "{errors:?}");
     }
 }

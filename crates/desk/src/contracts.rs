@@ -214,7 +214,6 @@ impl Admission {
     }
 }
 
-
 fn money(field: &'static str, roubles: f64) -> Result<i64> {
     if !roubles.is_finite() || roubles < 0.0 {
         return Err(FieldError::new(field, "must be a non-negative amount").into());
@@ -775,7 +774,10 @@ impl Desk {
             registered: true,
             contract: Some(AdmittedContract {
                 id: contract.id,
-                label: format!("{} (contract {})", contract.client_code, contract.terms.number),
+                label: format!(
+                    "{} (contract {})",
+                    contract.client_code, contract.terms.number
+                ),
                 reaction: LimitReaction::parse(&contract.terms.limit_reaction)
                     .unwrap_or(LimitReaction::AcceptAndFlag),
                 support_level: contract.terms.support_level.clone(),
@@ -846,7 +848,9 @@ impl Desk {
     pub(crate) async fn check_equipment_of(&self, client: ClientId, equipment: i64) -> Result<()> {
         match self.store.equipment(equipment).await? {
             Some(found) if found.item.client_id == client => Ok(()),
-            _ => Err(FieldError::new("equipment", "no such equipment of the ticket's client").into()),
+            _ => {
+                Err(FieldError::new("equipment", "no such equipment of the ticket's client").into())
+            }
         }
     }
 

@@ -101,7 +101,9 @@ impl Desk {
                 .await?;
             change.at = now;
             change.steps.extend(admission.steps());
-            change.steps.push(self.registration(user, &admission, equipment));
+            change
+                .steps
+                .push(self.registration(user, &admission, equipment));
             match self.store.create_routed_ticket(&ticket, &change).await {
                 Ok(created) => break (created, actions),
                 Err(failure) => admission.retry_after(failure)?,

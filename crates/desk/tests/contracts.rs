@@ -375,7 +375,9 @@ async fn deferred_tickets_start_their_clock_in_the_next_period(db: TestDb) {
 
     let told = desk.comments(&f.contact, deferred.id).await.unwrap();
     assert!(
-        told.iter().any(|c| c.body.contains("сроки по нему начнутся со следующего периода")
+        told.iter().any(|c| c
+            .body
+            .contains("сроки по нему начнутся со следующего периода")
             && c.body.contains("its deadlines start in the next period")
             && c.body.contains(&tomorrow.to_string())),
         "the client is told, in Russian and English: {told:?}"
@@ -807,7 +809,11 @@ async fn repair_route_reads_the_warranty(db: TestDb) {
     );
 }
 
-async fn registration_of(desk: &okno_desk::Desk, user: &User, id: TicketId) -> okno_store::Registration {
+async fn registration_of(
+    desk: &okno_desk::Desk,
+    user: &User,
+    id: TicketId,
+) -> okno_store::Registration {
     desk.ticket_registration(user, id).await.unwrap()
 }
 
@@ -890,7 +896,11 @@ async fn registration_fills_from_the_defaults(db: TestDb) {
         .unwrap();
     let r = registration_of(desk, &f.manager, by_phone.id).await;
     assert_eq!(r.support_level, "premium", "the contract's level");
-    assert_eq!(r.owner.as_deref(), Some("line1@demo.okno"), "who registered it");
+    assert_eq!(
+        r.owner.as_deref(),
+        Some("line1@demo.okno"),
+        "who registered it"
+    );
 
     // A draft is registered when it is sent.
     let draft = desk
@@ -906,7 +916,9 @@ async fn registration_fills_from_the_defaults(db: TestDb) {
     assert_eq!(registration_of(desk, &f.line1, draft.id).await.company, "");
     desk.submit_draft(&f.contact, draft.id).await.unwrap();
     assert_eq!(
-        registration_of(desk, &f.line1, draft.id).await.support_level,
+        registration_of(desk, &f.line1, draft.id)
+            .await
+            .support_level,
         "premium"
     );
 }
@@ -922,7 +934,10 @@ async fn configured_defaults_and_notice_windows(db: TestDb) {
         .replace("priority = \"normal\"", "priority = \"high\"")
         .replace("line = 1", "line = 2")
         .replace("notice_before_end_days = 14", "notice_before_end_days = 45")
-        .replace("notice_before_start_days = 7", "notice_before_start_days = 2");
+        .replace(
+            "notice_before_start_days = 7",
+            "notice_before_start_days = 2",
+        );
     let dir = config_with(&text);
     let f = firm_in(db.store, Some(dir.path().to_owned())).await;
     let desk = &f.desk;
@@ -954,7 +969,9 @@ async fn configured_defaults_and_notice_windows(db: TestDb) {
         .expect("refused");
     let line = bad.lines().position(|l| l.contains("gold")).unwrap() + 1;
     assert!(
-        errors.contains(&format!("contracts.toml:{line}: registration.support_level")),
+        errors.contains(&format!(
+            "contracts.toml:{line}: registration.support_level"
+        )),
         "{errors}"
     );
 }
@@ -964,7 +981,11 @@ async fn configured_defaults_and_notice_windows(db: TestDb) {
 async fn tickets_about_equipment_of_their_client_only(db: TestDb) {
     let f = firm(db.store).await;
     let desk = &f.desk;
-    let other = desk.store.create_client("BETA", "Beta", None).await.unwrap();
+    let other = desk
+        .store
+        .create_client("BETA", "Beta", None)
+        .await
+        .unwrap();
     let item = |client| okno_store::EquipmentInput {
         client_id: client,
         site: "Склад".into(),
@@ -1014,7 +1035,10 @@ async fn tickets_about_equipment_of_their_client_only(db: TestDb) {
         Some(ours.id)
     );
     let (_, history) = desk.equipment_history(&f.line1, ours.id).await.unwrap();
-    assert_eq!(history.iter().map(|t| t.id).collect::<Vec<_>>(), [ticket.id]);
+    assert_eq!(
+        history.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [ticket.id]
+    );
     let events = desk.history(&f.line1, ticket.id).await.unwrap();
     assert!(events.iter().any(|e| e.kind == "equipment"));
 }

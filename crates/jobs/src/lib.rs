@@ -698,7 +698,7 @@ impl Scheduler {
             }
             Job::ContractLifecycle => {
                 let r = contracts::contract_lifecycle(desk, &desk.contract_settings.lifecycle, now)
-                        .await?;
+                    .await?;
                 format!(
                     "{} notices, {} alerts, {} invoices, {} started, {} ended",
                     r.notices, r.alerts, r.invoices, r.started, r.ended

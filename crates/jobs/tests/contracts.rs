@@ -185,5 +185,8 @@ async fn lifecycle_notices_alerts_and_invoices_once(db: TestDb) {
         .find(|n| n["event"] == "ends" && n["contract"] == "D-1")
         .unwrap();
     assert_eq!(ends["days"], 40);
-    assert_eq!(desk.contract_settings.lifecycle, settings, "shipped: 7, 14, 30");
+    assert_eq!(
+        desk.contract_settings.lifecycle, settings,
+        "shipped: 7, 14, 30"
+    );
 }

@@ -265,8 +265,16 @@ async fn tickets_about_equipment_and_their_registration(db: TestDb) {
         Desk::start(db.store.clone(), Settings::new(files.path().to_path_buf()))
             .await
             .unwrap();
-    let alfa = desk.store.create_client("ALFA", "Альфа", None).await.unwrap();
-    let beta = desk.store.create_client("BETA", "Бета", None).await.unwrap();
+    let alfa = desk
+        .store
+        .create_client("ALFA", "Альфа", None)
+        .await
+        .unwrap();
+    let beta = desk
+        .store
+        .create_client("BETA", "Бета", None)
+        .await
+        .unwrap();
     let (_, manager) =
         common::user_with_token(&desk, "boss@desk.test", Role::Manager, None, &[], None).await;
     let (_, contact) =
@@ -287,15 +295,17 @@ async fn tickets_about_equipment_and_their_registration(db: TestDb) {
             .send()
     };
     let printer = json!({"kind": "printer", "model": "Atol 30F", "site": "Склад"});
-    let r = post("/clients/ALFA/equipment", &manager, printer.clone()).await.unwrap();
+    let r = post("/clients/ALFA/equipment", &manager, printer.clone())
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let alfas: Value = r.json().await.unwrap();
-    let r = post("/clients/BETA/equipment", &manager, printer).await.unwrap();
+    let r = post("/clients/BETA/equipment", &manager, printer)
+        .await
+        .unwrap();
     let betas: Value = r.json().await.unwrap();
 
-    let ticket = |equipment: &Value| {
-        json!({"service": "repair", "subject": "Не печатает", "equipment": equipment})
-    };
+    let ticket = |equipment: &Value| json!({"service": "repair", "subject": "Не печатает", "equipment": equipment});
     for (equipment, who) in [
         (&betas["id"], "another client's"),
         (&json!("999999"), "missing"),
@@ -303,25 +313,42 @@ async fn tickets_about_equipment_and_their_registration(db: TestDb) {
     ] {
         let r = post("/tickets", &contact, ticket(equipment)).await.unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{who}");
-        assert_eq!(r.json::<Value>().await.unwrap()["field"], "equipment", "{who}");
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["field"],
+            "equipment",
+            "{who}"
+        );
     }
     let r = get("/tickets", &contact).await.unwrap();
-    assert_eq!(r.json::<Value>().await.unwrap()["items"], json!([]), "nothing created");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["items"],
+        json!([]),
+        "nothing created"
+    );
     // The other client's contact cannot aim at ALFA's printer either.
-    let r = post("/tickets", &stranger, ticket(&alfas["id"])).await.unwrap();
+    let r = post("/tickets", &stranger, ticket(&alfas["id"]))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    let r = post("/tickets", &contact, ticket(&alfas["id"])).await.unwrap();
+    let r = post("/tickets", &contact, ticket(&alfas["id"]))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let created: Value = r.json().await.unwrap();
     let id = created["id"].as_str().unwrap();
-    let r = get(&format!("/equipment/{}", alfas["id"].as_str().unwrap()), &manager)
-        .await
-        .unwrap();
+    let r = get(
+        &format!("/equipment/{}", alfas["id"].as_str().unwrap()),
+        &manager,
+    )
+    .await
+    .unwrap();
     let history: Value = r.json().await.unwrap();
     assert_eq!(history["tickets"][0]["id"], created["id"]);
 
-    let r = get(&format!("/tickets/{id}/registration"), &manager).await.unwrap();
+    let r = get(&format!("/tickets/{id}/registration"), &manager)
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let registration: Value = r.json().await.unwrap();
     assert_eq!(registration["equipment"], alfas["id"]);
@@ -331,11 +358,15 @@ async fn tickets_about_equipment_and_their_registration(db: TestDb) {
     assert_eq!(registration["line"], 1);
     assert_eq!(registration["support_level"], "standard");
     assert_eq!(registration["owner"], Value::Null, "a client's own ticket");
-    let r = get(&format!("/tickets/{id}/registration"), &contact).await.unwrap();
+    let r = get(&format!("/tickets/{id}/registration"), &contact)
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND, "staff only");
 
     // No service named: the configured default one.
-    let r = post("/tickets", &contact, json!({"subject": "Вопрос"})).await.unwrap();
+    let r = post("/tickets", &contact, json!({"subject": "Вопрос"}))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(r.json::<Value>().await.unwrap()["service"], "question");
 }

@@ -192,9 +192,7 @@ pub(super) async fn claim_in(tx: &mut Tx, contract: i64, claims: &[UsageClaim]) 
     let statement = |claim: &UsageClaim| {
         // The SELECT's WHERE refuses a first claim on a zero limit (and lets SQLite tell its
         // upsert from a join).
-        let mut sql = Sql::new(
-            "INSERT INTO contract_usage (contract_id, counter, used) SELECT ",
-        );
+        let mut sql = Sql::new("INSERT INTO contract_usage (contract_id, counter, used) SELECT ");
         let limit = Param::Int(claim.limit.unwrap_or(i64::MAX));
         sql.bind(Param::Int(contract))
             .push(", ")

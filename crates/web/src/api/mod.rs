@@ -274,8 +274,12 @@ async fn create_ticket(
         .map(|e| e.trim().parse())
         .transpose()
         .map_err(|_| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "not an equipment id")
-                .field("equipment")
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "not an equipment id",
+            )
+            .field("equipment")
         })?;
     let ticket = state
         .desk
