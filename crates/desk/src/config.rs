@@ -2,6 +2,7 @@
 //! laid out like `config/` (services, workflows, calendars, support-levels). Either is
 //! validated whole; a directory with any error is refused with `file:line` messages.
 
+use crate::contract_settings::{self, ContractSettings};
 use okno_sla::SlaConfig;
 use okno_workflow::Catalog;
 use std::path::Path;
@@ -13,12 +14,15 @@ pub struct ConfigFiles {
     pub workflows: Vec<(String, String)>,
     pub calendars: Vec<(String, String)>,
     pub support_levels: Vec<(String, String)>,
+    /// `contracts.toml` (registration defaults, contract lifecycle); `None`: the shipped one.
+    pub contracts: Option<(String, String)>,
 }
 
 /// A validated configuration.
 pub struct Config {
     pub catalog: Catalog,
     pub sla: SlaConfig,
+    pub contracts: ContractSettings,
 }
 
 impl ConfigFiles {
@@ -32,15 +36,29 @@ impl ConfigFiles {
         }
         let mut workflows = section(dir, "services")?;
         workflows.extend(section(dir, "workflows")?);
+        let contracts = dir.join(contract_settings::FILE);
+        let contracts = match contracts.is_file() {
+            true => Some((
+                contracts.display().to_string(),
+                std::fs::read_to_string(&contracts).map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("{}: {e}", contracts.display()))
+                })?,
+            )),
+            false => None,
+        };
         Ok(ConfigFiles {
             workflows,
             calendars: section(dir, "calendars")?,
             support_levels: section(dir, "support-levels")?,
+            contracts,
         })
     }
 
     pub fn count(&self) -> usize {
-        self.workflows.len() + self.calendars.len() + self.support_levels.len()
+        self.workflows.len()
+            + self.calendars.len()
+            + self.support_levels.len()
+            + usize::from(self.contracts.is_some())
     }
 
     /// Validates everything together; the error lists every problem, one `file:line: message`
@@ -50,7 +68,25 @@ impl ConfigFiles {
         let sla = SlaConfig::load(pairs(&self.calendars), pairs(&self.support_levels))
             .map_err(|e| e.to_string());
         match (catalog, sla) {
-            (Ok(catalog), Ok(sla)) => Ok(Config { catalog, sla }),
+            // The contracts file names services and levels: checked once both are known.
+            (Ok(catalog), Ok(sla)) => {
+                let contracts = match &self.contracts {
+                    Some((file, text)) => ContractSettings::parse(file, text, &catalog, &sla),
+                    None => ContractSettings::shipped(&catalog, &sla),
+                };
+                match contracts {
+                    Ok(contracts) => Ok(Config {
+                        catalog,
+                        sla,
+                        contracts,
+                    }),
+                    Err(errors) => Err(errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n")),
+                }
+            }
             (catalog, sla) => Err([catalog.err(), sla.err()]
                 .into_iter()
                 .flatten()
@@ -68,6 +104,7 @@ impl Config {
             workflows: okno_workflow::default_files(),
             calendars: owned(okno_sla::shipped::CALENDAR_FILES),
             support_levels: owned(okno_sla::shipped::SUPPORT_LEVEL_FILES),
+            contracts: None,
         };
         files.validate()
     }

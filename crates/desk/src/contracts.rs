@@ -13,7 +13,7 @@ use jiff::{Timestamp, ToSpan};
 use okno_domain::*;
 use okno_store::{
     ChangeStep, ClientRecord, ClientUpsert, Contact, ContactUpsert, Contract, ContractTerms,
-    EquipmentInput, Limits, NewAlert, UsageClaim,
+    EquipmentInput, Limits, NewAlert, Registration, StoreError, UsageClaim,
 };
 
 /// The time zone days and months are counted in when a client has none.
@@ -113,15 +113,105 @@ pub struct ContractUsage {
     pub license_keys_used: i64,
 }
 
-/// How a new ticket was admitted, applied after it is created.
+/// How a new ticket is taken: decided from reads before it is written, carried out in the
+/// ticket's own transaction ([`Admission::steps`]), and finished after it
+/// ([`Desk::admitted`]).
 #[derive(Debug, Clone, Default)]
 pub struct Admission {
-    contract: Option<i64>,
-    claimed: Vec<String>,
+    contract: Option<AdmittedContract>,
+    /// The usage counters the ticket bumps (capped while it is within its limits).
+    claims: Vec<UsageClaim>,
     registered: bool,
     over_limit: Option<String>,
     message: Option<String>,
     alert: Option<String>,
+    /// `defer`: the start of the next period, where the ticket's deadlines begin.
+    deferred_to: Option<Timestamp>,
+}
+
+/// What the over-limit path needs of the contract in force.
+#[derive(Debug, Clone)]
+struct AdmittedContract {
+    id: i64,
+    /// `ALFA (contract D-1)`, for the manager's alert.
+    label: String,
+    reaction: LimitReaction,
+    support_level: Option<String>,
+    zone: TimeZone,
+    /// The client's day at arrival.
+    today: Date,
+}
+
+impl Admission {
+    /// The steps of the ticket's own change: the usage claims, and when not registered or
+    /// over a limit the "to register" mark, the flag and the message the client gets.
+    pub fn steps(&self) -> Vec<ChangeStep> {
+        let mut steps = Vec::new();
+        if let Some(contract) = &self.contract
+            && !self.claims.is_empty()
+        {
+            steps.push(ChangeStep::ClaimUsage {
+                contract: contract.id,
+                claims: self.claims.clone(),
+            });
+        }
+        if !self.registered || self.over_limit.is_some() {
+            steps.push(ChangeStep::Admitted {
+                registered: self.registered,
+                over_limit: self.over_limit.clone(),
+            });
+        }
+        steps.extend(self.message.clone().map(ChangeStep::PublicMessage));
+        steps
+    }
+
+    /// Answers the ticket's write failing on a full counter: another ticket took the last
+    /// place meanwhile, so this one is over that limit; the caller writes it again (once
+    /// per limit at most: over a limit, nothing is capped). `refuse` ends here, with
+    /// nothing written. Any other failure is handed back.
+    pub(crate) fn retry_after(&mut self, failure: StoreError) -> Result<()> {
+        match failure {
+            StoreError::LimitReached { counter } if counter.starts_with("contact:") => {
+                self.over("tickets_per_contact_day")
+            }
+            StoreError::LimitReached { .. } => self.over("tickets_per_month"),
+            other => Err(other.into()),
+        }
+    }
+
+    /// The ticket is over `limit`: the contract's reaction applies. `refuse` is an error
+    /// naming `limit`; otherwise the ticket is accepted, counted without caps, flagged, and
+    /// the client told (`defer` also moves its deadlines to the next period).
+    fn over(&mut self, limit: &'static str) -> Result<()> {
+        let Some(contract) = &self.contract else {
+            return Ok(());
+        };
+        let today = contract.today;
+        let next_period = if limit == "tickets_per_contact_day" {
+            today.tomorrow().unwrap_or(today)
+        } else {
+            today.first_of_month().saturating_add(1.month())
+        };
+        let reaction = contract.reaction;
+        if reaction == LimitReaction::Refuse {
+            return Err(FieldError::new("limit", limit_text(limit, reaction, next_period)).into());
+        }
+        for claim in &mut self.claims {
+            claim.limit = None;
+        }
+        self.over_limit = Some(match reaction {
+            LimitReaction::Defer => format!("{limit}:defer:{next_period}"),
+            LimitReaction::OfferExtension => format!("{limit}:offer_extension"),
+            _ => limit.to_owned(),
+        });
+        let text = limit_text(limit, reaction, next_period);
+        self.message = (!text.is_empty()).then_some(text);
+        self.alert = (reaction == LimitReaction::OfferExtension)
+            .then(|| format!("{}: {limit} used up", contract.label));
+        self.deferred_to =
+            (reaction == LimitReaction::Defer).then(|| day_start(next_period, &contract.zone));
+        Ok(())
+    }
 }
 
 fn money(field: &'static str, roubles: f64) -> Result<i64> {
@@ -262,13 +352,13 @@ pub fn claims_for(contract: &Contract, requester: UserId, day: Date) -> Vec<Usag
     if let Some(limit) = limits.tickets_per_contact_day {
         claims.push(UsageClaim {
             counter: format!("contact:{}:{day}", requester.0),
-            limit,
+            limit: Some(limit),
         });
     }
     if let Some(limit) = limits.tickets_per_month {
         claims.push(UsageClaim {
             counter: month_counter(day),
-            limit,
+            limit: Some(limit),
         });
     }
     claims
@@ -646,9 +736,10 @@ impl Desk {
         Ok(out)
     }
 
-    /// Decides how a new ticket is taken: registered when the client has a contract in
-    /// force covering the service; limits counted; a used-up limit answered with the
-    /// contract's reaction (`refuse` is an error naming `limit`).
+    /// Decides how a new ticket is taken, from reads only: registered when the client has
+    /// a contract in force covering the service; its ticket limits become claims the
+    /// ticket's own transaction makes (see [`Admission::retry_after`]); hours used up apply
+    /// the contract's reaction now (`refuse` is an error naming `limit`).
     pub async fn admit(
         &self,
         client: ClientId,
@@ -674,103 +765,103 @@ impl Desk {
             c.active_on(day) && c.covers(service)
         });
         let Some(contract) = found else {
-            return Ok(Admission {
-                registered: false,
-                ..Admission::default()
-            });
+            return Ok(Admission::default());
         };
         let zone = zone_of(contract.client_time_zone.as_deref());
         let today = at.to_zoned_datetime(zone.clone()).date();
         let mut admission = Admission {
-            contract: Some(contract.id),
+            claims: claims_for(&contract, requester, today),
             registered: true,
+            contract: Some(AdmittedContract {
+                id: contract.id,
+                label: format!(
+                    "{} (contract {})",
+                    contract.client_code, contract.terms.number
+                ),
+                reaction: LimitReaction::parse(&contract.terms.limit_reaction)
+                    .unwrap_or(LimitReaction::AcceptAndFlag),
+                support_level: contract.terms.support_level.clone(),
+                zone,
+                today,
+            }),
             ..Admission::default()
         };
-        let claims = claims_for(&contract, requester, today);
-        // The counters and the month's hours are asked for at once (a write and a read).
-        let hours = async {
-            match contract.terms.limits.hours_per_month {
-                Some(hours) => {
-                    let (from, to) = month_bounds(today, &zone);
-                    let minutes = self.store.client_minutes(client, from, to, at).await?;
-                    Ok::<_, okno_store::StoreError>(minutes >= hours * 60)
-                }
-                None => Ok(false),
-            }
-        };
-        let (counts, hours_used_up) =
-            tokio::join!(self.store.claim_usage(contract.id, &claims), hours);
-        let counts = counts?;
-        admission.claimed = claims.iter().map(|c| c.counter.clone()).collect();
-        let mut over = claims
-            .iter()
-            .zip(&counts)
-            .find(|(claim, used)| **used > claim.limit)
-            .map(|(claim, _)| {
-                if claim.counter.starts_with("contact:") {
-                    "tickets_per_contact_day"
-                } else {
-                    "tickets_per_month"
-                }
-            });
-        if over.is_none() {
-            let used_up = match hours_used_up {
-                Ok(used_up) => used_up,
-                Err(e) => {
-                    self.store
-                        .release_usage(contract.id, &admission.claimed)
-                        .await?;
-                    return Err(e.into());
-                }
-            };
-            if used_up {
-                over = Some("hours_per_month");
+        if let Some(hours) = contract.terms.limits.hours_per_month {
+            let zone = zone_of(contract.client_time_zone.as_deref());
+            let (from, to) = month_bounds(today, &zone);
+            if self.store.client_minutes(client, from, to, at).await? >= hours * 60 {
+                admission.over("hours_per_month")?;
             }
         }
-        let Some(limit) = over else {
-            return Ok(admission);
-        };
-        let reaction = LimitReaction::parse(&contract.terms.limit_reaction)
-            .unwrap_or(LimitReaction::AcceptAndFlag);
-        let next_period = if limit == "tickets_per_contact_day" {
-            today.tomorrow().unwrap_or(today)
-        } else {
-            today.first_of_month().saturating_add(1.month())
-        };
-        if reaction == LimitReaction::Refuse {
-            self.store
-                .release_usage(contract.id, &admission.claimed)
-                .await?;
-            return Err(FieldError::new("limit", limit_text(limit, reaction, next_period)).into());
-        }
-        admission.over_limit = Some(match reaction {
-            LimitReaction::Defer => format!("{limit}:defer:{next_period}"),
-            LimitReaction::OfferExtension => format!("{limit}:offer_extension"),
-            _ => limit.to_owned(),
-        });
-        let text = limit_text(limit, reaction, next_period);
-        admission.message = (!text.is_empty()).then_some(text);
-        admission.alert = (reaction == LimitReaction::OfferExtension).then(|| {
-            format!(
-                "{}: {limit} used up (contract {})",
-                contract.client_code, contract.terms.number
-            )
-        });
         Ok(admission)
     }
 
-    /// What the admission decided, as steps of the new ticket's own change: "to register",
-    /// the used-up limit, and the message the client gets about it.
-    pub(crate) fn admission_steps(admission: &Admission) -> Vec<ChangeStep> {
-        if admission.registered && admission.over_limit.is_none() {
-            return Vec::new();
+    /// When the new ticket's deadlines start: now, or for a ticket deferred to the next
+    /// period the first working minute of that period on the client's calendar.
+    pub(crate) fn clock_start(
+        &self,
+        admission: &Admission,
+        calendar: Option<&str>,
+        now: Timestamp,
+    ) -> Timestamp {
+        match admission.deferred_to {
+            Some(period) => crate::deadlines::SlaTerms::resolve(&self.sla, None, calendar)
+                .map_or(period, |terms| terms.calendar.next_working_moment(period)),
+            None => now,
         }
-        let mut steps = vec![ChangeStep::Admitted {
-            registered: admission.registered,
-            over_limit: admission.over_limit.clone(),
-        }];
-        steps.extend(admission.message.clone().map(ChangeStep::PublicMessage));
-        steps
+    }
+
+    /// The particulars a new ticket is registered with (seed 003): the configured defaults,
+    /// the support level of its contract when that has one, and as owner the configured
+    /// one or else the staff member registering it.
+    pub(crate) fn registration(
+        &self,
+        user: &User,
+        admission: &Admission,
+        equipment: Option<i64>,
+    ) -> ChangeStep {
+        let defaults = &self.contract_settings.registration;
+        let owner = defaults.owner.clone().or_else(|| {
+            viewer(user)
+                .is_staff()
+                .then(|| user.email.as_str().to_owned())
+        });
+        let support_level = admission
+            .contract
+            .as_ref()
+            .and_then(|c| c.support_level.clone())
+            .unwrap_or_else(|| defaults.support_level.clone());
+        ChangeStep::Register(Box::new(Registration {
+            company: defaults.company.clone(),
+            department: defaults.department.clone(),
+            owner,
+            category: defaults.category.clone(),
+            priority: defaults.priority.clone(),
+            line: Some(defaults.line),
+            support_level,
+            equipment,
+        }))
+    }
+
+    /// Refuses (naming `equipment`) equipment that is not the client's: another client's
+    /// answers exactly like equipment that does not exist.
+    pub(crate) async fn check_equipment_of(&self, client: ClientId, equipment: i64) -> Result<()> {
+        match self.store.equipment(equipment).await? {
+            Some(found) if found.item.client_id == client => Ok(()),
+            _ => {
+                Err(FieldError::new("equipment", "no such equipment of the ticket's client").into())
+            }
+        }
+    }
+
+    /// What the ticket was registered with; staff only.
+    pub async fn ticket_registration(&self, user: &User, id: TicketId) -> Result<Registration> {
+        self.require_staff(user)?;
+        let ticket = self.ticket(user, id).await?;
+        self.store
+            .ticket_registration(ticket.id)
+            .await?
+            .ok_or(DomainError::NotFound("ticket").into())
     }
 
     /// Tells the manager about the created ticket's used-up limit, when the contract asks.
@@ -799,16 +890,6 @@ impl Desk {
                 .await?;
         }
         Ok(())
-    }
-
-    /// Gives back the usage a ticket claimed when it was then not created.
-    pub async fn admission_failed(&self, admission: &Admission) {
-        if let Some(contract) = admission.contract
-            && !admission.claimed.is_empty()
-            && let Err(e) = self.store.release_usage(contract, &admission.claimed).await
-        {
-            tracing::warn!(error = %e, "could not give back a ticket's limit usage");
-        }
     }
 
     /// Line 1's "to register" list: tickets without a client or contract in force.

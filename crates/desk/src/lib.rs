@@ -14,6 +14,7 @@ pub mod admin;
 pub mod auth;
 pub mod billing;
 pub mod config;
+pub mod contract_settings;
 pub mod contracts;
 pub mod dashboard;
 pub mod deadlines;
@@ -105,6 +106,8 @@ pub struct Desk {
     /// Publishing is one at a time, so two admins cannot both add "the next" version.
     publishing: tokio::sync::Mutex<()>,
     pub sla: okno_sla::SlaConfig,
+    /// Registration defaults and the contract lifecycle's windows (`contracts.toml`).
+    pub contract_settings: contract_settings::ContractSettings,
     /// The queue's priority rules (`priorities.toml`).
     pub priorities: Arc<okno_domain::priority::PriorityRules>,
     pub files: FileStore,
@@ -116,7 +119,11 @@ pub struct Desk {
 impl Desk {
     /// A desk on `store` with the shipped configuration; publishes the service catalog to the store.
     pub async fn start(store: Arc<dyn Store>, settings: Settings) -> Result<Arc<Desk>> {
-        let config::Config { catalog, sla } = match &settings.config_dir {
+        let config::Config {
+            catalog,
+            sla,
+            contracts: contract_settings,
+        } = match &settings.config_dir {
             Some(dir) => config::ConfigFiles::read(dir)?.validate(),
             None => config::Config::shipped(),
         }
@@ -130,6 +137,7 @@ impl Desk {
             catalog: RwLock::new(Arc::new(catalog)),
             publishing: tokio::sync::Mutex::new(()),
             sla,
+            contract_settings,
             priorities,
             settings,
         };

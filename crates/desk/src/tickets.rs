@@ -23,9 +23,25 @@ pub struct TicketInput {
 
 impl Desk {
     pub async fn open_ticket(&self, user: &User, input: TicketInput) -> Result<Ticket> {
+        self.open_ticket_about(user, input, None).await
+    }
+
+    /// Opens a ticket about a piece of its client's equipment (seed 002); equipment of
+    /// another client is refused naming `equipment`, like equipment that does not exist.
+    /// A ticket naming no service gets the configured default one.
+    pub async fn open_ticket_about(
+        &self,
+        user: &User,
+        input: TicketInput,
+        equipment: Option<i64>,
+    ) -> Result<Ticket> {
         let catalog = self.catalog();
+        let service_code = match input.service.trim() {
+            "" => self.contract_settings.registration.service.as_str(),
+            code => code,
+        };
         let service = catalog
-            .service(input.service.trim())
+            .service(service_code)
             .filter(|s| s.active)
             .ok_or_else(|| {
                 FieldError::new("service", format!("unknown service {:?}", input.service))
@@ -52,6 +68,9 @@ impl Desk {
         };
         let client_id = viewer(user).client_for_new_ticket(requested_client)?;
         self.check_audience(client_id, service).await?;
+        if let Some(equipment) = equipment {
+            self.check_equipment_of(client_id, equipment).await?;
+        }
         let ticket = NewTicket {
             service: service.code.clone(),
             subject,
@@ -61,29 +80,34 @@ impl Desk {
             draft: input.draft,
         };
         if ticket.draft {
-            return Ok(self
-                .store
-                .create_ticket(&ticket, &[], Timestamp::now())
-                .await?);
+            let now = Timestamp::now();
+            let draft = self.store.create_ticket(&ticket, &[], now).await?;
+            if let Some(equipment) = equipment {
+                self.store
+                    .link_equipment(draft.id, equipment, user.id, now)
+                    .await?;
+            }
+            return Ok(draft);
         }
         let now = Timestamp::now();
-        // Contract and limits first: a refused ticket leaves nothing behind.
-        let admission = self.admit(client_id, user.id, &service.code, now).await?;
-        let created = async {
-            let calendar = self.store.client_calendar(client_id).await?;
+        let (admission, calendar) = tokio::join!(
+            self.admit(client_id, user.id, &service.code, now),
+            self.store.client_calendar(client_id)
+        );
+        let (mut admission, calendar) = (admission?, calendar?);
+        let (created, actions) = loop {
+            let clock = self.clock_start(&admission, calendar.as_deref(), now);
             let (mut change, actions) = self
-                .start_route(user, &service.workflow, calendar.as_deref())
+                .start_route_from(user, &service.workflow, calendar.as_deref(), clock)
                 .await?;
-            change.steps.extend(Desk::admission_steps(&admission));
-            let created = self.store.create_routed_ticket(&ticket, &change).await?;
-            Ok::<_, DeskError>((created, actions))
-        }
-        .await;
-        let (created, actions) = match created {
-            Ok(done) => done,
-            Err(e) => {
-                self.admission_failed(&admission).await;
-                return Err(e);
+            change.at = now;
+            change.steps.extend(admission.steps());
+            change
+                .steps
+                .push(self.registration(user, &admission, equipment));
+            match self.store.create_routed_ticket(&ticket, &change).await {
+                Ok(created) => break (created, actions),
+                Err(failure) => admission.retry_after(failure)?,
             }
         };
         self.admitted(&created, admission, now).await?;
@@ -104,39 +128,36 @@ impl Desk {
             .service(&ticket.service)
             .ok_or_else(|| FieldError::new("service", "the draft's service is gone"))?;
         self.check_audience(ticket.client_id, service).await?;
-        let admission = self
-            .admit(
-                ticket.client_id,
-                ticket.requester_id,
-                &ticket.service,
-                Timestamp::now(),
-            )
-            .await?;
-        let calendar = self.store.ticket_calendar(id).await?;
-        let (mut change, actions) = self
-            .start_route(user, &service.workflow, calendar.as_deref())
-            .await?;
-        change.steps.splice(
-            0..0,
-            [
-                ChangeStep::SetStatus(TicketStatus::New),
-                ChangeStep::Submitted,
-            ],
+        let now = Timestamp::now();
+        let (admission, calendar) = tokio::join!(
+            self.admit(ticket.client_id, ticket.requester_id, &ticket.service, now),
+            self.store.ticket_calendar(id)
         );
-        change.steps.extend(Desk::admission_steps(&admission));
-        let submitted = match self.store.apply_change(id, &change).await {
-            Ok(Some(submitted)) => submitted,
-            Ok(None) => {
-                self.admission_failed(&admission).await;
-                return Err(DomainError::Conflict("the ticket is not a draft".into()).into());
-            }
-            Err(e) => {
-                self.admission_failed(&admission).await;
-                return Err(e.into());
+        let (mut admission, calendar) = (admission?, calendar?);
+        let (submitted, actions) = loop {
+            let clock = self.clock_start(&admission, calendar.as_deref(), now);
+            let (mut change, actions) = self
+                .start_route_from(user, &service.workflow, calendar.as_deref(), clock)
+                .await?;
+            change.at = now;
+            change.steps.splice(
+                0..0,
+                [
+                    ChangeStep::SetStatus(TicketStatus::New),
+                    ChangeStep::Submitted,
+                ],
+            );
+            change.steps.extend(admission.steps());
+            change.steps.push(self.registration(user, &admission, None));
+            match self.store.apply_change(id, &change).await {
+                Ok(Some(submitted)) => break (submitted, actions),
+                Ok(None) => {
+                    return Err(DomainError::Conflict("the ticket is not a draft".into()).into());
+                }
+                Err(failure) => admission.retry_after(failure)?,
             }
         };
-        self.admitted(&submitted, admission, Timestamp::now())
-            .await?;
+        self.admitted(&submitted, admission, now).await?;
         self.run_actions(submitted, actions).await
     }
 
@@ -148,6 +169,19 @@ impl Desk {
         workflow: &str,
         calendar: Option<&str>,
     ) -> Result<(okno_store::TicketChange, Vec<crate::route::Action>)> {
+        self.start_route_from(user, workflow, calendar, Timestamp::now())
+            .await
+    }
+
+    /// [`Desk::start_route`] with the deadlines counted from `clock` (a deferred ticket's
+    /// next period); the change is dated `clock` too, which the caller may set back.
+    pub(crate) async fn start_route_from(
+        &self,
+        user: &User,
+        workflow: &str,
+        calendar: Option<&str>,
+        clock: Timestamp,
+    ) -> Result<(okno_store::TicketChange, Vec<crate::route::Action>)> {
         let catalog = self.catalog();
         let step = okno_workflow::start(latest_workflow(&catalog, workflow)?);
         let context = StepContext {
@@ -157,9 +191,7 @@ impl Desk {
             result: None,
             calendar,
         };
-        let (mut change, actions) = self
-            .plan("{}".into(), &step, &context, Timestamp::now())
-            .await?;
+        let (mut change, actions) = self.plan("{}".into(), &step, &context, clock).await?;
         change.actor = Some(user.id);
         Ok((change, actions))
     }

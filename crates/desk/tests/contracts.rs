@@ -16,6 +16,7 @@ okno_store::on_both_backends!(
     tickets_without_a_contract_wait_to_be_registered,
     daily_limit_per_contact_refuses_and_history_stays,
     monthly_limit_offers_an_extension,
+    deferred_tickets_start_their_clock_in_the_next_period,
     concurrent_tickets_never_overrun_a_limit,
     hours_over_the_limit_are_counted,
     license_keys_follow_the_contract,
@@ -23,6 +24,9 @@ okno_store::on_both_backends!(
     work_report_keeps_spent_and_billed_apart,
     import_is_idempotent_and_reports_bad_rows,
     repair_route_reads_the_warranty,
+    registration_fills_from_the_defaults,
+    configured_defaults_and_notice_windows,
+    tickets_about_equipment_of_their_client_only,
 );
 
 fn today() -> jiff::civil::Date {
@@ -307,6 +311,80 @@ async fn monthly_limit_offers_an_extension(db: TestDb) {
     assert_eq!(alerts[0].ticket_id, over.id);
     let usage = desk.client_usage(&f.manager, "ALFA").await.unwrap();
     assert_eq!(usage[0].tickets_this_month, 2);
+}
+
+/// `defer`: the ticket over the daily limit is accepted, but its reaction deadline and
+/// task deadlines count from the first working minute of tomorrow on the client's
+/// calendar, exactly as long as a ticket arriving then would get; the client is told.
+async fn deferred_tickets_start_their_clock_in_the_next_period(db: TestDb) {
+    let f = firm(db.store).await;
+    let desk = &f.desk;
+    let (saved, _) = desk
+        .save_contract(
+            &f.manager,
+            None,
+            ContractInput {
+                limits: vec![limit(1.0, "tickets", "contact_day")],
+                limit_reaction: Some("defer".into()),
+                ..contract("D-1", -10, 30)
+            },
+        )
+        .await
+        .unwrap();
+    let within = desk
+        .open_ticket(&f.contact, input("question"))
+        .await
+        .unwrap();
+    let deferred = desk
+        .open_ticket(&f.contact, input("question"))
+        .await
+        .unwrap();
+    let tomorrow = today().tomorrow().unwrap();
+    assert_eq!(
+        desk.ticket_limits(&f.line1, deferred.id)
+            .await
+            .unwrap()
+            .0
+            .unwrap(),
+        format!("tickets_per_contact_day:defer:{tomorrow}")
+    );
+
+    // ALFA has no calendar of its own: the default level's (Moscow working hours).
+    let calendar = desk
+        .sla
+        .calendar_of(desk.sla.default_level().unwrap())
+        .unwrap();
+    let zone = okno_desk::contracts::zone_of(None);
+    let start = calendar.next_working_moment(okno_desk::contracts::day_start(tomorrow, &zone));
+    assert!(start > Timestamp::now());
+    let reaction = deferred.next_step_at.expect("a reaction deadline");
+    assert!(reaction > start, "{reaction} is not after {start}");
+    let norm = |from: Timestamp, to: Timestamp| calendar.working_minutes_between(from, to);
+    assert_eq!(
+        norm(start, reaction),
+        norm(within.created_at, within.next_step_at.unwrap()),
+        "the same reaction norm, counted from the next period"
+    );
+    for task in open_tasks(desk, deferred.id).await {
+        if let Some(due) = task.due_at {
+            assert!(due > start, "task {} due {due} before {start}", task.kind);
+        }
+    }
+    // The ticket itself arrived now.
+    assert!(deferred.created_at < start);
+
+    let told = desk.comments(&f.contact, deferred.id).await.unwrap();
+    assert!(
+        told.iter().any(|c| c
+            .body
+            .contains("сроки по нему начнутся со следующего периода")
+            && c.body.contains("its deadlines start in the next period")
+            && c.body.contains(&tomorrow.to_string())),
+        "the client is told, in Russian and English: {told:?}"
+    );
+    // Still counted: the contact's counter for today shows both tickets.
+    let counter = format!("contact:{}:{}", f.contact.id.0, today());
+    assert_eq!(desk.store.usage(saved.id, &counter).await.unwrap(), 2);
 }
 
 async fn concurrent_tickets_never_overrun_a_limit(db: TestDb) {
@@ -729,4 +807,238 @@ async fn repair_route_reads_the_warranty(db: TestDb) {
         .0,
         "equipment"
     );
+}
+
+async fn registration_of(
+    desk: &okno_desk::Desk,
+    user: &User,
+    id: TicketId,
+) -> okno_store::Registration {
+    desk.ticket_registration(user, id).await.unwrap()
+}
+
+/// A copy of the shipped `config/` with `contracts.toml` replaced by `contracts`.
+fn config_with(contracts: &str) -> tempfile::TempDir {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config"),
+        dir.path(),
+    );
+    std::fs::write(dir.path().join("contracts.toml"), contracts).unwrap();
+    dir
+}
+
+/// Seed 003: a ticket needs only the client; our company, department, owner, category,
+/// priority, line, support level and service fill from the shipped defaults, a contract's
+/// own level wins, and the staff member registering a ticket owns it.
+async fn registration_fills_from_the_defaults(db: TestDb) {
+    let f = firm(db.store).await;
+    let desk = &f.desk;
+    let own = desk
+        .open_ticket(
+            &f.contact,
+            okno_desk::tickets::TicketInput {
+                service: "  ".into(),
+                ..input("question")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(own.service, "question", "the default service");
+    let r = registration_of(desk, &f.line1, own.id).await;
+    assert_eq!(
+        r,
+        okno_store::Registration {
+            company: "ООО «Окно»".into(),
+            department: "Отдел сопровождения".into(),
+            owner: None,
+            category: "Выполнение работ".into(),
+            priority: "normal".into(),
+            line: Some(1),
+            support_level: "standard".into(),
+            equipment: None,
+        }
+    );
+    // Clients do not see our side's particulars.
+    assert!(desk.ticket_registration(&f.contact, own.id).await.is_err());
+
+    desk.save_contract(
+        &f.manager,
+        None,
+        ContractInput {
+            support_level: Some("premium".into()),
+            ..contract("D-1", -10, 30)
+        },
+    )
+    .await
+    .unwrap();
+    let by_phone = desk
+        .open_ticket(
+            &f.line1,
+            okno_desk::tickets::TicketInput {
+                client: Some("ALFA".into()),
+                ..input("question")
+            },
+        )
+        .await
+        .unwrap();
+    let r = registration_of(desk, &f.manager, by_phone.id).await;
+    assert_eq!(r.support_level, "premium", "the contract's level");
+    assert_eq!(
+        r.owner.as_deref(),
+        Some("line1@demo.okno"),
+        "who registered it"
+    );
+
+    // A draft is registered when it is sent.
+    let draft = desk
+        .open_ticket(
+            &f.contact,
+            okno_desk::tickets::TicketInput {
+                draft: true,
+                ..input("question")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(registration_of(desk, &f.line1, draft.id).await.company, "");
+    desk.submit_draft(&f.contact, draft.id).await.unwrap();
+    assert_eq!(
+        registration_of(desk, &f.line1, draft.id)
+            .await
+            .support_level,
+        "premium"
+    );
+}
+
+/// `contracts.toml` of a configuration directory sets the registration defaults and the
+/// lifecycle's windows; a bad one is refused with `file:line` messages, as
+/// `okno config check` prints them.
+async fn configured_defaults_and_notice_windows(db: TestDb) {
+    let shipped = okno_desk::contract_settings::SHIPPED;
+    let text = shipped
+        .replace("owner = \"\"", "owner = \"Manager@demo.okno\"")
+        .replace("service = \"question\"", "service = \"documents\"")
+        .replace("priority = \"normal\"", "priority = \"high\"")
+        .replace("line = 1", "line = 2")
+        .replace("notice_before_end_days = 14", "notice_before_end_days = 45")
+        .replace(
+            "notice_before_start_days = 7",
+            "notice_before_start_days = 2",
+        );
+    let dir = config_with(&text);
+    let f = firm_in(db.store, Some(dir.path().to_owned())).await;
+    let desk = &f.desk;
+    let lifecycle = &desk.contract_settings.lifecycle;
+    assert_eq!(lifecycle.notice_before_end_days, 45);
+    assert_eq!(lifecycle.notice_before_start_days, 2);
+    assert_eq!(lifecycle.invoice_before_end_days, 30);
+    let ticket = desk
+        .open_ticket(
+            &f.contact,
+            okno_desk::tickets::TicketInput {
+                service: String::new(),
+                ..input("question")
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ticket.service, "documents");
+    let r = registration_of(desk, &f.line1, ticket.id).await;
+    assert_eq!(r.owner.as_deref(), Some("manager@demo.okno"));
+    assert_eq!((r.priority.as_str(), r.line), ("high", Some(2)));
+
+    let bad = shipped.replace("support_level = \"standard\"", "support_level = \"gold\"");
+    let dir = config_with(&bad);
+    let errors = okno_desk::config::ConfigFiles::read(dir.path())
+        .unwrap()
+        .validate()
+        .err()
+        .expect("refused");
+    let line = bad.lines().position(|l| l.contains("gold")).unwrap() + 1;
+    assert!(
+        errors.contains(&format!(
+            "contracts.toml:{line}: registration.support_level"
+        )),
+        "{errors}"
+    );
+}
+
+/// Equipment at creation: the ticket client's is linked in the ticket's own transaction;
+/// another client's is refused naming `equipment`, and nothing is created.
+async fn tickets_about_equipment_of_their_client_only(db: TestDb) {
+    let f = firm(db.store).await;
+    let desk = &f.desk;
+    let other = desk
+        .store
+        .create_client("BETA", "Beta", None)
+        .await
+        .unwrap();
+    let item = |client| okno_store::EquipmentInput {
+        client_id: client,
+        site: "Склад".into(),
+        kind: "printer".into(),
+        model: "Atol 30F".into(),
+        serial: "A-1".into(),
+        warranty_until: None,
+        notes: String::new(),
+        external_id: None,
+    };
+    let ours = desk
+        .save_equipment(&f.manager, None, "ALFA", item(f.client))
+        .await
+        .unwrap();
+    let theirs = desk
+        .save_equipment(&f.manager, None, "BETA", item(other))
+        .await
+        .unwrap();
+    let (name, _) = field(
+        desk.open_ticket_about(&f.contact, input("question"), Some(theirs.id))
+            .await,
+    );
+    assert_eq!(name, "equipment");
+    let (name, _) = field(
+        desk.open_ticket_about(&f.contact, input("question"), Some(i64::MAX))
+            .await,
+    );
+    assert_eq!(name, "equipment");
+    let none = desk
+        .tickets(
+            &f.manager,
+            &okno_store::TicketFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "nothing created: {none:?}");
+
+    let ticket = desk
+        .open_ticket_about(&f.contact, input("question"), Some(ours.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        registration_of(desk, &f.line1, ticket.id).await.equipment,
+        Some(ours.id)
+    );
+    let (_, history) = desk.equipment_history(&f.line1, ours.id).await.unwrap();
+    assert_eq!(
+        history.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [ticket.id]
+    );
+    let events = desk.history(&f.line1, ticket.id).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "equipment"));
 }

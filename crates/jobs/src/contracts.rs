@@ -15,27 +15,9 @@ use okno_desk::contracts::zone_of;
 use okno_store::Contract;
 use serde_json::json;
 
-/// How far ahead the lifecycle looks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LifecycleSettings {
-    /// Days before a contract starts that its contacts are told.
-    pub notice_before_start_days: i64,
-    /// Days before a contract ends that its contacts are told (and the manager alerted
-    /// when there is no successor).
-    pub notice_before_end_days: i64,
-    /// Days before a contract ends that its renewal invoice is drafted.
-    pub invoice_before_end_days: i64,
-}
-
-impl Default for LifecycleSettings {
-    fn default() -> Self {
-        LifecycleSettings {
-            notice_before_start_days: 7,
-            notice_before_end_days: 14,
-            invoice_before_end_days: 30,
-        }
-    }
-}
+/// How far ahead the lifecycle looks: `[lifecycle]` of `contracts.toml`, read with the
+/// desk's configuration.
+pub use okno_desk::contract_settings::LifecycleSettings;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LifecycleReport {

@@ -99,7 +99,6 @@ pub struct JobSettings {
     /// The daily review lists at most this many tickets on each side of the ball (the
     /// oldest); totals are always exact.
     pub review_limit: u32,
-    pub contracts: contracts::LifecycleSettings,
     pub contracts_every: SignedDuration,
 }
 
@@ -115,7 +114,6 @@ impl Default for JobSettings {
             review_limit: 500,
             lease: SignedDuration::from_mins(5),
             poll: std::time::Duration::from_secs(15),
-            contracts: contracts::LifecycleSettings::default(),
             contracts_every: SignedDuration::from_hours(1),
         }
     }
@@ -699,7 +697,8 @@ impl Scheduler {
                 format!("{} tickets closed", closed.len())
             }
             Job::ContractLifecycle => {
-                let r = contracts::contract_lifecycle(desk, &self.settings.contracts, now).await?;
+                let r = contracts::contract_lifecycle(desk, &desk.contract_settings.lifecycle, now)
+                    .await?;
                 format!(
                     "{} notices, {} alerts, {} invoices, {} started, {} ended",
                     r.notices, r.alerts, r.invoices, r.started, r.ended

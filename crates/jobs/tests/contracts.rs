@@ -155,4 +155,38 @@ async fn lifecycle_notices_alerts_and_invoices_once(db: TestDb) {
         (0, 0, 0, 0)
     );
     assert_eq!(outbox(&db, "contract_notice").await.len(), 5);
+
+    // The windows are configuration (`[lifecycle]` of contracts.toml): a contract ending in
+    // 40 days is not told with the default 14 days, and is with 45.
+    desk.save_client(
+        &admin,
+        okno_desk::contracts::ClientInput {
+            code: "DELTA".into(),
+            name: "DELTA".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    save(contract("D-1", "DELTA", "2025-06-01", "2026-04-19"))
+        .await
+        .unwrap();
+    let quiet = contract_lifecycle(&desk, &settings, now).await.unwrap();
+    assert_eq!((quiet.notices, quiet.alerts, quiet.invoices), (0, 0, 0));
+    let wider = LifecycleSettings {
+        notice_before_end_days: 45,
+        ..settings.clone()
+    };
+    let told = contract_lifecycle(&desk, &wider, now).await.unwrap();
+    assert_eq!((told.notices, told.alerts), (1, 1), "{told:?}");
+    let notices = outbox(&db, "contract_notice").await;
+    let ends = notices
+        .iter()
+        .find(|n| n["event"] == "ends" && n["contract"] == "D-1")
+        .unwrap();
+    assert_eq!(ends["days"], 40);
+    assert_eq!(
+        desk.contract_settings.lifecycle, settings,
+        "shipped: 7, 14, 30"
+    );
 }

@@ -2,9 +2,10 @@
 //! "to register" list, contract lifecycle bookkeeping, invoices and client equipment
 //! (issue 6).
 //!
-//! Usage of ticket limits is kept in counters (`contract_usage`) bumped by one statement
-//! per counter, so two tickets created at once never both take the last allowed place;
-//! hours are summed from `time_entries` when asked. Days are civil dates (ISO text in the
+//! Usage of ticket limits is kept in counters (`contract_usage`), bumped in the new
+//! ticket's own transaction ([`crate::ChangeStep::ClaimUsage`]) by one conditional statement
+//! per counter, so two tickets created at once never both take the last allowed place and a
+//! ticket not created counts nothing; hours are summed from `time_entries` when asked. Days are civil dates (ISO text in the
 //! database); money is in kopecks.
 
 use crate::Result;
@@ -129,11 +130,28 @@ impl Contract {
     }
 }
 
-/// One usage counter to bump, and its limit.
+/// One usage counter a new ticket bumps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageClaim {
     pub counter: String,
-    pub limit: i64,
+    /// Bumped only while the counter is below this; `None`: counted whatever the count (a
+    /// ticket accepted over a limit still counts).
+    pub limit: Option<i64>,
+}
+
+/// What a ticket is registered with (seed 003): our side's particulars, filled from the
+/// configured defaults when it is created, and the client's equipment it is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Registration {
+    pub company: String,
+    pub department: String,
+    /// The owner's email: a staff member (anyone else leaves the ticket without an owner).
+    pub owner: Option<String>,
+    pub category: String,
+    pub priority: String,
+    pub line: Option<i64>,
+    pub support_level: String,
+    pub equipment: Option<i64>,
 }
 
 /// A ticket waiting in line 1's "to register" list.
@@ -264,10 +282,6 @@ pub trait ContractStore: Send + Sync {
         to: Date,
     ) -> Result<Vec<Contract>>;
 
-    /// Bumps every counter by one in one transaction and answers the counts after it.
-    async fn claim_usage(&self, contract: i64, claims: &[UsageClaim]) -> Result<Vec<i64>>;
-    /// Gives back claims of a ticket that was then not created.
-    async fn release_usage(&self, contract: i64, counters: &[String]) -> Result<()>;
     async fn usage(&self, contract: i64, counter: &str) -> Result<i64>;
     /// Minutes logged on the client's tickets in `from..to` (running entries up to `now`).
     async fn client_minutes(
@@ -285,6 +299,8 @@ pub trait ContractStore: Send + Sync {
         to: Timestamp,
     ) -> Result<Vec<WorkEntry>>;
 
+    /// What the ticket was registered with (empty fields for tickets older than that).
+    async fn ticket_registration(&self, ticket: TicketId) -> Result<Option<Registration>>;
     /// The limit a ticket was over when it arrived, if any.
     async fn ticket_over_limit(&self, ticket: TicketId) -> Result<Option<String>>;
     async fn unregistered_tickets(

@@ -35,6 +35,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// A change's capped usage claim met a full counter (`contract_usage.counter`); the
+    /// change wrote nothing (see [`ChangeStep::ClaimUsage`]).
+    #[error("the usage counter {counter} is at its limit")]
+    LimitReached { counter: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -38,6 +38,16 @@ pub enum ChangeStep {
     /// A message taken in by mail, written in the change's own transaction (see
     /// [`crate::MailIn`]); its key taken in already fails the change with [`crate::MAIL_TAKEN`].
     Mail(Box<crate::MailIn>),
+    /// A new ticket's registration particulars and equipment (contracts, seed 003).
+    Register(Box<crate::Registration>),
+    /// Counts a new ticket against its contract's usage counters, in the ticket's own
+    /// transaction. A claim with a limit bumps its counter only while it is below the
+    /// limit; a full one fails the whole change with [`crate::StoreError::LimitReached`],
+    /// and nothing of it is written.
+    ClaimUsage {
+        contract: i64,
+        claims: Vec<crate::UsageClaim>,
+    },
     /// Anything else worth keeping in the history (an automatic step's result, say).
     Event {
         kind: String,

@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 
 mod common;
 
-okno_store::on_both_backends!(contracts_api_end_to_end);
+okno_store::on_both_backends!(
+    contracts_api_end_to_end,
+    tickets_about_equipment_and_their_registration
+);
 
 async fn contracts_api_end_to_end(db: TestDb) {
     let files = tempfile::tempdir().unwrap();
@@ -251,4 +254,119 @@ async fn contracts_api_end_to_end(db: TestDb) {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
+}
+
+/// `POST /tickets` with `equipment`: linked when it is the ticket client's, 422 naming
+/// `equipment` when it is another client's, missing or not an id (nothing created); the
+/// registration particulars come from the shipped defaults and are for staff only.
+async fn tickets_about_equipment_and_their_registration(db: TestDb) {
+    let files = tempfile::tempdir().unwrap();
+    let desk: std::sync::Arc<Desk> =
+        Desk::start(db.store.clone(), Settings::new(files.path().to_path_buf()))
+            .await
+            .unwrap();
+    let alfa = desk
+        .store
+        .create_client("ALFA", "Альфа", None)
+        .await
+        .unwrap();
+    let beta = desk
+        .store
+        .create_client("BETA", "Бета", None)
+        .await
+        .unwrap();
+    let (_, manager) =
+        common::user_with_token(&desk, "boss@desk.test", Role::Manager, None, &[], None).await;
+    let (_, contact) =
+        common::user_with_token(&desk, "c@alfa.test", Role::Client, Some(alfa), &[], None).await;
+    let (_, stranger) =
+        common::user_with_token(&desk, "c@beta.test", Role::Client, Some(beta), &[], None).await;
+    let base = common::serve(desk.clone()).await;
+    let http = reqwest::Client::new();
+    let post = |path: &str, token: &str, body: Value| {
+        http.post(format!("{base}/api/v1{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let get = |path: &str, token: &str| {
+        http.get(format!("{base}/api/v1{path}"))
+            .bearer_auth(token)
+            .send()
+    };
+    let printer = json!({"kind": "printer", "model": "Atol 30F", "site": "Склад"});
+    let r = post("/clients/ALFA/equipment", &manager, printer.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let alfas: Value = r.json().await.unwrap();
+    let r = post("/clients/BETA/equipment", &manager, printer)
+        .await
+        .unwrap();
+    let betas: Value = r.json().await.unwrap();
+
+    let ticket = |equipment: &Value| json!({"service": "repair", "subject": "Не печатает", "equipment": equipment});
+    for (equipment, who) in [
+        (&betas["id"], "another client's"),
+        (&json!("999999"), "missing"),
+        (&json!("printer"), "not an id"),
+    ] {
+        let r = post("/tickets", &contact, ticket(equipment)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{who}");
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["field"],
+            "equipment",
+            "{who}"
+        );
+    }
+    let r = get("/tickets", &contact).await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["items"],
+        json!([]),
+        "nothing created"
+    );
+    // The other client's contact cannot aim at ALFA's printer either.
+    let r = post("/tickets", &stranger, ticket(&alfas["id"]))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let r = post("/tickets", &contact, ticket(&alfas["id"]))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created: Value = r.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    let r = get(
+        &format!("/equipment/{}", alfas["id"].as_str().unwrap()),
+        &manager,
+    )
+    .await
+    .unwrap();
+    let history: Value = r.json().await.unwrap();
+    assert_eq!(history["tickets"][0]["id"], created["id"]);
+
+    let r = get(&format!("/tickets/{id}/registration"), &manager)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let registration: Value = r.json().await.unwrap();
+    assert_eq!(registration["equipment"], alfas["id"]);
+    assert_eq!(registration["company"], "ООО «Окно»");
+    assert_eq!(registration["category"], "Выполнение работ");
+    assert_eq!(registration["priority"], "normal");
+    assert_eq!(registration["line"], 1);
+    assert_eq!(registration["support_level"], "standard");
+    assert_eq!(registration["owner"], Value::Null, "a client's own ticket");
+    let r = get(&format!("/tickets/{id}/registration"), &contact)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "staff only");
+
+    // No service named: the configured default one.
+    let r = post("/tickets", &contact, json!({"subject": "Вопрос"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.json::<Value>().await.unwrap()["service"], "question");
 }

@@ -27,10 +27,17 @@ pub struct Firm {
 }
 
 pub async fn firm(store: Arc<dyn Store>) -> Firm {
+    firm_in(store, None).await
+}
+
+/// The firm on a desk with a configuration directory of its own (`None`: the shipped one).
+pub async fn firm_in(store: Arc<dyn Store>, config_dir: Option<std::path::PathBuf>) -> Firm {
     let files = tempfile::tempdir().unwrap();
-    let desk = Desk::start(store.clone(), Settings::new(files.path().to_owned()))
-        .await
-        .unwrap();
+    let settings = Settings {
+        config_dir,
+        ..Settings::new(files.path().to_owned())
+    };
+    let desk = Desk::start(store.clone(), settings).await.unwrap();
     let client = store
         .create_client("ALFA", "Alfa LLC", Some("alfa.demo"))
         .await

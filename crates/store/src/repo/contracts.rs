@@ -183,6 +183,79 @@ fn bind_equipment<'q>(q: Scalar<'q>, e: &'q EquipmentInput) -> Scalar<'q> {
         .bind(&e.external_id)
 }
 
+/// Bumps a new ticket's usage counters inside its transaction (one statement each, all in
+/// one call where the backend takes several). A capped claim finding its counter full takes
+/// nothing and fails the change with [`StoreError::LimitReached`]: concurrent claims queue
+/// on the counter's row (PostgreSQL re-reads it after the lock; SQLite has one writer), so
+/// exactly the allowed number get through.
+pub(super) async fn claim_in(tx: &mut Tx, contract: i64, claims: &[UsageClaim]) -> Result<()> {
+    let statement = |claim: &UsageClaim| {
+        // The SELECT's WHERE refuses a first claim on a zero limit (and lets SQLite tell its
+        // upsert from a join).
+        let mut sql = Sql::new("INSERT INTO contract_usage (contract_id, counter, used) SELECT ");
+        let limit = Param::Int(claim.limit.unwrap_or(i64::MAX));
+        sql.bind(Param::Int(contract))
+            .push(", ")
+            .bind(Param::Text(claim.counter.clone()))
+            .push(", 1 WHERE 0 < ")
+            .bind(limit.clone())
+            .push(
+                " ON CONFLICT (contract_id, counter) DO UPDATE SET used = contract_usage.used + 1 \
+                 WHERE contract_usage.used < ",
+            )
+            .bind(limit)
+            .push(" RETURNING counter");
+        sql
+    };
+    let mut taken: Vec<String> = Vec::with_capacity(claims.len());
+    if ONE_CALL_BATCHES {
+        let all: Sql = claims.iter().map(statement).collect();
+        for row in bind_all(sqlx::query(AssertSqlSafe(all.text)), &all.params)
+            .fetch_all(&mut **tx)
+            .await?
+        {
+            taken.push(row.try_get("counter")?);
+        }
+    } else {
+        for claim in claims {
+            let sql = statement(claim);
+            if let Some(row) = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
+                .fetch_optional(&mut **tx)
+                .await?
+            {
+                taken.push(row.try_get("counter")?);
+            }
+        }
+    }
+    match claims.iter().find(|c| !taken.contains(&c.counter)) {
+        Some(full) => Err(StoreError::LimitReached {
+            counter: full.counter.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Appends a ticket's registration particulars to the `UPDATE tickets SET …` of its change;
+/// the owner is found by email among the staff in the same statement.
+pub(super) fn set_registration(sql: &mut Sql, r: &Registration) {
+    sql.push(", company = ")
+        .bind(Param::Text(r.company.clone()))
+        .push(", department = ")
+        .bind(Param::Text(r.department.clone()))
+        .push(", owner_id = (SELECT id FROM users WHERE role <> 'client' AND email = ")
+        .bind(Param::MaybeText(r.owner.clone()))
+        .push("), category = ")
+        .bind(Param::Text(r.category.clone()))
+        .push(", priority = ")
+        .bind(Param::Text(r.priority.clone()))
+        .push(", line = ")
+        .bind(Param::MaybeInt(r.line))
+        .push(", support_level = ")
+        .bind(Param::Text(r.support_level.clone()))
+        .push(", equipment_id = ")
+        .bind(Param::MaybeInt(r.equipment));
+}
+
 #[async_trait]
 impl ContractStore for Backend {
     async fn upsert_client(&self, c: &ClientUpsert) -> Result<(ClientId, bool)> {
@@ -516,63 +589,6 @@ impl ContractStore for Backend {
         rows.iter().map(contract_from).collect()
     }
 
-    async fn claim_usage(&self, contract: i64, claims: &[UsageClaim]) -> Result<Vec<i64>> {
-        if claims.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One statement reads and bumps every counter: concurrent claims serialize on it.
-        let mut sql = Sql::new("INSERT INTO contract_usage (contract_id, counter, used) VALUES ");
-        for (i, claim) in claims.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" })
-                .bind(Param::Int(contract))
-                .push(", ")
-                .bind(Param::Text(claim.counter.clone()))
-                .push(", 1)");
-        }
-        sql.push(
-            " ON CONFLICT (contract_id, counter) DO UPDATE SET used = contract_usage.used + 1 \
-             RETURNING counter, used",
-        );
-        let mut tx = self.begin().await?;
-        let rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let rows = rows
-            .iter()
-            .map(|row| {
-                Ok((
-                    row.try_get::<String, _>("counter")?,
-                    row.try_get::<i64, _>("used")?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        claims
-            .iter()
-            .map(|claim| {
-                rows.iter()
-                    .find(|(counter, _)| *counter == claim.counter)
-                    .map(|(_, used)| *used)
-                    .ok_or_else(|| StoreError::Corrupt(format!("no count for {}", claim.counter)))
-            })
-            .collect()
-    }
-
-    async fn release_usage(&self, contract: i64, counters: &[String]) -> Result<()> {
-        let mut tx = self.begin().await?;
-        for counter in counters {
-            sqlx::query(
-                "UPDATE contract_usage SET used = used - 1 WHERE contract_id = $1 AND counter = $2 AND used > 0",
-            )
-            .bind(contract)
-            .bind(counter)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     async fn usage(&self, contract: i64, counter: &str) -> Result<i64> {
         let used: Option<i64> = sqlx::query_scalar(
             "SELECT used FROM contract_usage WHERE contract_id = $1 AND counter = $2",
@@ -639,6 +655,33 @@ impl ContractStore for Backend {
                 })
             })
             .collect()
+    }
+
+    async fn ticket_registration(&self, ticket: TicketId) -> Result<Option<Registration>> {
+        let row = sqlx::query(
+            "SELECT t.company, t.department, u.email AS owner, t.category, t.priority, t.line, \
+             t.support_level, t.equipment_id FROM tickets t LEFT JOIN users u ON u.id = t.owner_id \
+             WHERE t.id = $1",
+        )
+        .bind(ticket.0)
+        .fetch_optional(self.reader())
+        .await?;
+        let text = |r: &DbRow, name: &str| -> Result<String> {
+            Ok(r.try_get::<Option<String>, _>(name)?.unwrap_or_default())
+        };
+        row.map(|r| {
+            Ok(Registration {
+                company: text(&r, "company")?,
+                department: text(&r, "department")?,
+                owner: r.try_get("owner")?,
+                category: text(&r, "category")?,
+                priority: text(&r, "priority")?,
+                line: r.try_get("line")?,
+                support_level: text(&r, "support_level")?,
+                equipment: r.try_get("equipment_id")?,
+            })
+        })
+        .transpose()
     }
 
     async fn ticket_over_limit(&self, ticket: TicketId) -> Result<Option<String>> {

@@ -252,6 +252,7 @@ async fn apply_steps(
     let classification_before = classification.clone();
     let (mut closed, mut submitted) = (false, false);
     let mut admitted = None;
+    let mut registration = None;
     let mut new_tasks = Vec::new();
     let mut mail_rows = None;
     for step in &change.steps {
@@ -366,6 +367,16 @@ async fn apply_steps(
                 }
                 admitted = Some((*registered, over_limit.clone()));
             }
+            ChangeStep::Register(particulars) => {
+                if let Some(equipment) = particulars.equipment {
+                    let equipment = equipment.to_string();
+                    pending.record(change.actor, "equipment", None, Some(&equipment), false);
+                }
+                registration = Some(particulars);
+            }
+            ChangeStep::ClaimUsage { contract, claims } => {
+                super::contracts::claim_in(tx, *contract, claims).await?;
+            }
             ChangeStep::Event {
                 kind,
                 detail,
@@ -451,6 +462,9 @@ async fn apply_steps(
             Some(limit) => sql.push(", over_limit = ").bind(Param::Text(limit)),
             None => sql.push(", over_limit = NULL"),
         };
+    }
+    if let Some(particulars) = registration {
+        super::contracts::set_registration(&mut sql, particulars);
     }
     sql.push(" WHERE id = ").bind(Param::Int(ticket.0));
     // The ticket as the change leaves it, without reading it again.

@@ -451,6 +451,49 @@ pub struct UnregisteredPage {
     pub next_cursor: Option<String>,
 }
 
+/// What a ticket was registered with (seed 003).
+#[derive(Serialize, ToSchema)]
+pub struct RegistrationView {
+    /// Our organization and department the ticket is registered to.
+    pub company: String,
+    pub department: String,
+    /// The owner's email (a staff member), if any.
+    pub owner: Option<String>,
+    pub category: String,
+    /// `low`, `normal`, `high` or `critical`.
+    pub priority: String,
+    /// The support line, 1 to 4.
+    pub line: Option<i64>,
+    pub support_level: String,
+    /// The id of the client's equipment the ticket is about.
+    pub equipment: Option<String>,
+}
+
+/// Staff: the ticket's registration particulars, filled from the configured defaults when
+/// it was created (a contract's own support level wins).
+#[utoipa::path(get, path = "/tickets/{id}/registration", tag = "registration", params(("id" = String, Path)),
+    responses((status = 200, body = RegistrationView), (status = 404, body = ErrorBody)))]
+pub async fn ticket_registration(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RegistrationView>, ApiError> {
+    let r = state
+        .desk
+        .ticket_registration(&user, ticket_id(&id)?)
+        .await?;
+    Ok(Json(RegistrationView {
+        company: r.company,
+        department: r.department,
+        owner: r.owner,
+        category: r.category,
+        priority: r.priority,
+        line: r.line,
+        support_level: r.support_level,
+        equipment: r.equipment.map(|e| e.to_string()),
+    }))
+}
+
 /// Line 1's "to register" list: tickets without a known client or a contract in force,
 /// oldest first. Their reaction clock runs all the same.
 #[utoipa::path(get, path = "/registration", tag = "registration", params(PageQuery),

@@ -96,6 +96,7 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         .routes(routes!(clients::link_equipment))
         .routes(routes!(clients::to_register))
         .routes(routes!(clients::register_ticket))
+        .routes(routes!(clients::ticket_registration))
         .routes(routes!(
             contracts::list_contracts,
             contracts::upsert_contract
@@ -271,7 +272,22 @@ async fn create_ticket(
         client: req.client,
         draft: req.draft,
     };
-    let ticket = state.desk.open_ticket(&user, input).await?;
+    let equipment = req
+        .equipment
+        .map(|e| e.trim().parse())
+        .transpose()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "not an equipment id",
+            )
+            .field("equipment")
+        })?;
+    let ticket = state
+        .desk
+        .open_ticket_about(&user, input, equipment)
+        .await?;
     // The client's URGENT mark (seed 004) moves the ticket's tasks up their queues.
     if req.urgent {
         state.desk.mark_urgent(&user, ticket.id, true).await?;

@@ -59,7 +59,9 @@ pub struct TicketPage {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTicket {
-    /// A service code from `GET /api/v1/services`, e.g. `question`.
+    /// A service code from `GET /api/v1/services`, e.g. `question`; left out: the
+    /// configured default service (`contracts.toml`).
+    #[serde(default)]
     pub service: String,
     pub subject: String,
     #[serde(default)]
@@ -72,6 +74,8 @@ pub struct CreateTicket {
     /// The client's URGENT mark: the ticket counts as critical in the queues.
     #[serde(default)]
     pub urgent: bool,
+    /// The id of the client's equipment the ticket is about (`GET /clients/{code}/equipment`).
+    pub equipment: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
