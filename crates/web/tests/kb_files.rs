@@ -6,7 +6,7 @@
 use okno_desk::{Desk, Settings};
 use okno_domain::*;
 use okno_store::testing::TestDb;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 mod common;
