@@ -236,7 +236,8 @@ async fn portal_and_desk_panels(db: TestDb) {
         reqwest::multipart::Form::new()
             .text("csrf", anna.csrf.clone())
             .text("service", "question")
-            .text("nonce", nonce.to_owned())
+            // Nonces are remembered per process, and the SQLite and PostgreSQL runs share one.
+            .text("nonce", format!("{}-{nonce}", anna.csrf))
             .text("subject", subject.to_owned())
             .text("description", "Описание с файлом")
             .part(
