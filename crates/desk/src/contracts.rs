@@ -736,17 +736,13 @@ impl Desk {
         Ok(out)
     }
 
-    /// Decides how a new ticket is taken, from reads only: registered when the client has
-    /// a contract in force covering the service; its ticket limits become claims the
-    /// ticket's own transaction makes (see [`Admission::retry_after`]); hours used up apply
-    /// the contract's reaction now (`refuse` is an error naming `limit`).
-    pub async fn admit(
+    /// The client's contracts in force at `at` (on the client's own day) that cover `service`.
+    pub(crate) async fn contracts_in_force(
         &self,
         client: ClientId,
-        requester: UserId,
         service: &str,
         at: Timestamp,
-    ) -> Result<Admission> {
+    ) -> Result<Vec<Contract>> {
         // The UTC day give or take one holds the client's day in any zone; the exact day
         // is known once the contract (with its client's zone) is read.
         let utc_day = at.to_zoned_datetime(TimeZone::UTC).date();
@@ -758,12 +754,33 @@ impl Desk {
                 utc_day.tomorrow().unwrap_or(utc_day),
             )
             .await?;
-        let found = contracts.into_iter().find(|c| {
-            let day = at
-                .to_zoned_datetime(zone_of(c.client_time_zone.as_deref()))
-                .date();
-            c.active_on(day) && c.covers(service)
-        });
+        Ok(contracts
+            .into_iter()
+            .filter(|c| {
+                let day = at
+                    .to_zoned_datetime(zone_of(c.client_time_zone.as_deref()))
+                    .date();
+                c.active_on(day) && c.covers(service)
+            })
+            .collect())
+    }
+
+    /// Decides how a new ticket is taken, from reads only: registered when the client has
+    /// a contract in force covering the service; its ticket limits become claims the
+    /// ticket's own transaction makes (see [`Admission::retry_after`]); hours used up apply
+    /// the contract's reaction now (`refuse` is an error naming `limit`).
+    pub async fn admit(
+        &self,
+        client: ClientId,
+        requester: UserId,
+        service: &str,
+        at: Timestamp,
+    ) -> Result<Admission> {
+        let found = self
+            .contracts_in_force(client, service, at)
+            .await?
+            .into_iter()
+            .next();
         let Some(contract) = found else {
             return Ok(Admission::default());
         };

@@ -2,7 +2,6 @@
 //! whose active contract has a feature such as license keys) decides what a client sees in
 //! the catalog and what a ticket may be opened for.
 
-use crate::contracts::zone_of;
 use crate::{Desk, Result, viewer};
 use jiff::Timestamp;
 use okno_domain::*;
@@ -70,38 +69,12 @@ impl Desk {
                 service.audience.allows(&code, &[])
             }
             Audience::ContractFeature(_) => {
-                let features = self.active_contract_features(client, &service.code).await?;
+                let in_force = self
+                    .contracts_in_force(client, &service.code, Timestamp::now())
+                    .await?;
+                let features: Vec<&str> = in_force.iter().flat_map(contract_features).collect();
                 service.audience.allows("", &features)
             }
         })
-    }
-
-    /// The features of the client's contracts that are active today (in the client's zone)
-    /// and cover `service`.
-    async fn active_contract_features(
-        &self,
-        client: ClientId,
-        service: &str,
-    ) -> Result<Vec<&'static str>> {
-        let now = Timestamp::now();
-        let utc_day = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-        let contracts = self
-            .store
-            .contracts_overlapping(
-                client,
-                utc_day.yesterday().unwrap_or(utc_day),
-                utc_day.tomorrow().unwrap_or(utc_day),
-            )
-            .await?;
-        Ok(contracts
-            .iter()
-            .filter(|c| {
-                let today = now
-                    .to_zoned_datetime(zone_of(c.client_time_zone.as_deref()))
-                    .date();
-                c.active_on(today) && c.covers(service)
-            })
-            .flat_map(contract_features)
-            .collect())
     }
 }
