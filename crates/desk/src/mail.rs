@@ -10,6 +10,7 @@
 //! them with a Message-ID derived from the outbox row, so each event has one message id;
 //! a message recorded as sent is never sent again.
 
+use crate::tickets::{Opening, Write};
 use crate::{Desk, DeskError, Result};
 use jiff::{SignedDuration, Timestamp};
 use okno_domain::*;
@@ -103,10 +104,10 @@ struct NewMailTicket<'a> {
     description: String,
     /// The calendar of the ticket's client.
     calendar: Option<String>,
-    /// It waits in the "to register" list.
-    unregistered: bool,
     /// A person wrote it: the desk may answer automatically.
     auto_reply: bool,
+    /// Where an answer may go (a person, not a robot or a list).
+    reply_to: Option<&'a str>,
 }
 
 impl From<DeskError> for Refusal {
@@ -351,19 +352,19 @@ impl Desk {
             }
             // A stranger quoting a ticket number: not trusted, a ticket of its own.
         }
-        let (user, unregistered, calendar) = match known {
+        let (user, calendar) = match known {
             Some(user) if user.role.is_staff() => {
                 return Ok(IngestOutcome::Ignored(
                     "a staff address without a ticket to reply to".into(),
                 ));
             }
-            Some(user) => (user, false, Some(sender.calendar)),
+            Some(user) => (user, Some(sender.calendar)),
             None => match self
                 .client_for_stranger(&from, inbox)
                 .await
                 .map_err(store)?
             {
-                Some(client) => (self.contact(&from, mail, client).await?, false, None),
+                Some(client) => (self.contact(&from, mail, client).await?, None),
                 None if settings.unknown_senders == "refuse" => {
                     if auto_reply && okno_mail::classify::may_mail(&from, &policy) {
                         let payload = serde_json::json!({
@@ -387,7 +388,7 @@ impl Desk {
                         .ensure_client(UNREGISTERED_CLIENT, UNREGISTERED_CLIENT_NAME)
                         .await
                         .map_err(store)?;
-                    (self.contact(&from, mail, client).await?, true, None)
+                    (self.contact(&from, mail, client).await?, None)
                 }
             },
         };
@@ -405,8 +406,9 @@ impl Desk {
             subject: new_subject(&mail.subject),
             description,
             calendar,
-            unregistered,
             auto_reply,
+            reply_to: (auto_reply && okno_mail::classify::may_mail(&from, &policy))
+                .then_some(from.as_str()),
         };
         self.open_mail_ticket(&user, client_id, opened, incoming)
             .await
@@ -571,31 +573,68 @@ impl Desk {
             requester_id: user.id,
             draft: false,
         };
-        let (mut change, actions) = self
-            .start_route(user, &service.workflow, opened.calendar.as_deref())
-            .await?;
         // The message's record, raw bytes and attachments go in the ticket's own
-        // transaction: a message is taken in whole, once, or not at all.
-        change.steps.push(incoming.step(user.id, None));
-        if opened.unregistered {
-            change.steps.push(ChangeStep::Admitted {
-                registered: false,
-                over_limit: None,
-            });
-        }
+        // transaction: a message is taken in whole, once, or not at all. A ticket by mail
+        // is admitted and registered as one from the portal: the contract's limits and
+        // the registration defaults apply, and a sender with no contract in force lands
+        // in the "to register" list.
+        let message_key = format!("refusal:{}", incoming.key);
+        let mut after = vec![incoming.step(user.id, None)];
         if !opened.auto_reply {
-            change.steps.push(ChangeStep::Event {
+            after.push(ChangeStep::Event {
                 kind: "mail_quiet".into(),
                 detail: "an automatic message: no automatic answer".into(),
                 public: false,
             });
         }
-        let created = match self.store.create_routed_ticket(&ticket, &change).await {
-            Ok(created) => created,
-            Err(e) => return taken_in_or_refused(e.into()),
+        let opening = Opening {
+            write: Write::New(&ticket),
+            client: client_id,
+            service,
+            equipment: None,
+            before: Vec::new(),
+            after,
         };
-        let created = self.run_actions(created, actions).await?;
-        Ok(IngestOutcome::Created(created.number()))
+        let calendar = std::future::ready(Ok(opened.calendar));
+        match self.open_admitted(user, opening, calendar).await {
+            Ok(created) => Ok(IngestOutcome::Created(created.number())),
+            Err(DeskError::Domain(DomainError::Invalid(refused))) if refused.field == "limit" => {
+                Err(self
+                    .refused_by_contract(
+                        opened.reply_to,
+                        &message_key,
+                        &ticket.subject,
+                        refused.message,
+                    )
+                    .await)
+            }
+            Err(e) => taken_in_or_refused(e),
+        }
+    }
+
+    /// A message the contract refuses (a used-up limit with the `refuse` reaction): the
+    /// sender is told why, when the desk may answer it, and the message is kept aside
+    /// with the reason, to be taken in once the contract allows.
+    async fn refused_by_contract(
+        &self,
+        reply_to: Option<&str>,
+        key: &str,
+        subject: &str,
+        reason: String,
+    ) -> Refusal {
+        if let Some(to) = reply_to {
+            let payload = serde_json::json!({
+                "to": to, "subject": subject, "reason": reason, "locale": "ru",
+            });
+            if let Err(e) = self
+                .store
+                .enqueue_outbox("mail_refusal", &payload.to_string(), key, Timestamp::now())
+                .await
+            {
+                return store(e);
+            }
+        }
+        Refusal(format!("refused by the contract: {reason}"))
     }
 
     /// A reply on a ticket: the comment, the message and its attachments in one change,
@@ -959,10 +998,14 @@ impl Desk {
                 in_reply_to: None,
                 rendered: okno_mail::Rendered {
                     subject: format!("Обращение не принято: {subject}"),
-                    body: "Здравствуйте!\n\nМы принимаем обращения только от зарегистрированных клиентов. \
+                    body: match text("reason") {
+                        // The contract's own words, in Russian and English.
+                        Some(reason) => format!("Здравствуйте!\n\n{reason}"),
+                        None => "Здравствуйте!\n\nМы принимаем обращения только от зарегистрированных клиентов. \
                            Свяжитесь с нами, чтобы заключить договор.\n\n\
                            We accept requests from registered clients only."
-                        .into(),
+                            .into(),
+                    },
                 },
             }));
         }

@@ -21,6 +21,24 @@ pub struct TicketInput {
     pub draft: bool,
 }
 
+/// A new ticket's route about to start: see [`Desk::open_admitted`].
+pub(crate) struct Opening<'a> {
+    pub write: Write<'a>,
+    pub client: ClientId,
+    pub service: &'a okno_workflow::Service,
+    pub equipment: Option<i64>,
+    /// Steps before the route's first (a sent draft's status) and after the registration
+    /// (a message taken in).
+    pub before: Vec<ChangeStep>,
+    pub after: Vec<ChangeStep>,
+}
+
+/// Where a new ticket is written: a row of its own, or over the draft it was saved as.
+pub(crate) enum Write<'a> {
+    New(&'a NewTicket),
+    Draft(TicketId),
+}
+
 impl Desk {
     pub async fn open_ticket(&self, user: &User, input: TicketInput) -> Result<Ticket> {
         self.open_ticket_about(user, input, None).await
@@ -89,29 +107,16 @@ impl Desk {
             }
             return Ok(draft);
         }
-        let now = Timestamp::now();
-        let (admission, calendar) = tokio::join!(
-            self.admit(client_id, user.id, &service.code, now),
-            self.store.client_calendar(client_id)
-        );
-        let (mut admission, calendar) = (admission?, calendar?);
-        let (created, actions) = loop {
-            let clock = self.clock_start(&admission, calendar.as_deref(), now);
-            let (mut change, actions) = self
-                .start_route_from(user, &service.workflow, calendar.as_deref(), clock)
-                .await?;
-            change.at = now;
-            change.steps.extend(admission.steps());
-            change
-                .steps
-                .push(self.registration(user, &admission, equipment));
-            match self.store.create_routed_ticket(&ticket, &change).await {
-                Ok(created) => break (created, actions),
-                Err(failure) => admission.retry_after(failure)?,
-            }
+        let calendar = self.store.client_calendar(client_id);
+        let opening = Opening {
+            write: Write::New(&ticket),
+            client: client_id,
+            service,
+            equipment,
+            before: Vec::new(),
+            after: Vec::new(),
         };
-        self.admitted(&created, admission, now).await?;
-        self.run_actions(created, actions).await
+        self.open_admitted(user, opening, calendar).await
     }
 
     /// Sends a draft the user saved earlier: it becomes `new` and its route starts.
@@ -128,54 +133,79 @@ impl Desk {
             .service(&ticket.service)
             .ok_or_else(|| FieldError::new("service", "the draft's service is gone"))?;
         self.check_audience(ticket.client_id, service).await?;
+        let calendar = self.store.ticket_calendar(id);
+        let opening = Opening {
+            write: Write::Draft(id),
+            client: ticket.client_id,
+            service,
+            equipment: None,
+            before: vec![
+                ChangeStep::SetStatus(TicketStatus::New),
+                ChangeStep::Submitted,
+            ],
+            after: Vec::new(),
+        };
+        self.open_admitted(user, opening, calendar).await
+    }
+
+    /// Starts a new ticket's route under its contract (seed 003), whatever brought it
+    /// (the portal, the API, a sent draft, a message): admission from reads, the route's
+    /// first step (its deadlines from now, or from the next period when deferred), the
+    /// registration defaults and the caller's own steps in one change, written again when
+    /// another ticket used up a counted limit meanwhile; then the manager's alert and the
+    /// route's automatic actions. The caller is the requester; `refuse` is an error
+    /// naming `limit`, with nothing written.
+    pub(crate) async fn open_admitted(
+        &self,
+        user: &User,
+        opening: Opening<'_>,
+        calendar: impl Future<Output = okno_store::Result<Option<String>>>,
+    ) -> Result<Ticket> {
         let now = Timestamp::now();
+        let service = opening.service;
         let (admission, calendar) = tokio::join!(
-            self.admit(ticket.client_id, ticket.requester_id, &ticket.service, now),
-            self.store.ticket_calendar(id)
+            self.admit(opening.client, user.id, &service.code, now),
+            calendar
         );
         let (mut admission, calendar) = (admission?, calendar?);
-        let (submitted, actions) = loop {
+        let (created, actions) = loop {
             let clock = self.clock_start(&admission, calendar.as_deref(), now);
             let (mut change, actions) = self
-                .start_route_from(user, &service.workflow, calendar.as_deref(), clock)
+                .start_route(user, &service.workflow, calendar.as_deref(), clock)
                 .await?;
             change.at = now;
-            change.steps.splice(
-                0..0,
-                [
-                    ChangeStep::SetStatus(TicketStatus::New),
-                    ChangeStep::Submitted,
-                ],
-            );
+            change.steps.splice(0..0, opening.before.iter().cloned());
             change.steps.extend(admission.steps());
-            change.steps.push(self.registration(user, &admission, None));
-            match self.store.apply_change(id, &change).await {
-                Ok(Some(submitted)) => break (submitted, actions),
-                Ok(None) => {
-                    return Err(DomainError::Conflict("the ticket is not a draft".into()).into());
-                }
+            change
+                .steps
+                .push(self.registration(user, &admission, opening.equipment));
+            change.steps.extend(opening.after.iter().cloned());
+            let written = match opening.write {
+                Write::New(ticket) => self.store.create_routed_ticket(ticket, &change).await,
+                Write::Draft(id) => match self.store.apply_change(id, &change).await {
+                    Ok(Some(submitted)) => Ok(submitted),
+                    Ok(None) => {
+                        return Err(
+                            DomainError::Conflict("the ticket is not a draft".into()).into()
+                        );
+                    }
+                    Err(failure) => Err(failure),
+                },
+            };
+            match written {
+                Ok(created) => break (created, actions),
                 Err(failure) => admission.retry_after(failure)?,
             }
         };
-        self.admitted(&submitted, admission, now).await?;
-        self.run_actions(submitted, actions).await
+        self.admitted(&created, admission, now).await?;
+        self.run_actions(created, actions).await
     }
 
     /// The first step of a new route: the latest version of the service's workflow, which
-    /// the ticket then keeps while newer versions are published.
+    /// the ticket then keeps while newer versions are published; its deadlines counted
+    /// from `clock` (a deferred ticket's next period, or now). The change is dated `clock`
+    /// too, which the caller may set back.
     pub(crate) async fn start_route(
-        &self,
-        user: &User,
-        workflow: &str,
-        calendar: Option<&str>,
-    ) -> Result<(okno_store::TicketChange, Vec<crate::route::Action>)> {
-        self.start_route_from(user, workflow, calendar, Timestamp::now())
-            .await
-    }
-
-    /// [`Desk::start_route`] with the deadlines counted from `clock` (a deferred ticket's
-    /// next period); the change is dated `clock` too, which the caller may set back.
-    pub(crate) async fn start_route_from(
         &self,
         user: &User,
         workflow: &str,

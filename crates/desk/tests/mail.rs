@@ -30,6 +30,7 @@ okno_store::on_both_backends!(
     two_pollers_take_each_message_once,
     a_quarantine_retry_files_under_the_mailboxs_own_service_and_client,
     mutated_mail_is_taken_in_or_quarantined_with_a_reason,
+    a_ticket_by_mail_meets_the_contract_like_one_from_the_portal,
 );
 
 #[derive(Default)]
@@ -740,7 +741,8 @@ async fn a_quarantine_retry_files_under_the_mailboxs_own_service_and_client(db: 
     let ticket = firm.desk.ticket(&firm.line1, id).await.unwrap();
     assert_eq!(ticket.service, "documents");
     assert_eq!(ticket.client_id, firm.client);
-    assert!(registered(&db, id).await);
+    // Admitted like a ticket from the portal: ALFA has no contract in force here.
+    assert!(!registered(&db, id).await, "waits in the to-register list");
     assert!(db.store.quarantined(None, 10).await.unwrap().is_empty());
 }
 
@@ -1044,4 +1046,104 @@ async fn every_notice_goes_out_by_mail_once(db: TestDb) {
     assert!(notice.subject.contains("A-1"), "{}", notice.subject);
     assert!(notice.text.contains("2026-12-31"));
     assert_eq!(notice.recipients, ["client@alfa.demo", "other@alfa.demo"]);
+}
+
+/// A message opens a ticket under the same contract as the portal: registered with the
+/// defaults, counted against the limits; a used-up limit with `refuse` keeps the message
+/// aside with the reason and tells the sender why; once the contract accepts over its
+/// limit, the retry is taken in and flagged.
+async fn a_ticket_by_mail_meets_the_contract_like_one_from_the_portal(db: TestDb) {
+    use okno_desk::contracts::{ContractInput, LimitInput};
+    let firm = firm(db.store.clone()).await;
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(okno_desk::contracts::zone_of(None))
+        .date();
+    let terms = |reaction: &str| ContractInput {
+        number: "D-1".into(),
+        client: "ALFA".into(),
+        starts_on: today.yesterday().unwrap().to_string(),
+        ends_on: today.saturating_add(jiff::Span::new().days(30)).to_string(),
+        tariff: 10_000.0,
+        limits: vec![LimitInput {
+            value: Some(1.0),
+            unit: Some("tickets".into()),
+            per: Some("contact_day".into()),
+        }],
+        limit_reaction: Some(reaction.into()),
+        ..ContractInput::default()
+    };
+    let (saved, _) = firm
+        .desk
+        .save_contract(&firm.manager, None, terms("refuse"))
+        .await
+        .unwrap();
+
+    let first = created(&ingest(&firm, &mail("client@alfa.demo", "Первый", "текст", "")).await);
+    assert!(
+        registered(&db, first).await,
+        "a contract in force: registered"
+    );
+    let registration = firm
+        .desk
+        .ticket_registration(&firm.line1, first)
+        .await
+        .unwrap();
+    assert_eq!(registration.line, Some(1), "{registration:?}");
+    assert!(!registration.company.is_empty(), "{registration:?}");
+
+    let second = ingest(&firm, &mail("client@alfa.demo", "Второй", "текст", "")).await;
+    let IngestOutcome::Quarantined(reason) = &second else {
+        panic!("expected the message kept aside, got {second:?}");
+    };
+    assert!(reason.starts_with("refused by the contract: "), "{reason}");
+    assert!(reason.contains("Обращение не принято"), "{reason}");
+    let recorder = Recorder::default();
+    firm.desk
+        .deliver_mail(&settings(), &recorder)
+        .await
+        .unwrap();
+    let sent = recorder.sent.lock().unwrap().clone();
+    let refusals: Vec<_> = sent
+        .iter()
+        .filter(|m| m.contains("To: client@alfa.demo") && !m.contains("[OK-"))
+        .collect();
+    assert_eq!(refusals.len(), 1, "{sent:#?}");
+    let tickets = |user: User| {
+        let desk = firm.desk.clone();
+        async move {
+            desk.tickets(
+                &user,
+                &okno_store::TicketFilter {
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .len()
+        }
+    };
+    assert_eq!(tickets(firm.manager.clone()).await, 1, "nothing written");
+
+    firm.desk
+        .save_contract(&firm.manager, Some(saved.id), terms("accept_and_flag"))
+        .await
+        .unwrap();
+    let entry = db.store.quarantined(None, 1).await.unwrap().remove(0);
+    let retried = firm
+        .desk
+        .retry_quarantined(&settings(), entry.id)
+        .await
+        .unwrap();
+    let over = created(&retried);
+    assert_eq!(
+        firm.desk
+            .ticket_limits(&firm.line1, over)
+            .await
+            .unwrap()
+            .0
+            .as_deref(),
+        Some("tickets_per_contact_day")
+    );
+    assert_eq!(tickets(firm.manager.clone()).await, 2);
 }
