@@ -294,7 +294,7 @@ fn open_part(dir: &Path, schema: Schema, threads: usize, budget: usize) -> Resul
         },
         _ => None,
     };
-    let index = match opened {
+    let mut index = match opened {
         Some(index) => index,
         None => {
             if dir.exists() {
@@ -307,6 +307,12 @@ fn open_part(dir: &Path, schema: Schema, threads: usize, budget: usize) -> Resul
         }
     };
     index.tokenizers().register(ANALYZER, analyzer());
+    // A query runs over the index's segments on every core: a search of common words over
+    // a million tickets is a few large intersections, one per segment. The reader below
+    // takes the executor with its copy of the index.
+    if let Err(error) = index.set_default_multithread_executor() {
+        tracing::warn!(%error, "search runs on one thread");
+    }
     let reader = index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
