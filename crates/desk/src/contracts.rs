@@ -766,22 +766,18 @@ impl Desk {
     }
 
     /// Decides how a new ticket is taken, from reads only: registered when the client has
-    /// a contract in force covering the service; its ticket limits become claims the
+    /// a contract in force covering the service (`in_force`, the first of
+    /// [`Desk::contracts_in_force`]); its ticket limits become claims the
     /// ticket's own transaction makes (see [`Admission::retry_after`]); hours used up apply
     /// the contract's reaction now (`refuse` is an error naming `limit`).
-    pub async fn admit(
+    pub(crate) async fn admit(
         &self,
         client: ClientId,
         requester: UserId,
-        service: &str,
+        in_force: Option<Contract>,
         at: Timestamp,
     ) -> Result<Admission> {
-        let found = self
-            .contracts_in_force(client, service, at)
-            .await?
-            .into_iter()
-            .next();
-        let Some(contract) = found else {
+        let Some(contract) = in_force else {
             return Ok(Admission::default());
         };
         let zone = zone_of(contract.client_time_zone.as_deref());

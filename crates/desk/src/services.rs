@@ -41,9 +41,22 @@ impl Desk {
         Ok(allowed)
     }
 
-    /// Refuses a ticket for a service its audience does not admit `client` to.
-    pub(crate) async fn check_audience(&self, client: ClientId, service: &Service) -> Result<()> {
-        if self.audience_admits(client, service).await? {
+    /// Refuses a ticket for a service its audience does not admit `client` to; `in_force`
+    /// is the client's contracts covering the service when the caller has read them.
+    pub(crate) async fn check_audience(
+        &self,
+        client: ClientId,
+        service: &Service,
+        in_force: Option<&[Contract]>,
+    ) -> Result<()> {
+        let admitted = match in_force {
+            Some(in_force) => {
+                self.audience_admits_under(client, service, in_force)
+                    .await?
+            }
+            None => self.audience_admits(client, service).await?,
+        };
+        if admitted {
             return Ok(());
         }
         Err(FieldError::new(
@@ -57,6 +70,22 @@ impl Desk {
     }
 
     async fn audience_admits(&self, client: ClientId, service: &Service) -> Result<bool> {
+        let in_force = match service.audience {
+            Audience::ContractFeature(_) => {
+                self.contracts_in_force(client, &service.code, Timestamp::now())
+                    .await?
+            }
+            _ => Vec::new(),
+        };
+        self.audience_admits_under(client, service, &in_force).await
+    }
+
+    async fn audience_admits_under(
+        &self,
+        client: ClientId,
+        service: &Service,
+        in_force: &[Contract],
+    ) -> Result<bool> {
         Ok(match &service.audience {
             Audience::All => true,
             Audience::Clients(_) => {
@@ -69,9 +98,6 @@ impl Desk {
                 service.audience.allows(&code, &[])
             }
             Audience::ContractFeature(_) => {
-                let in_force = self
-                    .contracts_in_force(client, &service.code, Timestamp::now())
-                    .await?;
                 let features: Vec<&str> = in_force.iter().flat_map(contract_features).collect();
                 service.audience.allows("", &features)
             }

@@ -85,7 +85,6 @@ impl Desk {
             None => None,
         };
         let client_id = viewer(user).client_for_new_ticket(requested_client)?;
-        self.check_audience(client_id, service).await?;
         if let Some(equipment) = equipment {
             self.check_equipment_of(client_id, equipment).await?;
         }
@@ -98,6 +97,8 @@ impl Desk {
             draft: input.draft,
         };
         if ticket.draft {
+            // Checked again, with the contracts of that day, when it is sent.
+            self.check_audience(client_id, service, None).await?;
             let now = Timestamp::now();
             let draft = self.store.create_ticket(&ticket, &[], now).await?;
             if let Some(equipment) = equipment {
@@ -132,7 +133,6 @@ impl Desk {
         let service = catalog
             .service(&ticket.service)
             .ok_or_else(|| FieldError::new("service", "the draft's service is gone"))?;
-        self.check_audience(ticket.client_id, service).await?;
         let calendar = self.store.ticket_calendar(id);
         let opening = Opening {
             write: Write::Draft(id),
@@ -149,7 +149,8 @@ impl Desk {
     }
 
     /// Starts a new ticket's route under its contract (seed 003), whatever brought it
-    /// (the portal, the API, a sent draft, a message): admission from reads, the route's
+    /// (the portal, the API, a sent draft, a message): the service's audience and the
+    /// admission from one read of the client's contracts in force, the route's
     /// first step (its deadlines from now, or from the next period when deferred), the
     /// registration defaults and the caller's own steps in one change, written again when
     /// another ticket used up a counted limit meanwhile; then the manager's alert and the
@@ -163,11 +164,15 @@ impl Desk {
     ) -> Result<Ticket> {
         let now = Timestamp::now();
         let service = opening.service;
-        let (admission, calendar) = tokio::join!(
-            self.admit(opening.client, user.id, &service.code, now),
+        let (in_force, calendar) = tokio::join!(
+            self.contracts_in_force(opening.client, &service.code, now),
             calendar
         );
-        let (mut admission, calendar) = (admission?, calendar?);
+        let (in_force, calendar) = (in_force?, calendar?);
+        self.check_audience(opening.client, service, Some(&in_force))
+            .await?;
+        let contract = in_force.into_iter().next();
+        let mut admission = self.admit(opening.client, user.id, contract, now).await?;
         let (created, actions) = loop {
             let clock = self.clock_start(&admission, calendar.as_deref(), now);
             let (mut change, actions) = self

@@ -31,6 +31,7 @@ okno_store::on_both_backends!(
     a_quarantine_retry_files_under_the_mailboxs_own_service_and_client,
     mutated_mail_is_taken_in_or_quarantined_with_a_reason,
     a_ticket_by_mail_meets_the_contract_like_one_from_the_portal,
+    a_mailbox_of_a_gated_service_takes_its_audience_only,
 );
 
 #[derive(Default)]
@@ -1146,4 +1147,43 @@ async fn a_ticket_by_mail_meets_the_contract_like_one_from_the_portal(db: TestDb
         Some("tickets_per_contact_day")
     );
     assert_eq!(tickets(firm.manager.clone()).await, 2);
+}
+
+/// A mailbox filing under a service open only to contracts with a feature (license keys)
+/// keeps a message from a client without it aside, saying why; once the client's contract
+/// gives the feature, the retry opens the ticket.
+async fn a_mailbox_of_a_gated_service_takes_its_audience_only(db: TestDb) {
+    let firm = firm(db.store.clone()).await;
+    let inbox = Inbox {
+        name: "keys@okno.test/INBOX".into(),
+        service: "license-key".into(),
+        default_client: None,
+    };
+    let raw = mail(
+        "client@alfa.demo",
+        "Нужен ключ",
+        "на одно рабочее место",
+        "",
+    );
+    let out = firm
+        .desk
+        .ingest_mail(&settings(), &inbox, &raw)
+        .await
+        .unwrap();
+    let IngestOutcome::Quarantined(reason) = &out else {
+        panic!("expected the message kept aside, got {out:?}");
+    };
+    assert!(reason.contains("not available to this client"), "{reason}");
+
+    allow_license_keys(&firm, 5.0).await;
+    let entry = db.store.quarantined(None, 1).await.unwrap().remove(0);
+    let id = created(
+        &firm
+            .desk
+            .retry_quarantined(&settings(), entry.id)
+            .await
+            .unwrap(),
+    );
+    let ticket = firm.desk.ticket(&firm.line1, id).await.unwrap();
+    assert_eq!(ticket.service, "license-key");
 }

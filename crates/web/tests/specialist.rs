@@ -18,7 +18,7 @@ okno_store::on_both_backends!(specialist_day_over_http);
 struct App {
     base: String,
     http: reqwest::Client,
-    _desk: Arc<Desk>,
+    desk: Arc<Desk>,
     _files: tempfile::TempDir,
 }
 
@@ -72,7 +72,7 @@ async fn specialist_day_over_http(db: TestDb) {
     let app = App {
         base: common::serve(desk.clone()).await,
         http: reqwest::Client::new(),
-        _desk: desk,
+        desk,
         _files: files,
     };
 
@@ -203,10 +203,20 @@ async fn specialist_day_over_http(db: TestDb) {
         .call(Method::GET, &dev, "/api/v1/time/totals?by=mood", None)
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The day of the manual entry's middle, on the desk's clock: near midnight "today"
+    // would miss it.
+    let entry_day = (now - SignedDuration::from_mins(90))
+        .to_zoned_datetime(app.desk.desk_zone())
+        .date();
     let (_, day) = app
-        .call(Method::GET, &dev, "/api/v1/time/workday", None)
+        .call(
+            Method::GET,
+            &dev,
+            &format!("/api/v1/time/workday?day={entry_day}"),
+            None,
+        )
         .await;
-    assert!(day["seconds"].as_i64().unwrap() >= 1, "{day}");
+    assert!(day["seconds"].as_i64().unwrap() >= 1800, "{day}");
 
     // Planning beyond the day's working hours names the field.
     let (status, error) = app
@@ -268,8 +278,25 @@ async fn specialist_day_over_http(db: TestDb) {
         .call(Method::GET, &dev, "/api/v1/me/figures", None)
         .await;
     assert_eq!(status, StatusCode::OK);
+    // The manual hour counts in today's and this week's figures as far as it falls in
+    // them on the desk's clock (near midnight, or early on a Monday, part of it does not).
+    let zone = app.desk.desk_zone();
+    let today = now.to_zoned_datetime(zone.clone()).start_of_day().unwrap();
+    let monday = today
+        .checked_sub(jiff::Span::new().days(i64::from(today.weekday().to_monday_zero_offset())))
+        .unwrap();
+    let within = |start: &jiff::ZonedDateTime| {
+        let from = (now - SignedDuration::from_mins(120)).max(start.timestamp());
+        let until = now - SignedDuration::from_mins(60);
+        (until.as_second() - from.as_second()).max(0)
+    };
+    for (period, start) in [("today", &today), ("week", &monday)] {
+        let logged = figures[period]["logged_seconds"].as_i64().unwrap();
+        assert!(logged >= within(start), "{period}: {figures}");
+    }
     assert!(
-        figures["today"]["logged_seconds"].as_i64().unwrap() >= 1,
+        figures["week"]["logged_seconds"].as_i64().unwrap()
+            >= figures["today"]["logged_seconds"].as_i64().unwrap(),
         "{figures}"
     );
 
