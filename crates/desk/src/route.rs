@@ -333,6 +333,46 @@ impl Desk {
         Err(DomainError::Conflict("the ticket is changing right now; try again".into()).into())
     }
 
+    /// Runs the automatic actions routes wait for that no process has run since
+    /// `idle_since`: one stopped between writing a ticket's route and running its action
+    /// (a key to generate, say), and the route goes on as it would have. Returns how many
+    /// were resumed; a ticket that fails is logged and does not hold up the others.
+    pub async fn resume_actions(&self, idle_since: Timestamp) -> Result<usize> {
+        let mut resumed = 0;
+        for id in self.store.tickets_awaiting_action(idle_since, 100).await? {
+            match self.resume_action(id).await {
+                Ok(true) => resumed += 1,
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(ticket = %id, %error, "an automatic step was not resumed")
+                }
+            }
+        }
+        Ok(resumed)
+    }
+
+    async fn resume_action(&self, id: TicketId) -> Result<bool> {
+        let Some(routed) = self.store.routed_ticket(id).await? else {
+            return Ok(false);
+        };
+        let Some(state) = route_state(&routed.route) else {
+            return Ok(false);
+        };
+        let catalog = self.workflow_catalog_for(&state).await?;
+        let workflow = catalog.workflow_of(&state).map_err(engine_error)?;
+        let Some(Effect::RunAction { action, params }) =
+            okno_workflow::pending_action(workflow, &state)
+        else {
+            return Ok(false);
+        };
+        let action = Action {
+            name: action,
+            params,
+        };
+        self.run_actions(routed.ticket, vec![action]).await?;
+        Ok(true)
+    }
+
     /// Runs the automatic steps a route asked for, one after another, feeding each outcome
     /// back into the engine.
     pub(crate) async fn run_actions(

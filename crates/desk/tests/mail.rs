@@ -203,6 +203,16 @@ async fn strangers_by_domain_and_unregistered(db: TestDb) {
     assert!(sent.iter().any(|m| m.contains("To: x@nowhere.ru") && m.contains("Auto-Submitted: auto-generated")));
 }
 
+/// Delivers the outbox through a fresh recorder: the messages that went out.
+async fn delivered(firm: &Firm) -> Vec<String> {
+    let recorder = Recorder::default();
+    firm.desk
+        .deliver_mail(&settings(), &recorder)
+        .await
+        .unwrap();
+    recorder.sent.lock().unwrap().clone()
+}
+
 async fn registered(db: &TestDb, id: TicketId) -> bool {
     db.store.ticket_registered(id).await.unwrap().unwrap()
 }
@@ -811,12 +821,7 @@ async fn vendor_answers_become_internal_comments_with_a_line1_task(db: TestDb) {
             .await
             .is_err()
     );
-    let recorder = Recorder::default();
-    firm.desk
-        .deliver_mail(&settings(), &recorder)
-        .await
-        .unwrap();
-    let sent = recorder.sent.lock().unwrap().clone();
+    let sent = delivered(&firm).await;
     let to_vendor = sent
         .iter()
         .find(|m| m.contains("To: v8@1c.test"))
@@ -1098,12 +1103,7 @@ async fn a_ticket_by_mail_meets_the_contract_like_one_from_the_portal(db: TestDb
     };
     assert!(reason.starts_with("refused by the contract: "), "{reason}");
     assert!(reason.contains("Обращение не принято"), "{reason}");
-    let recorder = Recorder::default();
-    firm.desk
-        .deliver_mail(&settings(), &recorder)
-        .await
-        .unwrap();
-    let sent = recorder.sent.lock().unwrap().clone();
+    let sent = delivered(&firm).await;
     let refusals: Vec<_> = sent
         .iter()
         .filter(|m| m.contains("To: client@alfa.demo") && !m.contains("[OK-"))

@@ -11,6 +11,8 @@
 //!
 //! - [`contracts::contract_lifecycle`] (hourly): contract notices, switch-off notices,
 //!   manager alerts for contracts ending with no successor, renewal invoice drafts.
+//! - resume actions (every minute): automatic route steps (a key to generate) that a
+//!   stopped process left unrun for [`ACTION_IDLE`] run now ([`Desk::resume_actions`]).
 //!
 //! Each job is a plain async function of the desk, its settings and `now`, so tests call it
 //! with a fixed instant. The [`Scheduler`] only decides when: one tokio loop per job polls
@@ -126,14 +128,20 @@ pub enum Job {
     DailyReview,
     AutoClose,
     ContractLifecycle,
+    ResumeActions,
 }
 
+/// How long a route waits for its automatic action before the job runs it: a running
+/// process finishes one in milliseconds, so by then nobody else is about to.
+pub const ACTION_IDLE: SignedDuration = SignedDuration::from_mins(2);
+
 impl Job {
-    pub const ALL: [Job; 4] = [
+    pub const ALL: [Job; 5] = [
         Job::DeadlineWatch,
         Job::DailyReview,
         Job::AutoClose,
         Job::ContractLifecycle,
+        Job::ResumeActions,
     ];
 
     /// Its row's name in the `jobs` table.
@@ -143,6 +151,7 @@ impl Job {
             Job::DailyReview => "daily_review",
             Job::AutoClose => "auto_close",
             Job::ContractLifecycle => "contract_lifecycle",
+            Job::ResumeActions => "resume_actions",
         }
     }
 }
@@ -602,7 +611,9 @@ impl Scheduler {
     /// When a job runs first if its row does not exist yet.
     fn first_run(&self, job: Job, now: Timestamp) -> Result<Timestamp> {
         Ok(match job {
-            Job::DeadlineWatch | Job::AutoClose | Job::ContractLifecycle => now,
+            Job::DeadlineWatch | Job::AutoClose | Job::ContractLifecycle | Job::ResumeActions => {
+                now
+            }
             // Today's review if today is a working day (a fresh server at 11:00 still
             // makes it; the day's review is unique anyway).
             Job::DailyReview => {
@@ -625,7 +636,7 @@ impl Scheduler {
     /// When a job runs next after a successful run at `now`.
     fn next_run(&self, job: Job, now: Timestamp) -> Result<Timestamp> {
         Ok(match job {
-            Job::DeadlineWatch => later(now, self.settings.watch_every),
+            Job::DeadlineWatch | Job::ResumeActions => later(now, self.settings.watch_every),
             Job::AutoClose => later(now, self.settings.auto_close_every),
             Job::ContractLifecycle => later(now, self.settings.contracts_every),
             Job::DailyReview => next_review(
@@ -703,6 +714,10 @@ impl Scheduler {
                     "{} notices, {} alerts, {} invoices, {} started, {} ended",
                     r.notices, r.alerts, r.invoices, r.started, r.ended
                 )
+            }
+            Job::ResumeActions => {
+                let resumed = desk.resume_actions(later(now, -ACTION_IDLE)).await?;
+                format!("{resumed} automatic steps resumed")
             }
         })
     }

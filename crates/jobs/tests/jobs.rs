@@ -127,6 +127,7 @@ okno_store::on_both_backends!(
     auto_close_after_three_working_days_of_silence,
     scheduler_runs_each_job_on_its_schedule,
     clock_pause_moves_deadlines_and_the_sla_report_counts_stages,
+    an_automatic_step_a_stopped_process_left_is_resumed,
 );
 
 async fn claims_are_exclusive_across_processes(db: TestDb) {
@@ -791,4 +792,83 @@ async fn clock_pause_moves_deadlines_and_the_sla_report_counts_stages(db: TestDb
         .await
         .unwrap();
     assert!(none.is_empty());
+}
+
+/// A process that stopped between writing a new ticket and running its route's automatic
+/// step (the license-key route's first stage) leaves the route waiting; the job runs the
+/// step once the route has been idle for [`ACTION_IDLE`], and not before.
+async fn an_automatic_step_a_stopped_process_left_is_resumed(db: TestDb) {
+    let f = fixture(&db).await;
+    let created = at("2025-04-28T09:00:00+03:00");
+    // What the desk writes before running the actions, and nothing after.
+    let catalog = f.desk.catalog();
+    let step = okno_workflow::start(catalog.latest("license-key").unwrap());
+    assert!(
+        step.effects
+            .iter()
+            .any(|e| matches!(e, okno_workflow::Effect::RunAction { .. })),
+        "{:?}",
+        step.effects
+    );
+    let change = TicketChange {
+        actor: Some(f.contact),
+        at: created,
+        from_route: "{}".into(),
+        route: serde_json::to_string(&step.state).unwrap(),
+        complete: None,
+        steps: Vec::new(),
+        next_step_at: None,
+        rank: None,
+    };
+    let ticket = NewTicket {
+        service: "license-key".into(),
+        subject: "Нужен ключ".into(),
+        description: String::new(),
+        client_id: f.client,
+        requester_id: f.contact,
+        draft: false,
+    };
+    let stuck = f
+        .store()
+        .create_routed_ticket(&ticket, &change)
+        .await
+        .unwrap();
+    let waiting = |route: &str| {
+        serde_json::from_str::<okno_workflow::RouteState>(route)
+            .unwrap()
+            .awaiting_action
+    };
+    assert!(waiting(&change.route).is_some());
+
+    let clock = Arc::new(ManualClock::new(created + SignedDuration::from_mins(1)));
+    let scheduler = Scheduler::new(f.desk.clone(), JobSettings::default(), clock.clone());
+    assert_eq!(
+        scheduler.tick(Job::ResumeActions).await.unwrap().as_deref(),
+        Some("0 automatic steps resumed"),
+        "a minute is not long enough to give up on the process running it"
+    );
+    clock.advance(SignedDuration::from_mins(2));
+    assert_eq!(
+        scheduler.tick(Job::ResumeActions).await.unwrap().as_deref(),
+        Some("1 automatic steps resumed")
+    );
+    let okno_store::RoutedTicket {
+        ticket: resumed,
+        route,
+        ..
+    } = f.store().routed_ticket(stuck.id).await.unwrap().unwrap();
+    assert_eq!(waiting(&route), None, "{route}");
+    // ALFA has no license keys under a contract: the route gives the key to a person
+    // instead — the ticket is no longer stuck, whichever way the step went.
+    let open = f.store().tasks(stuck.id).await.unwrap();
+    assert!(
+        resumed.status == TicketStatus::Closed || open.iter().any(|t| t.state == TaskState::Open),
+        "{resumed:?} {open:?}"
+    );
+    // Nothing waits any more.
+    clock.advance(SignedDuration::from_mins(2));
+    assert_eq!(
+        scheduler.tick(Job::ResumeActions).await.unwrap().as_deref(),
+        Some("0 automatic steps resumed")
+    );
 }

@@ -176,6 +176,13 @@ pub trait RouteStore: Send + Sync {
     /// A ticket (any visibility: callers check theirs) with what a route step needs, in one
     /// read.
     async fn routed_ticket(&self, id: TicketId) -> Result<Option<RoutedTicket>>;
+    /// Tickets whose route waits for an automatic action and that have not changed since
+    /// `idle_since` (the process running the action stopped), oldest first.
+    async fn tickets_awaiting_action(
+        &self,
+        idle_since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TicketId>>;
     async fn task(&self, id: TaskId) -> Result<Option<Task>>;
     /// A task and its routed ticket, in one read (completing a task needs both).
     async fn routed_task(&self, id: TaskId) -> Result<Option<(Task, RoutedTicket)>>;

@@ -428,6 +428,22 @@ pub fn complete_task(
     Ok(run.finish())
 }
 
+/// The automatic action a route waits for the caller to run, as [`Effect::RunAction`]
+/// asked for it: set when an automatic stage was entered and its action has not finished.
+/// A process that stopped between writing the route and running the action leaves the
+/// ticket here; running the action then goes on as if nothing happened.
+pub fn pending_action(workflow: &Workflow, state: &RouteState) -> Option<Effect> {
+    state.awaiting_action.as_ref()?;
+    let stage = workflow.stage(state.stage.as_deref()?)?;
+    match &stage.kind {
+        StageKind::Auto { action, params, .. } => Some(Effect::RunAction {
+            action: action.clone(),
+            params: params.clone(),
+        }),
+        _ => None,
+    }
+}
+
 /// The caller ran the automatic stage's action; `outcome` is its result (`ok`, `error`, …).
 /// An outcome the stage does not know is an error: the caller should then feed `error`.
 pub fn action_finished(

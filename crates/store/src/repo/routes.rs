@@ -625,6 +625,23 @@ impl RouteStore for Backend {
         row.as_ref().map(routed_from).transpose()
     }
 
+    async fn tickets_awaiting_action(
+        &self,
+        idle_since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TicketId>> {
+        // The condition is the partial index's own (migration 0017), spelled the same.
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM tickets WHERE route LIKE '%\"awaiting_action\":\"%' \
+             AND updated_at < $1 ORDER BY updated_at LIMIT $2",
+        )
+        .bind(ms(idle_since))
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?;
+        Ok(ids.into_iter().map(TicketId).collect())
+    }
+
     async fn task(&self, id: TaskId) -> Result<Option<Task>> {
         let row = sqlx::query(AssertSqlSafe(format!("{TASK_SELECT} WHERE k.id = $1")))
             .bind(id.0)
