@@ -1843,14 +1843,24 @@ async fn a_saved_draft_is_changed_and_sent_by_its_author_only(db: okno_store::te
             &[("csrf", lena.csrf.as_str()), ("subject", "Чужая правка")],
         )
         .await;
-    assert!(
-        matches!(
-            staff.status(),
-            StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
-        ),
-        "{}",
-        staff.status()
+    assert_eq!(
+        staff.status(),
+        StatusCode::FORBIDDEN,
+        "only the author edits"
     );
+    let unchanged = app
+        .desk
+        .store
+        .ticket(
+            TicketScope::All,
+            TicketNumber::parse(location.trim_start_matches("/tickets/"))
+                .map(|n| TicketId(n.0))
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged.subject, "Акт сверки за март");
 
     // The API changes it too, for its author only.
     let anna_user = app
