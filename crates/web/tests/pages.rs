@@ -1628,6 +1628,24 @@ async fn admin_keeps_clients_contracts_users_and_skills(db: okno_store::testing:
     let (status, html) = app.page(&root, &location).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("value=\"20\"") && html.contains("value=\"15000\""));
+    // Another contract of the client over the same period: refused at its start, in Russian.
+    let overlapping = app
+        .post(
+            &root,
+            "/admin/contracts/new",
+            &contract("2026-12-31")
+                .into_iter()
+                .map(|(k, v)| (k, if k == "number" { "Д-8/2026" } else { v }))
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(overlapping.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = overlapping.text().await.unwrap();
+    assert!(
+        html.contains("id=\"starts_on-error\"")
+            && html.contains("Срок пересекается с договором Д-7/2026 (2026-01-01 – 2026-12-31)"),
+        "{html}"
+    );
 
     // Users: a line out of range is refused at its field; a specialist is created with
     // lines and pools; a taken e-mail is refused at its field.

@@ -158,3 +158,6 @@ desk-unknown-level = No such support level.
 desk-limit-reaction = Choose what happens when a limit is reached.
 desk-rounding = 0 to 1440 minutes.
 desk-priority = A priority is 1 (first) to 99.
+desk-client-taken = Another client has this code or mail domain.
+desk-contract-taken = Another contract has this number.
+desk-overlap = The period overlaps contract { $value } of the same client for a common service.

@@ -129,9 +129,22 @@ fn refusal(
 ) -> Result<FormErrors, PageError> {
     match error {
         DeskError::Domain(DomainError::Invalid(e)) => Ok(FormErrors::from_field(ctx, &e, known)),
-        DeskError::Domain(DomainError::Conflict(message)) => Ok(FormErrors::other(
-            desk_message(ctx.lang, &message).unwrap_or(message),
-        )),
+        DeskError::Domain(DomainError::Conflict(message)) => {
+            // The store's clashes read `field: message` (`number: another contract has
+            // this number`): shown at that field, in the viewer's language.
+            let (field, text) = message
+                .split_once(": ")
+                .filter(|(f, _)| f.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                .unwrap_or(("", message.as_str()));
+            let shown = desk_message(ctx.lang, text).unwrap_or_else(|| message.clone());
+            Ok(match known.iter().find(|(desk, _)| *desk == field) {
+                Some((_, field)) => FormErrors {
+                    fields: vec![(field, shown)],
+                    other: None,
+                },
+                None => FormErrors::other(shown),
+            })
+        }
         DeskError::Domain(DomainError::NotFound(what)) => Ok(FormErrors::other(format!(
             "{}: {what}",
             ctx.t("field-invalid")

@@ -47,6 +47,22 @@ pub const DESK_MESSAGES: &[(&str, &str)] = &[
     ),
     ("0 to 1440 minutes", "desk-rounding"),
     ("a priority is 1 (first) to 99", "desk-priority"),
+    (
+        "the period overlaps contract {} of the same client for a common service",
+        "desk-overlap",
+    ),
+    // The store's clashes (after their `field: `).
+    (
+        "another client has this code or mail domain",
+        "desk-client-taken",
+    ),
+    (
+        "a client with this code or mail domain exists",
+        "desk-client-taken",
+    ),
+    ("another user has this email", "admin-email-taken"),
+    ("a user with this email exists", "admin-email-taken"),
+    ("another contract has this number", "desk-contract-taken"),
 ];
 
 /// The part of `message` that `pattern` leaves open (`""` for an exact match).
