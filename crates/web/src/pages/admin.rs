@@ -36,11 +36,11 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/calendars", get(calendars))
         .route(
             "/admin/calendars/{name}",
-            get(calendar_form).post(publish_calendar),
+            get(sla_form::<false>).post(publish_sla::<false>),
         )
         .route(
             "/admin/support-levels/{name}",
-            get(level_form).post(publish_level),
+            get(sla_form::<true>).post(publish_sla::<true>),
         )
         .route("/admin/clients", get(clients).post(save_client))
         .route("/admin/clients/{code}", get(client_form))
@@ -543,33 +543,44 @@ fn sla_kind(file: &SlaFile) -> &'static SourceKind {
     }
 }
 
-async fn sla_form(
-    state: &AppState,
+/// The section a route serves: support levels when `LEVELS`, else calendars (one handler
+/// for both pages).
+fn section<const LEVELS: bool>() -> Section {
+    if LEVELS {
+        Section::SupportLevels
+    } else {
+        Section::Calendars
+    }
+}
+
+async fn sla_form<const LEVELS: bool>(
+    State(state): State<AppState>,
     page: Page,
-    section: Section,
-    name: String,
-    saved: Option<u32>,
+    Path(name): Path<String>,
+    Query(query): Query<SavedQuery>,
 ) -> Result<Response, PageError> {
     admin_only(&page)?;
-    let file = state.desk.sla_file(&page.user, section, &name)?;
+    let file = state
+        .desk
+        .sla_file(&page.user, section::<LEVELS>(), &name)?;
     let kind = sla_kind(&file);
     let view = SourceTemplate::new(page.ctx, kind, name, file.version, file.text, Vec::new())
-        .saved(kind, saved);
+        .saved(kind, query.saved);
     Ok(render(StatusCode::OK, &view))
 }
 
 /// Saves the typed file as a new version; new deadlines count by it at once. Any error
 /// leaves the running one as it was and shows the file again with each error at its line
 /// (errors in the files it works with, above the form).
-async fn publish_sla(
-    state: &AppState,
+async fn publish_sla<const LEVELS: bool>(
+    State(state): State<AppState>,
     page: Page,
-    section: Section,
-    name: String,
-    form: SourceForm,
+    Path(name): Path<String>,
+    Form(form): Form<SourceForm>,
 ) -> Result<Response, PageError> {
     admin_only(&page)?;
     page.check_csrf(&form.csrf)?;
+    let section = section::<LEVELS>();
     let current = state.desk.sla_file(&page.user, section, &name)?;
     let outcome = state
         .desk
@@ -587,42 +598,6 @@ async fn publish_sla(
         outcome,
         Some(path.as_str()),
     )
-}
-
-async fn calendar_form(
-    State(state): State<AppState>,
-    page: Page,
-    Path(name): Path<String>,
-    Query(query): Query<SavedQuery>,
-) -> Result<Response, PageError> {
-    sla_form(&state, page, Section::Calendars, name, query.saved).await
-}
-
-async fn publish_calendar(
-    State(state): State<AppState>,
-    page: Page,
-    Path(name): Path<String>,
-    Form(form): Form<SourceForm>,
-) -> Result<Response, PageError> {
-    publish_sla(&state, page, Section::Calendars, name, form).await
-}
-
-async fn level_form(
-    State(state): State<AppState>,
-    page: Page,
-    Path(name): Path<String>,
-    Query(query): Query<SavedQuery>,
-) -> Result<Response, PageError> {
-    sla_form(&state, page, Section::SupportLevels, name, query.saved).await
-}
-
-async fn publish_level(
-    State(state): State<AppState>,
-    page: Page,
-    Path(name): Path<String>,
-    Form(form): Form<SourceForm>,
-) -> Result<Response, PageError> {
-    publish_sla(&state, page, Section::SupportLevels, name, form).await
 }
 
 // ---- Clients ----
