@@ -39,13 +39,7 @@ async fn a_clients_calendar_counts_its_deadlines(db: TestDb) {
     let ticket = firm.desk.open_ticket(&firm.contact, input).await.unwrap();
     let after = Timestamp::now() + SignedDuration::from_secs(1);
 
-    let classify = store
-        .tasks(ticket.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|t| t.kind == "classify")
-        .unwrap();
+    let classify = classify_task(&firm.desk, &ticket).await;
     let due = classify
         .due_at
         .expect("the classify task has the reaction deadline");
@@ -69,17 +63,21 @@ async fn a_clients_calendar_counts_its_deadlines(db: TestDb) {
     );
 }
 
-/// Working minutes from the ticket's creation to its classify task's deadline, in the
-/// ticket's calendar.
-async fn classify_minutes(desk: &Desk, ticket: &Ticket) -> i64 {
-    let classify = desk
-        .store
+/// The ticket's classify task (its first, with the reaction deadline).
+async fn classify_task(desk: &Desk, ticket: &Ticket) -> okno_domain::Task {
+    desk.store
         .tasks(ticket.id)
         .await
         .unwrap()
         .into_iter()
         .find(|t| t.kind == "classify")
-        .unwrap();
+        .unwrap()
+}
+
+/// Working minutes from the ticket's creation to its classify task's deadline, in the
+/// ticket's calendar.
+async fn classify_minutes(desk: &Desk, ticket: &Ticket) -> i64 {
+    let classify = classify_task(desk, ticket).await;
     let calendar = desk.sla().calendars.get("ru-standard").unwrap();
     calendar.working_minutes_between(ticket.created_at, classify.due_at.unwrap())
 }
