@@ -83,3 +83,29 @@ test('the admin edits a workflow: an error is shown at its line, then a valid fi
     await context.close();
   }
 });
+
+test('the admin edits a support level: an error at its line, then the norms saved as a new version', async () => {
+  const { context, page } = await loginAs(browser, 'admin@demo.okno');
+  try {
+    await page.goto('/admin/calendars');
+    await Promise.all([page.waitForURL(/\/admin\/support-levels\/standard$/), page.click('#edit-level-standard')]);
+    const original = await page.inputValue('#text');
+    const broken = original.replace('reaction = "1h"', 'reaction = "soon"');
+    assert.notEqual(broken, original);
+    await page.fill('#text', broken);
+    await Promise.all([page.waitForLoadState('load'), page.click('form button.primary')]);
+    assert.equal(await page.locator('#problems').count(), 1);
+    assert.match(await page.locator('ol.source li.bad').first().innerText(), /soon/);
+    assert.equal(await page.inputValue('#text'), broken);
+    await shot(page, 'admin-level-error');
+
+    // The same norms again: saved as the next version, in force at once.
+    await page.fill('#text', original);
+    await Promise.all([page.waitForURL(/saved=\d+$/), page.click('form button.primary')]);
+    assert.equal(await page.locator('#saved').count(), 1);
+    assert.equal(await page.inputValue('#text'), original);
+    await shot(page, 'admin-level-saved');
+  } finally {
+    await context.close();
+  }
+});

@@ -118,6 +118,17 @@ test('the new-ticket form autosaves, takes dropped files and refuses an oversize
     await page.fill('#subject', `Явный черновик ${Date.now()}`);
     await Promise.all([page.waitForURL(/\/tickets\/OK-\d{6}$/), page.click('#save-draft')]);
     assert.match(await page.locator('.ticket-head .badge').innerText(), /Черновик/);
+
+    // The saved draft opens again: changed and saved, then sent.
+    await Promise.all([page.waitForURL(/\/tickets\/OK-\d{6}\/edit$/), page.click('#edit-draft')]);
+    const changed = `Изменённый черновик ${Date.now()}`;
+    await page.fill('#subject', changed);
+    await Promise.all([page.waitForURL(/\/tickets\/OK-\d{6}$/), page.click('#save-draft')]);
+    assert.equal(await page.locator('article.ticket h1').innerText(), changed);
+    assert.match(await page.locator('.ticket-head .badge').innerText(), /Черновик/);
+    await Promise.all([page.waitForURL(/\/tickets\/OK-\d{6}\/edit$/), page.click('#edit-draft')]);
+    await Promise.all([page.waitForURL(/\/tickets\/OK-\d{6}$/), page.click('#send')]);
+    assert.doesNotMatch(await page.locator('.ticket-head .badge').innerText(), /Черновик/);
   } finally {
     await context.close();
   }
@@ -170,6 +181,10 @@ test('the specialist times a task, sees the ticket 360°, plans it and finds it 
     assert.notEqual(await clock.innerText(), first, 'the clock ticks');
     assert.equal(await page.locator('#timer a').getAttribute('href'), taskPath);
     await shot(page, 'specialist-desk-timer');
+    // The ticket page shows the running timer too.
+    await page.goto(ticketPath);
+    assert.equal(await page.locator('#timer a').getAttribute('href'), taskPath);
+    await page.goto('/desk');
     await Promise.all([page.waitForURL(/\/desk$/), page.click('#timer-stop')]);
     assert.equal(await page.locator('#timer .timer-clock').count(), 0);
 

@@ -36,7 +36,7 @@ pub struct WorkflowSource {
     pub text: String,
 }
 
-fn admin_only(user: &User) -> Result<()> {
+pub(crate) fn admin_only(user: &User) -> Result<()> {
     if user.role == Role::Admin {
         Ok(())
     } else {
@@ -248,6 +248,10 @@ pub struct CalendarSummary {
     /// Weekend days that are working days (transfers).
     pub working_days: Vec<jiff::civil::Date>,
     pub short_days: Vec<jiff::civil::Date>,
+    /// The file that defines it (`ru-standard`), to edit.
+    pub file: Option<String>,
+    /// The holiday lists it takes its special days from (`holidays-ru`).
+    pub holiday_lists: Vec<String>,
 }
 
 /// A support level: its calendar, internal target and norms in working minutes.
@@ -260,18 +264,36 @@ pub struct LevelSummary {
     pub internal_target: String,
     /// Classification code, reaction and solution minutes (`None`: no deadline).
     pub norms: Vec<(&'static str, Option<i64>, Option<i64>)>,
+    /// The file that defines it (`standard`), to edit.
+    pub file: Option<String>,
+}
+
+/// What the admin's calendar page shows: calendars, holiday lists and support levels.
+#[derive(Debug, Clone)]
+pub struct SlaOverview {
+    pub calendars: Vec<CalendarSummary>,
+    pub levels: Vec<LevelSummary>,
+    /// The holiday-list files (`holidays-ru`) and their versions.
+    pub holiday_lists: Vec<(String, u32)>,
 }
 
 impl Desk {
-    /// The calendars and support levels the desk runs with (read-only: they come from the
-    /// configuration directory).
-    pub fn calendars_overview(
-        &self,
-        admin: &User,
-    ) -> Result<(Vec<CalendarSummary>, Vec<LevelSummary>)> {
-        admin_only(admin)?;
-        let calendars = self
-            .sla
+    /// The calendars and support levels the desk runs with, each with the file to edit.
+    pub fn calendars_overview(&self, admin: &User) -> Result<SlaOverview> {
+        use crate::calendars::Section;
+        let files = self.sla_files(admin)?;
+        let file_of = |section: Section, code: &str| {
+            files
+                .iter()
+                .find(|f| f.section == section && f.code().as_deref() == Some(code))
+        };
+        let holiday_lists: Vec<(String, u32)> = files
+            .iter()
+            .filter(|f| f.is_holiday_list())
+            .map(|f| (f.name.clone(), f.version))
+            .collect();
+        let sla = self.sla();
+        let calendars = sla
             .calendars
             .iter()
             .map(|entry| {
@@ -295,11 +317,15 @@ impl Desk {
                     holidays: days.holidays.iter().copied().collect(),
                     working_days: days.working_days.iter().copied().collect(),
                     short_days: days.short_days.iter().copied().collect(),
+                    file: file_of(Section::Calendars, entry.calendar.code())
+                        .map(|f| f.name.clone()),
+                    holiday_lists: file_of(Section::Calendars, entry.calendar.code())
+                        .map(|f| named_holiday_lists(&f.text))
+                        .unwrap_or_default(),
                 }
             })
             .collect();
-        let levels = self
-            .sla
+        let levels = sla
             .levels()
             .map(|level| LevelSummary {
                 code: level.code.clone(),
@@ -314,8 +340,31 @@ impl Desk {
                         (c.code(), norms.reaction, norms.solution)
                     })
                     .collect(),
+                file: file_of(Section::SupportLevels, &level.code).map(|f| f.name.clone()),
             })
             .collect();
-        Ok((calendars, levels))
+        Ok(SlaOverview {
+            calendars,
+            levels,
+            holiday_lists,
+        })
     }
+}
+
+/// The `holidays = ["holidays-ru.toml"]` of a calendar file, as file stems.
+fn named_holiday_lists(text: &str) -> Vec<String> {
+    let Ok(table) = toml::from_str::<toml::Table>(text) else {
+        return Vec::new();
+    };
+    table
+        .get("holidays")
+        .and_then(|h| h.as_array())
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(|n| n.as_str())
+                .map(|n| n.strip_suffix(".toml").unwrap_or(n).to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -214,15 +214,12 @@ impl Desk {
             .store
             .contracts_overlapping(record.id, first, first.saturating_add(1.month()))
             .await?;
+        let sla = self.sla();
         let calendar = record
             .calendar
             .as_deref()
-            .and_then(|c| self.sla.calendars.get(c).ok())
-            .or_else(|| {
-                self.sla
-                    .default_level()
-                    .and_then(|l| self.sla.calendar_of(l).ok())
-            });
+            .and_then(|c| sla.calendars.get(c).ok())
+            .or_else(|| sla.default_level().and_then(|l| sla.calendar_of(l).ok()));
         let mut lines = Vec::new();
         for entry in self.store.work_entries(record.id, from, to).await? {
             let day = entry.started_at.to_zoned_datetime(zone.clone()).date();

@@ -97,16 +97,22 @@ impl ConfigFiles {
     }
 }
 
-impl Config {
-    /// The configuration shipped inside the binary (the files of `config/`).
-    pub fn shipped() -> Result<Config, String> {
-        let files = ConfigFiles {
+impl ConfigFiles {
+    /// The files shipped inside the binary (those of `config/`).
+    pub fn shipped() -> ConfigFiles {
+        ConfigFiles {
             workflows: okno_workflow::default_files(),
             calendars: owned(okno_sla::shipped::CALENDAR_FILES),
             support_levels: owned(okno_sla::shipped::SUPPORT_LEVEL_FILES),
             contracts: None,
-        };
-        files.validate()
+        }
+    }
+}
+
+impl Config {
+    /// The configuration shipped inside the binary (the files of `config/`).
+    pub fn shipped() -> Result<Config, String> {
+        ConfigFiles::shipped().validate()
     }
 }
 

@@ -476,7 +476,7 @@ impl Desk {
         }
         let calendar = optional(input.calendar);
         if let Some(calendar) = &calendar
-            && self.sla.calendars.get(calendar).is_err()
+            && self.sla().calendars.get(calendar).is_err()
         {
             return Err(FieldError::new("calendar", "unknown calendar").into());
         }
@@ -571,7 +571,7 @@ impl Desk {
         };
         let support_level = optional(input.support_level);
         if let Some(level) = &support_level
-            && self.sla.level(level).is_none()
+            && self.sla().level(level).is_none()
         {
             return Err(FieldError::new("support_level", "unknown support level").into());
         }
@@ -818,7 +818,7 @@ impl Desk {
         now: Timestamp,
     ) -> Timestamp {
         match admission.deferred_to {
-            Some(period) => crate::deadlines::SlaTerms::resolve(&self.sla, None, calendar)
+            Some(period) => crate::deadlines::SlaTerms::resolve(self.sla(), None, calendar)
                 .map_or(period, |terms| terms.calendar.next_working_moment(period)),
             None => now,
         }

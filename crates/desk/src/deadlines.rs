@@ -337,7 +337,7 @@ impl Desk {
     /// The terms a ticket's deadlines follow: `level` from its contract (the default level
     /// without one), counted in `calendar` (the ticket's or client's; else the level's).
     pub fn sla_terms(&self, level: Option<&str>, calendar: Option<&str>) -> Result<SlaTerms<'_>> {
-        SlaTerms::resolve(&self.sla, level, calendar).ok_or_else(|| {
+        SlaTerms::resolve(self.sla(), level, calendar).ok_or_else(|| {
             DomainError::Conflict(
                 "no support level applies: configure a default level and its calendar".into(),
             )

@@ -13,11 +13,13 @@ use std::sync::{Arc, RwLock};
 pub mod admin;
 pub mod auth;
 pub mod billing;
+pub mod calendars;
 pub mod config;
 pub mod contract_settings;
 pub mod contracts;
 pub mod dashboard;
 pub mod deadlines;
+pub mod drafts;
 pub mod files;
 pub mod import;
 pub mod kb;
@@ -105,7 +107,14 @@ pub struct Desk {
     catalog: RwLock<Arc<Catalog>>,
     /// Publishing is one at a time, so two admins cannot both add "the next" version.
     publishing: tokio::sync::Mutex<()>,
-    pub sla: okno_sla::SlaConfig,
+    /// The calendars and support levels the desk started with (see [`Desk::sla`]).
+    sla_started: okno_sla::SlaConfig,
+    /// The ones an admin published since, if any (calendars.rs).
+    sla_published: RwLock<Option<&'static okno_sla::SlaConfig>>,
+    /// The calendar, holiday-list and support-level files behind [`Desk::sla`].
+    sla_files: std::sync::Mutex<Vec<calendars::SlaFile>>,
+    /// Stored versions (`calendars/<name>`, version) that no longer fit: not tried again.
+    sla_skipped: std::sync::Mutex<std::collections::BTreeSet<(String, u32)>>,
     /// Registration defaults and the contract lifecycle's windows (`contracts.toml`).
     pub contract_settings: contract_settings::ContractSettings,
     /// The queue's priority rules (`priorities.toml`).
@@ -119,15 +128,15 @@ pub struct Desk {
 impl Desk {
     /// A desk on `store` with the shipped configuration; publishes the service catalog to the store.
     pub async fn start(store: Arc<dyn Store>, settings: Settings) -> Result<Arc<Desk>> {
+        let files = match &settings.config_dir {
+            Some(dir) => config::ConfigFiles::read(dir)?,
+            None => config::ConfigFiles::shipped(),
+        };
         let config::Config {
             catalog,
             sla,
             contracts: contract_settings,
-        } = match &settings.config_dir {
-            Some(dir) => config::ConfigFiles::read(dir)?.validate(),
-            None => config::Config::shipped(),
-        }
-        .map_err(DeskError::Config)?;
+        } = files.validate().map_err(DeskError::Config)?;
         let priorities =
             Arc::new(queue::load_rules(settings.config_dir.as_deref()).map_err(DeskError::Config)?);
         let desk = Desk {
@@ -136,12 +145,16 @@ impl Desk {
             store,
             catalog: RwLock::new(Arc::new(catalog)),
             publishing: tokio::sync::Mutex::new(()),
-            sla,
+            sla_started: sla,
+            sla_published: RwLock::new(None),
+            sla_files: std::sync::Mutex::new(calendars::SlaFile::of_config(&files)),
+            sla_skipped: std::sync::Mutex::new(Default::default()),
             contract_settings,
             priorities,
             settings,
         };
         desk.load_published_workflows().await?;
+        desk.load_published_sla().await?;
         desk.publish_services().await?;
         desk.rank_pending().await?;
         desk.load_shipped_articles().await?;

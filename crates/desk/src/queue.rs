@@ -195,7 +195,7 @@ impl Desk {
             .map(|l| format!("line-{}", l.get()))
             .or_else(|| task.pool.clone());
         let calendar = team
-            .and_then(|t| self.sla.calendars.team_calendar(&t))
+            .and_then(|t| self.sla().calendars.team_calendar(&t))
             .or_else(|| {
                 self.sla_terms(None, ticket_calendar)
                     .ok()

@@ -80,24 +80,23 @@ impl Desk {
         team: Option<&str>,
         from: Timestamp,
     ) -> Option<okno_sla::Deadline> {
-        let terms = crate::deadlines::SlaTerms::resolve(&self.sla, None, calendar)?;
+        let sla = self.sla();
+        let terms = crate::deadlines::SlaTerms::resolve(sla, None, calendar)?;
         let due = crate::deadlines::task_due(&terms, classification, Some(stage), norm, from)?;
-        Some(
-            match team.and_then(|t| self.sla.calendars.team_calendar(t)) {
-                Some(team_calendar) => {
-                    crate::deadlines::count_in_team(due, terms.calendar, team_calendar, from)
-                }
-                None => due,
-            },
-        )
+        Some(match team.and_then(|t| sla.calendars.team_calendar(t)) {
+            Some(team_calendar) => {
+                crate::deadlines::count_in_team(due, terms.calendar, team_calendar, from)
+            }
+            None => due,
+        })
     }
 
     /// An instant as the client reads it: in the support calendar's time zone.
     fn client_time(&self, at: Timestamp, locale: &str) -> String {
-        let zone = self
-            .sla
+        let sla = self.sla();
+        let zone = sla
             .default_level()
-            .and_then(|level| self.sla.calendar_of(level).ok())
+            .and_then(|level| sla.calendar_of(level).ok())
             .map(|calendar| calendar.time_zone().clone())
             .unwrap_or(jiff::tz::TimeZone::UTC);
         crate::deadlines::format_instant(at, &zone, locale)

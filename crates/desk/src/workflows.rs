@@ -15,6 +15,10 @@ impl Desk {
         if user.role != Role::Admin {
             return Err(DomainError::Forbidden("only an admin edits workflows".into()).into());
         }
+        if code.contains('/') {
+            // Calendar and support-level versions are stored as `calendars/<name>`.
+            return Err(FieldError::new("workflow", "a workflow's code has no '/'").into());
+        }
         let _one_at_a_time = self.publishing.lock().await;
         let current = self.catalog();
         let file_name = format!("{code}.toml");
@@ -69,7 +73,9 @@ impl Desk {
         let mut next = (*current).clone();
         let mut changed = false;
         for file in files {
-            if next.workflow(&file.code, file.version).is_some() {
+            if crate::calendars::is_sla_file(&file.code)
+                || next.workflow(&file.code, file.version).is_some()
+            {
                 continue;
             }
             match next.publish(&[(file.file_name.clone(), file.text)]) {

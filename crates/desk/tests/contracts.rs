@@ -351,8 +351,8 @@ async fn deferred_tickets_start_their_clock_in_the_next_period(db: TestDb) {
 
     // ALFA has no calendar of its own: the default level's (Moscow working hours).
     let calendar = desk
-        .sla
-        .calendar_of(desk.sla.default_level().unwrap())
+        .sla()
+        .calendar_of(desk.sla().default_level().unwrap())
         .unwrap();
     let zone = okno_desk::contracts::zone_of(None);
     let start = calendar.next_working_moment(okno_desk::contracts::day_start(tomorrow, &zone));

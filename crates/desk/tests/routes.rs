@@ -140,7 +140,7 @@ async fn critical_bug_has_two_working_hours(db: TestDb) {
     let develop = open_task(desk, ticket.id, "develop").await;
     assert_eq!(develop.priority, 100);
     let calendar = desk
-        .sla
+        .sla()
         .calendars
         .get("ru-standard")
         .expect("the shipped calendar");

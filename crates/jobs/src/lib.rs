@@ -734,6 +734,12 @@ impl Scheduler {
                     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                     loop {
                         interval.tick().await;
+                        // Calendars and levels an admin published in another process.
+                        if job == Job::DeadlineWatch
+                            && let Err(error) = scheduler.desk.load_published_sla().await
+                        {
+                            tracing::warn!(%error, "published calendars not loaded");
+                        }
                         match scheduler.tick(job).await {
                             Ok(Some(summary)) => {
                                 tracing::debug!(job = job.name(), %summary, "job ran")

@@ -480,7 +480,7 @@ async fn daily_review_lists_open_tickets_once_a_day(db: TestDb) {
     assert!(review.body.contains("и ещё 1"), "{}", review.body);
 
     // The next review: 09:30 Moscow on the next working day, skipping weekends and holidays.
-    let calendar = f.desk.sla.calendars.get("ru-standard").unwrap();
+    let calendar = f.desk.sla().calendars.get("ru-standard").unwrap();
     let review_at = settings.review_at;
     assert_eq!(
         next_review(calendar, review_at, at("2025-04-25T10:00:00+03:00")),

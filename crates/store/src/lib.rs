@@ -208,6 +208,16 @@ pub trait Store:
         tasks: &[NewTask],
         at: Timestamp,
     ) -> Result<Ticket>;
+    /// Changes a draft's subject and description (its author's only, while still a draft);
+    /// `None` when there is no such draft of `by`. The change is in the public history.
+    async fn update_draft(
+        &self,
+        id: TicketId,
+        by: UserId,
+        subject: &str,
+        description: &str,
+        at: Timestamp,
+    ) -> Result<Option<Ticket>>;
     async fn add_watcher(
         &self,
         ticket: TicketId,

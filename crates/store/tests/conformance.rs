@@ -611,6 +611,33 @@ async fn drafts_and_submission(db: Db) {
     assert_eq!(history[0].kind, "created");
     assert_eq!(history[0].after.as_deref(), Some("draft"));
 
+    // Its author changes it while it is a draft; nobody else does.
+    let other = store
+        .update_draft(draft.id, w.a2, "Чужая правка", "", at(10))
+        .await
+        .unwrap();
+    assert!(other.is_none(), "only the author changes a draft");
+    let changed = store
+        .update_draft(draft.id, w.a1, "Draft, changed", "More detail", at(20))
+        .await
+        .unwrap()
+        .expect("the author's change");
+    assert_eq!(
+        (changed.subject.as_str(), changed.description.as_str()),
+        ("Draft, changed", "More detail")
+    );
+    assert_eq!(changed.status, TicketStatus::Draft);
+    assert_eq!(changed.updated_at, at(20));
+    let history = store.history(draft.id, false).await.unwrap();
+    assert_eq!(
+        history.last().map(|e| e.kind.as_str()),
+        Some("draft_edited")
+    );
+    assert!(
+        outbox(&db).await.is_empty(),
+        "an edited draft notifies no one"
+    );
+
     let sent = store
         .submit_draft(
             draft.id,
@@ -656,6 +683,11 @@ async fn drafts_and_submission(db: Db) {
         serde_json::json!({ "ticket_id": draft.id.0 }),
     );
     assert_eq!(outbox(&db).await, std::slice::from_ref(&created));
+    let late = store
+        .update_draft(draft.id, w.a1, "Too late", "", at(40))
+        .await
+        .unwrap();
+    assert!(late.is_none(), "a sent ticket is no longer a draft");
 
     conflict_message(
         store

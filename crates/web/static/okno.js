@@ -109,7 +109,9 @@
     });
     form.addEventListener('submit', function (e) {
       if (e.defaultPrevented) return;
-      // Sent (or saved as a draft on the server): a form shown again keeps its values.
+      // Sent (or saved as a draft on the server): a form shown again keeps its values. A
+      // save still pending from the last keystroke must not bring the text back.
+      clearTimeout(timer);
       try { localStorage.removeItem(key); } catch (_) { /* private mode */ }
     });
   }

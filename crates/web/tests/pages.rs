@@ -2,6 +2,7 @@
 //! login and sessions, visibility, escaping, CSRF, language and plurals.
 
 use jiff::Timestamp;
+use okno_desk::calendars::Section;
 use okno_desk::{Desk, Settings};
 use okno_domain::*;
 use okno_store::{NewTask, NewUser};
@@ -181,6 +182,27 @@ fn cookie_value(set_cookie: &str) -> String {
 impl App {
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Saves a draft of the documents service from the form; returns its page's path.
+    async fn save_draft(&self, browser: &Browser, subject: &str) -> String {
+        let created = self
+            .post(
+                browser,
+                "/tickets",
+                &[
+                    ("csrf", &browser.csrf),
+                    ("service", "documents"),
+                    ("subject", subject),
+                    ("draft", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(created.status(), StatusCode::SEE_OTHER);
+        created.headers()[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// Opens the login form and posts it; returns the response.
@@ -537,22 +559,7 @@ async fn new_ticket_errors_keep_the_input_and_success_opens_the_ticket() {
 async fn drafts_are_saved_and_sent_later() {
     let app = spawn().await;
     let anna = app.login("anna@alfa.test").await;
-    let created = app
-        .post(
-            &anna,
-            "/tickets",
-            &[
-                ("csrf", &anna.csrf),
-                ("service", "documents"),
-                ("subject", "Акт сверки"),
-                ("draft", "1"),
-            ],
-        )
-        .await;
-    let location = created.headers()[header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let location = app.save_draft(&anna, "Акт сверки").await;
     let (_, draft) = app.page(&anna, &location).await;
     assert!(draft.contains("badge-draft"));
     let sent = app
@@ -964,7 +971,9 @@ async fn an_open_ticket_cannot_be_rated_and_shows_the_promise() {
 okno_store::on_both_backends!(
     dashboard_figures_count_what_their_lists_show,
     admin_edits_a_workflow_with_errors_in_place,
+    admin_edits_calendars_and_levels_with_errors_in_place,
     admin_keeps_clients_contracts_users_and_skills,
+    a_saved_draft_is_changed_and_sent_by_its_author_only,
 );
 
 impl App {
@@ -1280,6 +1289,218 @@ async fn admin_edits_a_workflow_with_errors_in_place(db: okno_store::testing::Te
     assert_eq!(posted.status(), StatusCode::FORBIDDEN);
 }
 
+async fn admin_edits_calendars_and_levels_with_errors_in_place(db: okno_store::testing::TestDb) {
+    let app = spawn_on(db.store.clone(), tempfile::tempdir().unwrap()).await;
+    let root = app.admin().await;
+    let (_, list) = app.page(&root, "/admin/calendars").await;
+    assert!(
+        list.contains("href=\"/admin/calendars/ru-standard\""),
+        "{list}"
+    );
+    assert!(list.contains("href=\"/admin/calendars/holidays-ru\""));
+    assert!(list.contains("href=\"/admin/support-levels/standard\""));
+    for path in [
+        "/admin/calendars/ru-standard",
+        "/admin/calendars/holidays-ru",
+        "/admin/support-levels/premium",
+    ] {
+        for lang in ["ru", "en"] {
+            let (status, html) = app.page(&root, &format!("{path}?lang={lang}")).await;
+            assert_eq!(status, StatusCode::OK, "{path} in {lang}");
+            assert!(!html.contains('⟦'), "{path} in {lang} misses a key");
+        }
+    }
+    assert_eq!(
+        app.page(&root, "/admin/calendars/nowhere").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (admin, _) = app
+        .desk
+        .store
+        .user_by_email(&Email::parse("root@desk.test").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let file = |section, name| app.desk.sla_file(&admin, section, name).unwrap().text;
+    let text = file(Section::SupportLevels, "standard");
+    let (_, html) = app.page(&root, "/admin/support-levels/standard").await;
+    assert!(html.contains("[classifications.critical]"), "{html}");
+    assert!(text.contains("critical"), "{text}");
+
+    // A bad norm: refused, shown at its line, the typed text kept, nothing changed.
+    let broken = text.replacen("reaction = \"1h\"", "reaction = \"soon\"", 1);
+    assert_ne!(broken, text);
+    let line = broken.lines().position(|l| l.contains("\"soon\"")).unwrap() + 1;
+    let refused = app
+        .post(
+            &root,
+            "/admin/support-levels/standard",
+            &[("csrf", &root.csrf), ("text", &broken)],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains(&format!("<li id=\"line-{line}\" class=\"bad\">")),
+        "{html}"
+    );
+    assert!(html.contains("soon") && html.contains("id=\"problems\""));
+    let critical = |desk: &okno_desk::Desk| {
+        let level = desk.sla().level("standard").unwrap();
+        let (_, norms) = level
+            .classifications
+            .iter()
+            .find(|(c, _)| c.code() == "critical")
+            .unwrap();
+        norms.reaction
+    };
+    assert_eq!(critical(&app.desk), Some(60));
+
+    // Without the session's token nothing is saved; a manager may not save either.
+    let fixed = text.replacen("reaction = \"1h\"", "reaction = \"30m\"", 1);
+    let forged = app
+        .post(
+            &root,
+            "/admin/support-levels/standard",
+            &[("csrf", "forged"), ("text", &fixed)],
+        )
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let maria = app.manager().await;
+    let posted = app
+        .post(
+            &maria,
+            "/admin/support-levels/standard",
+            &[("csrf", &maria.csrf), ("text", &fixed)],
+        )
+        .await;
+    assert_eq!(posted.status(), StatusCode::FORBIDDEN);
+    assert_eq!(critical(&app.desk), Some(60));
+
+    let saved = app
+        .post(
+            &root,
+            "/admin/support-levels/standard",
+            &[("csrf", &root.csrf), ("text", &fixed)],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        saved.headers()[header::LOCATION],
+        "/admin/support-levels/standard?saved=2"
+    );
+    assert_eq!(critical(&app.desk), Some(30));
+    let (_, html) = app
+        .page(&root, "/admin/support-levels/standard?saved=2")
+        .await;
+    assert!(html.contains("id=\"saved\"") && html.contains("30m"));
+    let (_, list) = app.page(&root, "/admin/calendars").await;
+    assert!(list.contains("30 мин"), "the overview shows the new norm");
+
+    // A calendar whose level would lose it: the error names the other file, above the form.
+    let calendar = file(Section::Calendars, "ru-standard");
+    let renamed = calendar.replacen("code = \"ru-standard\"", "code = \"ru-x\"", 1);
+    let refused = app
+        .post(
+            &root,
+            "/admin/calendars/ru-standard",
+            &[("csrf", &root.csrf), ("text", &renamed)],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("support-levels/standard.toml:"), "{html}");
+
+    // The API: the same files, read and published by an admin only.
+    let token = app.desk.create_token(&admin).await.unwrap();
+    let api = |path: &str| app.http.get(app.url(path)).bearer_auth(&token);
+    let listed: serde_json::Value = api("/api/v1/calendars")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<(&str, &str)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["kind"].as_str().unwrap()))
+        .collect();
+    assert!(
+        kinds.contains(&("holidays-ru", "holidays"))
+            && kinds.contains(&("ru-standard", "calendar"))
+    );
+    let level: serde_json::Value = api("/api/v1/support-levels/standard")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(level["version"], 2);
+    assert_eq!(level["code"], "standard");
+    let put = |body: String| {
+        app.http
+            .put(app.url("/api/v1/support-levels/standard"))
+            .bearer_auth(&token)
+            .header(header::CONTENT_TYPE, "application/toml")
+            .body(body)
+            .send()
+    };
+    let refused = put(broken.clone()).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["field"], "support_level");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("standard.toml:{line}:"))
+    );
+    let published = put(text.clone()).await.unwrap();
+    assert_eq!(published.status(), StatusCode::CREATED);
+    let body: serde_json::Value = published.json().await.unwrap();
+    assert_eq!(body["version"], 3);
+    assert_eq!(critical(&app.desk), Some(60));
+    let (manager, _) = app
+        .desk
+        .store
+        .user_by_email(&Email::parse("maria@desk.test").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let manager_token = app.desk.create_token(&manager).await.unwrap();
+    let forbidden = app
+        .http
+        .get(app.url("/api/v1/support-levels"))
+        .bearer_auth(&manager_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    let doc: serde_json::Value = app
+        .http
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/calendars",
+        "/api/v1/calendars/{name}",
+        "/api/v1/support-levels",
+        "/api/v1/support-levels/{name}",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+}
+
 async fn admin_keeps_clients_contracts_users_and_skills(db: okno_store::testing::TestDb) {
     let app = spawn_on(db.store.clone(), tempfile::tempdir().unwrap()).await;
     let root = app.admin().await;
@@ -1407,6 +1628,24 @@ async fn admin_keeps_clients_contracts_users_and_skills(db: okno_store::testing:
     let (status, html) = app.page(&root, &location).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("value=\"20\"") && html.contains("value=\"15000\""));
+    // Another contract of the client over the same period: refused at its start, in Russian.
+    let overlapping = app
+        .post(
+            &root,
+            "/admin/contracts/new",
+            &contract("2026-12-31")
+                .into_iter()
+                .map(|(k, v)| (k, if k == "number" { "Д-8/2026" } else { v }))
+                .collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(overlapping.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = overlapping.text().await.unwrap();
+    assert!(
+        html.contains("id=\"starts_on-error\"")
+            && html.contains("Срок пересекается с договором Д-7/2026 (2026-01-01 – 2026-12-31)"),
+        "{html}"
+    );
 
     // Users: a line out of range is refused at its field; a specialist is created with
     // lines and pools; a taken e-mail is refused at its field.
@@ -1428,6 +1667,9 @@ async fn admin_keeps_clients_contracts_users_and_skills(db: okno_store::testing:
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = refused.text().await.unwrap();
     assert!(html.contains("id=\"lines-error\"") && html.contains("value=\"petr@desk.test\""));
+    // The desk's reason, in the admin's language (Russian by default).
+    assert!(html.contains("Линия — число от 1 до 4."), "{html}");
+    assert!(!html.contains("a line is 1 to 4"));
     let created = app
         .post(&root, "/admin/users", &user("petr@desk.test", "2"))
         .await;
@@ -1492,6 +1734,12 @@ async fn admin_keeps_clients_contracts_users_and_skills(db: okno_store::testing:
         )
         .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("Приоритет — от 1 (первый) до 99.")
+    );
     let (_, page) = app.page(&root, "/admin/skills").await;
     assert!(page.contains("1c, сеть") && page.contains("знает бухгалтерию"));
 
@@ -1545,4 +1793,146 @@ async fn admin_keeps_clients_contracts_users_and_skills(db: okno_store::testing:
             "{path}"
         );
     }
+}
+
+async fn a_saved_draft_is_changed_and_sent_by_its_author_only(db: okno_store::testing::TestDb) {
+    let app = spawn_on(db.store.clone(), tempfile::tempdir().unwrap()).await;
+    let anna = app.login("anna@alfa.test").await;
+    let location = app.save_draft(&anna, "Акт сверки").await;
+    let edit = format!("{location}/edit");
+    let (_, page) = app.page(&anna, &location).await;
+    assert!(page.contains(&format!("href=\"{edit}\"")), "{page}");
+    let (status, form) = app.page(&anna, &edit).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("value=\"Акт сверки\""), "{form}");
+    assert!(!form.contains('⟦'));
+    let (_, english) = app.page(&anna, &format!("{edit}?lang=en")).await;
+    assert!(english.contains("Send to support") && !english.contains('⟦'));
+
+    // An empty subject is refused next to its field; what was typed stays.
+    let refused = app
+        .post(
+            &anna,
+            &edit,
+            &[
+                ("csrf", anna.csrf.as_str()),
+                ("subject", " "),
+                ("description", "Нужен акт за <март>"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("id=\"subject-error\"") && html.contains("Заполните это поле"));
+    assert!(
+        (html.contains("Нужен акт за &lt;март&gt;")
+            || html.contains("Нужен акт за &#60;март&#62;"))
+            && !html.contains("<март>"),
+        "typed text kept, escaped"
+    );
+    let forged = app
+        .post(&anna, &edit, &[("csrf", "forged"), ("subject", "Подмена")])
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    // Saved again: still a draft, with the new text, and nobody else may change it.
+    let saved = app
+        .post(
+            &anna,
+            &edit,
+            &[
+                ("csrf", anna.csrf.as_str()),
+                ("subject", "Акт сверки за март"),
+                ("description", "Нужен акт за март"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(saved.headers()[header::LOCATION], location.as_str());
+    let (_, page) = app.page(&anna, &location).await;
+    assert!(page.contains("Акт сверки за март") && page.contains("badge-draft"));
+    let boris = app.login("boris@beta.test").await;
+    assert_eq!(app.page(&boris, &edit).await.0, StatusCode::NOT_FOUND);
+    let lena = app.login("lena@desk.test").await;
+    let staff = app
+        .post(
+            &lena,
+            &edit,
+            &[("csrf", lena.csrf.as_str()), ("subject", "Чужая правка")],
+        )
+        .await;
+    assert_eq!(
+        staff.status(),
+        StatusCode::FORBIDDEN,
+        "only the author edits"
+    );
+    let unchanged = app
+        .desk
+        .store
+        .ticket(
+            TicketScope::All,
+            TicketNumber::parse(location.trim_start_matches("/tickets/"))
+                .map(|n| TicketId(n.0))
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged.subject, "Акт сверки за март");
+
+    // The API changes it too, for its author only.
+    let anna_user = app
+        .desk
+        .store
+        .user(app.alfa_contact)
+        .await
+        .unwrap()
+        .unwrap();
+    let token = app.desk.create_token(&anna_user).await.unwrap();
+    let put = |token: String, body: serde_json::Value| {
+        app.http
+            .put(app.url(&format!("/api/v1{location}/draft")))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let updated = put(
+        token.clone(),
+        serde_json::json!({"subject": "Акт сверки за I квартал", "description": "За январь–март"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(updated.status(), StatusCode::OK);
+    let body: serde_json::Value = updated.json().await.unwrap();
+    assert_eq!(body["subject"], "Акт сверки за I квартал");
+    assert_eq!(body["status"], "draft");
+    let empty = put(token.clone(), serde_json::json!({"subject": ""}))
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = empty.json().await.unwrap();
+    assert_eq!(body["field"], "subject");
+
+    // Sent from the form: no longer a draft, so no longer editable.
+    let sent = app
+        .post(
+            &anna,
+            &edit,
+            &[
+                ("csrf", anna.csrf.as_str()),
+                ("subject", "Акт сверки за I квартал"),
+                ("description", "За январь–март, в двух экземплярах"),
+                ("send", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let (_, page) = app.page(&anna, &location).await;
+    assert!(!page.contains("badge-draft") && page.contains("в двух экземплярах"));
+    let again = app.get(&anna.cookie, &edit).await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    let late = put(token, serde_json::json!({"subject": "Поздно"}))
+        .await
+        .unwrap();
+    assert_eq!(late.status(), StatusCode::CONFLICT);
 }

@@ -390,6 +390,17 @@ async fn portal_and_desk_panels(db: TestDb) {
         !task_html.contains("id=\"timer-start\""),
         "already running on this task"
     );
+    // The staff ticket page shows the running timer too; the client's never does.
+    let ticket_path = format!("/tickets/{}", ticket.number());
+    let (_, ticket_html) = site.page(&lena_browser.cookie, &ticket_path).await;
+    let timer = &ticket_html[ticket_html
+        .find("id=\"timer\"")
+        .expect("timer on the ticket page")..];
+    assert!(
+        timer.contains("class=\"timer-clock\"") && timer.contains(&format!("href=\"{task_path}\""))
+    );
+    let (_, client_html) = site.page(&anna.cookie, &ticket_path).await;
+    assert!(!client_html.contains("id=\"timer\""));
     let stopped = site
         .post(
             &lena_browser,
@@ -405,6 +416,12 @@ async fn portal_and_desk_panels(db: TestDb) {
     // Planning: a bad duration keeps what was typed and names the field; a good plan shows
     // in the week; the figures count it.
     desk.take_task(&lena, task).await.unwrap();
+    let (_, ticket_html) = site.page(&lena_browser.cookie, &ticket_path).await;
+    assert!(
+        ticket_html.contains("timer-idle")
+            && ticket_html.contains(&format!("action=\"{task_path}/timer\"")),
+        "stopped: a start button for the specialist's own task on this ticket"
+    );
     let day = next_working_day(today);
     let refused = site
         .post(

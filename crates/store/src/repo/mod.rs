@@ -712,6 +712,44 @@ impl Store for Backend {
         Ok(ticket)
     }
 
+    async fn update_draft(
+        &self,
+        id: TicketId,
+        by: UserId,
+        subject: &str,
+        description: &str,
+        at: Timestamp,
+    ) -> Result<Option<Ticket>> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE tickets SET subject = $3, description = $4, updated_at = $5 \
+             WHERE id = $1 AND requester_id = $2 AND status = 'draft'",
+        )
+        .bind(id.0)
+        .bind(by.0)
+        .bind(subject)
+        .bind(description)
+        .bind(ms(at))
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        record(
+            &mut tx,
+            id,
+            at,
+            Some(by),
+            "draft_edited",
+            (None, None),
+            true,
+        )
+        .await?;
+        let ticket = ticket_in(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(Some(ticket))
+    }
+
     async fn add_watcher(
         &self,
         ticket: TicketId,

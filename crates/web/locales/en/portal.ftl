@@ -84,3 +84,9 @@ upload-too-many = { $count ->
    *[other] Attach { $count } files at most.
 }
 upload-again = The files were not kept: attach them again.
+
+# A saved draft opened again (issue 8).
+draft-edit = Edit the draft
+draft-edit-title = Draft
+draft-edit-hint = Support will see the request once you send it; until then you may change it.
+history-draft-edited = Draft changed

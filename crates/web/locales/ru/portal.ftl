@@ -85,3 +85,9 @@ upload-too-many = { $count ->
    *[other] Можно приложить не больше { $count } файлов.
 }
 upload-again = Файлы не сохранились: приложите их снова.
+
+# A saved draft opened again (issue 8).
+draft-edit = Изменить черновик
+draft-edit-title = Черновик
+draft-edit-hint = Поддержка увидит обращение, когда вы его отправите; до тех пор его можно менять.
+history-draft-edited = Черновик изменён

@@ -1,5 +1,6 @@
 //! `/api/v1`: thin handlers over the desk, each documented for the OpenAPI document.
 
+pub mod calendars;
 pub mod clients;
 pub mod contracts;
 pub mod kb;
@@ -71,6 +72,7 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         .routes(routes!(list_tickets, create_ticket))
         .routes(routes!(get_ticket))
         .routes(routes!(submit_ticket))
+        .routes(routes!(update_draft))
         .routes(routes!(list_comments, create_comment))
         .routes(routes!(history))
         .routes(routes!(ticket_tasks))
@@ -86,6 +88,7 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         .routes(routes!(tasks::decide))
         .routes(routes!(tasks::list_workflows))
         .routes(routes!(tasks::get_workflow, tasks::put_workflow))
+        .merge(calendars::router())
         .merge(specialist::router())
         .merge(mail::router())
         .routes(routes!(clients::list_clients, clients::upsert_client))
@@ -322,6 +325,24 @@ async fn submit_ticket(
             .await?
             .into(),
     ))
+}
+
+/// Changes a saved draft's subject and description (its author only); send it with
+/// `POST /tickets/{id}/submit`.
+#[utoipa::path(put, path = "/tickets/{id}/draft", tag = "tickets", params(("id" = String, Path)), request_body = UpdateDraft,
+    responses((status = 200, body = TicketView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_draft(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UpdateDraft>,
+) -> Result<Json<TicketView>, ApiError> {
+    let ticket = state
+        .desk
+        .update_draft(&user, ticket_id(&id)?, &req.subject, &req.description)
+        .await?;
+    Ok(Json(ticket.into()))
 }
 
 #[utoipa::path(get, path = "/tickets/{id}/comments", tag = "tickets", params(("id" = String, Path)),

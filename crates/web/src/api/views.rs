@@ -78,6 +78,15 @@ pub struct CreateTicket {
     pub equipment: Option<String>,
 }
 
+/// A saved draft's new text; only its author changes it, only while it is a draft.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDraft {
+    pub subject: String,
+    #[serde(default)]
+    pub description: String,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct CommentView {
     pub id: String,

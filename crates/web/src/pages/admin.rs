@@ -6,6 +6,7 @@
 
 use super::figures::query_value;
 use super::guard::{Page, PageError};
+use super::messages::desk_message;
 use super::templates::*;
 use crate::AppState;
 use askama::Template;
@@ -16,6 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use okno_desk::DeskError;
 use okno_desk::admin::{CalendarSummary, LevelSummary, UserInput};
+use okno_desk::calendars::{Section, SlaFile};
 use okno_desk::contracts::{ClientInput, ContractInput, LimitInput};
 use okno_domain::*;
 use serde::Deserialize;
@@ -32,6 +34,14 @@ pub fn routes() -> Router<AppState> {
             get(workflow_form).post(publish_workflow),
         )
         .route("/admin/calendars", get(calendars))
+        .route(
+            "/admin/calendars/{name}",
+            get(sla_form::<false>).post(publish_sla::<false>),
+        )
+        .route(
+            "/admin/support-levels/{name}",
+            get(sla_form::<true>).post(publish_sla::<true>),
+        )
         .route("/admin/clients", get(clients).post(save_client))
         .route("/admin/clients/{code}", get(client_form))
         .route("/admin/contracts", get(contracts))
@@ -73,11 +83,11 @@ impl FormErrors {
     /// The desk's error placed at the form field it names (`known` maps the desk's field
     /// names to the form's), or above the form.
     fn from_field(ctx: &Ctx, error: &FieldError, known: &[(&str, &'static str)]) -> FormErrors {
-        let mut message = field_message(ctx, error);
-        if message == ctx.t("field-invalid") {
-            // The desk's reason, as it gives it (an admin needs the detail).
-            message = format!("{message} ({})", error.message);
-        }
+        let message = desk_message(ctx.lang, &error.message).unwrap_or_else(|| {
+            // A reason the table does not know yet: as the desk gives it (an admin needs
+            // the detail).
+            format!("{} ({})", ctx.t("field-invalid"), error.message)
+        });
         match known.iter().find(|(desk, _)| *desk == error.field) {
             Some((_, field)) => FormErrors {
                 fields: vec![(field, message)],
@@ -100,6 +110,15 @@ impl FormErrors {
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.other.is_none()
     }
+
+    /// A form shown with these errors: 200 when there are none, else 422.
+    fn status(&self) -> StatusCode {
+        if self.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
 }
 
 /// What a refused form becomes: the field errors, or the desk's other refusals.
@@ -110,7 +129,22 @@ fn refusal(
 ) -> Result<FormErrors, PageError> {
     match error {
         DeskError::Domain(DomainError::Invalid(e)) => Ok(FormErrors::from_field(ctx, &e, known)),
-        DeskError::Domain(DomainError::Conflict(message)) => Ok(FormErrors::other(message)),
+        DeskError::Domain(DomainError::Conflict(message)) => {
+            // The store's clashes read `field: message` (`number: another contract has
+            // this number`): shown at that field, in the viewer's language.
+            let (field, text) = message
+                .split_once(": ")
+                .filter(|(f, _)| f.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                .unwrap_or(("", message.as_str()));
+            let shown = desk_message(ctx.lang, text).unwrap_or_else(|| message.clone());
+            Ok(match known.iter().find(|(desk, _)| *desk == field) {
+                Some((_, field)) => FormErrors {
+                    fields: vec![(field, shown)],
+                    other: None,
+                },
+                None => FormErrors::other(shown),
+            })
+        }
         DeskError::Domain(DomainError::NotFound(what)) => Ok(FormErrors::other(format!(
             "{}: {what}",
             ctx.t("field-invalid")
@@ -218,16 +252,21 @@ pub struct ConfigProblem {
     pub message: String,
 }
 
-fn config_problems(report: &str) -> Vec<ConfigProblem> {
+/// The validator's report, one problem a line. `file`: the file being edited, when the
+/// report may name others too; their problems are shown whole, above the form.
+fn config_problems(report: &str, file: Option<&str>) -> Vec<ConfigProblem> {
     report
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             // `question.toml:12: message`: the line is the number between the colons.
             let located = l.split_once(": ").and_then(|(place, message)| {
-                let line = place.rsplit_once(':')?.1.parse().ok()?;
+                let (path, line) = place.rsplit_once(':')?;
+                if file.is_some_and(|file| file != path) {
+                    return None;
+                }
                 Some(ConfigProblem {
-                    line: Some(line),
+                    line: Some(line.parse().ok()?),
                     message: message.to_owned(),
                 })
             });
@@ -239,22 +278,84 @@ fn config_problems(report: &str) -> Vec<ConfigProblem> {
         .collect()
 }
 
+/// What is edited as a TOML file on its own page: a workflow, a calendar, a holiday list,
+/// a support level. The messages that differ, as keys.
+pub struct SourceKind {
+    heading: &'static str,
+    running: &'static str,
+    saved: &'static str,
+    text: &'static str,
+    hint: &'static str,
+    publish: &'static str,
+    /// The page's own path, without the code.
+    base: &'static str,
+}
+
+const WORKFLOW: SourceKind = SourceKind {
+    heading: "admin-workflow-edit",
+    running: "admin-workflow-running",
+    saved: "admin-workflow-saved",
+    text: "admin-workflow-text",
+    hint: "admin-workflow-hint",
+    publish: "admin-workflow-publish",
+    base: "/admin/workflows",
+};
+
+const CALENDAR: SourceKind = SourceKind {
+    heading: "admin-calendar-edit",
+    running: "admin-file-running",
+    saved: "admin-file-saved",
+    text: "admin-calendar-text",
+    hint: "admin-calendar-hint",
+    publish: "admin-file-publish",
+    base: "/admin/calendars",
+};
+
+const HOLIDAYS: SourceKind = SourceKind {
+    heading: "admin-holidays-edit",
+    running: "admin-file-running",
+    saved: "admin-file-saved",
+    text: "admin-holidays-text",
+    hint: "admin-holidays-hint",
+    publish: "admin-file-publish",
+    base: "/admin/calendars",
+};
+
+const LEVEL: SourceKind = SourceKind {
+    heading: "admin-level-edit",
+    running: "admin-file-running",
+    saved: "admin-file-saved",
+    text: "admin-level-text",
+    hint: "admin-level-hint",
+    publish: "admin-file-publish",
+    base: "/admin/support-levels",
+};
+
+/// The editor of one TOML file; on a refusal, the typed text numbered with each error at
+/// its line.
 #[derive(Template)]
-#[template(path = "admin_workflow.html")]
-pub struct WorkflowTemplate {
+#[template(path = "admin_source.html")]
+pub struct SourceTemplate {
     pub ctx: Ctx,
+    pub heading: String,
     pub code: String,
-    pub version: u32,
+    /// Which version runs now.
+    pub running: String,
+    pub saved: Option<String>,
+    pub action: String,
+    pub text_label: String,
+    pub hint: String,
+    pub publish: String,
     pub text: String,
     pub problems: Vec<ConfigProblem>,
     /// The typed text, numbered, errors at their lines (only when there are errors).
     pub lines: Vec<SourceLine>,
-    pub saved: Option<u32>,
 }
 
-impl WorkflowTemplate {
+impl SourceTemplate {
     fn new(
         ctx: Ctx,
+        kind: &SourceKind,
         code: String,
         version: u32,
         text: String,
@@ -276,21 +377,67 @@ impl WorkflowTemplate {
                 })
                 .collect()
         };
-        WorkflowTemplate {
+        SourceTemplate {
+            heading: ctx.t(kind.heading),
+            running: ctx.with(kind.running, &version.to_string()),
+            saved: None,
+            action: format!("{}/{}", kind.base, query_value(&code)),
+            text_label: ctx.t(kind.text),
+            hint: ctx.t(kind.hint),
+            publish: ctx.t(kind.publish),
             ctx,
             code,
-            version,
             text,
             problems,
             lines,
-            saved: None,
         }
+    }
+
+    fn saved(mut self, kind: &SourceKind, saved: Option<u32>) -> Self {
+        self.saved = saved.map(|v| self.ctx.with(kind.saved, &v.to_string()));
+        self
     }
 }
 
 #[derive(Deserialize)]
 pub struct SavedQuery {
     saved: Option<u32>,
+}
+
+#[derive(Deserialize)]
+pub struct SourceForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// What a publication became: back to the page saying which version runs, or the typed
+/// text again with the errors at their lines (`file`: see [`config_problems`]).
+fn published(
+    ctx: Ctx,
+    kind: &SourceKind,
+    code: String,
+    running: u32,
+    text: String,
+    outcome: okno_desk::Result<u32>,
+    file: Option<&str>,
+) -> Result<Response, PageError> {
+    let problems = match outcome {
+        Ok(version) => {
+            return Ok(Redirect::to(&format!(
+                "{}/{}?saved={version}",
+                kind.base,
+                query_value(&code)
+            ))
+            .into_response());
+        }
+        Err(DeskError::Domain(DomainError::Invalid(e))) => config_problems(&e.message, file),
+        Err(DeskError::Domain(DomainError::Conflict(message))) => config_problems(&message, file),
+        Err(e) => return Err(e.into()),
+    };
+    let view = SourceTemplate::new(ctx, kind, code, running, text, problems);
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view))
 }
 
 async fn workflow_form(
@@ -305,17 +452,16 @@ async fn workflow_form(
         .workflow_source(&page.user, &code)
         .await?
         .ok_or(PageError::NOT_FOUND)?;
-    let mut view = WorkflowTemplate::new(page.ctx, code, source.version, source.text, Vec::new());
-    view.saved = query.saved;
+    let view = SourceTemplate::new(
+        page.ctx,
+        &WORKFLOW,
+        code,
+        source.version,
+        source.text,
+        Vec::new(),
+    )
+    .saved(&WORKFLOW, query.saved);
     Ok(render(StatusCode::OK, &view))
-}
-
-#[derive(Deserialize)]
-pub struct WorkflowForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    text: String,
 }
 
 /// Publishes the typed file as a new version; any error leaves the running one as it was
@@ -324,7 +470,7 @@ async fn publish_workflow(
     State(state): State<AppState>,
     page: Page,
     Path(code): Path<String>,
-    Form(form): Form<WorkflowForm>,
+    Form(form): Form<SourceForm>,
 ) -> Result<Response, PageError> {
     admin_only(&page)?;
     page.check_csrf(&form.csrf)?;
@@ -333,27 +479,15 @@ async fn publish_workflow(
         .workflow_source(&page.user, &code)
         .await?
         .ok_or(PageError::NOT_FOUND)?;
-    let problems = match state
+    let outcome = state
         .desk
         .publish_workflow(&page.user, &code, &form.text)
-        .await
-    {
-        Ok(version) => {
-            return Ok(Redirect::to(&format!(
-                "/admin/workflows/{}?saved={version}",
-                query_value(&code)
-            ))
-            .into_response());
-        }
-        Err(DeskError::Domain(DomainError::Invalid(e))) => config_problems(&e.message),
-        Err(DeskError::Domain(DomainError::Conflict(message))) => config_problems(&message),
-        Err(e) => return Err(e.into()),
-    };
-    let view = WorkflowTemplate::new(page.ctx, code, current.version, form.text, problems);
-    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view))
+        .await;
+    let version = current.version;
+    published(page.ctx, &WORKFLOW, code, version, form.text, outcome, None)
 }
 
-// ---- Calendars and support levels ----
+// ---- Calendars, holiday lists and support levels ----
 
 #[derive(Template)]
 #[template(path = "admin_calendars.html")]
@@ -361,6 +495,8 @@ pub struct CalendarsTemplate {
     pub ctx: Ctx,
     pub calendars: Vec<CalendarSummary>,
     pub levels: Vec<LevelSummary>,
+    /// Holiday-list files and their versions.
+    pub holiday_lists: Vec<(String, u32)>,
     pub weekdays: Vec<String>,
 }
 
@@ -385,17 +521,83 @@ impl CalendarsTemplate {
 
 async fn calendars(State(state): State<AppState>, page: Page) -> Result<Response, PageError> {
     admin_only(&page)?;
-    let (calendars, levels) = state.desk.calendars_overview(&page.user)?;
+    let overview = state.desk.calendars_overview(&page.user)?;
     let weekdays = (1..=7)
         .map(|d| page.ctx.t(&format!("admin-weekday-{d}")))
         .collect();
     let view = CalendarsTemplate {
         ctx: page.ctx,
-        calendars,
-        levels,
+        calendars: overview.calendars,
+        levels: overview.levels,
+        holiday_lists: overview.holiday_lists,
         weekdays,
     };
     Ok(render(StatusCode::OK, &view))
+}
+
+fn sla_kind(file: &SlaFile) -> &'static SourceKind {
+    match file.section {
+        Section::SupportLevels => &LEVEL,
+        Section::Calendars if file.is_holiday_list() => &HOLIDAYS,
+        Section::Calendars => &CALENDAR,
+    }
+}
+
+/// The section a route serves: support levels when `LEVELS`, else calendars (one handler
+/// for both pages).
+fn section<const LEVELS: bool>() -> Section {
+    if LEVELS {
+        Section::SupportLevels
+    } else {
+        Section::Calendars
+    }
+}
+
+async fn sla_form<const LEVELS: bool>(
+    State(state): State<AppState>,
+    page: Page,
+    Path(name): Path<String>,
+    Query(query): Query<SavedQuery>,
+) -> Result<Response, PageError> {
+    admin_only(&page)?;
+    let file = state
+        .desk
+        .sla_file(&page.user, section::<LEVELS>(), &name)?;
+    let kind = sla_kind(&file);
+    let view = SourceTemplate::new(page.ctx, kind, name, file.version, file.text, Vec::new())
+        .saved(kind, query.saved);
+    Ok(render(StatusCode::OK, &view))
+}
+
+/// Saves the typed file as a new version; new deadlines count by it at once. Any error
+/// leaves the running one as it was and shows the file again with each error at its line
+/// (errors in the files it works with, above the form).
+async fn publish_sla<const LEVELS: bool>(
+    State(state): State<AppState>,
+    page: Page,
+    Path(name): Path<String>,
+    Form(form): Form<SourceForm>,
+) -> Result<Response, PageError> {
+    admin_only(&page)?;
+    page.check_csrf(&form.csrf)?;
+    let section = section::<LEVELS>();
+    let current = state.desk.sla_file(&page.user, section, &name)?;
+    let outcome = state
+        .desk
+        .publish_sla_file(&page.user, section, &name, &form.text)
+        .await;
+    let kind = sla_kind(&current);
+    let path = current.path();
+    let running = current.version;
+    published(
+        page.ctx,
+        kind,
+        name,
+        running,
+        form.text,
+        outcome,
+        Some(path.as_str()),
+    )
 }
 
 // ---- Clients ----
@@ -520,12 +722,7 @@ async fn client_form(
             csrf: String::new(),
         }
     };
-    let view = ClientTemplate {
-        ctx: page.ctx,
-        form,
-        errors: FormErrors::default(),
-    };
-    Ok(render(StatusCode::OK, &view))
+    client_page(page, form, FormErrors::default())
 }
 
 fn optional(text: &str) -> Option<String> {
@@ -565,7 +762,7 @@ async fn save_client(
             fields: vec![("code", page.ctx.t("admin-code-taken"))],
             other: None,
         };
-        return client_again(page, form, errors);
+        return client_page(page, form, errors);
     }
     match state.desk.save_client(&page.user, input).await {
         Ok((client, _)) => Ok(Redirect::to(&format!(
@@ -575,18 +772,20 @@ async fn save_client(
         .into_response()),
         Err(e) => {
             let errors = refusal(&page.ctx, e, CLIENT_FIELDS)?;
-            client_again(page, form, errors)
+            client_page(page, form, errors)
         }
     }
 }
 
-fn client_again(page: Page, form: ClientForm, errors: FormErrors) -> Result<Response, PageError> {
+/// The client form, with the errors of a refused save (422) or none (200).
+fn client_page(page: Page, form: ClientForm, errors: FormErrors) -> Result<Response, PageError> {
+    let status = errors.status();
     let view = ClientTemplate {
         ctx: page.ctx,
         form,
         errors,
     };
-    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view))
+    Ok(render(status, &view))
 }
 
 // ---- Contracts ----
@@ -815,14 +1014,20 @@ async fn contract_form(
         None => ContractForm::default(),
         Some(id) => ContractForm::from_contract(&state.desk.contract(&page.user, id).await?),
     };
+    Ok(contract_page(page.ctx, id, form, FormErrors::default()))
+}
+
+/// The contract form, with the errors of a refused save (422) or none (200).
+fn contract_page(ctx: Ctx, id: String, form: ContractForm, errors: FormErrors) -> Response {
+    let status = errors.status();
     let view = ContractTemplate {
-        ctx: page.ctx,
+        ctx,
         id,
         form,
-        errors: FormErrors::default(),
+        errors,
         reactions: REACTIONS,
     };
-    Ok(render(StatusCode::OK, &view))
+    render(status, &view)
 }
 
 async fn save_contract(
@@ -858,14 +1063,7 @@ async fn save_contract(
         }
         Err(e) => refusal(&page.ctx, e, CONTRACT_FIELDS)?,
     };
-    let view = ContractTemplate {
-        ctx: page.ctx,
-        id,
-        form,
-        errors,
-        reactions: REACTIONS,
-    };
-    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view))
+    Ok(contract_page(page.ctx, id, form, errors))
 }
 
 // ---- Users ----
@@ -1062,14 +1260,20 @@ async fn user_form(
         password: String::new(),
         active: record.active.then(String::new),
     };
+    Ok(user_page(page.ctx, id, form, FormErrors::default()))
+}
+
+/// A user's form, with the errors of a refused save (422) or none (200).
+fn user_page(ctx: Ctx, id: UserId, form: UserForm, errors: FormErrors) -> Response {
+    let status = errors.status();
     let view = UserTemplate {
-        ctx: page.ctx,
+        ctx,
         id: id.0,
         form,
-        errors: FormErrors::default(),
+        errors,
         roles: ROLES,
     };
-    Ok(render(StatusCode::OK, &view))
+    render(status, &view)
 }
 
 async fn change_user(
@@ -1085,14 +1289,7 @@ async fn change_user(
         Ok(()) => Ok(Redirect::to(&format!("/admin/users/{}?saved=1", id.0)).into_response()),
         Err(e) => {
             let errors = refusal(&page.ctx, e, USER_FIELDS)?;
-            let view = UserTemplate {
-                ctx: page.ctx,
-                id: id.0,
-                form,
-                errors,
-                roles: ROLES,
-            };
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view))
+            Ok(user_page(page.ctx, id, form, errors))
         }
     }
 }

@@ -225,6 +225,15 @@ mod tests {
         let en = ids(include_str!("../../locales/en/portal.ftl"));
         assert!(ru.len() > 50);
         assert_eq!(ru, en);
+        // The admin pages' and the knowledge base's.
+        let ru = ids(include_str!("../../locales/ru/admin.ftl"));
+        let en = ids(include_str!("../../locales/en/admin.ftl"));
+        assert!(ru.len() > 50);
+        assert_eq!(ru, en);
+        let ru = ids(include_str!("../../locales/ru/kb.ftl"));
+        let en = ids(include_str!("../../locales/en/kb.ftl"));
+        assert!(!ru.is_empty());
+        assert_eq!(ru, en);
     }
 
     #[test]

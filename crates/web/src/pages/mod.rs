@@ -9,6 +9,7 @@ pub mod figures;
 pub mod guard;
 pub mod i18n;
 pub mod kb;
+pub mod messages;
 pub mod portal;
 pub mod specialist;
 pub mod templates;
@@ -367,7 +368,9 @@ async fn ticket_page(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let data = load_ticket(&state.desk, &page.user, ticket_id(&id)?, page.ctx.lang).await?;
-    let view = TicketTemplate::new(page.ctx, data, TicketForms::default());
+    let timer = ticket_timer(&state.desk, &page, &data).await?;
+    let mut view = TicketTemplate::new(page.ctx, data, TicketForms::default());
+    view.timer = timer;
     Ok(render(StatusCode::OK, &view))
 }
 
@@ -379,8 +382,28 @@ async fn ticket_page_with(
     forms: TicketForms,
 ) -> Result<Response, PageError> {
     let data = load_ticket(desk, &page.user, id, page.ctx.lang).await?;
-    let view = TicketTemplate::new(page.ctx, data, forms);
+    let timer = ticket_timer(desk, &page, &data).await?;
+    let mut view = TicketTemplate::new(page.ctx, data, forms);
+    view.timer = timer;
     Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view))
+}
+
+/// Staff see their running timer on the ticket page too, with a start button for their
+/// own open task on this ticket; clients never see it.
+async fn ticket_timer(
+    desk: &Desk,
+    page: &Page,
+    data: &TicketData,
+) -> Result<Option<specialist::TimerView>, PageError> {
+    if !page.user.role.is_staff() {
+        return Ok(None);
+    }
+    let mine = data
+        .tasks
+        .iter()
+        .find(|t| t.state == TaskState::Open && t.assignee_id == Some(page.user.id))
+        .map(|t| (t, t.title.as_str()));
+    Ok(Some(specialist::timer_view(desk, page, mine).await?))
 }
 
 #[derive(Deserialize)]

@@ -12,18 +12,19 @@ use super::workplaces::{FeedRow, feed_rows};
 use crate::AppState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use okno_desk::Desk;
 use okno_desk::contracts::ContractUsage;
+use okno_desk::{Desk, DeskError};
 use okno_domain::*;
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/tickets/{id}/conversation", get(conversation_fragment))
+        .route("/tickets/{id}/edit", get(draft_form).post(save_draft))
         .route("/feed", get(feed_fragment))
 }
 
@@ -216,4 +217,121 @@ async fn feed_fragment(State(state): State<AppState>, page: Page) -> Result<Resp
         feed,
     };
     Ok(render(StatusCode::OK, &view))
+}
+
+// ---- A saved draft opened again ----
+
+#[derive(Template)]
+#[template(path = "edit_draft.html")]
+pub struct DraftTemplate {
+    pub ctx: Ctx,
+    pub href: String,
+    pub number: String,
+    pub service: String,
+    pub subject: String,
+    pub description: String,
+    pub errors: TicketFormErrors,
+}
+
+impl DraftTemplate {
+    fn new(ctx: Ctx, desk: &Desk, ticket: &Ticket, subject: String, description: String) -> Self {
+        DraftTemplate {
+            href: format!("/tickets/{}", ticket.number()),
+            number: ticket.number().to_string(),
+            service: super::service_text(desk, &ticket.service, ctx.lang)
+                .map(|(name, _)| name)
+                .unwrap_or_default(),
+            subject,
+            description,
+            errors: TicketFormErrors::default(),
+            ctx,
+        }
+    }
+}
+
+/// The draft, if the viewer wrote it and it is still a draft; else where to go instead.
+async fn own_draft(
+    desk: &Desk,
+    page: &Page,
+    raw: &str,
+) -> Result<Result<Ticket, Response>, PageError> {
+    let ticket = desk.ticket(&page.user, ticket_id(raw)?).await?;
+    if ticket.requester_id != page.user.id {
+        return Err(PageError::FORBIDDEN);
+    }
+    if ticket.status != TicketStatus::Draft {
+        // Sent meanwhile (another tab): its page says what became of it.
+        let href = format!("/tickets/{}", ticket.number());
+        return Ok(Err(Redirect::to(&href).into_response()));
+    }
+    Ok(Ok(ticket))
+}
+
+async fn draft_form(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let ticket = match own_draft(&state.desk, &page, &id).await? {
+        Ok(ticket) => ticket,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let (subject, description) = (ticket.subject.clone(), ticket.description.clone());
+    let view = DraftTemplate::new(page.ctx, &state.desk, &ticket, subject, description);
+    Ok(render(StatusCode::OK, &view))
+}
+
+#[derive(Deserialize)]
+pub struct DraftForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    description: String,
+    /// Present when "send" was pressed rather than "save".
+    send: Option<String>,
+}
+
+/// Saves the changed draft, and sends it when asked; a mistake shows the form again with
+/// what was typed and the error next to its field.
+async fn save_draft(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<String>,
+    Form(form): Form<DraftForm>,
+) -> Result<Response, PageError> {
+    page.check_csrf(&form.csrf)?;
+    let ticket = match own_draft(&state.desk, &page, &id).await? {
+        Ok(ticket) => ticket,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let saved = state
+        .desk
+        .update_draft(&page.user, ticket.id, &form.subject, &form.description)
+        .await;
+    let error = match saved {
+        Ok(saved) => {
+            if form.send.is_some() {
+                state.desk.submit_draft(&page.user, saved.id).await?;
+            }
+            return Ok(Redirect::to(&format!("/tickets/{}", saved.number())).into_response());
+        }
+        Err(DeskError::Domain(DomainError::Invalid(error))) => error,
+        Err(error) => return Err(error.into()),
+    };
+    let mut view = DraftTemplate::new(
+        page.ctx,
+        &state.desk,
+        &ticket,
+        form.subject,
+        form.description,
+    );
+    let message = Some(field_message(&view.ctx, &error));
+    match error.field {
+        "subject" => view.errors.subject = message,
+        "description" => view.errors.description = message,
+        _ => view.errors.other = message,
+    }
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view))
 }

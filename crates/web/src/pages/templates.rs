@@ -346,6 +346,8 @@ pub struct TicketTemplate {
     /// The conversation's version, for its live refresh.
     pub stamp: String,
     pub upload: UploadLimit,
+    /// Staff: the running timer, as on the desk and the task page.
+    pub timer: Option<super::specialist::TimerView>,
 }
 
 impl TicketTemplate {
@@ -415,6 +417,7 @@ impl TicketTemplate {
             rating: data.rating.as_ref().map(|r| r.score),
             stamp: super::portal::conversation_stamp(t),
             upload: UploadLimit::new(&ctx, data.upload_limit),
+            timer: None,
             comments,
             attachments,
             history,
@@ -448,6 +451,7 @@ pub(super) fn history_text(ctx: &Ctx, h: &HistoryEvent) -> String {
         "attachment" => ctx.with("history-attachment", &after),
         "task_created" => ctx.with("history-task-created", &after),
         "watcher_added" => ctx.t("history-watcher-added"),
+        "draft_edited" => ctx.t("history-draft-edited"),
         other => other.to_owned(),
     }
 }
