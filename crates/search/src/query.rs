@@ -222,7 +222,7 @@ impl ParsedQuery {
 /// Words a prefix expands to, per field: at most this many (the first in word order), as
 /// search engines cap it; a short prefix of a common stem would otherwise score a union of
 /// thousands of words.
-const MAX_PREFIX_WORDS: usize = 32;
+const MAX_PREFIX_WORDS: usize = 16;
 
 fn prefix_terms(searcher: &Searcher, field: Field, prefix: &str) -> Vec<String> {
     let mut words = std::collections::BTreeSet::new();
