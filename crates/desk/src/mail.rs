@@ -273,6 +273,9 @@ impl Desk {
             Some(id) => id.clone(),
             None => format!("sha256:{}", sha256_hex(raw)),
         };
+        // Where a refusal may be answered: a person, not a robot or a list.
+        let reply_to =
+            (auto_reply && okno_mail::classify::may_mail(&from, &policy)).then_some(from.as_str());
         let now = Timestamp::now();
         // Everything known about the sender in one read: taken in already, the hour's
         // count, vendor, user and the user's client's calendar.
@@ -366,20 +369,9 @@ impl Desk {
             {
                 Some(client) => (self.contact(&from, mail, client).await?, None),
                 None if settings.unknown_senders == "refuse" => {
-                    if auto_reply && okno_mail::classify::may_mail(&from, &policy) {
-                        let payload = serde_json::json!({
-                            "to": from, "subject": mail.subject, "locale": "ru",
-                        });
-                        self.store
-                            .enqueue_outbox(
-                                "mail_refusal",
-                                &payload.to_string(),
-                                &format!("refusal:{key}"),
-                                now,
-                            )
-                            .await
-                            .map_err(store)?;
-                    }
+                    self.tell_refused(reply_to, &key, &mail.subject, None)
+                        .await
+                        .map_err(store)?;
                     return Ok(IngestOutcome::Ignored("unknown sender refused".into()));
                 }
                 None => {
@@ -407,8 +399,7 @@ impl Desk {
             description,
             calendar,
             auto_reply,
-            reply_to: (auto_reply && okno_mail::classify::may_mail(&from, &policy))
-                .then_some(from.as_str()),
+            reply_to,
         };
         self.open_mail_ticket(&user, client_id, opened, incoming)
             .await
@@ -578,7 +569,7 @@ impl Desk {
         // is admitted and registered as one from the portal: the contract's limits and
         // the registration defaults apply, and a sender with no contract in force lands
         // in the "to register" list.
-        let message_key = format!("refusal:{}", incoming.key);
+        let message_key = incoming.key.clone();
         let mut after = vec![incoming.step(user.id, None)];
         if !opened.auto_reply {
             after.push(ChangeStep::Event {
@@ -598,43 +589,48 @@ impl Desk {
         let calendar = std::future::ready(Ok(opened.calendar));
         match self.open_admitted(user, opening, calendar).await {
             Ok(created) => Ok(IngestOutcome::Created(created.number())),
+            // Kept aside with the reason, to be taken in once the contract allows; the
+            // sender is told why.
             Err(DeskError::Domain(DomainError::Invalid(refused))) if refused.field == "limit" => {
-                Err(self
-                    .refused_by_contract(
-                        opened.reply_to,
-                        &message_key,
-                        &ticket.subject,
-                        refused.message,
-                    )
-                    .await)
+                let reason = refused.message;
+                self.tell_refused(
+                    opened.reply_to,
+                    &message_key,
+                    &ticket.subject,
+                    Some(&reason),
+                )
+                .await
+                .map_err(store)?;
+                Err(Refusal(format!("refused by the contract: {reason}")))
             }
             Err(e) => taken_in_or_refused(e),
         }
     }
 
-    /// A message the contract refuses (a used-up limit with the `refuse` reaction): the
-    /// sender is told why, when the desk may answer it, and the message is kept aside
-    /// with the reason, to be taken in once the contract allows.
-    async fn refused_by_contract(
+    /// Tells the sender of the message keyed `message_key` that it was not taken in, once,
+    /// when the desk may answer them (`reply_to`): in the contract's words (`reason`), or
+    /// else that only registered clients are served.
+    async fn tell_refused(
         &self,
         reply_to: Option<&str>,
-        key: &str,
+        message_key: &str,
         subject: &str,
-        reason: String,
-    ) -> Refusal {
-        if let Some(to) = reply_to {
-            let payload = serde_json::json!({
-                "to": to, "subject": subject, "reason": reason, "locale": "ru",
-            });
-            if let Err(e) = self
-                .store
-                .enqueue_outbox("mail_refusal", &payload.to_string(), key, Timestamp::now())
-                .await
-            {
-                return store(e);
-            }
-        }
-        Refusal(format!("refused by the contract: {reason}"))
+        reason: Option<&str>,
+    ) -> okno_store::Result<()> {
+        let Some(to) = reply_to else {
+            return Ok(());
+        };
+        let payload = serde_json::json!({
+            "to": to, "subject": subject, "reason": reason, "locale": "ru",
+        });
+        self.store
+            .enqueue_outbox(
+                "mail_refusal",
+                &payload.to_string(),
+                &format!("refusal:{message_key}"),
+                Timestamp::now(),
+            )
+            .await
     }
 
     /// A reply on a ticket: the comment, the message and its attachments in one change,
