@@ -423,47 +423,26 @@ async fn portal_and_desk_panels(db: TestDb) {
         "stopped: a start button for the specialist's own task on this ticket"
     );
     let day = next_working_day(today);
-    let refused = site
-        .post(
-            &lena_browser,
-            &format!("{task_path}/plan"),
-            &[
-                ("csrf", &lena_browser.csrf),
-                ("date", &day.to_string()),
-                ("time", "10:00"),
-                ("minutes", "много"),
-            ],
-        )
-        .await;
+    // Into the plan on the next working day at 10:00, for so many minutes.
+    let plan = async |minutes: &str| {
+        let date = day.to_string();
+        let fields = [
+            ("csrf", lena_browser.csrf.as_str()),
+            ("date", &date),
+            ("time", "10:00"),
+            ("minutes", minutes),
+        ];
+        site.post(&lena_browser, &format!("{task_path}/plan"), &fields)
+            .await
+    };
+    let refused = plan("много").await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = refused.text().await.unwrap();
     assert!(html.contains("id=\"plan-error\"") && html.contains("value=\"много\""));
-    let too_long = site
-        .post(
-            &lena_browser,
-            &format!("{task_path}/plan"),
-            &[
-                ("csrf", &lena_browser.csrf),
-                ("date", &day.to_string()),
-                ("time", "10:00"),
-                ("minutes", "1440"),
-            ],
-        )
-        .await;
+    let too_long = plan("1440").await;
     assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(too_long.text().await.unwrap().contains("Не помещается"));
-    let planned = site
-        .post(
-            &lena_browser,
-            &format!("{task_path}/plan"),
-            &[
-                ("csrf", &lena_browser.csrf),
-                ("date", &day.to_string()),
-                ("time", "10:00"),
-                ("minutes", "90"),
-            ],
-        )
-        .await;
+    let planned = plan("90").await;
     assert_eq!(planned.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&planned), format!("/planning?week={day}"));
     let (status, week) = site.page(&lena_browser.cookie, &location(&planned)).await;
