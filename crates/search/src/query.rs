@@ -3,7 +3,7 @@
 //! other word matches its stem exactly, or, when no document has that stem (a typo), any
 //! stem one or two edits away.
 
-use crate::analyzer::analyzer;
+use crate::analyzer::{analyzer, pair};
 use std::collections::BTreeMap;
 use tantivy::query::{
     BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
@@ -109,114 +109,159 @@ impl ParsedQuery {
         self.parts.len() >= 2
     }
 
-    /// One part's alternatives over `fields` (each with its boost). `fuzzy`: a word no
-    /// document has in these fields (a typo) matches the words one or two edits away.
-    fn alternatives(
+    /// One part's query over `field`. `fuzzy`: a word no document has there (a typo) matches
+    /// the words one or two edits away. `pairs`: the field of `field`'s adjacent word pairs,
+    /// where a phrase is one pair's postings (two words) or a phrase of pairs.
+    fn part_query(
         part: &Part,
         searcher: &Searcher,
-        fields: &[(Field, f32)],
+        field: Field,
+        pairs: Option<Field>,
         fuzzy: bool,
-    ) -> Vec<(Occur, Box<dyn Query>)> {
-        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    ) -> Box<dyn Query> {
         match part {
             Part::Word(stem) => {
-                let known = fields.iter().any(|(field, _)| {
-                    searcher
-                        .doc_freq(&Term::from_field_text(*field, stem))
-                        .is_ok_and(|n| n > 0)
-                });
+                let term = Term::from_field_text(field, stem);
                 let chars = stem.chars().count();
-                for &(field, boost) in fields {
-                    let term = Term::from_field_text(field, stem);
-                    let query: Box<dyn Query> = if known || chars < 4 || !fuzzy {
-                        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
-                    } else {
-                        let distance = if chars >= 8 { 2 } else { 1 };
-                        Box::new(FuzzyTermQuery::new(term, distance, true))
-                    };
-                    alternatives.push((Occur::Should, boosted(query, boost)));
+                let known = !fuzzy || chars < 4 || searcher.doc_freq(&term).is_ok_and(|n| n > 0);
+                if known {
+                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+                } else {
+                    let distance = if chars >= 8 { 2 } else { 1 };
+                    Box::new(FuzzyTermQuery::new(term, distance, true))
                 }
             }
             Part::Prefix(stem) => {
-                for &(field, boost) in fields {
-                    for word in prefix_terms(searcher, field, stem) {
+                let mut words: Vec<(Occur, Box<dyn Query>)> = prefix_terms(searcher, field, stem)
+                    .into_iter()
+                    .map(|word| {
                         let term = Term::from_field_text(field, &word);
-                        let query = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-                        alternatives.push((Occur::Should, boosted(query, boost)));
-                    }
+                        let query: Box<dyn Query> =
+                            Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+                        (Occur::Should, query)
+                    })
+                    .collect();
+                // No word: an empty union, which matches nothing.
+                if words.len() == 1 {
+                    words.remove(0).1
+                } else {
+                    Box::new(BooleanQuery::new(words))
                 }
             }
             Part::Phrase(stems) => {
-                for &(field, boost) in fields {
-                    let first = stems[0].0;
-                    let terms = stems
-                        .iter()
-                        .map(|(pos, s)| (pos - first, Term::from_field_text(field, s)))
-                        .collect();
-                    let query = Box::new(PhraseQuery::new_with_offset(terms));
-                    alternatives.push((Occur::Should, boosted(query, boost * 1.5)));
-                }
+                let query: Box<dyn Query> = match pairs {
+                    Some(pairs) if stems.len() == 2 => Box::new(TermQuery::new(
+                        Term::from_field_text(pairs, &pair(&stems[0].1, &stems[1].1)),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    Some(pairs) => Box::new(PhraseQuery::new(
+                        stems
+                            .windows(2)
+                            .map(|two| Term::from_field_text(pairs, &pair(&two[0].1, &two[1].1)))
+                            .collect(),
+                    )),
+                    None => {
+                        let first = stems[0].0;
+                        Box::new(PhraseQuery::new_with_offset(
+                            stems
+                                .iter()
+                                .map(|(pos, s)| (pos - first, Term::from_field_text(field, s)))
+                                .collect(),
+                        ))
+                    }
+                };
+                Box::new(BoostQuery::new(query, 1.5))
             }
         }
-        alternatives
     }
 
-    /// The query over `fields` (each with its boost); `None` when nothing searchable is left.
-    /// `strict`: every word must match (an intersection, quick however common the words);
-    /// otherwise most of them. `lift`: a field (a title, a subject) where the words lift a
-    /// match by its boost; it is only looked at for documents that already match.
+    /// The query over `words` (phrases over `pairs` when given) that also meets `filters`;
+    /// `None` when nothing searchable is left. `strict`: every word must match (an
+    /// intersection, quick however common the words); otherwise most of them. `lift`: a
+    /// field (a title, a subject) where the words lift a match by its boost; it is only
+    /// looked at for documents that already match.
     pub fn to_query(
         &self,
         searcher: &Searcher,
-        fields: &[(Field, f32)],
+        words: Field,
+        pairs: Option<Field>,
         lift: Option<(Field, f32)>,
         strict: bool,
+        filters: &[(Occur, Box<dyn Query>)],
     ) -> Option<Box<dyn Query>> {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for part in &self.parts {
-            let mut alternatives = Self::alternatives(part, searcher, fields, true);
-            // One field: its query as it is (an intersection of plain term lists).
-            let query: Box<dyn Query> = if alternatives.len() == 1 {
-                alternatives.remove(0).1
-            } else {
-                Box::new(BooleanQuery::new(alternatives))
-            };
-            clauses.push((Occur::Should, query));
-        }
-        if clauses.is_empty() {
+        let parts: Vec<Box<dyn Query>> = self
+            .parts
+            .iter()
+            .map(|part| Self::part_query(part, searcher, words, pairs, true))
+            .collect();
+        if parts.is_empty() {
             return None;
         }
-        let matching: Box<dyn Query> = if strict {
-            let all = clauses.into_iter().map(|(_, q)| (Occur::Must, q)).collect();
-            Box::new(BooleanQuery::new(all))
-        } else {
-            // With three words or more, most of them must match: "ошибка закрытия месяца"
-            // should not list everything that mentions a month.
-            let required = if clauses.len() >= 3 {
-                clauses.len().div_ceil(2)
-            } else {
-                1
-            };
-            Box::new(BooleanQuery::with_minimum_required_clauses(
-                clauses, required,
-            ))
+        let with_filters = |musts: Vec<Box<dyn Query>>| -> Box<dyn Query> {
+            let mut clauses: Vec<_> = musts.into_iter().map(|q| (Occur::Must, q)).collect();
+            clauses.extend(filters.iter().map(|(occur, q)| (*occur, q.box_clone())));
+            Box::new(BooleanQuery::new(clauses))
         };
-        let Some(lift) = lift else {
+        // With three words or more, most of them must match: "ошибка закрытия месяца"
+        // should not list everything that mentions a month.
+        let required = match parts.len() {
+            n if strict => n,
+            n if n >= 3 => n.div_ceil(2),
+            _ => 1,
+        };
+        let matching = if required == parts.len() {
+            with_filters(parts)
+        } else if let Some(ways) = choices(parts.len(), required) {
+            // Each way to match enough words is an intersection led by the filters (a
+            // client's own tickets), so nothing outside them is read; "most of the words" as
+            // one clause cannot skip ahead and walks every posting of every word. A document
+            // with more of the words is in more of the ways and scores higher.
+            let ways = ways
+                .into_iter()
+                .map(|way| {
+                    let musts = way.into_iter().map(|i| parts[i].box_clone()).collect();
+                    (Occur::Should, with_filters(musts))
+                })
+                .collect();
+            Box::new(BooleanQuery::new(ways))
+        } else {
+            let most = parts.into_iter().map(|q| (Occur::Should, q)).collect();
+            let most = BooleanQuery::with_minimum_required_clauses(most, required);
+            with_filters(vec![Box::new(most)])
+        };
+        let Some((lift, boost)) = lift else {
             return Some(matching);
         };
         let lifts: Vec<_> = self
             .parts
             .iter()
-            .flat_map(|part| Self::alternatives(part, searcher, &[lift], false))
+            .map(|part| {
+                let query = Self::part_query(part, searcher, lift, None, false);
+                (Occur::Should, boosted(query, boost))
+            })
             .collect();
-        if lifts.is_empty() {
-            return Some(matching);
-        }
         Some(Box::new(BooleanQuery::new(vec![
             (Occur::Must, matching),
             (Occur::Should, Box::new(BooleanQuery::new(lifts))),
         ])))
     }
+}
+
+/// Most ways [`choices`] spells out; a longer query keeps "most of the words" as one clause.
+const MAX_WAYS: usize = 10;
+
+/// Every way to choose `k` of `n` items (as index lists), or `None` when there are more than
+/// [`MAX_WAYS`].
+fn choices(n: usize, k: usize) -> Option<Vec<Vec<usize>>> {
+    if n > 16 {
+        return None;
+    }
+    let ways: Vec<Vec<usize>> = (0u32..1 << n)
+        .filter(|set| set.count_ones() as usize == k)
+        .take(MAX_WAYS + 1)
+        .map(|set| (0..n).filter(|i| set & (1 << i) != 0).collect())
+        .collect();
+    (ways.len() <= MAX_WAYS).then_some(ways)
 }
 
 /// Words a prefix expands to, per field: at most this many (the first in word order), as
@@ -268,6 +313,18 @@ mod tests {
         assert!(matches!(q.parts[2], Part::Prefix(_)));
         let typing = ParsedQuery::parse("закрытие мес", true);
         assert!(matches!(typing.parts.last(), Some(Part::Prefix(s)) if s == "мес"));
+    }
+
+    #[test]
+    fn ways_to_match_most_words() {
+        assert_eq!(
+            choices(3, 2),
+            Some(vec![vec![0, 1], vec![0, 2], vec![1, 2]])
+        );
+        assert_eq!(choices(2, 1), Some(vec![vec![0], vec![1]]));
+        assert_eq!(choices(5, 3).map(|w| w.len()), Some(10));
+        assert_eq!(choices(6, 3), None);
+        assert_eq!(choices(12, 6), None);
     }
 
     #[test]

@@ -222,6 +222,9 @@ fn ticket_search_respects_scope_and_internal_comments() {
     index
         .put_ticket(&ticket(5, 11, 200, "Печать счетов у другого клиента", ""))
         .unwrap();
+    let mut shared_elsewhere = ticket(6, 11, 201, "Печать счетов, общая у другого", "");
+    shared_elsewhere.shared = true;
+    index.put_ticket(&shared_elsewhere).unwrap();
     index.commit_tickets(Some("t")).unwrap();
     let found = |scope, internal, text: &str| {
         let mut ids: Vec<i64> = index
@@ -233,7 +236,7 @@ fn ticket_search_respects_scope_and_internal_comments() {
         ids.sort();
         ids
     };
-    assert_eq!(found(TicketScope::All, true, "печать"), [1, 2, 3, 4, 5]);
+    assert_eq!(found(TicketScope::All, true, "печать"), [1, 2, 3, 4, 5, 6]);
     assert_eq!(
         found(TicketScope::Organization(ClientId(10)), false, "печать"),
         [1, 2, 3, 4]
@@ -242,7 +245,18 @@ fn ticket_search_respects_scope_and_internal_comments() {
         client: ClientId(10),
         user: UserId(100),
     };
+    // Another client's shared ticket stays that client's.
     assert_eq!(found(own, false, "печать"), [1, 3, 4]);
+    // Most of the words (two of three) within the scope, nothing from outside it.
+    assert_eq!(found(own, false, "печать счетов бухгалтера"), [1, 3, 4]);
+    assert_eq!(
+        found(own, false, "печать счетов бухгалтера")[..],
+        found(own, false, "бухгалтера счетов печать")[..]
+    );
+    let best = index
+        .search_tickets(own, false, &request("печать счетов бухгалтера"))
+        .unwrap();
+    assert_eq!(best[0].id, 3, "the ticket with all three words leads");
     assert_eq!(
         found(TicketScope::Nothing, false, "печать"),
         Vec::<i64>::new()
@@ -331,4 +345,57 @@ fn a_corrupt_or_missing_index_is_rebuilt_empty() {
     let index = SearchIndex::open(dir.path(), 1).unwrap();
     assert_eq!(index.article_watermark(), None);
     assert_eq!(index.article_count(), 0);
+}
+
+#[test]
+fn phrases_match_words_in_order_past_stop_words() {
+    let (_dir, index) = index();
+    let texts = [
+        (1, "Ошибка при закрытии месяца в бухгалтерии"),
+        (2, "Закрытие месяца: ошибка в бухгалтерии"),
+        (3, "Месяца закрытие, ошибка"),
+        (4, "Закрытие квартала и месяца"),
+    ];
+    for (id, text) in texts {
+        index
+            .put_article(&article(id, &format!("Статья {id}"), text, Audience::Staff))
+            .unwrap();
+        index.put_ticket(&ticket(id, 10, 100, text, "")).unwrap();
+    }
+    index.commit_articles(None).unwrap();
+    index.commit_tickets(None).unwrap();
+    let articles = |text: &str| {
+        let mut found = ids(&index
+            .search_articles(Reader::Staff, &request(text))
+            .unwrap());
+        found.sort();
+        found
+    };
+    let tickets = |scope, internal, text: &str| {
+        let mut found: Vec<i64> = index
+            .search_tickets(scope, internal, &request(text))
+            .unwrap()
+            .iter()
+            .map(|h| h.id)
+            .collect();
+        found.sort();
+        found
+    };
+    // Two words: one pair; any word form; a stop word between them does not count.
+    assert_eq!(articles("\"закрытие месяца\""), [1, 2]);
+    assert_eq!(articles("\"закрытии в месяце\""), [1, 2]);
+    // Three words: pairs in a row, in order.
+    assert_eq!(articles("\"ошибка закрытия месяца\""), [1]);
+    assert_eq!(articles("\"месяца закрытие ошибка\""), [3]);
+    assert!(articles("\"месяца ошибка закрытие\"").is_empty());
+    // Staff search tickets through the pairs, clients through positions: the same answers.
+    let own = TicketScope::Organization(ClientId(10));
+    for (scope, internal) in [(TicketScope::All, true), (own, false)] {
+        assert_eq!(tickets(scope, internal, "\"закрытие месяца\""), [1, 2]);
+        assert_eq!(tickets(scope, internal, "\"ошибка закрытия месяца\""), [1]);
+        assert_eq!(
+            tickets(scope, internal, "\"закрытие месяца\" бухгалтерия"),
+            [1, 2]
+        );
+    }
 }
