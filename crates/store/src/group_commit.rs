@@ -20,7 +20,10 @@ use std::sync::{Arc, Weak};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
 
 /// Opens a write's savepoint: its changes can be undone alone.
-pub(crate) const SAVEPOINT: &str = "SAVEPOINT write";
+const SAVEPOINT: &str = "SAVEPOINT write; ";
+
+/// Opens a batch and its first write's savepoint, in one call to SQLite's thread.
+const OPEN_BATCH: &str = "BEGIN IMMEDIATE; SAVEPOINT write; ";
 
 /// Ends a write's savepoint, keeping its changes in the batch.
 pub(crate) const RELEASE: &str = "RELEASE write";
@@ -76,8 +79,8 @@ impl GroupWriter {
 
     /// Opens a write: joins the open batch, or begins one.
     pub(crate) async fn begin(&self) -> Result<Tx> {
-        let mut tx = self.begin_unopened().await?;
-        if let Err(error) = exec(tx.connection_mut(), SAVEPOINT).await {
+        let (mut tx, opening) = self.begin_unopened().await?;
+        if let Err(error) = exec(tx.connection_mut(), opening).await {
             let mut batch = tx.batch.take().expect("an open write");
             self.shared.end(&mut batch, Err(error.to_string())).await;
             return Err(error);
@@ -85,21 +88,25 @@ impl GroupWriter {
         Ok(tx)
     }
 
-    /// Opens a write whose caller opens its savepoint itself: its first call on the
-    /// connection must begin with [`SAVEPOINT`] (one hand-off to SQLite's thread less).
-    pub(crate) async fn begin_unopened(&self) -> Result<Tx> {
+    /// Opens a write whose caller sends the opening itself: its first call on the
+    /// connection must begin with the answered text (one hand-off to SQLite's thread less,
+    /// two for the first write of a batch, whose BEGIN goes in the same call). Should that
+    /// call fail before the savepoint, dropping the write ends the batch.
+    pub(crate) async fn begin_unopened(&self) -> Result<(Tx, &'static str)> {
         let mut batch = self.batch.clone().lock_owned().await;
-        if batch.conn.is_none() {
-            let mut conn = self.shared.pool.acquire().await?;
-            exec(&mut conn, "BEGIN IMMEDIATE").await?;
-            batch.conn = Some(conn);
+        let opening = if batch.conn.is_none() {
+            batch.conn = Some(self.shared.pool.acquire().await?);
             batch.epoch += 1;
             batch.writes = 0;
-        }
-        Ok(Tx {
+            OPEN_BATCH
+        } else {
+            SAVEPOINT
+        };
+        let tx = Tx {
             batch: Some(batch),
             shared: self.shared.clone(),
-        })
+        };
+        Ok((tx, opening))
     }
 }
 
@@ -267,6 +274,7 @@ async fn exec(conn: &mut SqliteConnection, statement: &'static str) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::AssertSqlSafe;
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
     async fn writer(dir: &std::path::Path) -> (GroupWriter, Pool<Sqlite>) {
@@ -364,5 +372,38 @@ mod tests {
         }
         let batches = writer.batch.lock().await.epoch;
         assert!(batches < 200, "{batches} batches for 200 concurrent writes");
+    }
+
+    /// A write that sends its opening with its first statement: a batch's first write
+    /// carries the BEGIN too. A first statement failing after the savepoint undoes that
+    /// write alone; a write dropped before sending anything ends its batch; either way the
+    /// writes after it commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_opening_with_its_first_statement() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, pool) = writer(dir.path()).await;
+        let insert = async |id: i64, first: bool| -> Result<()> {
+            let (mut tx, opening) = writer.begin_unopened().await?;
+            assert_eq!(opening == OPEN_BATCH, first, "write {id}");
+            sqlx::query(AssertSqlSafe(format!(
+                "{opening}INSERT INTO t (id, n) VALUES ($1, 1)"
+            )))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        };
+        insert(1, true).await.unwrap();
+        // The same key again: the statement fails inside the batch it opened.
+        assert!(insert(1, true).await.is_err());
+        // Opened and dropped unsent.
+        drop(writer.begin_unopened().await.unwrap());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        insert(2, true).await.unwrap();
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM t ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(ids, [1, 2]);
     }
 }

@@ -7,8 +7,6 @@ use std::time::Duration;
 
 /// Whether several statements may go to the database as one call: A prepared statement holds one command.
 const ONE_CALL_BATCHES: bool = false;
-/// What the first statement of a write begun by `begin_unopened` starts with: nothing here.
-const OPEN_WRITE: &str = "";
 pub type Db = sqlx::Postgres;
 pub(crate) type Tx = Transaction<'static, Db>;
 type Backend = PgStore;
@@ -40,8 +38,9 @@ impl PgStore {
         Ok(self.pool.begin().await?)
     }
 
-    async fn begin_unopened(&self) -> Result<Tx> {
-        self.begin().await
+    /// A write begun already: its first statement needs no prefix.
+    async fn begin_unopened(&self) -> Result<(Tx, &'static str)> {
+        Ok((self.begin().await?, ""))
     }
 }
 

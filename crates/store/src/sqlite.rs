@@ -9,13 +9,13 @@ use crate::group_commit::GroupWriter;
 pub(crate) use crate::group_commit::Tx;
 use sqlx::Pool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection};
 use std::path::Path;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// Whether several statements may go to the database as one call: SQLite runs `;`-separated statements in one call (one hand-off to its thread).
 const ONE_CALL_BATCHES: bool = true;
-/// What the first statement of a write begun by `begin_unopened` starts with.
-const OPEN_WRITE: &str = "SAVEPOINT write; ";
 pub type Db = sqlx::Sqlite;
 type Backend = SqliteStore;
 
@@ -23,7 +23,15 @@ pub struct SqliteStore {
     writer: Pool<Db>,
     reader: Pool<Db>,
     group: GroupWriter,
+    /// The checkpointer runs while this lives.
+    _checkpoints: Arc<()>,
 }
+
+/// How often the checkpointer copies the WAL's pages into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// WAL pages after which a commit checkpoints by itself: only when the checkpointer falls
+/// far behind (SQLite's default is 1,000, a few seconds of busy writing).
+const WRITER_CHECKPOINT_PAGES: &str = "16000";
 
 impl SqliteStore {
     pub async fn open(path: &Path) -> Result<Self> {
@@ -45,19 +53,32 @@ impl SqliteStore {
             .pragma("temp_store", "memory");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES),
+            )
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             // Readers share the OS page cache; a small cache each keeps the server's memory
             // flat however many pages reads visit.
-            .connect_with(options.read_only(true).pragma("cache_size", "-4000"))
+            .connect_with(
+                options
+                    .clone()
+                    .read_only(true)
+                    .pragma("cache_size", "-4000"),
+            )
             .await?;
+        let checkpoints = Arc::new(());
+        let connection = options.connect().await?;
+        tokio::spawn(checkpointer(connection, Arc::downgrade(&checkpoints)));
         Ok(SqliteStore {
             group: GroupWriter::new(writer.clone()),
             writer,
             reader,
+            _checkpoints: checkpoints,
         })
     }
 
@@ -74,10 +95,30 @@ impl SqliteStore {
         self.group.begin().await
     }
 
-    /// A write whose first statement is prefixed with [`OPEN_WRITE`].
-    async fn begin_unopened(&self) -> Result<Tx> {
+    /// A write whose first statement must be prefixed with the answered text.
+    async fn begin_unopened(&self) -> Result<(Tx, &'static str)> {
         self.group.begin_unopened().await
     }
+}
+
+/// Copies the WAL into the database file from a connection of its own, so that the
+/// writer's commits do not: a checkpoint every thousand pages in the commit that crossed
+/// the line held every write queued behind it for a few milliseconds. A passive checkpoint
+/// waits for nobody; the writer starts the WAL over once it is all copied.
+async fn checkpointer(mut connection: sqlx::SqliteConnection, store: Weak<()>) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if store.strong_count() == 0 {
+            break;
+        }
+        if let Err(error) = sqlx::raw_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&mut connection)
+            .await
+        {
+            tracing::warn!(%error, "WAL checkpoint");
+        }
+    }
+    let _ = connection.close().await;
 }
 
 /// Runs a write's last statements (nobody reads their results) and commits it: SQLite takes

@@ -2,9 +2,7 @@
 //! (`sqlite` or `postgres`) supplies `Db`, `Backend` and its `reader()`, `writer()` and
 //! `begin()`. Keep statements portable: `$n` placeholders, `RETURNING`, `ON CONFLICT`.
 
-use super::{
-    Backend, Db, ONE_CALL_BATCHES, OPEN_WRITE, SECONDARY_INDEXES, Tx, commit_after, insert_rows,
-};
+use super::{Backend, Db, ONE_CALL_BATCHES, SECONDARY_INDEXES, Tx, commit_after, insert_rows};
 use crate::sql::{Param, Sql, code, instant, ms};
 use crate::*;
 use sqlx::{AssertSqlSafe, Row};
@@ -327,23 +325,30 @@ pub(super) async fn run_batch(tx: &mut Tx, statements: Vec<Sql>) -> Result<()> {
     Ok(())
 }
 
-/// The row `one` answers and the rows of `then`, after running `before` (statements nobody
-/// reads): in one call where the backend takes several, the rows coming in statement order.
+/// The rows of the first `leading` statements, the row `one` answers and the rows of
+/// `then`, after running `before` (the `leading` statements answer a row each, the rest
+/// none): in one call where the backend takes several, the rows coming in statement order.
+/// Where it does not, `leading` must be 0.
 async fn fetch_after(
     tx: &mut Tx,
-    before: Vec<Sql>,
+    (before, leading): (Vec<Sql>, usize),
     one: Sql,
     then: Option<Sql>,
-) -> Result<(DbRow, Vec<DbRow>)> {
+) -> Result<(Vec<DbRow>, DbRow, Vec<DbRow>)> {
     if ONE_CALL_BATCHES {
         let all: Sql = before.into_iter().chain([one]).chain(then).collect();
         let mut rows = bind_all(sqlx::query(AssertSqlSafe(all.text)), &all.params)
             .fetch_all(&mut **tx)
             .await?
             .into_iter();
+        let lead: Vec<DbRow> = rows.by_ref().take(leading).collect();
         let first = rows.next().ok_or(sqlx::Error::RowNotFound)?;
-        return Ok((first, rows.collect()));
+        return Ok((lead, first, rows.collect()));
     }
+    debug_assert_eq!(
+        leading, 0,
+        "statements answering rows need one-call batches"
+    );
     run_batch(tx, before).await?;
     let first = bind_all(sqlx::query(AssertSqlSafe(one.text)), &one.params)
         .fetch_one(&mut **tx)
@@ -356,7 +361,7 @@ async fn fetch_after(
         }
         None => Vec::new(),
     };
-    Ok((first, rest))
+    Ok((Vec::new(), first, rest))
 }
 
 async fn ticket_in(tx: &mut Tx, id: TicketId) -> Result<Ticket> {

@@ -255,6 +255,9 @@ async fn apply_steps(
     let mut registration = None;
     let mut new_tasks = Vec::new();
     let mut mail_rows = None;
+    // The desk's public messages not inserted yet, and their history rows (by index).
+    let mut messages = Vec::new();
+    let mut messages_waiting = Vec::new();
     for step in &change.steps {
         match step {
             ChangeStep::EnterStage(stage) => {
@@ -281,6 +284,12 @@ async fn apply_steps(
                     true,
                 );
                 classification = Some(new.as_str().to_owned());
+            }
+            ChangeStep::PublicMessage(text) if ONE_CALL_BATCHES => {
+                // Inserted with the change's other rows; its id fills the history row then.
+                messages_waiting.push(pending.history.len());
+                pending.record(None, "comment", None, None, true);
+                messages.push(comment_sql(ticket, None, text, false, at));
             }
             ChangeStep::PublicMessage(text) => {
                 let id = insert_comment_row(tx, ticket, None, text, false, at).await?;
@@ -384,7 +393,8 @@ async fn apply_steps(
             } => pending.record(change.actor, kind, None, Some(detail), *public),
         }
     }
-    let mut before = Vec::new();
+    let leading = messages.len();
+    let mut before = messages;
     if closed {
         // A closed ticket has no open tasks; the cancel goes in the same call as the rest.
         let mut cancel = Sql::new("UPDATE tasks SET state = 'cancelled', completed_at = ");
@@ -399,11 +409,11 @@ async fn apply_steps(
     before.extend(insert_tasks(ticket, &new_tasks, at));
 
     // The client hears of a new ticket or a status change by one mail, which carries the
-    // desk's message of the same change (a sent draft has its own notice).
-    let mut messages = std::mem::take(&mut pending.desk_messages);
+    // desk's message of the same change (a sent draft has its own notice); written once
+    // the messages have their ids, below.
+    let mut notice = None;
     if creating {
-        let payload = serde_json::json!({ "ticket_id": ticket.0, "comment_id": messages.pop() });
-        pending.outbox.push(("ticket_created", payload.to_string()));
+        notice = Some(("ticket_created", None));
     } else if status != status_before && !submitted {
         let auto_closed = change
             .steps
@@ -414,16 +424,7 @@ async fn apply_steps(
             "closed" if auto_closed => "ticket_auto_closed",
             _ => "status_changed",
         };
-        let payload = serde_json::json!({
-            "ticket_id": ticket.0,
-            "status": status,
-            "comment_id": messages.pop(),
-        });
-        pending.outbox.push((kind, payload.to_string()));
-    }
-    for id in messages {
-        let payload = serde_json::json!({ "ticket_id": ticket.0, "comment_id": id });
-        pending.outbox.push(("comment_added", payload.to_string()));
+        notice = Some((kind, Some(status.clone())));
     }
 
     // The ticket's own columns, in one statement.
@@ -475,7 +476,25 @@ async fn apply_steps(
         .as_ref()
         .map(|_| super::queue::rank_inputs_sql(&[ticket]));
     before.extend(mail_rows);
-    let (row, rank_rows) = fetch_after(tx, before, sql, inputs).await?;
+    let (inserted, row, rank_rows) = fetch_after(tx, (before, leading), sql, inputs).await?;
+    for (waiting, row) in messages_waiting.into_iter().zip(&inserted) {
+        let id: i64 = row.try_get("id")?;
+        pending.history[waiting].3 = Some(id.to_string());
+        pending.desk_messages.push(id);
+    }
+    let mut messages = std::mem::take(&mut pending.desk_messages);
+    if let Some((kind, status)) = notice {
+        let mut payload =
+            serde_json::json!({ "ticket_id": ticket.0, "comment_id": messages.pop() });
+        if let Some(status) = status {
+            payload["status"] = status.into();
+        }
+        pending.outbox.push((kind, payload.to_string()));
+    }
+    for id in messages {
+        let payload = serde_json::json!({ "ticket_id": ticket.0, "comment_id": id });
+        pending.outbox.push(("comment_added", payload.to_string()));
+    }
     let ranks = match &change.rank {
         Some(rules) => super::queue::ranks_from(&rank_rows, rules)?,
         None => Vec::new(),
@@ -492,17 +511,33 @@ async fn insert_comment_row(
     internal: bool,
     at: Timestamp,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+    let sql = comment_sql(ticket, author, body, internal, at);
+    let row = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(row.try_get("id")?)
+}
+
+/// The statement inserting a comment, answering its `id`.
+fn comment_sql(
+    ticket: TicketId,
+    author: Option<UserId>,
+    body: &str,
+    internal: bool,
+    at: Timestamp,
+) -> Sql {
+    let mut sql = Sql::new(
         "INSERT INTO comments (ticket_id, author_id, body, internal, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(ticket.0)
-    .bind(author.map(|a| a.0))
-    .bind(body)
-    .bind(internal)
-    .bind(ms(at))
-    .fetch_one(&mut **tx)
-    .await?)
+    );
+    sql.params.extend([
+        Param::Int(ticket.0),
+        Param::MaybeInt(author.map(|a| a.0)),
+        Param::Text(body.to_owned()),
+        Param::Bool(internal),
+        Param::Int(ms(at)),
+    ]);
+    sql
 }
 
 /// The columns of [`TICKET_SELECT`], returned by a statement that changes the ticket.
@@ -519,9 +554,9 @@ impl RouteStore for Backend {
         change: &TicketChange,
     ) -> Result<Ticket> {
         let at = change.at;
-        let mut tx = self.begin_unopened().await?;
+        let (mut tx, opening) = self.begin_unopened().await?;
         let id: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-            "{OPEN_WRITE}INSERT INTO tickets (service, subject, description, status, client_id, requester_id, route, created_at, updated_at) \
+            "{opening}INSERT INTO tickets (service, subject, description, status, client_id, requester_id, route, created_at, updated_at) \
              VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $7) RETURNING id"
         )))
         .bind(&ticket.service)
@@ -561,8 +596,8 @@ impl RouteStore for Backend {
         ticket: TicketId,
         change: &TicketChange,
     ) -> Result<Option<Ticket>> {
-        let mut tx = self.begin_unopened().await?;
-        let mut route = Sql::new(OPEN_WRITE);
+        let (mut tx, opening) = self.begin_unopened().await?;
+        let mut route = Sql::new(opening);
         route
             .push("UPDATE tickets SET route = ")
             .bind(Param::Text(change.route.clone()))
