@@ -12,8 +12,6 @@ use tantivy::tokenizer::{
 
 /// The name the analyzer is registered under in every index.
 pub const ANALYZER: &str = "okno";
-/// The name of [`PairTokenizer`] in every index.
-pub const PAIRS: &str = "okno_pairs";
 
 pub fn analyzer() -> TextAnalyzer {
     let mut builder = TextAnalyzer::builder(SimpleTokenizer::default())
@@ -37,75 +35,6 @@ pub fn stems(text: &str) -> Vec<String> {
         out.push(stream.token().text.clone());
     }
     out
-}
-
-/// Two adjacent stems as one indexed word.
-pub fn pair(first: &str, second: &str) -> String {
-    format!("{first} {second}")
-}
-
-/// The stems of a text taken two by two (`закрыт месяц` for "закрытие месяца"), each pair
-/// at its ordinal position: a two-word phrase is then one word's postings instead of two
-/// long lists whose positions are compared, and a longer phrase a phrase of pairs. Stop
-/// words are skipped as the analyzer skips them, in texts and in queries alike.
-#[derive(Clone)]
-pub struct PairTokenizer {
-    stems: TextAnalyzer,
-    pairs: Vec<Token>,
-}
-
-impl Default for PairTokenizer {
-    fn default() -> Self {
-        PairTokenizer {
-            stems: analyzer(),
-            pairs: Vec::new(),
-        }
-    }
-}
-
-impl Tokenizer for PairTokenizer {
-    type TokenStream<'a> = PairStream<'a>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> PairStream<'a> {
-        let PairTokenizer { stems, pairs } = self;
-        pairs.clear();
-        let mut stream = stems.token_stream(text);
-        let mut previous: Option<Token> = None;
-        while stream.advance() {
-            let token = stream.token();
-            if let Some(first) = previous.take() {
-                pairs.push(Token {
-                    offset_from: first.offset_from,
-                    offset_to: token.offset_to,
-                    position: pairs.len(),
-                    text: pair(&first.text, &token.text),
-                    position_length: 1,
-                });
-            }
-            previous = Some(token.clone());
-        }
-        PairStream { pairs, next: 0 }
-    }
-}
-
-pub struct PairStream<'a> {
-    pairs: &'a mut Vec<Token>,
-    next: usize,
-}
-
-impl TokenStream for PairStream<'_> {
-    fn advance(&mut self) -> bool {
-        self.next += 1;
-        self.next <= self.pairs.len()
-    }
-
-    fn token(&self) -> &Token {
-        &self.pairs[self.next - 1]
-    }
-
-    fn token_mut(&mut self) -> &mut Token {
-        &mut self.pairs[self.next - 1]
-    }
 }
 
 /// Stems Cyrillic words as Russian and every other word as English.
@@ -141,7 +70,7 @@ impl<T: Tokenizer> Tokenizer for MixedStemmerFilter<T> {
 pub struct MixedStemmerStream<T> {
     tail: T,
     /// The next word's position: counted over the words kept, so that a stop word leaves no
-    /// gap and "ошибка при закрытии" is the phrase "ошибка закрытия" (as in the pairs).
+    /// gap and "ошибка при закрытии" is the phrase "ошибка закрытия".
     position: usize,
     russian: frostem::Stemmer,
     english: frostem::Stemmer,
@@ -183,23 +112,7 @@ impl<T: TokenStream> TokenStream for MixedStemmerStream<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{PairTokenizer, pair, stems};
-    use tantivy::tokenizer::{TokenStream, Tokenizer};
-
-    #[test]
-    fn adjacent_stems_pair_up_past_stop_words() {
-        let mut pairs = PairTokenizer::default();
-        let mut stream = pairs.token_stream("Ошибки при закрытии месяца");
-        let mut out = Vec::new();
-        while stream.advance() {
-            out.push((stream.token().position, stream.token().text.clone()));
-        }
-        assert_eq!(
-            out,
-            vec![(0, pair("ошибк", "закрыт")), (1, pair("закрыт", "месяц")),]
-        );
-        assert!(!PairTokenizer::default().token_stream("одно").advance());
-    }
+    use super::stems;
 
     #[test]
     fn russian_word_forms_meet_in_one_stem() {

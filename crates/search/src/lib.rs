@@ -13,7 +13,7 @@
 pub mod analyzer;
 mod query;
 
-use analyzer::{ANALYZER, PAIRS, PairTokenizer, analyzer};
+use analyzer::{ANALYZER, analyzer};
 use okno_domain::TicketScope;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,7 +25,6 @@ use tantivy::schema::{
     TextOptions, Value,
 };
 use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 pub use query::{MAX_QUERY_CHARS, ParsedQuery};
@@ -187,8 +186,6 @@ struct ArticleFields {
     /// Title, body, category and tags in one field: a word is one posting list, so a query of
     /// common words intersects a few lists instead of unions over fields (see [`Matching`]).
     words: Field,
-    /// The same text's adjacent word pairs, for phrases (see [`analyzer::PairTokenizer`]).
-    pairs: Field,
     aud: Field,
     client: Field,
     service: Field,
@@ -203,11 +200,6 @@ struct TicketFields {
     internal: Field,
     /// Subject, text and internal comments in one field, for staff (see [`ArticleFields::words`]).
     words: Field,
-    /// Its adjacent word pairs, for staff's phrases.
-    pairs: Field,
-    /// Subject and text (no internal comments) in one field, for clients: a client's search
-    /// is led by the client's own tickets, so its phrases need no pairs.
-    public: Field,
     client: Field,
     requester: Field,
     shared: Field,
@@ -240,17 +232,9 @@ fn stored_text() -> TextOptions {
 }
 
 fn text_options(stored: bool) -> TextOptions {
-    indexed(ANALYZER, stored)
-}
-
-fn pair_options() -> TextOptions {
-    indexed(PAIRS, false)
-}
-
-fn indexed(tokenizer: &str, stored: bool) -> TextOptions {
     let options = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
-            .set_tokenizer(tokenizer)
+            .set_tokenizer(ANALYZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     if stored {
@@ -268,7 +252,6 @@ fn article_schema() -> (Schema, ArticleFields) {
         title: s.add_text_field("title", text_options(true)),
         body: s.add_text_field("body", stored_text()),
         words: s.add_text_field("words", text_options(false)),
-        pairs: s.add_text_field("pairs", pair_options()),
         aud: s.add_text_field("aud", STRING),
         client: s.add_text_field("client", STRING),
         service: s.add_text_field("service", STRING),
@@ -283,11 +266,9 @@ fn ticket_schema() -> (Schema, TicketFields) {
     let f = TicketFields {
         id: s.add_i64_field("id", INDEXED | FAST | STORED),
         subject: s.add_text_field("subject", text_options(true)),
-        text: s.add_text_field("text", stored_text()),
+        text: s.add_text_field("text", text_options(true)),
         internal: s.add_text_field("internal", stored_text()),
         words: s.add_text_field("words", text_options(false)),
-        pairs: s.add_text_field("pairs", pair_options()),
-        public: s.add_text_field("public", text_options(false)),
         client: s.add_i64_field("client", INDEXED),
         requester: s.add_i64_field("requester", INDEXED),
         shared: s.add_text_field("shared", STRING),
@@ -326,9 +307,6 @@ fn open_part(dir: &Path, schema: Schema, threads: usize, budget: usize) -> Resul
         }
     };
     index.tokenizers().register(ANALYZER, analyzer());
-    index
-        .tokenizers()
-        .register(PAIRS, TextAnalyzer::from(PairTokenizer::default()));
     // A query runs over the index's segments on every core: a search of common words over
     // a million tickets is a few large intersections, one per segment. The reader below
     // takes the executor with its copy of the index.
@@ -520,11 +498,9 @@ impl SearchIndex {
         d.add_text(f.slug, &doc.slug);
         d.add_text(f.title, &doc.title);
         d.add_text(f.body, &doc.body);
-        let labels = format!("{} {}", doc.category, doc.tags.join(" "));
-        for text in [&doc.title, &doc.body, &labels] {
-            d.add_text(f.words, text);
-            d.add_text(f.pairs, text);
-        }
+        d.add_text(f.words, &doc.title);
+        d.add_text(f.words, &doc.body);
+        d.add_text(f.words, format!("{} {}", doc.category, doc.tags.join(" ")));
         for class in doc.audience.classes() {
             d.add_text(f.aud, class);
         }
@@ -560,13 +536,9 @@ impl SearchIndex {
         d.add_text(f.subject, &doc.subject);
         d.add_text(f.text, &doc.text);
         d.add_text(f.internal, &doc.internal);
-        for text in [&doc.subject, &doc.text] {
-            d.add_text(f.words, text);
-            d.add_text(f.pairs, text);
-            d.add_text(f.public, text);
-        }
+        d.add_text(f.words, &doc.subject);
+        d.add_text(f.words, &doc.text);
         d.add_text(f.words, &doc.internal);
-        d.add_text(f.pairs, &doc.internal);
         d.add_i64(f.client, doc.client_id);
         d.add_i64(f.requester, doc.requester_id);
         if doc.shared {
@@ -634,8 +606,7 @@ impl SearchIndex {
         let parsed = ParsedQuery::parse(request.text, request.prefix_last);
         let searcher = self.articles.reader.searcher();
         let matching = Matching {
-            words: f.words,
-            pairs: Some(f.pairs),
+            fields: vec![(f.words, 1.0)],
             lift: Some((f.title, 2.0)),
         };
         let mut clauses = Vec::new();
@@ -701,20 +672,17 @@ impl SearchIndex {
         let f = &self.t;
         let parsed = ParsedQuery::parse(request.text, request.prefix_last);
         let searcher = self.tickets.reader.searcher();
-        // Staff search everything, internal comments too; a client's words must be in the
-        // subject or the public text, and the client's own tickets (a short list) lead the
-        // query.
+        // Staff search everything in one field; a client's words must be in the subject or
+        // the public text, and the client's own tickets (a short list) lead the query.
         let matching = if internal {
             Matching {
-                words: f.words,
-                pairs: Some(f.pairs),
+                fields: vec![(f.words, 1.0)],
                 lift: Some((f.subject, 2.0)),
             }
         } else {
             Matching {
-                words: f.public,
-                pairs: None,
-                lift: Some((f.subject, 2.0)),
+                fields: vec![(f.subject, 3.0), (f.text, 1.0)],
+                lift: None,
             }
         };
         let mut clauses = Vec::new();
@@ -762,12 +730,10 @@ impl SearchIndex {
     }
 }
 
-/// Where a query's words are looked for: each word in `words`, phrases in `pairs` when the
-/// index has them, and `lift` (a title, a subject) lifting the documents that have the
-/// words there too.
+/// Where a query's words are looked for: each word in one of `fields` (with their boosts),
+/// and `lift` (a title, a subject) lifting the documents that have it there too.
 struct Matching {
-    words: Field,
-    pairs: Option<Field>,
+    fields: Vec<(Field, f32)>,
     lift: Option<(Field, f32)>,
 }
 
@@ -786,14 +752,9 @@ fn top_docs(
 ) -> Result<Vec<(f32, tantivy::DocAddress)>> {
     let now = now_ms();
     let run = |strict: bool, wanted: usize| -> Result<Vec<(f32, tantivy::DocAddress)>> {
-        let Some(query) = parsed.to_query(
-            searcher,
-            matching.words,
-            matching.pairs,
-            matching.lift,
-            strict,
-            &filters,
-        ) else {
+        let Some(query) =
+            parsed.to_query(searcher, &matching.fields, matching.lift, strict, &filters)
+        else {
             return Ok(Vec::new());
         };
         let collector =

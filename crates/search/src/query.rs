@@ -3,7 +3,7 @@
 //! other word matches its stem exactly, or, when no document has that stem (a typo), any
 //! stem one or two edits away.
 
-use crate::analyzer::{analyzer, pair};
+use crate::analyzer::analyzer;
 use std::collections::BTreeMap;
 use tantivy::query::{
     BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
@@ -109,94 +109,86 @@ impl ParsedQuery {
         self.parts.len() >= 2
     }
 
-    /// One part's query over `field`. `fuzzy`: a word no document has there (a typo) matches
-    /// the words one or two edits away. `pairs`: the field of `field`'s adjacent word pairs,
-    /// where a phrase is one pair's postings (two words) or a phrase of pairs.
-    fn part_query(
+    /// One part's alternatives over `fields` (each with its boost). `fuzzy`: a word no
+    /// document has in these fields (a typo) matches the words one or two edits away.
+    fn alternatives(
         part: &Part,
         searcher: &Searcher,
-        field: Field,
-        pairs: Option<Field>,
+        fields: &[(Field, f32)],
         fuzzy: bool,
-    ) -> Box<dyn Query> {
+    ) -> Vec<(Occur, Box<dyn Query>)> {
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         match part {
             Part::Word(stem) => {
-                let term = Term::from_field_text(field, stem);
+                let known = fields.iter().any(|(field, _)| {
+                    searcher
+                        .doc_freq(&Term::from_field_text(*field, stem))
+                        .is_ok_and(|n| n > 0)
+                });
                 let chars = stem.chars().count();
-                let known = !fuzzy || chars < 4 || searcher.doc_freq(&term).is_ok_and(|n| n > 0);
-                if known {
-                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
-                } else {
-                    let distance = if chars >= 8 { 2 } else { 1 };
-                    Box::new(FuzzyTermQuery::new(term, distance, true))
+                for &(field, boost) in fields {
+                    let term = Term::from_field_text(field, stem);
+                    let query: Box<dyn Query> = if known || chars < 4 || !fuzzy {
+                        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+                    } else {
+                        let distance = if chars >= 8 { 2 } else { 1 };
+                        Box::new(FuzzyTermQuery::new(term, distance, true))
+                    };
+                    alternatives.push((Occur::Should, boosted(query, boost)));
                 }
             }
             Part::Prefix(stem) => {
-                let mut words: Vec<(Occur, Box<dyn Query>)> = prefix_terms(searcher, field, stem)
-                    .into_iter()
-                    .map(|word| {
+                for &(field, boost) in fields {
+                    for word in prefix_terms(searcher, field, stem) {
                         let term = Term::from_field_text(field, &word);
-                        let query: Box<dyn Query> =
-                            Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-                        (Occur::Should, query)
-                    })
-                    .collect();
-                // No word: an empty union, which matches nothing.
-                if words.len() == 1 {
-                    words.remove(0).1
-                } else {
-                    Box::new(BooleanQuery::new(words))
+                        let query = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+                        alternatives.push((Occur::Should, boosted(query, boost)));
+                    }
                 }
             }
             Part::Phrase(stems) => {
-                let query: Box<dyn Query> = match pairs {
-                    Some(pairs) if stems.len() == 2 => Box::new(TermQuery::new(
-                        Term::from_field_text(pairs, &pair(&stems[0].1, &stems[1].1)),
-                        IndexRecordOption::WithFreqs,
-                    )),
-                    Some(pairs) => Box::new(PhraseQuery::new(
-                        stems
-                            .windows(2)
-                            .map(|two| Term::from_field_text(pairs, &pair(&two[0].1, &two[1].1)))
-                            .collect(),
-                    )),
-                    None => {
-                        let first = stems[0].0;
-                        Box::new(PhraseQuery::new_with_offset(
-                            stems
-                                .iter()
-                                .map(|(pos, s)| (pos - first, Term::from_field_text(field, s)))
-                                .collect(),
-                        ))
-                    }
-                };
-                Box::new(BoostQuery::new(query, 1.5))
+                for &(field, boost) in fields {
+                    let first = stems[0].0;
+                    let terms = stems
+                        .iter()
+                        .map(|(pos, s)| (pos - first, Term::from_field_text(field, s)))
+                        .collect();
+                    let query = Box::new(PhraseQuery::new_with_offset(terms));
+                    alternatives.push((Occur::Should, boosted(query, boost * 1.5)));
+                }
             }
         }
+        alternatives
     }
 
-    /// The query over `words` (phrases over `pairs` when given) that also meets `filters`;
-    /// `None` when nothing searchable is left. `strict`: every word must match (an
-    /// intersection, quick however common the words); otherwise most of them. `lift`: a
-    /// field (a title, a subject) where the words lift a match by its boost; it is only
-    /// looked at for documents that already match.
+    /// The query over `fields` (each with its boost) that also meets `filters`; `None` when
+    /// nothing searchable is left. `strict`: every word must match (an intersection, quick
+    /// however common the words); otherwise most of them. `lift`: a field (a title, a
+    /// subject) where the words lift a match by its boost; it is only looked at for
+    /// documents that already match.
     pub fn to_query(
         &self,
         searcher: &Searcher,
-        words: Field,
-        pairs: Option<Field>,
+        fields: &[(Field, f32)],
         lift: Option<(Field, f32)>,
         strict: bool,
         filters: &[(Occur, Box<dyn Query>)],
     ) -> Option<Box<dyn Query>> {
-        let parts: Vec<Box<dyn Query>> = self
-            .parts
-            .iter()
-            .map(|part| Self::part_query(part, searcher, words, pairs, true))
-            .collect();
-        if parts.is_empty() {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for part in &self.parts {
+            let mut alternatives = Self::alternatives(part, searcher, fields, true);
+            // One field: its query as it is (an intersection of plain term lists).
+            let query: Box<dyn Query> = if alternatives.len() == 1 {
+                alternatives.remove(0).1
+            } else {
+                Box::new(BooleanQuery::new(alternatives))
+            };
+            clauses.push((Occur::Should, query));
+        }
+        if clauses.is_empty() {
             return None;
         }
+        let parts: Vec<Box<dyn Query>> = clauses.into_iter().map(|(_, q)| q).collect();
         let with_filters = |musts: Vec<Box<dyn Query>>| -> Box<dyn Query> {
             let mut clauses: Vec<_> = musts.into_iter().map(|q| (Occur::Must, q)).collect();
             clauses.extend(filters.iter().map(|(occur, q)| (*occur, q.box_clone())));
@@ -229,17 +221,17 @@ impl ParsedQuery {
             let most = BooleanQuery::with_minimum_required_clauses(most, required);
             with_filters(vec![Box::new(most)])
         };
-        let Some((lift, boost)) = lift else {
+        let Some(lift) = lift else {
             return Some(matching);
         };
         let lifts: Vec<_> = self
             .parts
             .iter()
-            .map(|part| {
-                let query = Self::part_query(part, searcher, lift, None, false);
-                (Occur::Should, boosted(query, boost))
-            })
+            .flat_map(|part| Self::alternatives(part, searcher, &[lift], false))
             .collect();
+        if lifts.is_empty() {
+            return Some(matching);
+        }
         Some(Box::new(BooleanQuery::new(vec![
             (Occur::Must, matching),
             (Occur::Should, Box::new(BooleanQuery::new(lifts))),

@@ -381,14 +381,14 @@ fn phrases_match_words_in_order_past_stop_words() {
         found.sort();
         found
     };
-    // Two words: one pair; any word form; a stop word between them does not count.
+    // Two words in a row, in any word form; a stop word between them does not count.
     assert_eq!(articles("\"закрытие месяца\""), [1, 2]);
     assert_eq!(articles("\"закрытии в месяце\""), [1, 2]);
-    // Three words: pairs in a row, in order.
+    // Three words: in a row, in order.
     assert_eq!(articles("\"ошибка закрытия месяца\""), [1]);
     assert_eq!(articles("\"месяца закрытие ошибка\""), [3]);
     assert!(articles("\"месяца ошибка закрытие\"").is_empty());
-    // Staff search tickets through the pairs, clients through positions: the same answers.
+    // Staff (one field of every word) and clients (subject and public text): the same answers.
     let own = TicketScope::Organization(ClientId(10));
     for (scope, internal) in [(TicketScope::All, true), (own, false)] {
         assert_eq!(tickets(scope, internal, "\"закрытие месяца\""), [1, 2]);
