@@ -189,24 +189,7 @@ fn bind_equipment<'q>(q: Scalar<'q>, e: &'q EquipmentInput) -> Scalar<'q> {
 /// on the counter's row (PostgreSQL re-reads it after the lock; SQLite has one writer), so
 /// exactly the allowed number get through.
 pub(super) async fn claim_in(tx: &mut Tx, contract: i64, claims: &[UsageClaim]) -> Result<()> {
-    let statement = |claim: &UsageClaim| {
-        // The SELECT's WHERE refuses a first claim on a zero limit (and lets SQLite tell its
-        // upsert from a join).
-        let mut sql = Sql::new("INSERT INTO contract_usage (contract_id, counter, used) SELECT ");
-        let limit = Param::Int(claim.limit.unwrap_or(i64::MAX));
-        sql.bind(Param::Int(contract))
-            .push(", ")
-            .bind(Param::Text(claim.counter.clone()))
-            .push(", 1 WHERE 0 < ")
-            .bind(limit.clone())
-            .push(
-                " ON CONFLICT (contract_id, counter) DO UPDATE SET used = contract_usage.used + 1 \
-                 WHERE contract_usage.used < ",
-            )
-            .bind(limit)
-            .push(" RETURNING counter");
-        sql
-    };
+    let statement = |claim: &UsageClaim| claim_sql(contract, claim);
     let mut taken: Vec<String> = Vec::with_capacity(claims.len());
     if ONE_CALL_BATCHES {
         let all: Sql = claims.iter().map(statement).collect();
@@ -227,6 +210,32 @@ pub(super) async fn claim_in(tx: &mut Tx, contract: i64, claims: &[UsageClaim]) 
             }
         }
     }
+    claims_taken(claims, &taken)
+}
+
+/// The statement bumping one usage counter, answering its `counter` when it took the claim.
+pub(super) fn claim_sql(contract: i64, claim: &UsageClaim) -> Sql {
+    // The SELECT's WHERE refuses a first claim on a zero limit (and lets SQLite tell its
+    // upsert from a join).
+    let mut sql = Sql::new("INSERT INTO contract_usage (contract_id, counter, used) SELECT ");
+    let limit = Param::Int(claim.limit.unwrap_or(i64::MAX));
+    sql.bind(Param::Int(contract))
+        .push(", ")
+        .bind(Param::Text(claim.counter.clone()))
+        .push(", 1 WHERE 0 < ")
+        .bind(limit.clone())
+        .push(
+            " ON CONFLICT (contract_id, counter) DO UPDATE SET used = contract_usage.used + 1 \
+             WHERE contract_usage.used < ",
+        )
+        .bind(limit)
+        .push(" RETURNING counter");
+    sql
+}
+
+/// Fails with [`StoreError::LimitReached`] naming the first claim whose counter is not
+/// among those `taken`.
+pub(super) fn claims_taken(claims: &[UsageClaim], taken: &[String]) -> Result<()> {
     match claims.iter().find(|c| !taken.contains(&c.counter)) {
         Some(full) => Err(StoreError::LimitReached {
             counter: full.counter.clone(),

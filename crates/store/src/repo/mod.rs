@@ -325,30 +325,28 @@ pub(super) async fn run_batch(tx: &mut Tx, statements: Vec<Sql>) -> Result<()> {
     Ok(())
 }
 
-/// The rows of the first `leading` statements, the row `one` answers and the rows of
-/// `then`, after running `before` (the `leading` statements answer a row each, the rest
-/// none): in one call where the backend takes several, the rows coming in statement order.
-/// Where it does not, `leading` must be 0.
+/// The rows `before` answers, the row `one` answers (the first row with a column
+/// `marked`) and the rows of `then`: in one call where the backend takes several, the rows
+/// coming in statement order. Where it does not, the rows of `before` are not read.
 async fn fetch_after(
     tx: &mut Tx,
-    (before, leading): (Vec<Sql>, usize),
-    one: Sql,
+    before: Vec<Sql>,
+    (one, marked): (Sql, &str),
     then: Option<Sql>,
 ) -> Result<(Vec<DbRow>, DbRow, Vec<DbRow>)> {
     if ONE_CALL_BATCHES {
         let all: Sql = before.into_iter().chain([one]).chain(then).collect();
         let mut rows = bind_all(sqlx::query(AssertSqlSafe(all.text)), &all.params)
             .fetch_all(&mut **tx)
-            .await?
-            .into_iter();
-        let lead: Vec<DbRow> = rows.by_ref().take(leading).collect();
-        let first = rows.next().ok_or(sqlx::Error::RowNotFound)?;
-        return Ok((lead, first, rows.collect()));
+            .await?;
+        let at = rows
+            .iter()
+            .position(|row| row.try_column(marked).is_ok())
+            .ok_or(sqlx::Error::RowNotFound)?;
+        let rest = rows.split_off(at + 1);
+        let first = rows.pop().ok_or(sqlx::Error::RowNotFound)?;
+        return Ok((rows, first, rest));
     }
-    debug_assert_eq!(
-        leading, 0,
-        "statements answering rows need one-call batches"
-    );
     run_batch(tx, before).await?;
     let first = bind_all(sqlx::query(AssertSqlSafe(one.text)), &one.params)
         .fetch_one(&mut **tx)

@@ -258,6 +258,8 @@ async fn apply_steps(
     // The desk's public messages not inserted yet, and their history rows (by index).
     let mut messages = Vec::new();
     let mut messages_waiting = Vec::new();
+    // Usage claims bumped in that same call.
+    let mut claimed = Vec::new();
     for step in &change.steps {
         match step {
             ChangeStep::EnterStage(stage) => {
@@ -383,6 +385,15 @@ async fn apply_steps(
                 }
                 registration = Some(particulars);
             }
+            ChangeStep::ClaimUsage { contract, claims } if ONE_CALL_BATCHES => {
+                // Bumped with the change's other rows; the counters taken come back with them.
+                messages.extend(
+                    claims
+                        .iter()
+                        .map(|c| super::contracts::claim_sql(*contract, c)),
+                );
+                claimed.extend(claims.iter().cloned());
+            }
             ChangeStep::ClaimUsage { contract, claims } => {
                 super::contracts::claim_in(tx, *contract, claims).await?;
             }
@@ -393,7 +404,6 @@ async fn apply_steps(
             } => pending.record(change.actor, kind, None, Some(detail), *public),
         }
     }
-    let leading = messages.len();
     let mut before = messages;
     if closed {
         // A closed ticket has no open tasks; the cancel goes in the same call as the rest.
@@ -476,9 +486,21 @@ async fn apply_steps(
         .as_ref()
         .map(|_| super::queue::rank_inputs_sql(&[ticket]));
     before.extend(mail_rows);
-    let (inserted, row, rank_rows) = fetch_after(tx, (before, leading), sql, inputs).await?;
-    for (waiting, row) in messages_waiting.into_iter().zip(&inserted) {
-        let id: i64 = row.try_get("id")?;
+    let (inserted, row, rank_rows) =
+        fetch_after(tx, before, (sql, "requester_name"), inputs).await?;
+    let answered = |column: &'static str| {
+        inserted
+            .iter()
+            .filter(move |row| row.try_column(column).is_ok())
+    };
+    if !claimed.is_empty() {
+        let taken = answered("counter")
+            .map(|row| row.try_get("counter"))
+            .collect::<std::result::Result<Vec<String>, _>>()?;
+        super::contracts::claims_taken(&claimed, &taken)?;
+    }
+    for (waiting, row) in messages_waiting.into_iter().zip(answered("comment_id")) {
+        let id: i64 = row.try_get("comment_id")?;
         pending.history[waiting].3 = Some(id.to_string());
         pending.desk_messages.push(id);
     }
@@ -515,7 +537,7 @@ async fn insert_comment_row(
     let row = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
         .fetch_one(&mut **tx)
         .await?;
-    Ok(row.try_get("id")?)
+    Ok(row.try_get("comment_id")?)
 }
 
 /// The statement inserting a comment, answering its `id`.
@@ -528,7 +550,7 @@ fn comment_sql(
 ) -> Sql {
     let mut sql = Sql::new(
         "INSERT INTO comments (ticket_id, author_id, body, internal, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id AS comment_id",
     );
     sql.params.extend([
         Param::Int(ticket.0),
