@@ -183,31 +183,21 @@ fn bind_equipment<'q>(q: Scalar<'q>, e: &'q EquipmentInput) -> Scalar<'q> {
         .bind(&e.external_id)
 }
 
-/// Bumps a new ticket's usage counters inside its transaction (one statement each, all in
-/// one call where the backend takes several). A capped claim finding its counter full takes
-/// nothing and fails the change with [`StoreError::LimitReached`]: concurrent claims queue
-/// on the counter's row (PostgreSQL re-reads it after the lock; SQLite has one writer), so
-/// exactly the allowed number get through.
+/// Bumps a new ticket's usage counters inside its transaction, a statement each: the path
+/// of a backend that takes one statement a call (where one call takes several, the claims
+/// go with the change's other rows: `routes::apply_steps`). A capped claim finding its
+/// counter full takes nothing and fails the change with [`StoreError::LimitReached`]:
+/// concurrent claims queue on the counter's row (PostgreSQL re-reads it after the lock;
+/// SQLite has one writer), so exactly the allowed number get through.
 pub(super) async fn claim_in(tx: &mut Tx, contract: i64, claims: &[UsageClaim]) -> Result<()> {
-    let statement = |claim: &UsageClaim| claim_sql(contract, claim);
     let mut taken: Vec<String> = Vec::with_capacity(claims.len());
-    if ONE_CALL_BATCHES {
-        let all: Sql = claims.iter().map(statement).collect();
-        for row in bind_all(sqlx::query(AssertSqlSafe(all.text)), &all.params)
-            .fetch_all(&mut **tx)
+    for claim in claims {
+        let sql = claim_sql(contract, claim);
+        if let Some(row) = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
+            .fetch_optional(&mut **tx)
             .await?
         {
             taken.push(row.try_get("counter")?);
-        }
-    } else {
-        for claim in claims {
-            let sql = statement(claim);
-            if let Some(row) = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
-                .fetch_optional(&mut **tx)
-                .await?
-            {
-                taken.push(row.try_get("counter")?);
-            }
         }
     }
     claims_taken(claims, &taken)

@@ -255,10 +255,11 @@ async fn apply_steps(
     let mut registration = None;
     let mut new_tasks = Vec::new();
     let mut mail_rows = None;
-    // The desk's public messages not inserted yet, and their history rows (by index).
-    let mut messages = Vec::new();
+    // Statements at the head of the change's one call whose rows come back with the
+    // ticket's: the desk's public messages (`comment_id`, filling the history rows waiting
+    // at these indexes) and usage claims (`counter` of each claim taken).
+    let mut answering = Vec::new();
     let mut messages_waiting = Vec::new();
-    // Usage claims bumped in that same call.
     let mut claimed = Vec::new();
     for step in &change.steps {
         match step {
@@ -291,7 +292,7 @@ async fn apply_steps(
                 // Inserted with the change's other rows; its id fills the history row then.
                 messages_waiting.push(pending.history.len());
                 pending.record(None, "comment", None, None, true);
-                messages.push(comment_sql(ticket, None, text, false, at));
+                answering.push(comment_sql(ticket, None, text, false, at));
             }
             ChangeStep::PublicMessage(text) => {
                 let id = insert_comment_row(tx, ticket, None, text, false, at).await?;
@@ -387,7 +388,7 @@ async fn apply_steps(
             }
             ChangeStep::ClaimUsage { contract, claims } if ONE_CALL_BATCHES => {
                 // Bumped with the change's other rows; the counters taken come back with them.
-                messages.extend(
+                answering.extend(
                     claims
                         .iter()
                         .map(|c| super::contracts::claim_sql(*contract, c)),
@@ -404,7 +405,7 @@ async fn apply_steps(
             } => pending.record(change.actor, kind, None, Some(detail), *public),
         }
     }
-    let mut before = messages;
+    let mut before = answering;
     if closed {
         // A closed ticket has no open tasks; the cancel goes in the same call as the rest.
         let mut cancel = Sql::new("UPDATE tasks SET state = 'cancelled', completed_at = ");
@@ -486,8 +487,7 @@ async fn apply_steps(
         .as_ref()
         .map(|_| super::queue::rank_inputs_sql(&[ticket]));
     before.extend(mail_rows);
-    let (inserted, row, rank_rows) =
-        fetch_after(tx, before, (sql, "requester_name"), inputs).await?;
+    let (inserted, row, rank_rows) = fetch_after(tx, before, (sql, TICKET_ROW), inputs).await?;
     let answered = |column: &'static str| {
         inserted
             .iter()
@@ -561,6 +561,9 @@ fn comment_sql(
     ]);
     sql
 }
+
+/// A column only [`TICKET_RETURNING`]'s row has among a change's rows (see `fetch_after`).
+const TICKET_ROW: &str = "requester_name";
 
 /// The columns of [`TICKET_SELECT`], returned by a statement that changes the ticket.
 const TICKET_RETURNING: &str = " RETURNING id, service, subject, description, status, classification, \
