@@ -326,8 +326,10 @@ async fn timers_and_time_entries(db: TestDb) {
     assert_eq!(by_client[0].0, f.client.0);
     assert!(by_client[0].1 >= 90 * 60 + 60 * 60);
 
-    // The workday map: the day's intervals per task.
-    let today = now.to_zoned_datetime(desk.desk_zone()).date();
+    // The workday map: the day's intervals per task. The day is the one holding the last
+    // minute of the corrected entry: just after midnight (desk time) today's only interval
+    // on the task would be the timer's, a few milliseconds long.
+    let today = ago(61).to_zoned_datetime(desk.desk_zone()).date();
     let day = desk.workday(&f.dev, f.dev.id, today).await.unwrap();
     let row = day.rows.iter().find(|r| r.task == Some(first)).unwrap();
     assert!(!row.intervals.is_empty());

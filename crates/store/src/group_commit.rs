@@ -16,6 +16,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Pool, Sqlite, SqliteConnection};
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
 
@@ -41,12 +42,17 @@ struct Shared {
     /// Wakes the flusher: a write has been released into the open batch.
     flush: Arc<Notify>,
     committed: watch::Sender<Committed>,
+    /// Writes waiting for the batch lock.
+    waiting: AtomicUsize,
 }
 
 #[derive(Default)]
 struct Batch {
     /// The writer connection while a batch transaction is open.
     conn: Option<PoolConnection<Sqlite>>,
+    /// The writer connection kept between batches for a write already waiting: handing
+    /// it back to the pool costs a round trip to SQLite's thread (the pool pings it).
+    kept: Option<PoolConnection<Sqlite>>,
     /// Number of the open (or last) batch.
     epoch: u64,
     writes: usize,
@@ -68,6 +74,7 @@ impl GroupWriter {
                 pool,
                 flush: Arc::new(Notify::new()),
                 committed: watch::Sender::new(Committed::default()),
+                waiting: AtomicUsize::new(0),
             }),
         };
         tokio::spawn(flusher(
@@ -93,9 +100,16 @@ impl GroupWriter {
     /// two for the first write of a batch, whose BEGIN goes in the same call). Should that
     /// call fail before the savepoint, dropping the write ends the batch.
     pub(crate) async fn begin_unopened(&self) -> Result<(Tx, &'static str)> {
-        let mut batch = self.batch.clone().lock_owned().await;
+        let mut batch = {
+            let _waiting = Waiting::on(&self.shared.waiting);
+            self.batch.clone().lock_owned().await
+        };
         let opening = if batch.conn.is_none() {
-            batch.conn = Some(self.shared.pool.acquire().await?);
+            let conn = match batch.kept.take() {
+                Some(conn) => conn,
+                None => self.shared.pool.acquire().await?,
+            };
+            batch.conn = Some(conn);
             batch.epoch += 1;
             batch.writes = 0;
             OPEN_BATCH
@@ -214,7 +228,11 @@ impl Shared {
             // The statement may have ended the transaction already; then this one fails too.
             let _ = exec(&mut conn, "ROLLBACK").await;
         }
-        drop(conn);
+        if self.waiting.load(Ordering::Acquire) > 0 {
+            batch.kept = Some(conn);
+        } else {
+            drop(conn);
+        }
         let epoch = batch.epoch;
         self.committed.send_modify(|c| {
             c.through = epoch;
@@ -263,6 +281,26 @@ async fn flusher(batch: Weak<Mutex<Batch>>, shared: Weak<Shared>) {
         if batch.conn.is_some() {
             shared.commit(&mut batch).await;
         }
+        // Kept for a write that has since given up waiting: back to the pool.
+        if shared.waiting.load(Ordering::Acquire) == 0 {
+            batch.kept = None;
+        }
+    }
+}
+
+/// Counts a write waiting for the batch lock while it lives (a cancelled wait included).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn on(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -281,7 +319,8 @@ mod tests {
         let options = SqliteConnectOptions::new()
             .filename(dir.join("group.db"))
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
+            .journal_mode(SqliteJournalMode::Wal)
+            .execute_inline(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options)

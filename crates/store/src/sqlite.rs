@@ -53,22 +53,26 @@ impl SqliteStore {
             .pragma("temp_store", "memory");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(
                 options
                     .clone()
-                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES),
+                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+                    .execute_inline(true),
             )
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             // Readers share the OS page cache; a small cache each keeps the server's memory
             // flat however many pages reads visit.
             .connect_with(
                 options
                     .clone()
                     .read_only(true)
-                    .pragma("cache_size", "-4000"),
+                    .pragma("cache_size", "-4000")
+                    .execute_inline(true),
             )
             .await?;
         let checkpoints = Arc::new(());
@@ -168,3 +172,58 @@ async fn insert_rows(
 #[path = "repo/mod.rs"]
 #[allow(clippy::duplicate_mod)] // one SQL source, compiled once per backend
 mod repo;
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+
+    /// Statements run inline (the patched driver, vendor/sqlx-sqlite/OKNO-PATCH.md) keep
+    /// the order they were issued in: a transaction dropped uncommitted queues its rollback
+    /// on the connection's thread, and the next statement, which could have run inline at
+    /// once, runs after it and so does not see the rolled-back row.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn inline_statements_keep_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("inline.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .execute_inline(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        sqlx::raw_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for i in 0..200i64 {
+            let mut conn = pool.acquire().await.unwrap();
+            {
+                let mut tx = conn.begin().await.unwrap();
+                sqlx::query("INSERT INTO t (id) VALUES ($1)")
+                    .bind(i)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+            }
+            let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(rows, 0, "round {i}: the dropped transaction's row is seen");
+        }
+        // Committed inline writes stay.
+        sqlx::query("INSERT INTO t (id) VALUES (1)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 1);
+    }
+}
