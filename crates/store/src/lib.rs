@@ -20,6 +20,7 @@ pub mod kb;
 mod mail;
 pub mod postgres;
 mod queue;
+mod readers;
 mod routes;
 mod sql;
 pub mod sqlite;

@@ -1,12 +1,15 @@
 //! The embedded default: one SQLite file in WAL mode.
 //!
 //! Writes go through a single connection, so writers queue in-process instead of spinning
-//! on SQLite's busy lock; reads use a pool of read-only connections that WAL lets run
-//! beside the writer.
+//! on SQLite's busy lock; reads use a few read-only connections that WAL lets run
+//! beside the writer ([`Readers`]). Statements run on the calling thread when the
+//! connection's own thread is idle (`execute_inline`, vendor/sqlx-sqlite/OKNO-PATCH.md):
+//! they are short, and a hand-off to that thread and back cost more than most of them.
 
 use crate::Result;
 use crate::group_commit::GroupWriter;
 pub(crate) use crate::group_commit::Tx;
+use crate::readers::Readers;
 use sqlx::Pool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
@@ -21,11 +24,14 @@ type Backend = SqliteStore;
 
 pub struct SqliteStore {
     writer: Pool<Db>,
-    reader: Pool<Db>,
+    reader: Readers,
     group: GroupWriter,
     /// The checkpointer runs while this lives.
     _checkpoints: Arc<()>,
 }
+
+/// Read-only connections: reads run beside each other and beside the writer.
+const READERS: usize = 4;
 
 /// How often the checkpointer copies the WAL's pages into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
@@ -62,19 +68,17 @@ impl SqliteStore {
             )
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .test_before_acquire(false)
-            // Readers share the OS page cache; a small cache each keeps the server's memory
-            // flat however many pages reads visit.
-            .connect_with(
-                options
-                    .clone()
-                    .read_only(true)
-                    .pragma("cache_size", "-4000")
-                    .execute_inline(true),
-            )
-            .await?;
+        // Readers share the OS page cache; a small cache each keeps the server's memory
+        // flat however many pages reads visit.
+        let reader = Readers::open(
+            &options
+                .clone()
+                .read_only(true)
+                .pragma("cache_size", "-4000")
+                .execute_inline(true),
+            READERS,
+        )
+        .await?;
         let checkpoints = Arc::new(());
         let connection = options.connect().await?;
         tokio::spawn(checkpointer(connection, Arc::downgrade(&checkpoints)));
@@ -86,7 +90,7 @@ impl SqliteStore {
         })
     }
 
-    fn reader(&self) -> &Pool<Db> {
+    fn reader(&self) -> &Readers {
         &self.reader
     }
 
