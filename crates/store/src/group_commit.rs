@@ -277,6 +277,8 @@ async fn flusher(batch: Weak<Mutex<Batch>>, shared: Weak<Shared>) {
         let (Some(batch), Some(shared)) = (batch.upgrade(), shared.upgrade()) else {
             return;
         };
+        // Writes made ready by the same wake-up queue for the batch first.
+        tokio::task::yield_now().await;
         let mut batch = batch.lock().await;
         if batch.conn.is_some() {
             shared.commit(&mut batch).await;
