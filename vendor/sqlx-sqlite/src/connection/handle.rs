@@ -82,6 +82,18 @@ impl ConnectionHandle {
         }
     }
 
+    /// Whether a statement here can run without waiting for another connection's lock
+    /// (Okno's patch): the connection is read-only (WAL readers take no locks that wait),
+    /// or its transaction holds the write lock already.
+    pub(crate) fn runs_without_waiting(&mut self) -> bool {
+        // SAFETY: we have exclusive access to the database handle
+        unsafe {
+            libsqlite3_sys::sqlite3_db_readonly(self.as_ptr(), c"main".as_ptr()) == 1
+                || libsqlite3_sys::sqlite3_txn_state(self.as_ptr(), ptr::null())
+                    == libsqlite3_sys::SQLITE_TXN_WRITE
+        }
+    }
+
     pub(crate) fn in_transaction(&mut self) -> bool {
         // SAFETY: we have exclusive access to the database handle
         let ret = unsafe { sqlite3_get_autocommit(self.as_ptr()) };

@@ -350,7 +350,15 @@ impl ConnectionWorker {
         limit: Option<usize>,
     ) -> Result<flume::Receiver<Result<Either<SqliteQueryResult, SqliteRow>, Error>>, Error> {
         if self.inline && self.shared.pending.load(Ordering::Acquire) == 0 {
-            if let Some(mut conn) = self.shared.conn.try_lock() {
+            // A statement that may wait for a lock (a busy handler sleeping up to its
+            // timeout) goes to the thread: waiting inline would stall the caller's thread,
+            // and with it, maybe, the task that is to release the lock.
+            if let Some(mut conn) = self
+                .shared
+                .conn
+                .try_lock()
+                .and_then(|mut conn| conn.handle.runs_without_waiting().then_some(conn))
+            {
                 let (tx, rx) = flume::unbounded();
                 execute_into(&mut conn, query, args, persistent, &tx, limit);
                 update_cached_statements_size(&conn, &self.shared.cached_statements_size);
