@@ -447,4 +447,36 @@ mod tests {
             .unwrap();
         assert_eq!(ids, [1, 2]);
     }
+
+    /// Statements run inline (the patched driver, vendor/sqlx-sqlite/OKNO-PATCH.md) keep
+    /// the order they were issued in: a nested transaction dropped uncommitted queues its
+    /// rollback on the connection's thread, and the next statement, which could run inline
+    /// (the outer transaction holds the write lock), runs after it and so does not see the
+    /// rolled-back row.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn inline_statements_keep_their_order() {
+        use sqlx::Connection;
+        let dir = tempfile::tempdir().unwrap();
+        let (_, pool) = writer(dir.path()).await;
+        let mut outer = pool.begin().await.unwrap();
+        sqlx::query("INSERT INTO t (id, n) VALUES (-1, 1)")
+            .execute(&mut *outer)
+            .await
+            .unwrap();
+        for i in 0..200i64 {
+            {
+                let mut inner = outer.begin().await.unwrap();
+                sqlx::query("INSERT INTO t (id, n) VALUES ($1, 1)")
+                    .bind(i)
+                    .execute(&mut *inner)
+                    .await
+                    .unwrap();
+            }
+            let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+                .fetch_one(&mut *outer)
+                .await
+                .unwrap();
+            assert_eq!(rows, 1, "round {i}: the dropped transaction's row is seen");
+        }
+    }
 }
