@@ -50,8 +50,8 @@ struct Shared {
 struct Batch {
     /// The writer connection while a batch transaction is open.
     conn: Option<PoolConnection<Sqlite>>,
-    /// The writer connection kept between batches for a write already waiting: handing
-    /// it back to the pool costs a round trip to SQLite's thread (the pool pings it).
+    /// The writer connection kept between batches for a write already waiting: the pool
+    /// hands a connection back through a task it spawns, which the next batch would wait for.
     kept: Option<PoolConnection<Sqlite>>,
     /// Number of the open (or last) batch.
     epoch: u64,

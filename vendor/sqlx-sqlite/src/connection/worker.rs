@@ -138,9 +138,9 @@ impl ConnectionWorker {
                     transaction_depth: AtomicUsize::new(0),
                     cached_statements_size: AtomicUsize::new(0),
                     pending: AtomicUsize::new(0),
-                    // note: must be fair because in `Command::UnlockDb` we unlock the mutex
-                    // and then immediately try to relock it; an unfair mutex would immediately
-                    // grant us the lock even if another task is waiting.
+                    // note: fair, so that a `lock_handle` caller queued for the lock gets it
+                    // before the thread takes it again for its next command (Okno's patch:
+                    // the thread takes it per command, not once).
                     conn: Mutex::new(conn, true),
                 });
 
@@ -327,6 +327,13 @@ impl ConnectionWorker {
         establish_rx.await.map_err(|_| Error::WorkerCrashed)?
     }
 
+    /// The command channel, with the command about to be sent counted as pending (Okno's
+    /// patch): every command goes through here.
+    fn queue(&self) -> &flume::Sender<(Command, tracing::Span)> {
+        self.shared.pending.fetch_add(1, Ordering::AcqRel);
+        &self.command_tx
+    }
+
     pub(crate) async fn prepare(&mut self, query: SqlStr) -> Result<SqliteStatement, Error> {
         self.oneshot_cmd(|tx| Command::Prepare { query, tx })
             .await?
@@ -368,8 +375,7 @@ impl ConnectionWorker {
 
         let (tx, rx) = flume::bounded(chan_size);
 
-        self.shared.pending.fetch_add(1, Ordering::AcqRel);
-        self.command_tx
+        self.queue()
             .send_async((
                 Command::Execute {
                     query,
@@ -402,8 +408,7 @@ impl ConnectionWorker {
     }
 
     pub(crate) fn start_rollback(&mut self) -> Result<(), Error> {
-        self.shared.pending.fetch_add(1, Ordering::AcqRel);
-        self.command_tx
+        self.queue()
             .send((Command::Rollback { tx: None }, Span::current()))
             .map_err(|_| Error::WorkerCrashed)
     }
@@ -448,8 +453,7 @@ impl ConnectionWorker {
     {
         let (tx, rx) = oneshot::channel();
 
-        self.shared.pending.fetch_add(1, Ordering::AcqRel);
-        self.command_tx
+        self.queue()
             .send_async((command(tx), Span::current()))
             .await
             .map_err(|_| Error::WorkerCrashed)?;
@@ -463,8 +467,7 @@ impl ConnectionWorker {
     {
         let (tx, rx) = rendezvous_oneshot::channel();
 
-        self.shared.pending.fetch_add(1, Ordering::AcqRel);
-        self.command_tx
+        self.queue()
             .send_async((command(tx), Span::current()))
             .await
             .map_err(|_| Error::WorkerCrashed)?;
@@ -480,12 +483,8 @@ impl ConnectionWorker {
         let (guard, res) = futures_util::future::join(
             // we need to join the wait queue for the lock before we send the message
             self.shared.conn.lock(),
-            async {
-                self.shared.pending.fetch_add(1, Ordering::AcqRel);
-                self.command_tx
-                    .send_async((Command::UnlockDb, Span::current()))
-                    .await
-            },
+            self.queue()
+                .send_async((Command::UnlockDb, Span::current())),
         )
         .await;
 
@@ -500,9 +499,8 @@ impl ConnectionWorker {
     pub(crate) fn shutdown(&mut self) -> impl Future<Output = Result<(), Error>> {
         let (tx, rx) = oneshot::channel();
 
-        self.shared.pending.fetch_add(1, Ordering::AcqRel);
         let send_res = self
-            .command_tx
+            .queue()
             .send((Command::Shutdown { tx }, Span::current()))
             .map_err(|_| Error::WorkerCrashed);
 
