@@ -221,7 +221,7 @@ impl Desk {
     /// Every active service with its skills and the specialists' priorities for it.
     pub async fn skills_overview(&self, admin: &User) -> Result<Vec<ServiceSkills>> {
         admin_only(admin)?;
-        let now = jiff::Timestamp::now();
+        let now = self.now();
         let mut services = Vec::new();
         for service in self.catalog().services().iter().filter(|s| s.active) {
             services.push(ServiceSkills {

@@ -57,7 +57,7 @@ impl Desk {
         let Ok(email) = Email::parse(email) else {
             return Err(REFUSED);
         };
-        let now = Timestamp::now();
+        let now = self.now();
         let failures = self
             .store
             .login_failures_since(email.as_str(), now - THROTTLE_WINDOW)
@@ -92,7 +92,7 @@ impl Desk {
             cookie: secret(),
             csrf: secret(),
         };
-        let expires = Timestamp::now() + SESSION_LIFETIME;
+        let expires = self.now() + SESSION_LIFETIME;
         self.store
             .create_session(&digest(&session.cookie), user.id, &session.csrf, expires)
             .await?;
@@ -102,7 +102,7 @@ impl Desk {
     pub async fn session(&self, cookie: &str) -> Result<Option<SessionData>> {
         Ok(self
             .store
-            .session(&digest(cookie), Timestamp::now())
+            .session(&digest(cookie), self.now())
             .await?)
     }
 
@@ -123,7 +123,7 @@ impl Desk {
     pub async fn token_user(&self, token: &str) -> Result<Option<User>> {
         Ok(self
             .store
-            .token_user(&digest(token), Timestamp::now())
+            .token_user(&digest(token), self.now())
             .await?)
     }
 }

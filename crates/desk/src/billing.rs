@@ -156,7 +156,7 @@ impl Desk {
             .contract(contract)
             .await?
             .ok_or(DomainError::NotFound("contract"))?;
-        self.draft_invoice(&contract, Timestamp::now()).await
+        self.draft_invoice(&contract, self.now()).await
     }
 
     pub async fn invoices(
@@ -190,7 +190,7 @@ impl Desk {
         self.require_billing(user)?;
         Ok(self
             .store
-            .set_invoice_status(id, status, Timestamp::now())
+            .set_invoice_status(id, status, self.now())
             .await?)
     }
 
@@ -294,7 +294,7 @@ impl Desk {
             "html": work_report_html(&report),
         });
         self.store
-            .enqueue_notice("work_report", payload, Timestamp::now())
+            .enqueue_notice("work_report", payload, self.now())
             .await?;
         Ok(contacts.len())
     }

@@ -239,7 +239,7 @@ impl Desk {
             text: text.to_owned(),
         };
         self.store
-            .save_workflow_file(&file, Some(user.id), Timestamp::now())
+            .save_workflow_file(&file, Some(user.id), self.now())
             .await?;
         files[index].version = version;
         self.replace_sla(next, files);

@@ -627,7 +627,7 @@ impl Desk {
         let terms = self.parse_contract(input).await?;
         let (id, created) = self
             .store
-            .save_contract(id, &terms, Timestamp::now())
+            .save_contract(id, &terms, self.now())
             .await?;
         let contract = self
             .store
@@ -642,7 +642,7 @@ impl Desk {
     /// keys issued before its start do not count against it.
     pub async fn sync_license_quota(&self, contract: &Contract) -> Result<()> {
         let zone = zone_of(contract.client_time_zone.as_deref());
-        let today = Timestamp::now().to_zoned_datetime(zone.clone()).date();
+        let today = self.now().to_zoned_datetime(zone.clone()).date();
         if !contract.active_on(today) {
             return Ok(());
         }
@@ -703,7 +703,7 @@ impl Desk {
     pub async fn client_usage(&self, user: &User, client: &str) -> Result<Vec<ContractUsage>> {
         let record = self.client_record(user, client).await?;
         let zone = zone_of(record.time_zone.as_deref());
-        let now = Timestamp::now();
+        let now = self.now();
         let today = now.to_zoned_datetime(zone.clone()).date();
         let (from, to) = month_bounds(today, &zone);
         let minutes = self.store.client_minutes(record.id, from, to, now).await?;
@@ -934,7 +934,7 @@ impl Desk {
             .await?
             .ok_or_else(|| FieldError::new("requester", "no such contact"))?;
         self.store
-            .register_ticket(ticket, client_id, requester.id, user.id, Timestamp::now())
+            .register_ticket(ticket, client_id, requester.id, user.id, self.now())
             .await?;
         self.ticket(user, ticket).await
     }
@@ -1024,7 +1024,7 @@ impl Desk {
         let ticket = self.ticket(user, ticket).await?;
         Ok(self
             .store
-            .link_equipment(ticket.id, equipment, user.id, Timestamp::now())
+            .link_equipment(ticket.id, equipment, user.id, self.now())
             .await?)
     }
 }

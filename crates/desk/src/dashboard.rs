@@ -268,7 +268,7 @@ impl Desk {
             user_id: user.id,
             score,
             comment: parse_text("comment", comment, 2000, false)?,
-            rated_at: Timestamp::now(),
+            rated_at: self.now(),
         };
         self.store.rate_ticket(&rating).await?;
         Ok(rating)
@@ -310,7 +310,7 @@ impl Desk {
         };
         Ok(self
             .store
-            .add_announcement(&announcement, Timestamp::now())
+            .add_announcement(&announcement, self.now())
             .await?)
     }
 

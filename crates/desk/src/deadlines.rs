@@ -32,7 +32,7 @@
 //! self.resume_clock(ticket.id, at).await?;   // moves next_step_at and open tasks' due_at
 //!
 //! // Greying a ticket whose calendar is not running now (lists, the ticket page):
-//! let idle = deadlines::calendar_idle(terms.calendar, Timestamp::now());
+//! let idle = deadlines::calendar_idle(terms.calendar, self.now());
 //! ```
 
 use crate::{Desk, Result};

@@ -26,7 +26,7 @@ impl Desk {
         let subject = parse_text("subject", subject, SUBJECT_MAX_CHARS, true)?;
         let description = parse_text("description", description, BODY_MAX_CHARS, false)?;
         self.store
-            .update_draft(ticket.id, user.id, &subject, &description, Timestamp::now())
+            .update_draft(ticket.id, user.id, &subject, &description, self.now())
             .await?
             // Sent (or gone) meanwhile, in another tab.
             .ok_or_else(|| DomainError::Conflict("the ticket is not a draft".into()).into())

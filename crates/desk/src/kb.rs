@@ -427,7 +427,7 @@ impl Desk {
     ) -> Result<(usize, usize)> {
         let _one = self.search.running.lock().await;
         let index = self.search.index.clone();
-        let read_at = Timestamp::now().as_millisecond();
+        let read_at = self.now().as_millisecond();
         let (mut since, mut after) = resume_from(index.article_watermark());
         let mut articles = 0;
         loop {
@@ -451,7 +451,7 @@ impl Desk {
                 .blocking(move |index| index.commit_articles(Some(&mark)))
                 .await?;
         }
-        let read_at = Timestamp::now().as_millisecond();
+        let read_at = self.now().as_millisecond();
         let (mut since, mut after) = resume_from(index.ticket_watermark());
         let total = if since == 0 {
             usize::try_from(self.store.ticket_count().await?).unwrap_or(0)
@@ -559,7 +559,7 @@ impl Desk {
                             .map_err(|e| DeskError::Config(format!("{name}:1: {e}")))?;
                         input.shipped = true;
                         self.store
-                            .create_article(&input, None, Timestamp::now())
+                            .create_article(&input, None, self.now())
                             .await?;
                     }
                 }
@@ -648,7 +648,7 @@ impl Desk {
         let input = self.article_input(form).await?;
         let article = self
             .store
-            .create_article(&input, Some(user.id), Timestamp::now())
+            .create_article(&input, Some(user.id), self.now())
             .await?;
         self.search.nudge();
         Ok(article)
@@ -666,7 +666,7 @@ impl Desk {
         let input = self.article_input(form).await?;
         let article = self
             .store
-            .update_article(id, version, &input, Some(user.id), Timestamp::now())
+            .update_article(id, version, &input, Some(user.id), self.now())
             .await?;
         self.search.nudge();
         Ok(article)
@@ -720,7 +720,7 @@ impl Desk {
                 content_type,
                 size: bytes.len() as i64,
                 sha256,
-                created_at: Timestamp::now(),
+                created_at: self.now(),
             })
             .await?)
     }
@@ -902,7 +902,7 @@ impl Desk {
                 user.id,
                 user.client_id,
                 draft,
-                Timestamp::now(),
+                self.now(),
             )
             .await?;
         Ok(())
@@ -923,7 +923,7 @@ impl Desk {
             .await?
             .ok_or_else(|| FieldError::new("article", "no such article"))?;
         self.store
-            .link_article(ticket.id, article.id, user.id, Timestamp::now())
+            .link_article(ticket.id, article.id, user.id, self.now())
             .await?;
         Ok(article)
     }
@@ -989,7 +989,7 @@ impl Desk {
         };
         let comment = self.comment(user, found.id, &body, false).await?;
         self.store
-            .link_article(found.id, article.id, user.id, Timestamp::now())
+            .link_article(found.id, article.id, user.id, self.now())
             .await?;
         self.search.nudge();
         Ok(comment)
@@ -1035,7 +1035,7 @@ impl Desk {
         };
         Ok(self
             .store
-            .add_task(found.id, &task, user.id, Timestamp::now())
+            .add_task(found.id, &task, user.id, self.now())
             .await?)
     }
 }

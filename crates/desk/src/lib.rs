@@ -4,7 +4,8 @@
 //! of these, and renders the answer. The rules come from the domain crates; persistence from
 //! the store; this crate only puts them in order, so every channel behaves the same.
 
-use okno_domain::{DomainError, FieldError, User, Viewer};
+use jiff::Timestamp;
+use okno_domain::{Clock, DomainError, FieldError, SystemClock, User, Viewer};
 use okno_store::{Store, StoreError};
 use okno_workflow::Catalog;
 use std::path::PathBuf;
@@ -85,6 +86,8 @@ pub struct Settings {
     /// Keep the search index up to date in the background (default). Off for benchmarks
     /// that measure something else beside a freshly loaded million tickets.
     pub search_indexer: bool,
+    /// Where "now" comes from: the system clock, or a manual one in tests and simulations.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Settings {
@@ -95,6 +98,7 @@ impl Settings {
             config_dir: None,
             mail: okno_mail::MailSettings::default(),
             search_indexer: true,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -163,6 +167,16 @@ impl Desk {
             Desk::start_indexer(&desk);
         }
         Ok(desk)
+    }
+
+    /// Now, by the desk's clock: every use case, job and page reads time here.
+    pub fn now(&self) -> Timestamp {
+        self.settings.clock.now()
+    }
+
+    /// The desk's clock, for the parts that run beside it (jobs, mail pollers).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.settings.clock.clone()
     }
 
     /// The catalog as it is now; routes under way find their workflow version in it.

@@ -171,7 +171,7 @@ impl Desk {
                             subject: mail.as_ref().map(|m| m.subject.as_str()),
                             raw,
                         },
-                        Timestamp::now(),
+                        self.now(),
                     )
                     .await?;
                 Ok(IngestOutcome::Quarantined(reason))
@@ -223,7 +223,7 @@ impl Desk {
                 .unwrap_or_else(|| Inbox::default().service),
             default_client: entry.default_client.clone(),
         };
-        let now = Timestamp::now();
+        let now = self.now();
         match self.attempt(settings, &inbox, &raw).await {
             Ok(done) => {
                 self.store
@@ -276,7 +276,7 @@ impl Desk {
         // Where a refusal may be answered: a person, not a robot or a list.
         let reply_to =
             (auto_reply && okno_mail::classify::may_mail(&from, &policy)).then_some(from.as_str());
-        let now = Timestamp::now();
+        let now = self.now();
         // Everything known about the sender in one read: taken in already, the hour's
         // count, vendor, user and the user's client's calendar.
         let sender = self
@@ -447,7 +447,7 @@ impl Desk {
                     mail.subject.chars().take(200).collect::<String>()
                 );
                 self.store
-                    .record_bounce(ticket.id, &detail, Timestamp::now())
+                    .record_bounce(ticket.id, &detail, self.now())
                     .await?;
                 Ok(IngestOutcome::Ignored(format!(
                     "bounce recorded on {}",
@@ -628,7 +628,7 @@ impl Desk {
                 "mail_refusal",
                 &payload.to_string(),
                 &format!("refusal:{message_key}"),
-                Timestamp::now(),
+                self.now(),
             )
             .await
     }
@@ -697,7 +697,7 @@ impl Desk {
         for _ in 0..MAIL_CHANGE_ATTEMPTS {
             let change = TicketChange {
                 actor: Some(author.id),
-                at: Timestamp::now(),
+                at: self.now(),
                 from_route: route.clone(),
                 route: route.clone(),
                 complete: None,
@@ -813,7 +813,7 @@ impl Desk {
         let text = parse_text("text", text, BODY_MAX_CHARS, false)?;
         Ok(self
             .store
-            .transfer_to_vendor(ticket.id, vendor, user.id, &text, Timestamp::now())
+            .transfer_to_vendor(ticket.id, vendor, user.id, &text, self.now())
             .await?)
     }
 
@@ -825,7 +825,7 @@ impl Desk {
     ) -> Result<usize> {
         let mut sent = 0;
         loop {
-            let now = Timestamp::now();
+            let now = self.now();
             let Some(row) = self
                 .store
                 .claim_outbox(MAIL_KINDS, now, now + SignedDuration::from_mins(5))
@@ -844,7 +844,7 @@ impl Desk {
                     };
                     let next = (!permanent && row.attempts < 10).then(|| {
                         let minutes = 1_i64 << row.attempts.clamp(0, 9);
-                        Timestamp::now() + SignedDuration::from_mins(minutes.min(360))
+                        self.now() + SignedDuration::from_mins(minutes.min(360))
                     });
                     tracing::warn!(outbox = row.id, kind = %row.kind, %error, "mail not sent");
                     self.store.outbox_failed(row.id, &error, next).await?;
@@ -867,7 +867,7 @@ impl Desk {
         if self.store.mail_sent(&message_id).await? {
             // Sent before a crash kept it from being marked: never twice.
             self.store
-                .outbox_delivered(row.id, Timestamp::now())
+                .outbox_delivered(row.id, self.now())
                 .await?;
             return Ok(false);
         }
@@ -875,7 +875,7 @@ impl Desk {
             .map_err(|e| Delivery::Permanent(format!("payload: {e}")))?;
         let Some(mail) = self.compose(settings, &row.kind, &payload).await? else {
             self.store
-                .outbox_delivered(row.id, Timestamp::now())
+                .outbox_delivered(row.id, self.now())
                 .await?;
             return Ok(false);
         };
@@ -888,7 +888,7 @@ impl Desk {
             .collect();
         if to.is_empty() {
             self.store
-                .outbox_delivered(row.id, Timestamp::now())
+                .outbox_delivered(row.id, self.now())
                 .await?;
             return Ok(false);
         }
@@ -915,7 +915,7 @@ impl Desk {
             SmtpError::Permanent(m) | SmtpError::Config(m) => Delivery::Permanent(m),
             SmtpError::Transient(m) => Delivery::Transient(m),
         })?;
-        let now = Timestamp::now();
+        let now = self.now();
         self.store
             .record_mail(
                 &MailRecord {

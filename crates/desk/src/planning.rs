@@ -260,7 +260,7 @@ impl Desk {
         }
         let secret = hex::encode(rand::random::<[u8; 32]>());
         self.store
-            .set_calendar_feed(user.id, &sha256(&secret), Timestamp::now())
+            .set_calendar_feed(user.id, &sha256(&secret), self.now())
             .await?;
         Ok(secret)
     }
@@ -272,7 +272,7 @@ impl Desk {
             .calendar_feed_user(&sha256(secret))
             .await?
             .ok_or(DomainError::NotFound("calendar"))?;
-        let now = Timestamp::now();
+        let now = self.now();
         let from = now
             .checked_sub(jiff::SignedDuration::from_hours(30 * 24))
             .unwrap_or(now);
@@ -298,7 +298,7 @@ impl Desk {
             _ => user.id,
         };
         let zone = self.desk_zone();
-        let now = Timestamp::now();
+        let now = self.now();
         let (day_start, day_end) = day_bounds(&zone, now);
         let today = day_start.to_zoned_datetime(zone.clone()).date();
         let back = i64::from(today.weekday().to_monday_zero_offset());

@@ -165,12 +165,12 @@ impl Desk {
         let items = self.store.queue(&query).await?;
         let catalog = self.catalog();
         let zone = self.desk_zone();
-        let now = Timestamp::now();
+        let now = self.now();
         Ok(items
             .into_iter()
             .map(|item| {
                 let idle = self.task_calendar_idle(&item.task, item.calendar.as_deref(), now);
-                let why = self.priorities.explain(&item.input, &user.locale, &zone);
+                let why = self.priorities.explain(&item.input, &user.locale, &zone, now);
                 let cursor = QueueCursor::of(&item);
                 QueueEntry {
                     card: crate::tasks::card(&catalog, item.task, &item.route, &user.locale),
@@ -233,7 +233,7 @@ impl Desk {
     pub async fn mark_urgent(&self, user: &User, ticket: TicketId, urgent: bool) -> Result<()> {
         let ticket = self.ticket(user, ticket).await?;
         self.store
-            .set_ticket_urgent(ticket.id, urgent, Some(user.id), Timestamp::now())
+            .set_ticket_urgent(ticket.id, urgent, Some(user.id), self.now())
             .await?;
         self.rerank_tickets(&[ticket.id]).await
     }
@@ -272,7 +272,7 @@ impl Desk {
             .filter(|t| t.state == TaskState::Open)
             .filter_map(|t| t.line)
             .collect();
-        let (from, until) = crate::planning::day_bounds(&self.desk_zone(), Timestamp::now());
+        let (from, until) = crate::planning::day_bounds(&self.desk_zone(), self.now());
         let mut list: Vec<Suggestion> = self
             .store
             .candidates(&ticket.service, from, until)
@@ -368,7 +368,7 @@ impl Desk {
         }
         Ok(self
             .store
-            .assign_tickets(tickets, specialists, user.id, Timestamp::now())
+            .assign_tickets(tickets, specialists, user.id, self.now())
             .await?)
     }
 

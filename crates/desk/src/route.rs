@@ -319,7 +319,7 @@ impl Desk {
                 result,
                 calendar: calendar.as_deref(),
             };
-            let (mut change, actions) = self.plan(route, &step, &context, Timestamp::now()).await?;
+            let (mut change, actions) = self.plan(route, &step, &context, self.now()).await?;
             change.actor = actor;
             change.complete = complete.clone();
             if !prefix.is_empty() {
@@ -432,7 +432,7 @@ impl Desk {
                 };
                 match self
                     .store
-                    .issue_license_key(ticket.client_id, ticket.id, &key, Timestamp::now())
+                    .issue_license_key(ticket.client_id, ticket.id, &key, self.now())
                     .await
                 {
                     Ok(true) => ActionResult {
@@ -451,7 +451,7 @@ impl Desk {
                 Ok(Some(item)) => match item.item.warranty_until {
                     Some(until) => {
                         let zone = crate::contracts::zone_of(None);
-                        let today = Timestamp::now().to_zoned_datetime(zone).date();
+                        let today = self.now().to_zoned_datetime(zone).date();
                         let outcome = if today <= until {
                             "in_warranty"
                         } else {

@@ -72,7 +72,7 @@ impl Desk {
     async fn audience_admits(&self, client: ClientId, service: &Service) -> Result<bool> {
         let in_force = match service.audience {
             Audience::ContractFeature(_) => {
-                self.contracts_in_force(client, &service.code, Timestamp::now())
+                self.contracts_in_force(client, &service.code, self.now())
                     .await?
             }
             _ => Vec::new(),

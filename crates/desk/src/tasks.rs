@@ -165,7 +165,7 @@ impl Desk {
         }
         let taken = self
             .store
-            .take_task(task.id, user.id, Timestamp::now())
+            .take_task(task.id, user.id, self.now())
             .await?;
         self.card_of(user, taken).await
     }
@@ -220,7 +220,7 @@ impl Desk {
                 .into());
             }
             self.store
-                .finish_alert_task(task.id, user.id, Timestamp::now())
+                .finish_alert_task(task.id, user.id, self.now())
                 .await?;
             return self.ticket(user, task.ticket_id).await;
         }
@@ -254,7 +254,7 @@ impl Desk {
         self.staff_member(to, "assignee").await?;
         let task = self
             .store
-            .reassign_task(task.id, to, user.id, Timestamp::now())
+            .reassign_task(task.id, to, user.id, self.now())
             .await?;
         self.card_of(user, task).await
     }
@@ -273,7 +273,7 @@ impl Desk {
         let reason = parse_text("reason", reason, 1000, true)?;
         let task = self
             .store
-            .transfer_task(task.id, line, &reason, user.id, Timestamp::now())
+            .transfer_task(task.id, line, &reason, user.id, self.now())
             .await?;
         // Another line, another rule.
         self.rerank_tickets(&[task.ticket_id]).await?;
@@ -286,7 +286,7 @@ impl Desk {
         self.staff_member(who, "user").await?;
         Ok(self
             .store
-            .add_coassignee(task.id, who, user.id, Timestamp::now())
+            .add_coassignee(task.id, who, user.id, self.now())
             .await?)
     }
 
@@ -305,7 +305,7 @@ impl Desk {
         }
         Ok(self
             .store
-            .add_watcher(ticket.id, who, user.id, Timestamp::now())
+            .add_watcher(ticket.id, who, user.id, self.now())
             .await?)
     }
 

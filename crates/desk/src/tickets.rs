@@ -99,7 +99,7 @@ impl Desk {
         if ticket.draft {
             // Checked again, with the contracts of that day, when it is sent.
             self.check_audience(client_id, service, None).await?;
-            let now = Timestamp::now();
+            let now = self.now();
             let draft = self.store.create_ticket(&ticket, &[], now).await?;
             if let Some(equipment) = equipment {
                 self.store
@@ -162,7 +162,7 @@ impl Desk {
         opening: Opening<'_>,
         calendar: impl Future<Output = okno_store::Result<Option<String>>>,
     ) -> Result<Ticket> {
-        let now = Timestamp::now();
+        let now = self.now();
         let service = opening.service;
         let (in_force, calendar) = tokio::join!(
             self.contracts_in_force(opening.client, &service.code, now),
@@ -271,7 +271,7 @@ impl Desk {
             body,
             internal,
         };
-        let comment = self.store.add_comment(&comment, Timestamp::now()).await?;
+        let comment = self.store.add_comment(&comment, self.now()).await?;
         // A client's message mid-route never breaks the route: line 1 gets a reply task
         // (or a stage waiting for the reply resumes) and the route goes on where it was.
         if !viewer(user).is_staff() && ticket.status.is_open() {
@@ -363,7 +363,7 @@ impl Desk {
         };
         Ok(self
             .store
-            .add_attachment(&attachment, Timestamp::now())
+            .add_attachment(&attachment, self.now())
             .await?)
     }
 

@@ -79,7 +79,7 @@ impl Desk {
         let task = self.timed_task(user, task).await?;
         let (started, stopped) = self
             .store
-            .start_timer(user.id, task.ticket_id, Some(task.id), Timestamp::now())
+            .start_timer(user.id, task.ticket_id, Some(task.id), self.now())
             .await?;
         Ok(TimerStarted { started, stopped })
     }
@@ -87,7 +87,7 @@ impl Desk {
     /// Stops the user's running timer; none running is a conflict (409).
     pub async fn stop_timer(&self, user: &User) -> Result<TimeEntry> {
         staff(user)?;
-        Ok(self.store.stop_timer(user.id, Timestamp::now()).await?)
+        Ok(self.store.stop_timer(user.id, self.now()).await?)
     }
 
     pub async fn running_timer(&self, user: &User) -> Result<Option<TimeEntry>> {
@@ -106,7 +106,7 @@ impl Desk {
         note: &str,
     ) -> Result<TimeEntry> {
         staff(user)?;
-        let now = Timestamp::now();
+        let now = self.now();
         check_span(started, stopped, now)?;
         let task = self.timed_task(user, task).await?;
         let note = parse_text("note", note, 1000, false)?;
@@ -135,7 +135,7 @@ impl Desk {
     ) -> Result<TimeEntry> {
         staff(user)?;
         let current = self.own_entry(user, entry).await?;
-        let now = Timestamp::now();
+        let now = self.now();
         check_span(started, stopped, now)?;
         let reason = parse_text("reason", reason, 1000, true)?;
         Ok(self
@@ -176,7 +176,7 @@ impl Desk {
         }
         Ok(self
             .store
-            .time_totals(group, &filter, Timestamp::now())
+            .time_totals(group, &filter, self.now())
             .await?)
     }
 
@@ -191,7 +191,7 @@ impl Desk {
         };
         let totals = self
             .store
-            .time_totals(TimeGroup::Ticket, &filter, Timestamp::now())
+            .time_totals(TimeGroup::Ticket, &filter, self.now())
             .await?;
         Ok(totals.into_iter().map(|(_, seconds)| seconds).sum())
     }
@@ -208,7 +208,7 @@ impl Desk {
         staff(user)?;
         let who = if managing(user) { who } else { user.id };
         let zone = self.desk_zone();
-        let now = Timestamp::now();
+        let now = self.now();
         let mut days: std::collections::BTreeMap<jiff::civil::Date, i64> = Default::default();
         for entry in self.store.time_entries(who, from, until).await? {
             let mut start = entry.started_at.max(from);
@@ -240,7 +240,7 @@ impl Desk {
             .map_err(|e| FieldError::new("day", e.to_string()))?
             .timestamp();
         let (_, until) = crate::planning::day_bounds(&zone, from);
-        let now = Timestamp::now();
+        let now = self.now();
         let mut rows: Vec<WorkdayRow> = Vec::new();
         for entry in self.store.time_entries(who, from, until).await? {
             let span = (

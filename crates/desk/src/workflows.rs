@@ -56,7 +56,7 @@ impl Desk {
             text: text.to_owned(),
         };
         self.store
-            .save_workflow_file(&file, Some(user.id), Timestamp::now())
+            .save_workflow_file(&file, Some(user.id), self.now())
             .await?;
         self.replace_catalog(next);
         self.publish_services().await?;

@@ -3,11 +3,13 @@
 //! The web and store layers carry data to these functions and back; every rule
 //! (who sees what, what a valid ticket is, how a ticket number reads) lives here once.
 
+pub mod clock;
 pub mod error;
 pub mod model;
 pub mod priority;
 pub mod visibility;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, FieldError};
 pub use model::*;
 pub use visibility::{TicketScope, Viewer};

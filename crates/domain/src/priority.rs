@@ -273,14 +273,20 @@ impl PriorityRules {
 
     /// Why the task is where it is, one short phrase per key that says something
     /// ("critical", "due 14:30", "VIP client"), in the reader's language and time zone.
-    pub fn explain(&self, input: &RankInput, locale: &str, zone: &TimeZone) -> Vec<String> {
+    pub fn explain(
+        &self,
+        input: &RankInput,
+        locale: &str,
+        zone: &TimeZone,
+        now: Timestamp,
+    ) -> Vec<String> {
         let en = locale.starts_with("en");
         let Some(rule) = self.rule_for(input.line, input.pool.as_deref()) else {
             return Vec::new();
         };
         let time = |t: Timestamp| {
             let local = t.to_zoned_datetime(zone.clone());
-            let today = Timestamp::now().to_zoned_datetime(zone.clone()).date();
+            let today = now.to_zoned_datetime(zone.clone()).date();
             if local.date() == today {
                 local.strftime("%H:%M").to_string()
             } else {
@@ -446,7 +452,7 @@ mod tests {
         assert!(rules.rank(&marked) < rules.rank(&question));
         assert!(rules.rank(&critical) < rules.rank(&director), "then by due");
         let zone = TimeZone::UTC;
-        let why = rules.explain(&director, "en", &zone);
+        let why = rules.explain(&director, "en", &zone, Timestamp::now());
         assert_eq!(why[0], "critical (urgent)", "{why:?}");
         assert!(why[1].starts_with("due "), "{why:?}");
     }
@@ -458,9 +464,9 @@ mod tests {
         task.classification = Some(Classification::Critical);
         task.due_at = Some(at("2026-01-02T14:30:00Z"));
         task.vip = true;
-        let why = rules.explain(&task, "en", &TimeZone::UTC);
+        let why = rules.explain(&task, "en", &TimeZone::UTC, Timestamp::now());
         assert_eq!(why, vec!["critical", "due 02.01 14:30", "VIP client"]);
-        let why = rules.explain(&task, "ru", &TimeZone::UTC);
+        let why = rules.explain(&task, "ru", &TimeZone::UTC, Timestamp::now());
         assert_eq!(
             why,
             vec!["критическая ошибка", "срок 02.01 14:30", "VIP-клиент"]

@@ -18,7 +18,7 @@
 //! with a fixed instant. The [`Scheduler`] only decides when: one tokio loop per job polls
 //! the `jobs` table, and a run happens in the one process that claims the job's lease
 //! ([`okno_store::JobStore::claim_job`]), so several `okno serve` processes can share a
-//! database. The clock is injected ([`Clock`]).
+//! database. Time is the desk's clock ([`Desk::now`]), moved by hand in tests.
 
 use jiff::civil::Time;
 use jiff::{SignedDuration, Timestamp};
@@ -28,7 +28,7 @@ use okno_domain::{TicketId, TicketNumber, TicketStatus};
 use okno_sla::{AlertDecision, AlertKind, DeadlineSnapshot, WatchRules, Watched};
 use okno_store::{ChangeStep, DailyReview, MANAGER_POOL, NewAlert, StoreError, TicketChange};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub mod contracts;
 
@@ -44,42 +44,7 @@ pub enum JobError {
 
 pub type Result<T, E = JobError> = std::result::Result<T, E>;
 
-/// Where the jobs get "now" from: the system clock in production, a hand-set one in tests.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> Timestamp;
-}
-
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
-
-/// A clock that stands still until moved.
-pub struct ManualClock(Mutex<Timestamp>);
-
-impl ManualClock {
-    pub fn new(at: Timestamp) -> Self {
-        ManualClock(Mutex::new(at))
-    }
-
-    pub fn set(&self, at: Timestamp) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = at;
-    }
-
-    pub fn advance(&self, by: SignedDuration) {
-        let mut now = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        *now = now.saturating_add(by).unwrap_or(Timestamp::MAX);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
+pub use okno_domain::{Clock, ManualClock, SystemClock};
 
 /// How the jobs behave.
 #[derive(Debug, Clone)]
@@ -580,18 +545,21 @@ fn closed_route(desk: &Desk, ticket: TicketId, route: &str) -> Result<String> {
 pub struct Scheduler {
     desk: Arc<Desk>,
     settings: JobSettings,
-    clock: Arc<dyn Clock>,
     worker: String,
 }
 
 impl Scheduler {
-    pub fn new(desk: Arc<Desk>, settings: JobSettings, clock: Arc<dyn Clock>) -> Self {
-        let nanos = Timestamp::now().subsec_nanosecond();
+    /// Jobs on `desk`'s clock.
+    pub fn new(desk: Arc<Desk>, settings: JobSettings) -> Self {
+        // Unique among processes and schedulers sharing a database, whatever the clock says.
+        let salt = {
+            use std::hash::{BuildHasher, Hasher};
+            std::collections::hash_map::RandomState::new().build_hasher().finish()
+        };
         Scheduler {
             desk,
             settings,
-            clock,
-            worker: format!("pid{}-{nanos:09}", std::process::id()),
+            worker: format!("pid{}-{:08x}", std::process::id(), salt as u32),
         }
     }
 
@@ -650,7 +618,7 @@ impl Scheduler {
     /// Runs `job` if it is due at the clock's now and this process wins its lease.
     /// `Ok(None)`: not due, or another process has it.
     pub async fn tick(&self, job: Job) -> Result<Option<String>> {
-        let now = self.clock.now();
+        let now = self.desk.now();
         let first = self.first_run(job, now)?;
         let Some(claimed) = self
             .desk

@@ -23,10 +23,15 @@ struct Fixture {
 }
 
 async fn fixture(db: &TestDb) -> Fixture {
+    fixture_on(db, Arc::new(okno_jobs::SystemClock)).await
+}
+
+/// A desk whose time is `clock`'s.
+async fn fixture_on(db: &TestDb, clock: Arc<dyn okno_jobs::Clock>) -> Fixture {
     let files = tempfile::tempdir().unwrap();
-    let desk = Desk::start(db.store.clone(), Settings::new(files.path().to_owned()))
-        .await
-        .unwrap();
+    let mut settings = Settings::new(files.path().to_owned());
+    settings.clock = clock;
+    let desk = Desk::start(db.store.clone(), settings).await.unwrap();
     let client = desk
         .store
         .create_client("ALFA", "Альфа", Some("alfa.test"))
@@ -639,9 +644,9 @@ async fn auto_close_after_three_working_days_of_silence(db: TestDb) {
 }
 
 async fn scheduler_runs_each_job_on_its_schedule(db: TestDb) {
-    let f = fixture(&db).await;
     let clock = Arc::new(ManualClock::new(at("2025-04-28T09:00:00+03:00")));
-    let scheduler = Scheduler::new(f.desk.clone(), JobSettings::default(), clock.clone());
+    let f = fixture_on(&db, clock.clone()).await;
+    let scheduler = Scheduler::new(f.desk.clone(), JobSettings::default());
     assert!(scheduler.tick(Job::DeadlineWatch).await.unwrap().is_some());
     assert!(scheduler.tick(Job::DeadlineWatch).await.unwrap().is_none());
     clock.advance(SignedDuration::from_secs(60));
@@ -661,10 +666,10 @@ async fn scheduler_runs_each_job_on_its_schedule(db: TestDb) {
     // Two servers on one database: exactly one runs a due job.
     let other_store = okno_store::open(&db.url).await.unwrap();
     let files = tempfile::tempdir().unwrap();
-    let other_desk = Desk::start(other_store, Settings::new(files.path().to_owned()))
-        .await
-        .unwrap();
-    let other = Scheduler::new(other_desk, JobSettings::default(), clock.clone());
+    let mut settings = Settings::new(files.path().to_owned());
+    settings.clock = clock.clone();
+    let other_desk = Desk::start(other_store, settings).await.unwrap();
+    let other = Scheduler::new(other_desk, JobSettings::default());
     clock.set(at("2025-04-28T12:00:00+03:00"));
     let (a, b) = tokio::join!(scheduler.tick(Job::AutoClose), other.tick(Job::AutoClose));
     let ran = [a.unwrap(), b.unwrap()]
@@ -798,8 +803,9 @@ async fn clock_pause_moves_deadlines_and_the_sla_report_counts_stages(db: TestDb
 /// step (the license-key route's first stage) leaves the route waiting; the job runs the
 /// step once the route has been idle for [`ACTION_IDLE`], and not before.
 async fn an_automatic_step_a_stopped_process_left_is_resumed(db: TestDb) {
-    let f = fixture(&db).await;
     let created = at("2025-04-28T09:00:00+03:00");
+    let clock = Arc::new(ManualClock::new(created + SignedDuration::from_mins(1)));
+    let f = fixture_on(&db, clock.clone()).await;
     // What the desk writes before running the actions, and nothing after.
     let catalog = f.desk.catalog();
     let step = okno_workflow::start(catalog.latest("license-key").unwrap());
@@ -840,8 +846,7 @@ async fn an_automatic_step_a_stopped_process_left_is_resumed(db: TestDb) {
     };
     assert!(waiting(&change.route).is_some());
 
-    let clock = Arc::new(ManualClock::new(created + SignedDuration::from_mins(1)));
-    let scheduler = Scheduler::new(f.desk.clone(), JobSettings::default(), clock.clone());
+    let scheduler = Scheduler::new(f.desk.clone(), JobSettings::default());
     assert_eq!(
         scheduler.tick(Job::ResumeActions).await.unwrap().as_deref(),
         Some("0 automatic steps resumed"),

@@ -189,7 +189,7 @@ pub async fn load(desk: &Desk) -> anyhow::Result<()> {
     let (line1, alfa_contact, beta_contact, alfa_accountant) = (ids[2], ids[5], ids[6], ids[7]);
 
     // Tickets over the last four weeks; BETA's never today, so its daily limit is untouched.
-    let now = Timestamp::now();
+    let now = desk.now();
     for (i, (service, subject, description)) in QUESTIONS.iter().cycle().take(48).enumerate() {
         let (client, requester) = match i % 4 {
             0 | 2 => (alfa, alfa_contact),

@@ -444,13 +444,7 @@ async fn serve(
     }
     // Safe beside other servers on the same database: each run is claimed there first.
     let _jobs = (!jobs.no_jobs).then(|| {
-        let clock = Arc::new(okno_jobs::SystemClock);
-        Arc::new(okno_jobs::Scheduler::new(
-            desk.clone(),
-            jobs.settings(),
-            clock,
-        ))
-        .spawn()
+        Arc::new(okno_jobs::Scheduler::new(desk.clone(), jobs.settings())).spawn()
     });
     // With mailboxes or SMTP configured: the poller and the outbox sender, in the background.
     let _mail = mail::spawn_loop(desk.clone(), mail.every())?;

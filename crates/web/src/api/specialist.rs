@@ -85,8 +85,9 @@ pub struct TimeEntryView {
     pub note: String,
 }
 
-impl From<TimeEntry> for TimeEntryView {
-    fn from(e: TimeEntry) -> Self {
+impl TimeEntryView {
+    /// The entry as it reads at `now` (a running timer's seconds so far).
+    fn at(e: TimeEntry, now: Timestamp) -> Self {
         TimeEntryView {
             id: e.id.to_string(),
             user: e.user.to_string(),
@@ -94,7 +95,7 @@ impl From<TimeEntry> for TimeEntryView {
             task_id: e.task.map(|t| t.to_string()),
             started_at: e.started_at.to_string(),
             stopped_at: e.stopped_at.map(|s| s.to_string()),
-            seconds: e.seconds(Timestamp::now()),
+            seconds: e.seconds(now),
             manual: e.manual,
             note: e.note,
         }
@@ -439,9 +440,10 @@ pub(super) async fn start_timer(
     Path(id): Path<String>,
 ) -> Result<Json<TimerView>, ApiError> {
     let started = state.desk.start_timer(&user, task_id(&id)?).await?;
+    let now = state.desk.now();
     Ok(Json(TimerView {
-        started: started.started.into(),
-        stopped: started.stopped.map(Into::into),
+        started: TimeEntryView::at(started.started, now),
+        stopped: started.stopped.map(|e| TimeEntryView::at(e, now)),
     }))
 }
 
@@ -451,7 +453,8 @@ pub(super) async fn running_timer(
     State(state): State<AppState>,
     Caller(user): Caller,
 ) -> Result<Json<Option<TimeEntryView>>, ApiError> {
-    Ok(Json(state.desk.running_timer(&user).await?.map(Into::into)))
+    let running = state.desk.running_timer(&user).await?;
+    Ok(Json(running.map(|e| TimeEntryView::at(e, state.desk.now()))))
 }
 
 #[utoipa::path(delete, path = "/timer", tag = "time",
@@ -461,7 +464,8 @@ pub(super) async fn stop_timer(
     State(state): State<AppState>,
     Caller(user): Caller,
 ) -> Result<Json<TimeEntryView>, ApiError> {
-    Ok(Json(state.desk.stop_timer(&user).await?.into()))
+    let stopped = state.desk.stop_timer(&user).await?;
+    Ok(Json(TimeEntryView::at(stopped, state.desk.now())))
 }
 
 #[utoipa::path(post, path = "/time-entries", tag = "time", request_body = NewTimeEntry,
@@ -484,7 +488,10 @@ pub(super) async fn add_entry(
         .desk
         .add_time_entry(&user, task, started, stopped, &req.note)
         .await?;
-    Ok((StatusCode::CREATED, Json(entry.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(TimeEntryView::at(entry, state.desk.now())),
+    ))
 }
 
 #[utoipa::path(put, path = "/time-entries/{id}", tag = "time", params(("id" = String, Path)),
@@ -505,7 +512,7 @@ pub(super) async fn correct_entry(
         .desk
         .correct_time_entry(&user, id, started, stopped, &req.reason)
         .await?;
-    Ok(Json(entry.into()))
+    Ok(Json(TimeEntryView::at(entry, state.desk.now())))
 }
 
 #[utoipa::path(get, path = "/time-entries/{id}/history", tag = "time", params(("id" = String, Path)),
@@ -609,7 +616,9 @@ pub(super) async fn workday(
             .trim()
             .parse()
             .map_err(|_| invalid("day", "a date, YYYY-MM-DD"))?,
-        None => Timestamp::now()
+        None => state
+            .desk
+            .now()
             .to_zoned_datetime(state.desk.desk_zone())
             .date(),
     };
@@ -657,7 +666,7 @@ pub(super) async fn load(
         .as_deref()
         .map(|u| id_of(u, "user").map(UserId))
         .transpose()?;
-    let from = opt_instant(q.from.as_deref(), "from")?.unwrap_or_else(Timestamp::now);
+    let from = opt_instant(q.from.as_deref(), "from")?.unwrap_or_else(|| state.desk.now());
     let rows = state
         .desk
         .load(&user, who, from, q.days.unwrap_or(7))

@@ -123,7 +123,7 @@ pub async fn tickets_page(
             &page.user,
             &list,
             &ctx.zone,
-            Timestamp::now(),
+            ctx.now,
             query.after.map(TicketId),
         )
         .await?;
@@ -165,7 +165,7 @@ pub async fn tasks_page(
             &page.user,
             &list,
             &ctx.zone,
-            Timestamp::now(),
+            ctx.now,
             query.after.map(TaskId),
         )
         .await?;

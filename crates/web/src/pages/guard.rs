@@ -28,6 +28,8 @@ pub struct Visit {
     pub zone: TimeZone,
     pub path: String,
     pub session: Option<SessionData>,
+    /// The desk's clock at the request.
+    pub now: jiff::Timestamp,
 }
 
 impl Visit {
@@ -35,6 +37,7 @@ impl Visit {
         Ctx {
             lang: self.lang,
             zone: self.zone.clone(),
+            now: self.now,
             path: self.path.clone(),
             user: self.session.as_ref().map(|s| s.user.clone()),
             csrf: self
@@ -214,6 +217,7 @@ pub async fn page_layer(State(state): State<AppState>, mut req: Request, next: N
         zone: viewer_zone(req.headers()),
         path: req.uri().path().to_owned(),
         session: None,
+        now: state.desk.now(),
     };
     let cookie = CookieJar::from_headers(req.headers())
         .get(SESSION_COOKIE)

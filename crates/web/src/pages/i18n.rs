@@ -134,13 +134,13 @@ impl Lang {
     /// `5 марта 2025, 14:30` / `5 Mar 2025, 14:30` in `zone`.
     /// "Tue 14:00" / "вт 14:00", for promises in plain words; the date is added when it is
     /// not within the coming week.
-    pub fn weekday_time(self, at: Timestamp, zone: &TimeZone) -> String {
+    pub fn weekday_time(self, at: Timestamp, zone: &TimeZone, now: Timestamp) -> String {
         let local = at.to_zoned_datetime(zone.clone());
         let day = self.t(&format!(
             "weekday-{}",
             local.weekday().to_monday_one_offset()
         ));
-        let within_week = (at - Timestamp::now()).as_hours() < 6 * 24;
+        let within_week = (at - now).as_hours() < 6 * 24;
         if within_week {
             format!("{day} {:02}:{:02}", local.hour(), local.minute())
         } else {

@@ -292,7 +292,7 @@ async fn home(
 /// Every ticket follows the default support level's calendar until contracts pick others.
 fn support_calendar_idle(desk: &Desk) -> bool {
     desk.sla_terms(None, None).is_ok_and(|terms| {
-        okno_desk::deadlines::calendar_idle(terms.calendar, jiff::Timestamp::now())
+        okno_desk::deadlines::calendar_idle(terms.calendar, desk.now())
     })
 }
 

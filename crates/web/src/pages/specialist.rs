@@ -101,7 +101,7 @@ pub async fn timer_view(
             |t| format!("/tasks/{}", t.0),
         ),
         started_ms: entry.started_at.as_millisecond(),
-        elapsed: clock(entry.seconds(Timestamp::now())),
+        elapsed: clock(entry.seconds(page.ctx.now)),
         start_task,
         back,
     })
@@ -231,7 +231,7 @@ pub struct PlanForm {
 impl PlanForm {
     /// Today at the next full hour, for an hour.
     pub fn suggested(desk: &Desk) -> Self {
-        let now = Timestamp::now().to_zoned_datetime(desk.desk_zone());
+        let now = desk.now().to_zoned_datetime(desk.desk_zone());
         let next_hour = now.hour().saturating_add(1).min(23);
         PlanForm {
             date: now.date().to_string(),
@@ -493,7 +493,7 @@ async fn planning_page(
     }
     let desk = &state.desk;
     let zone = desk.desk_zone();
-    let now = Timestamp::now();
+    let now = desk.now();
     let today = now.to_zoned_datetime(zone.clone()).date();
     let asked = query
         .week

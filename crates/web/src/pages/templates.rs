@@ -15,6 +15,8 @@ use okno_domain::*;
 pub struct Ctx {
     pub lang: Lang,
     pub zone: TimeZone,
+    /// The desk's clock at the request ("today", "within the week").
+    pub now: Timestamp,
     pub path: String,
     pub user: Option<User>,
     pub csrf: String,
@@ -411,7 +413,7 @@ impl TicketTemplate {
             promise: t
                 .next_step_at
                 .filter(|_| matches!(t.status, TicketStatus::New | TicketStatus::InProgress))
-                .map(|at| ctx.with("ticket-promise", &ctx.lang.weekday_time(at, &ctx.zone))),
+                .map(|at| ctx.with("ticket-promise", &ctx.lang.weekday_time(at, &ctx.zone, ctx.now))),
             may_rate: !ctx.is_staff()
                 && matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed),
             rating: data.rating.as_ref().map(|r| r.score),

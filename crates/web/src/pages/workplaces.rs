@@ -141,7 +141,7 @@ async fn queue_rows(
         )
     });
     let cards: Vec<_> = entries.into_iter().map(|e| e.card).collect();
-    let now = Timestamp::now();
+    let now = page.ctx.now;
     let rows = cards
         .iter()
         .map(|c| QueueRow::new(&page.ctx, c, now))
@@ -161,7 +161,7 @@ pub async fn desk_page(
     let (rows, next_page) = queue_rows(&state.desk, &page, query.cursor.as_deref()).await?;
     let (open_mine, done_month) = state
         .desk
-        .my_figures(&page.user, &page.ctx.zone, Timestamp::now())
+        .my_figures(&page.user, &page.ctx.zone, page.ctx.now)
         .await?;
     let feed = feed(&page.ctx, &state.desk.announcements(&page.user).await?);
     let timer = timer_view(&state.desk, &page, None).await?;
@@ -630,7 +630,7 @@ fn manager_view(
             });
         }
         let row = work.last_mut().expect("pushed above");
-        let stop = span.stopped_at.unwrap_or_else(Timestamp::now);
+        let stop = span.stopped_at.unwrap_or(ctx.now);
         let x = to_x(span.started_at);
         row.spans.push(Bar {
             x,
@@ -713,7 +713,7 @@ async fn manager_response(
     error: Option<String>,
 ) -> Result<Response, PageError> {
     let dashboard = desk
-        .dashboard(&page.user, &page.ctx.zone, Timestamp::now())
+        .dashboard(&page.user, &page.ctx.zone, page.ctx.now)
         .await?;
     let feed = feed(&page.ctx, &desk.announcements(&page.user).await?);
     let view = manager_view(page.ctx, &dashboard, feed, error);
