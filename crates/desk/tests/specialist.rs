@@ -11,11 +11,13 @@ use okno_desk::DeskError;
 use okno_domain::*;
 use okno_store::testing::TestDb;
 use okno_store::{TimeFilter, TimeGroup};
+use std::sync::Arc;
 
 okno_store::on_both_backends!(
     queues_follow_the_priority_rules,
     distribution_suggests_and_assigns,
     timers_and_time_entries,
+    a_finished_task_stops_its_timers,
     planning_load_feed_and_figures,
 );
 
@@ -211,6 +213,80 @@ async fn distribution_suggests_and_assigns(db: TestDb) {
     assert_eq!(
         field(desk.assign_tickets(&f.manager, &[], &[f.dev.id]).await),
         "tickets"
+    );
+}
+
+/// Completing a task stops every timer running on it at the completion instant, whoever
+/// runs it; a finished task takes no timer (issue 18, defect 10).
+async fn a_finished_task_stops_its_timers(db: TestDb) {
+    let start: Timestamp = "2026-12-08T07:00:00Z".parse().unwrap();
+    let clock = Arc::new(ManualClock::new(start));
+    let f = firm_on(db.store, None, clock.clone()).await;
+    let desk = &f.desk;
+    let ticket = desk
+        .open_ticket(&f.contact, input("question"))
+        .await
+        .unwrap();
+    let classify = open_task(desk, ticket.id, "classify").await;
+    let own = desk.start_timer(&f.line1, classify.id).await.unwrap();
+
+    clock.advance(SignedDuration::from_mins(10));
+    let classified_at = clock.now();
+    desk.complete_task(&f.line1, classify.id, "question", None)
+        .await
+        .unwrap();
+    assert!(desk.running_timer(&f.line1).await.unwrap().is_none());
+    let stopped = desk
+        .store
+        .time_entry(own.started.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stopped.stopped_at,
+        Some(classified_at),
+        "stopped when completed"
+    );
+    assert!(
+        matches!(
+            desk.start_timer(&f.line1, classify.id).await,
+            Err(DeskError::Domain(DomainError::Conflict(_)))
+        ),
+        "a finished task takes no timer"
+    );
+
+    // A manager timing the answer task: line 1 completes it (the ticket closes), and the
+    // manager's timer stops then too.
+    let answer = open_task(desk, ticket.id, "answer").await;
+    let watching = desk.start_timer(&f.manager, answer.id).await.unwrap();
+    clock.advance(SignedDuration::from_mins(25));
+    let answered_at = clock.now();
+    desk.complete_task(&f.line1, answer.id, "closed", Some("ответили"))
+        .await
+        .unwrap();
+    let stopped = desk
+        .store
+        .time_entry(watching.started.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stopped.stopped_at, Some(answered_at));
+    assert!(desk.running_timer(&f.manager).await.unwrap().is_none());
+    assert!(
+        desk.store
+            .timers_on_finished_tasks()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        desk.store
+            .ticket(TicketScope::All, ticket.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        TicketStatus::Closed
     );
 }
 
