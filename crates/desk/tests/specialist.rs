@@ -18,6 +18,8 @@ okno_store::on_both_backends!(
     distribution_suggests_and_assigns,
     timers_and_time_entries,
     a_finished_task_stops_its_timers,
+    a_transfer_carries_its_reason,
+    bulk_assignment_leaves_alert_tasks_to_managers,
     planning_load_feed_and_figures,
 );
 
@@ -177,20 +179,30 @@ async fn distribution_suggests_and_assigns(db: TestDb) {
         "staff only"
     );
 
-    // Two tickets to two specialists in one action.
+    // Two tickets to three staff members in one action: each line-3 task goes to the dev,
+    // the manager joins; line 2 does not work in line 3 and joins no task.
     let touched = desk
-        .assign_tickets(&f.manager, &[ticket, other], &[f.dev.id, f.line2.id])
+        .assign_tickets(
+            &f.manager,
+            &[ticket, other],
+            &[f.line2.id, f.dev.id, f.manager.id],
+        )
         .await
         .unwrap();
-    assert_eq!(touched.len(), 2);
+    assert_eq!(touched.assigned.len(), 2);
+    assert!(touched.skipped.is_empty());
     let task = desk.store.task(develop).await.unwrap().unwrap();
     assert_eq!(task.assignee_id, Some(f.dev.id));
-    assert_eq!(desk.store.coassignees(develop).await.unwrap(), [f.line2.id]);
-    let line2_queue = desk.work_queue(&f.line2, None, 10).await.unwrap();
     assert_eq!(
-        line2_queue.len(),
-        2,
-        "co-assigned tasks are in line 2's queue"
+        desk.store.coassignees(develop).await.unwrap(),
+        [f.manager.id]
+    );
+    assert!(
+        desk.work_queue(&f.line2, None, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing of line 3 in line 2's queue"
     );
     let dev = desk.suggest_specialists(&f.manager, ticket).await.unwrap();
     let dev = dev.iter().find(|s| s.candidate.user == f.dev.id).unwrap();
@@ -287,6 +299,128 @@ async fn a_finished_task_stops_its_timers(db: TestDb) {
             .unwrap()
             .status,
         TicketStatus::Closed
+    );
+}
+
+/// The reason for a transfer reaches the next line: the task's carried text and the
+/// history event's detail (issue 18, defect 11).
+async fn a_transfer_carries_its_reason(db: TestDb) {
+    let f = firm(db.store).await;
+    let desk = &f.desk;
+    let ticket = desk
+        .open_ticket(&f.contact, input("question"))
+        .await
+        .unwrap();
+    let classify = open_task(desk, ticket.id, "classify").await;
+    let moved = desk
+        .transfer_task(&f.line1, classify.id, 2, " нужен опытный специалист ")
+        .await
+        .unwrap();
+    assert_eq!(moved.task.line, Some(Line::new(2).unwrap()));
+    assert_eq!(
+        moved.task.summary.as_deref(),
+        Some("нужен опытный специалист")
+    );
+    let seen = desk.task(&f.line2, classify.id).await.unwrap();
+    assert_eq!(
+        seen.task.summary.as_deref(),
+        Some("нужен опытный специалист")
+    );
+    let history = desk.history(&f.line2, ticket.id).await.unwrap();
+    let transfer = history.iter().find(|h| h.kind == "transferred").unwrap();
+    assert_eq!(transfer.before.as_deref(), Some("line 1"));
+    assert_eq!(
+        transfer.after.as_deref(),
+        Some("line 2: нужен опытный специалист")
+    );
+
+    // Sent on again: both reasons, in order.
+    let again = desk
+        .transfer_task(&f.line2, classify.id, 3, "нужен разработчик")
+        .await
+        .unwrap();
+    assert_eq!(
+        again.task.summary.as_deref(),
+        Some("нужен опытный специалист\n\nнужен разработчик")
+    );
+}
+
+/// Bulk assignment gives a specialist only the tasks of their lines and pools: the
+/// manager's alert task on the same ticket stays in the manager pool, and the answer says
+/// it was skipped (issue 18, defect 8).
+async fn bulk_assignment_leaves_alert_tasks_to_managers(db: TestDb) {
+    let f = firm(db.store).await;
+    let desk = &f.desk;
+    let ticket = desk
+        .open_ticket(&f.contact, input("question"))
+        .await
+        .unwrap();
+    let classify = open_task(desk, ticket.id, "classify").await;
+    let alert = desk
+        .store
+        .raise_alert(
+            &okno_store::NewAlert {
+                kind: "breached".into(),
+                ticket_id: ticket.id,
+                task_id: Some(classify.id),
+                cause_key: format!("breached:task:{}", classify.id),
+                detail: "test".into(),
+                title: "Срок нарушен".into(),
+                priority: 100,
+            },
+            desk.now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let alert_task = alert.manager_task_id.unwrap();
+
+    let done = desk
+        .assign_tickets(&f.manager, &[ticket.id], &[f.line1.id, f.line2.id])
+        .await
+        .unwrap();
+    assert_eq!(done.assigned, [classify.id]);
+    assert_eq!(done.skipped.len(), 1, "{done:?}");
+    assert_eq!(done.skipped[0].task, alert_task);
+    assert!(done.skipped[0].reason.contains("pool manager"));
+    let kept = desk.store.task(alert_task).await.unwrap().unwrap();
+    assert_eq!(
+        kept.assignee_id, None,
+        "the alert task stays in the manager pool"
+    );
+    assert!(desk.store.coassignees(alert_task).await.unwrap().is_empty());
+    assert_eq!(
+        desk.store
+            .task(classify.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .assignee_id,
+        Some(f.line1.id)
+    );
+    assert!(
+        desk.store
+            .coassignees(classify.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "line 2 does not join a line-1 task"
+    );
+
+    // A manager chosen too takes the alert task.
+    let done = desk
+        .assign_tickets(&f.manager, &[ticket.id], &[f.line2.id, f.manager.id])
+        .await
+        .unwrap();
+    assert!(done.assigned.contains(&alert_task) && done.skipped.is_empty());
+    assert_eq!(
+        desk.store
+            .task(alert_task)
+            .await
+            .unwrap()
+            .unwrap()
+            .assignee_id,
+        Some(f.manager.id)
     );
 }
 

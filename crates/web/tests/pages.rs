@@ -821,6 +821,20 @@ async fn a_specialist_takes_and_transfers_a_task_from_the_desk() {
     assert_eq!(moved.status(), StatusCode::SEE_OTHER);
     let task = app.desk.store.task(TaskId(id)).await.unwrap().unwrap();
     assert_eq!(task.line.map(|l| l.get()), Some(2));
+    // Line 2 reads the reason on the task, and the ticket's history says it.
+    let (_, page) = app.page(&lena, &format!("/tasks/{id}")).await;
+    assert!(page.contains("Нужна вторая линия"), "{page}");
+    assert!(!page.contains("Первая линия не оставила итога"));
+    let (_, ticket) = app
+        .page(
+            &lena,
+            &format!("/tickets/{}", TicketNumber(task.ticket_id.0)),
+        )
+        .await;
+    assert!(
+        ticket.contains("Передано на линию 2") && ticket.contains("Нужна вторая линия"),
+        "{ticket}"
+    );
 }
 
 #[tokio::test]

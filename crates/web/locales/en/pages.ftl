@@ -112,6 +112,7 @@ history-internal-comment = Internal comment
 history-attachment = File attached: { $value }
 history-task-created = Task created: { $value }
 history-watcher-added = Watcher added
+history-transferred = Transferred to line { $line }: { $reason }
 
 field-required = Please fill in this field.
 field-too-long = Too long: at most { $value } characters.

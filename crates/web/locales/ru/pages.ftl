@@ -116,6 +116,7 @@ history-internal-comment = Внутренний комментарий
 history-attachment = Прикреплён файл { $value }
 history-task-created = Создана задача: { $value }
 history-watcher-added = Добавлен наблюдатель
+history-transferred = Передано на линию { $line }: { $reason }
 
 field-required = Заполните это поле.
 field-too-long = Слишком длинно: не больше { $value } символов.

@@ -413,7 +413,12 @@ impl TicketTemplate {
             promise: t
                 .next_step_at
                 .filter(|_| matches!(t.status, TicketStatus::New | TicketStatus::InProgress))
-                .map(|at| ctx.with("ticket-promise", &ctx.lang.weekday_time(at, &ctx.zone, ctx.now))),
+                .map(|at| {
+                    ctx.with(
+                        "ticket-promise",
+                        &ctx.lang.weekday_time(at, &ctx.zone, ctx.now),
+                    )
+                }),
             may_rate: !ctx.is_staff()
                 && matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed),
             rating: data.rating.as_ref().map(|r| r.score),
@@ -453,6 +458,20 @@ pub(super) fn history_text(ctx: &Ctx, h: &HistoryEvent) -> String {
         "attachment" => ctx.with("history-attachment", &after),
         "task_created" => ctx.with("history-task-created", &after),
         "watcher_added" => ctx.t("history-watcher-added"),
+        "transferred" => {
+            // Stored as `line N: reason`.
+            let (line, reason) = after.split_once(": ").unwrap_or((after.as_str(), ""));
+            ctx.lang.t_args(
+                "history-transferred",
+                &[
+                    (
+                        "line",
+                        FluentValue::from(line.trim_start_matches("line ").to_owned()),
+                    ),
+                    ("reason", FluentValue::from(reason.to_owned())),
+                ],
+            )
+        }
         "draft_edited" => ctx.t("history-draft-edited"),
         other => other.to_owned(),
     }
