@@ -118,6 +118,7 @@ pub fn input(service: &str) -> okno_desk::tickets::TicketInput {
         subject: "Не работает отчёт".into(),
         description: "При открытии отчёта ошибка".into(),
         client: None,
+        requester: None,
         draft: false,
     }
 }

@@ -107,6 +107,7 @@ pub fn field_message(ctx: &Ctx, error: &FieldError) -> String {
     }
     match error.field {
         "client" => ctx.t("field-client"),
+        "requester" => ctx.t("field-requester"),
         "service" => ctx.t("field-service"),
         _ => ctx.t("field-invalid"),
     }
@@ -492,6 +493,8 @@ pub struct TicketFormInput {
     pub subject: String,
     pub description: String,
     pub client: String,
+    /// The contact a staff member registers the ticket for (email or user id).
+    pub requester: String,
     pub draft: bool,
     pub nonce: String,
 }
@@ -502,6 +505,7 @@ pub struct TicketFormErrors {
     pub subject: Option<String>,
     pub description: Option<String>,
     pub client: Option<String>,
+    pub requester: Option<String>,
     pub files: Option<String>,
     pub other: Option<String>,
 }
