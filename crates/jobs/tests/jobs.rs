@@ -598,6 +598,7 @@ async fn auto_close_after_three_working_days_of_silence(db: TestDb) {
         subject: "По маршруту".into(),
         description: "…".into(),
         client: None,
+        requester: None,
         draft: false,
     };
     let routed = f.desk.open_ticket(&contact, input).await.unwrap();
