@@ -10,29 +10,11 @@ use crate::tasks::TaskCard;
 use crate::{Desk, DeskError, Result, viewer};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use okno_domain::priority::PriorityRules;
 use okno_domain::*;
 use okno_store::{Candidate, QueueCursor, QueueQuery};
-use std::path::Path;
 
 /// The rules file in a configuration directory.
 pub const RULES_FILE: &str = "priorities.toml";
-
-/// The rules of a configuration directory (its `priorities.toml`; without one, the
-/// shipped rules), checked: errors say `file:line: message`.
-pub fn load_rules(config_dir: Option<&Path>) -> std::result::Result<PriorityRules, String> {
-    match config_dir
-        .map(|d| d.join(RULES_FILE))
-        .filter(|p| p.exists())
-    {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            PriorityRules::parse(&path.display().to_string(), &text)
-        }
-        None => Ok(PriorityRules::shipped()),
-    }
-}
 
 /// What a bulk assignment did: the tasks given to the chosen specialists, and those it
 /// left as they were, each with why.
