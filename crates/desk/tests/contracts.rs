@@ -306,12 +306,33 @@ async fn monthly_limit_offers_an_extension(db: TestDb) {
             .any(|c| c.body.contains("Предлагаем расширить договор")),
         "the client is offered an extension: {comments:?}"
     );
+    // One alert per cause: the limit used up this month, not each ticket over it.
+    let again = desk
+        .open_ticket(&f.other_contact, input("question"))
+        .await
+        .unwrap();
+    assert_eq!(
+        desk.ticket_limits(&f.line1, again.id)
+            .await
+            .unwrap()
+            .0
+            .as_deref(),
+        Some("tickets_per_month:offer_extension")
+    );
     let alerts = desk.store.alerts(true).await.unwrap();
-    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].kind, "limit_used_up");
     assert_eq!(alerts[0].ticket_id, over.id);
+    assert_eq!(
+        alerts[0].cause_key,
+        format!(
+            "limit_used_up:client:{}:tickets_per_month:{}",
+            f.client.0,
+            okno_desk::contracts::month_period(today())
+        )
+    );
     let usage = desk.client_usage(&f.manager, "ALFA").await.unwrap();
-    assert_eq!(usage[0].tickets_this_month, 2);
+    assert_eq!(usage[0].tickets_this_month, 3);
 }
 
 /// `defer`: the ticket over the daily limit is accepted, but its reaction deadline and
