@@ -472,7 +472,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = simulate::run(&options, |line| eprintln!("{line}")).await?;
             let c = &report.counts;
             println!(
-                "simulated {} working days: {} tickets ({} portal, {} API, {} mail, {} refused), \
+                "simulated {} working days: {} tickets ({} portal, {} API, {} mail, {} phone, {} refused), \
                  {} tasks done, {} transfers, {} questions to clients, {} answers, {} ratings, \
                  {} replies to solved tickets, {} bulk-assigned, {} manager tasks, {} mails, \
                  {} contracts, {} workflow versions republished",
@@ -481,6 +481,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 c.by_portal,
                 c.by_api,
                 c.by_mail,
+                c.by_phone,
                 c.refused,
                 c.tasks_completed,
                 c.transfers,

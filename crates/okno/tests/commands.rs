@@ -345,3 +345,41 @@ fn queue_rerank_ranks_every_open_task_and_refuses_broken_rules() {
         "{stderr}"
     );
 }
+
+/// `okno simulate` (CONTRACT.md): a small firm for two working days keeps every promise,
+/// and the same seed tells the same story.
+#[test]
+fn a_simulated_firm_keeps_its_promises() {
+    let run = || {
+        okno(&[
+            "simulate",
+            "--days",
+            "2",
+            "--seed",
+            "7",
+            "--specialists",
+            "8",
+            "--tickets-per-month",
+            "600",
+        ])
+    };
+    let first = run();
+    let out = text(&first.stdout);
+    assert!(
+        first.status.success(),
+        "violations:\n{out}\n{}",
+        text(&first.stderr)
+    );
+    assert!(out.contains("figure simulated_days_per_min "), "{out}");
+    let checked: u64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("figure invariants_checked "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_default();
+    assert!(checked > 1_000, "{out}");
+    assert!(!out.contains("violation "), "{out}");
+    let story = |o: &str| o.lines().find(|l| l.starts_with("simulated ")).map(str::to_owned);
+    let again = run();
+    assert_eq!(story(&out), story(&text(&again.stdout)), "same seed, same firm");
+}

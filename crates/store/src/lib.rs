@@ -59,12 +59,20 @@ pub use time::*;
 /// Opens the store a `--database` URL names: `postgres://…`, or else an SQLite file path
 /// (`sqlite://path` or a bare path). Applies pending migrations.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    open_with_clock(url, Arc::new(SystemClock)).await
+}
+
+/// [`open`] with the clock the store stamps its own rows with (the desk's, so a manual
+/// clock moves them too).
+pub async fn open_with_clock(url: &str, clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::open(url).await?))
+        Ok(Arc::new(postgres::PgStore::open(url).await?.with_clock(clock)))
     } else {
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
         Ok(Arc::new(
-            sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
+            sqlite::SqliteStore::open(std::path::Path::new(path))
+                .await?
+                .with_clock(clock),
         ))
     }
 }

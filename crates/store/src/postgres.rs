@@ -3,6 +3,7 @@
 use crate::Result;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Pool, Transaction};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Whether several statements may go to the database as one call: A prepared statement holds one command.
@@ -12,6 +13,8 @@ pub(crate) type Tx = Transaction<'static, Db>;
 type Backend = PgStore;
 
 pub struct PgStore {
+    /// "Now" for the rows the store stamps itself (a client's or a token's creation).
+    clock: Arc<dyn okno_domain::Clock>,
     pool: Pool<Db>,
 }
 
@@ -23,7 +26,20 @@ impl PgStore {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            clock: Arc::new(okno_domain::SystemClock),
+            pool,
+        })
+    }
+
+    /// The store on `clock` instead of the system's (tests, `okno simulate`).
+    pub fn with_clock(mut self, clock: Arc<dyn okno_domain::Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
     }
 
     fn reader(&self) -> &Pool<Db> {

@@ -23,6 +23,8 @@ pub type Db = sqlx::Sqlite;
 type Backend = SqliteStore;
 
 pub struct SqliteStore {
+    /// "Now" for the rows the store stamps itself (a client's or a token's creation).
+    clock: Arc<dyn okno_domain::Clock>,
     writer: Pool<Db>,
     reader: Readers,
     group: GroupWriter,
@@ -83,11 +85,22 @@ impl SqliteStore {
         let connection = options.connect().await?;
         tokio::spawn(checkpointer(connection, Arc::downgrade(&checkpoints)));
         Ok(SqliteStore {
+            clock: Arc::new(okno_domain::SystemClock),
             group: GroupWriter::new(writer.clone()),
             writer,
             reader,
             _checkpoints: checkpoints,
         })
+    }
+
+    /// The store on `clock` instead of the system's (tests, `okno simulate`).
+    pub fn with_clock(mut self, clock: Arc<dyn okno_domain::Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
     }
 
     fn reader(&self) -> &Readers {

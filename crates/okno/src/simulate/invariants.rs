@@ -229,10 +229,11 @@ impl Checks {
                     if let Some(latest) = latest
                         && let Ok(calendar) = self.sla.calendars.get(client.calendar)
                     {
-                        let zone = calendar.time_zone().clone();
+                        // The message names its zone: the client's, or Moscow's.
+                        let zones = [calendar.time_zone().clone(), super::moscow()];
                         let body = latest.body.clone();
                         self.expect(
-                            mentions(&body, promised, &zone),
+                            zones.iter().any(|zone| mentions(&body, promised, zone)),
                             "one_promise",
                             Some(id),
                             || format!("next step {promised}, the latest public promise says {body:?}"),
@@ -243,9 +244,16 @@ impl Checks {
             _ => {}
         }
 
-        // Clients never see tasks or internal events.
+        // Clients never see tasks or internal events; whatever the channel, the ticket is
+        // the contact's own.
         if let Some(model) = world.tickets.get(&id) {
             let client = world.firm.clients[model.client].contacts[model.contact].clone();
+            self.expect(
+                ticket.requester_id == client.id,
+                "ticket_belongs_to_the_contact",
+                Some(id),
+                || format!("requester {} instead of the contact {}", ticket.requester_id, client.id),
+            );
             let tasks = desk.ticket_tasks(&client, id).await;
             self.expect(
                 tasks.as_ref().map_or(true, |t| t.is_empty()),
@@ -499,7 +507,11 @@ impl Checks {
                 let allowance = alert.detail.split_whitespace().next().unwrap_or_default().to_owned();
                 let month = alert.raised_at.to_zoned_datetime(super::moscow()).strftime("%Y-%m").to_string();
                 format!("{} {client} {allowance} {month}", alert.kind)
+            } else if matches!(alert.kind.as_str(), "breached" | "at_risk") {
+                // A deadline breached or at risk: one cause per deadline (its detail).
+                format!("{} {} {:?} {}", alert.kind, alert.ticket_id, alert.task_id, alert.detail)
             } else {
+                // Hours over the limit and the rest: one per ticket and task.
                 format!("{} {} {:?}", alert.kind, alert.ticket_id, alert.task_id)
             };
             *causes.entry(key).or_default() += 1;

@@ -69,7 +69,7 @@ pub async fn run(options: &Options, mut progress: impl FnMut(&str)) -> anyhow::R
     let clock = Arc::new(ManualClock::new(begin));
     std::fs::create_dir_all(&options.data)
         .with_context(|| format!("cannot create {}", options.data.display()))?;
-    let store = okno_store::open(&options.database)
+    let store = okno_store::open_with_clock(&options.database, clock.clone())
         .await
         .with_context(|| format!("cannot open the database {}", options.database))?;
     let mut settings = Settings::new(options.data.clone());
@@ -131,7 +131,6 @@ pub async fn run(options: &Options, mut progress: impl FnMut(&str)) -> anyhow::R
     report.violations = std::mem::take(&mut checks.violations);
     report.counts = world.counts.clone();
     report.wall_seconds = started.elapsed().as_secs_f64();
-    let _ = clock.now();
     Ok(report)
 }
 

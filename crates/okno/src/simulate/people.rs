@@ -28,6 +28,7 @@ pub struct Counts {
     pub by_portal: u64,
     pub by_api: u64,
     pub by_mail: u64,
+    pub by_phone: u64,
     pub refused: u64,
     pub tasks_completed: u64,
     pub transfers: u64,
@@ -327,12 +328,14 @@ impl World {
             2
         } else {
             let x: f64 = self.rng.random();
-            if x < 0.55 {
+            if x < 0.5 {
                 0
-            } else if x < 0.75 {
+            } else if x < 0.68 {
                 1
-            } else {
+            } else if x < 0.9 {
                 2
+            } else {
+                3
             }
         };
         let created = match channel {
@@ -343,6 +346,7 @@ impl World {
                     description: description.into(),
                     client: None,
                     draft: false,
+                    requester: None,
                 };
                 match refused(self.desk.open_ticket(&user, input).await)? {
                     Some(t) => {
@@ -362,6 +366,25 @@ impl World {
                     self.counts.by_api += 1;
                 }
                 id
+            }
+            3 => {
+                // A call: line 1 registers the ticket for the contact who phoned.
+                let staff = self.line1();
+                let input = TicketInput {
+                    service: service.into(),
+                    subject,
+                    description: description.into(),
+                    client: Some(self.firm.clients[client].code.clone()),
+                    draft: false,
+                    requester: Some(user.email.as_str().to_owned()),
+                };
+                match refused(self.desk.open_ticket(&staff, input).await)? {
+                    Some(t) => {
+                        self.counts.by_phone += 1;
+                        Some(t.id)
+                    }
+                    None => None,
+                }
             }
             _ => {
                 let raw = self.mail(&user, &subject, description, None, now);
@@ -396,6 +419,17 @@ impl World {
             None => self.counts.refused += 1,
         }
         Ok(())
+    }
+
+    /// A line-1 specialist, chosen at random.
+    fn line1(&mut self) -> User {
+        let line1: Vec<&firm::Staff> = self
+            .firm
+            .specialists
+            .iter()
+            .filter(|s| s.user.lines.iter().any(|l| l.get() == 1))
+            .collect();
+        line1[self.rng.random_range(0..line1.len())].user.clone()
     }
 
     async fn token(&mut self, user: &User) -> anyhow::Result<String> {
@@ -729,7 +763,7 @@ impl World {
             return Ok(());
         };
         if let Some(assigned) = refused(self.desk.assign_tickets(&manager, &tickets, &[who]).await)? {
-            self.counts.bulk_assigned += assigned.len() as u64;
+            self.counts.bulk_assigned += assigned.assigned.len() as u64;
             self.touched.extend(tickets);
         }
         Ok(())

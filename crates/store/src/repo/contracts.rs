@@ -309,7 +309,7 @@ impl ContractStore for Backend {
             .bind(&c.notes)
             .bind(&c.access_notes)
             .bind(&c.external_id)
-            .bind(ms(Timestamp::now()))
+            .bind(ms(self.now()))
             .fetch_one(&mut *tx)
             .await
             .map(|id| (id, true)),
@@ -398,7 +398,7 @@ impl ContractStore for Backend {
             .bind(c.sees_organization)
             .bind(c.director)
             .bind(&c.external_id)
-            .bind(ms(Timestamp::now()))
+            .bind(ms(self.now()))
             .fetch_one(&mut *tx)
             .await
             .map(|id| (id, true)),
@@ -999,7 +999,7 @@ impl ContractStore for Backend {
                 ),
                 e,
             )
-            .bind(ms(Timestamp::now())),
+            .bind(ms(self.now())),
         }
         .fetch_one(&mut *tx)
         .await?;

@@ -243,7 +243,7 @@ impl MailStore for Backend {
         )
         .bind(code)
         .bind(name)
-        .bind(ms(Timestamp::now()))
+        .bind(ms(self.now()))
         .execute(self.writer())
         .await?;
         let id: i64 = sqlx::query_scalar("SELECT id FROM clients WHERE code = $1")

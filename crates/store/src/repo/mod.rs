@@ -390,7 +390,7 @@ impl Store for Backend {
         .bind(code)
         .bind(name)
         .bind(mail_domain)
-        .bind(ms(Timestamp::now()))
+        .bind(ms(self.now()))
         .fetch_one(self.writer())
         .await
         .map_err(|e| unique_violation(e, "client", "a client with this code or mail domain exists"))?;
@@ -425,7 +425,7 @@ impl Store for Backend {
         .bind(lines_to_text(&user.lines))
         .bind(user.sees_organization)
         .bind(&user.password_hash)
-        .bind(ms(Timestamp::now()))
+        .bind(ms(self.now()))
         .fetch_one(self.writer())
         .await
         .map_err(|e| unique_violation(e, "email", "a user with this email exists"))?;
@@ -464,7 +464,7 @@ impl Store for Backend {
             .bind(id_hash)
             .bind(user.0)
             .bind(csrf)
-            .bind(ms(Timestamp::now()))
+            .bind(ms(self.now()))
             .bind(ms(expires_at))
             .execute(self.writer())
             .await?;
@@ -507,7 +507,7 @@ impl Store for Backend {
         sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
             .bind(user.0)
-            .bind(ms(Timestamp::now()))
+            .bind(ms(self.now()))
             .bind(expires_at.map(ms))
             .execute(self.writer())
             .await?;
