@@ -175,8 +175,15 @@ impl Desk {
         let mut admission = self.admit(opening.client, user.id, contract, now).await?;
         let (created, actions) = loop {
             let clock = self.clock_start(&admission, calendar.as_deref(), now);
+            let level = self.admitted_level(&admission);
             let (mut change, actions) = self
-                .start_route(user, &service.workflow, calendar.as_deref(), clock)
+                .start_route(
+                    user,
+                    &service.workflow,
+                    Some(level),
+                    calendar.as_deref(),
+                    clock,
+                )
                 .await?;
             change.at = now;
             change.steps.splice(0..0, opening.before.iter().cloned());
@@ -208,12 +215,14 @@ impl Desk {
 
     /// The first step of a new route: the latest version of the service's workflow, which
     /// the ticket then keeps while newer versions are published; its deadlines counted
-    /// from `clock` (a deferred ticket's next period, or now). The change is dated `clock`
-    /// too, which the caller may set back.
+    /// from `clock` (a deferred ticket's next period, or now) under the support `level`
+    /// it is registered with. The change is dated `clock` too, which the caller may set
+    /// back.
     pub(crate) async fn start_route(
         &self,
         user: &User,
         workflow: &str,
+        level: Option<&str>,
         calendar: Option<&str>,
         clock: Timestamp,
     ) -> Result<(okno_store::TicketChange, Vec<crate::route::Action>)> {
@@ -225,6 +234,8 @@ impl Desk {
             carried: None,
             result: None,
             calendar,
+            level,
+            history: None,
         };
         let (mut change, actions) = self.plan("{}".into(), &step, &context, clock).await?;
         change.actor = Some(user.id);
@@ -361,10 +372,7 @@ impl Desk {
             sha256,
             uploaded_by: user.id,
         };
-        Ok(self
-            .store
-            .add_attachment(&attachment, self.now())
-            .await?)
+        Ok(self.store.add_attachment(&attachment, self.now()).await?)
     }
 
     /// Refuses a file over the desk's attachment limit (tickets' and articles' alike).

@@ -97,6 +97,8 @@ pub struct QueueItem {
     pub input: okno_domain::priority::RankInput,
     /// The ticket's (or its client's) calendar; `None`: the support level's.
     pub calendar: Option<String>,
+    /// The support level the ticket was registered with; `None`: the default level.
+    pub support_level: Option<String>,
 }
 
 /// Where a queue page ends: the sort key of its last task.
@@ -156,6 +158,9 @@ pub struct RoutedTicket {
     pub route: String,
     /// The ticket's own calendar, else its client's.
     pub calendar: Option<String>,
+    /// The support level the ticket was registered with (its contract's, else the
+    /// registration default); `None`: the desk's default level.
+    pub support_level: Option<String>,
     /// The requester's language, for the public messages a step writes.
     pub requester_locale: String,
 }
