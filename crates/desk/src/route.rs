@@ -385,6 +385,7 @@ impl Desk {
                 })
             {
                 self.resume_from_wait(id, history, now).await?;
+                change.steps.push(ChangeStep::ResumeClock);
             }
             change.actor = actor;
             change.complete = complete.clone();
@@ -401,7 +402,8 @@ impl Desk {
     /// The ticket leaves its wait on the client at `at`: its clock, stopped when the wait
     /// began (by the clock job, or here when the answer came before the job ran), runs
     /// again, moving the deadlines that waited. The change that follows clears the pause
-    /// in its own transaction too, so the clock job never moves its new deadlines again.
+    /// in its own transaction too ([`ChangeStep::ResumeClock`]), so the clock job never
+    /// moves its new deadlines again.
     async fn resume_from_wait(
         &self,
         id: TicketId,

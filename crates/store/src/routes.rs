@@ -27,6 +27,10 @@ pub enum ChangeStep {
     CancelTask { kind: String, stage: String },
     /// The route is over: `closed_at` is set and any task still open is cancelled.
     Close,
+    /// The ticket's deadline clock runs again: the change takes it back from waiting on
+    /// the client with its deadlines counted past the wait already (the clock job must not
+    /// move them again).
+    ResumeClock,
     /// A draft was sent: it counts as created now and the desk is told (outbox).
     Submitted,
     /// How a new ticket was taken (contracts and limits): not `registered` puts it in line

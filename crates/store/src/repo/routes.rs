@@ -252,7 +252,7 @@ async fn apply_steps(
     }
     let status_before = status.clone();
     let classification_before = classification.clone();
-    let (mut closed, mut submitted) = (false, false);
+    let (mut closed, mut submitted, mut resume_clock) = (false, false, false);
     let mut admitted = None;
     let mut registration = None;
     let mut new_tasks = Vec::new();
@@ -364,6 +364,7 @@ async fn apply_steps(
                 }
             }
             ChangeStep::Close => closed = true,
+            ChangeStep::ResumeClock => resume_clock = true,
             ChangeStep::Submitted => {
                 submitted = true;
                 let payload = serde_json::json!({ "ticket_id": ticket.0 });
@@ -444,11 +445,6 @@ async fn apply_steps(
     let mut sql = Sql::new("UPDATE tickets SET updated_at = ");
     sql.bind(Param::Int(ms(at)));
     if status != status_before {
-        // Back from waiting on the client: the clock runs again in this same change (the
-        // desk moved the deadlines that waited; the change's own are counted already).
-        if status_before == TicketStatus::WaitingClient.as_str() {
-            sql.push(", clock_paused_at = NULL");
-        }
         sql.push(", status = ").bind(Param::Text(status));
     }
     if classification != classification_before
@@ -458,6 +454,9 @@ async fn apply_steps(
     }
     if closed {
         sql.push(", closed_at = ").bind(Param::Int(ms(at)));
+    }
+    if resume_clock {
+        sql.push(", clock_paused_at = NULL");
     }
     if submitted {
         sql.push(", created_at = ").bind(Param::Int(ms(at)));
