@@ -337,6 +337,7 @@ impl Desk {
     where
         F: Fn(&Workflow, &RouteState) -> std::result::Result<Step, EngineError>,
     {
+        let mut resumed = false;
         for _ in 0..ATTEMPTS {
             let routed = match read.take() {
                 Some(routed) => routed,
@@ -376,15 +377,19 @@ impl Desk {
                 history: history.as_ref(),
             };
             let (mut change, actions) = self.plan(route, &step, &context, now).await?;
-            if let Some(history) = &history
-                && change.steps.iter().any(|s| {
-                    matches!(
-                        s,
-                        ChangeStep::SetStatus(TicketStatus::New | TicketStatus::InProgress)
-                    )
-                })
-            {
-                self.resume_from_wait(id, history, now).await?;
+            let leaves_wait = change.steps.iter().any(|s| {
+                matches!(
+                    s,
+                    ChangeStep::SetStatus(TicketStatus::New | TicketStatus::InProgress)
+                )
+            });
+            if let Some(history) = history.as_ref().filter(|_| leaves_wait) {
+                // Once per event: a step computed again after a conflict finds the
+                // deadlines that waited moved already.
+                if !resumed {
+                    self.resume_from_wait(id, history, now).await?;
+                    resumed = true;
+                }
                 change.steps.push(ChangeStep::ResumeClock);
             }
             change.actor = actor;
