@@ -892,11 +892,23 @@ impl Desk {
         calendar: Option<&str>,
         now: Timestamp,
     ) -> Timestamp {
+        let level = self.admitted_level(admission);
         match admission.deferred_to {
-            Some(period) => crate::deadlines::SlaTerms::resolve(self.sla(), None, calendar)
+            Some(period) => crate::deadlines::SlaTerms::resolve(self.sla(), Some(level), calendar)
                 .map_or(period, |terms| terms.calendar.next_working_moment(period)),
             None => now,
         }
+    }
+
+    /// The support level a new ticket is registered with, and whose norms its deadlines
+    /// follow from then on: its contract's when that names one, else the configured
+    /// registration default.
+    pub(crate) fn admitted_level<'a>(&'a self, admission: &'a Admission) -> &'a str {
+        admission
+            .contract
+            .as_ref()
+            .and_then(|c| c.support_level.as_deref())
+            .unwrap_or(&self.contract_settings.registration.support_level)
     }
 
     /// The particulars a new ticket is registered with (seed 003): the configured defaults,
@@ -914,11 +926,7 @@ impl Desk {
                 .is_staff()
                 .then(|| user.email.as_str().to_owned())
         });
-        let support_level = admission
-            .contract
-            .as_ref()
-            .and_then(|c| c.support_level.clone())
-            .unwrap_or_else(|| defaults.support_level.clone());
+        let support_level = self.admitted_level(admission).to_owned();
         ChangeStep::Register(Box::new(Registration {
             company: defaults.company.clone(),
             department: defaults.department.clone(),

@@ -12,7 +12,8 @@
 //!
 //! // Opening a ticket (and submitting a draft): the reaction deadline, promised to the
 //! // client as the next-step date and announced in a public message.
-//! let terms = self.sla_terms(None, client_calendar.as_deref())?;      // contracts: Some(level)
+//! // The level the ticket was registered with (its contract's), in the client's calendar.
+//! let terms = self.sla_terms(ticket_level.as_deref(), client_calendar.as_deref())?;
 //! if let Some(reaction) = deadlines::reaction_deadline(&terms, None, created_at) {
 //!     change.next_step_at = Some(Some(reaction.promised));
 //!     change.steps.push(ChangeStep::PublicMessage(
@@ -30,6 +31,11 @@
 //! // The status moves to waiting_client (ball on the client's side) / back from it:
 //! self.pause_clock(ticket.id, at).await?;
 //! self.resume_clock(ticket.id, at).await?;   // moves next_step_at and open tasks' due_at
+//!
+//! // A task the client's answer brings back to a stage worked before the wait: its
+//! // norm from when the stage started, less the time spent waiting on the client.
+//! let (start, waits) = deadlines::clock_origin(&timeline.stages, &timeline.statuses, stage, at);
+//! let due = deadlines::promised_deadline(&terms, classification, Some(stage), norm, start, &waits);
 //!
 //! // Greying a ticket whose calendar is not running now (lists, the ticket page):
 //! let idle = deadlines::calendar_idle(terms.calendar, self.now());
@@ -226,6 +232,92 @@ pub fn due_on_resume(
     calendar.due_after_seconds(resumed_at.as_second(), remaining)
 }
 
+/// A deadline moved through the client's waits: each `(from, until)` span (in order)
+/// stops the clock, and the working time still ahead at its start is counted again from
+/// its end. Waits before `start` or after the deadline passed leave it where it is.
+pub fn after_waits(
+    calendar: &Calendar,
+    due: Timestamp,
+    waits: &[(Timestamp, Timestamp)],
+) -> Timestamp {
+    waits.iter().fold(due, |due, &(from, until)| {
+        due_on_resume(calendar, due, from, until)
+    })
+}
+
+/// The deadline of work of `norm` on `stage` whose clock started at `start` (see
+/// [`clock_origin`]), less the time spent waiting on the client in `waits`: the level's
+/// norm in the client's calendar (`terms`), pushed back by every wait after `start`.
+/// `promised` is what the client is told (the ticket's next-step date); `internal` the
+/// team's target. `None`: the norm sets no deadline. The route uses it for the tasks a
+/// client's answer brings back; `okno simulate` uses it to check the promise independently.
+pub fn promised_deadline(
+    terms: &SlaTerms<'_>,
+    classification: Option<Classification>,
+    stage: Option<&str>,
+    norm: Norm,
+    start: Timestamp,
+    waits: &[(Timestamp, Timestamp)],
+) -> Option<Deadline> {
+    let due = task_due(terms, classification, stage, norm, start)?;
+    let waits: Vec<_> = waits
+        .iter()
+        .copied()
+        .filter(|&(from, _)| from >= start)
+        .collect();
+    Some(Deadline {
+        promised: after_waits(terms.calendar, due.promised, &waits),
+        internal: after_waits(terms.calendar, due.internal, &waits),
+    })
+}
+
+/// The right instant a stage's clock counts from when the client's answer brings the
+/// ticket back to `stage` at `at`, from its history (`stages`: entries in order;
+/// `statuses`: `(status, at)` of every status change, in order): when the ticket first
+/// entered `stage` before it waited on the client (through any earlier rounds of asking),
+/// with the waits since, the last one ending at `at`. Any other step starts new work:
+/// `(at, [])`, its norm from now.
+pub fn clock_origin(
+    stages: &[okno_store::StageEntry],
+    statuses: &[(String, Timestamp)],
+    stage: &str,
+    at: Timestamp,
+) -> (Timestamp, Vec<(Timestamp, Timestamp)>) {
+    let waits = waiting_spans(statuses, at);
+    let waiting = |t: Timestamp| waits.iter().any(|&(from, until)| t >= from && t < until);
+    // The stages worked on our side; those entered during a wait are the waiting ones.
+    let worked: Vec<_> = stages
+        .iter()
+        .filter(|e| e.at < at && !waiting(e.at))
+        .collect();
+    let Some(mut index) = worked.len().checked_sub(1) else {
+        return (at, Vec::new());
+    };
+    if worked[index].stage != stage {
+        return (at, Vec::new());
+    }
+    // Entered again at the end of a wait that began after the same stage: one stretch.
+    while index > 0 {
+        let (before, entry) = (worked[index - 1], worked[index]);
+        let resumed = waits
+            .iter()
+            .any(|&(from, until)| until == entry.at && from >= before.at);
+        if before.stage != stage || !resumed {
+            break;
+        }
+        index -= 1;
+    }
+    let start = worked[index].at;
+    let since: Vec<_> = waits
+        .into_iter()
+        .filter(|&(from, _)| from >= start)
+        .collect();
+    if since.last().is_none_or(|&(_, until)| until != at) {
+        return (at, Vec::new());
+    }
+    (start, since)
+}
+
 /// Whether the calendar is not running at `now` (a ticket on it is shown greyed, 003).
 /// The internal deadline moved into the working time of the team doing the task: the same
 /// amount of work, counted in the team's calendar; the promise to the client stays.
@@ -312,8 +404,11 @@ pub fn ticket_sla(terms: &SlaTerms<'_>, timeline: &TicketTimeline, now: Timestam
     }
 }
 
-/// Spans the status was `waiting_client`, in order.
-fn waiting_spans(statuses: &[(String, Timestamp)], end: Timestamp) -> Vec<(Timestamp, Timestamp)> {
+/// Spans the status was `waiting_client`, in order (a wait still going on ends at `end`).
+pub fn waiting_spans(
+    statuses: &[(String, Timestamp)],
+    end: Timestamp,
+) -> Vec<(Timestamp, Timestamp)> {
     let mut spans = Vec::new();
     let mut since = None;
     for (status, at) in statuses {
@@ -352,19 +447,21 @@ impl Desk {
     }
 
     /// The client answered: the clock runs again, and the next-step date and every open
-    /// task's deadline move by the working time the ticket waited.
+    /// task's deadline that waited move by the working time the ticket waited. Deadlines
+    /// set after the pause began (by the route step that took the answer) were counted
+    /// with the wait already and stay.
     pub async fn resume_clock(&self, ticket: TicketId, at: Timestamp) -> Result<()> {
         let Some(paused_at) = self.store.resume_ticket_clock(ticket, at).await? else {
             return Ok(());
         };
-        let calendar = self.store.ticket_calendar(ticket).await?;
-        let terms = self.sla_terms(None, calendar.as_deref())?;
-        let shift = |due: Timestamp| due_on_resume(terms.calendar, due, paused_at, at);
-        let current = self
+        let routed = self
             .store
-            .ticket(okno_domain::TicketScope::All, ticket)
+            .routed_ticket(ticket)
             .await?
             .ok_or(DomainError::NotFound("ticket"))?;
+        let terms = self.sla_terms(routed.support_level.as_deref(), routed.calendar.as_deref())?;
+        let shift = |due: Timestamp| due_on_resume(terms.calendar, due, paused_at, at);
+        let current = routed.ticket;
         let next_step = current
             .next_step_at
             .map(shift)
@@ -374,7 +471,7 @@ impl Desk {
             .tasks(ticket)
             .await?
             .into_iter()
-            .filter(|t| t.state == TaskState::Open)
+            .filter(|t| t.state == TaskState::Open && t.created_at <= paused_at)
             .filter_map(|t| {
                 let due = t.due_at?;
                 let moved = shift(due);
@@ -390,6 +487,24 @@ impl Desk {
         Ok(())
     }
 
+    /// The ticket's promise as its client reads it, in the words of the desk's own
+    /// messages: its next-step date in the zone of the calendar its deadlines count in.
+    /// `None` while nothing is promised (no date, or the ball is not on our side).
+    pub async fn promise_text(&self, ticket: TicketId, lang: &str) -> Result<Option<String>> {
+        let Some(routed) = self.store.routed_ticket(ticket).await? else {
+            return Ok(None);
+        };
+        let running = matches!(
+            routed.ticket.status,
+            TicketStatus::New | TicketStatus::InProgress
+        );
+        let (Some(due), true) = (routed.ticket.next_step_at, running) else {
+            return Ok(None);
+        };
+        let terms = self.sla_terms(routed.support_level.as_deref(), routed.calendar.as_deref())?;
+        Ok(Some(format_instant(due, terms.calendar.time_zone(), lang)))
+    }
+
     /// SLA figures of one ticket (any visibility: callers check theirs).
     pub async fn ticket_sla(&self, ticket: TicketId, now: Timestamp) -> Result<TicketSla> {
         let timeline = self
@@ -398,7 +513,10 @@ impl Desk {
             .await?
             .pop()
             .ok_or(DomainError::NotFound("ticket"))?;
-        let terms = self.sla_terms(None, timeline.calendar.as_deref())?;
+        let terms = self.sla_terms(
+            timeline.support_level.as_deref(),
+            timeline.calendar.as_deref(),
+        )?;
         Ok(ticket_sla(&terms, &timeline, now))
     }
 
@@ -413,7 +531,10 @@ impl Desk {
         timelines
             .iter()
             .map(|timeline| {
-                let terms = self.sla_terms(None, timeline.calendar.as_deref())?;
+                let terms = self.sla_terms(
+                    timeline.support_level.as_deref(),
+                    timeline.calendar.as_deref(),
+                )?;
                 Ok(ticket_sla(&terms, timeline, now))
             })
             .collect()
@@ -579,6 +700,7 @@ mod tests {
             ticket_id: TicketId(1),
             classification: None,
             calendar: None,
+            support_level: None,
             created_at: at("2025-04-28T09:00:00+03:00"),
             closed_at: Some(at("2025-04-29T18:00:00+03:00")),
             stages: vec![

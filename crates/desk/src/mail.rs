@@ -1006,22 +1006,29 @@ impl Desk {
         let Some(id) = payload.get("ticket_id").and_then(|v| v.as_i64()) else {
             return Ok(None);
         };
-        let Some(ticket) = self.store.ticket(TicketScope::All, TicketId(id)).await? else {
+        let Some(routed) = self.store.routed_ticket(TicketId(id)).await? else {
             return Ok(None);
         };
+        let ticket = routed.ticket;
         let Some(requester) = self.store.user(ticket.requester_id).await? else {
             return Ok(None);
         };
         let locale = requester.locale.clone();
-        let when = |t: Option<Timestamp>| {
-            t.map(|t| {
-                t.to_zoned_datetime(
-                    jiff::tz::TimeZone::get("Europe/Moscow").unwrap_or(jiff::tz::TimeZone::UTC),
-                )
-                .strftime("%d.%m.%Y %H:%M (%Z)")
-                .to_string()
-            })
+        // The promise as the event left it (the row carries it); a row queued before rows
+        // carried it tells the ticket's current one.
+        let promise = match payload.get("next_step_at") {
+            Some(value) => value
+                .as_i64()
+                .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
+            None => ticket.next_step_at,
         };
+        // Dates in the client's calendar's zone and words, as the desk's own messages.
+        let zone = self
+            .ticket_terms(routed.support_level.as_deref(), routed.calendar.as_deref())
+            .map(|terms| terms.calendar.time_zone().clone())
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        let when =
+            |t: Option<Timestamp>| t.map(|t| crate::deadlines::format_instant(t, &zone, &locale));
         let (to, notice) = match kind {
             "comment_added" => {
                 let comment_id = payload.get("comment_id").and_then(|v| v.as_i64());
@@ -1056,7 +1063,7 @@ impl Desk {
                 }
                 let notice = match kind {
                     "ticket_created" => Notice::Accepted {
-                        reaction_due: when(ticket.next_step_at),
+                        reaction_due: when(promise),
                     },
                     "ticket_resolved" => Notice::Solved {
                         rating_url: format!(
@@ -1070,7 +1077,7 @@ impl Desk {
                     },
                     _ => Notice::Status {
                         status: text("status").unwrap_or_else(|| ticket.status.as_str().into()),
-                        next_step: when(ticket.next_step_at),
+                        next_step: when(promise),
                     },
                 };
                 let mut rendered =

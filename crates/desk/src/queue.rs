@@ -177,7 +177,12 @@ impl Desk {
         Ok(items
             .into_iter()
             .map(|item| {
-                let idle = self.task_calendar_idle(&item.task, item.calendar.as_deref(), now);
+                let idle = self.task_calendar_idle(
+                    &item.task,
+                    item.support_level.as_deref(),
+                    item.calendar.as_deref(),
+                    now,
+                );
                 let why = self
                     .priorities
                     .explain(&item.input, &user.locale, &zone, now);
@@ -192,11 +197,12 @@ impl Desk {
             .collect())
     }
 
-    /// Whether the calendar a task is worked by (its team's, else its ticket's) is not
-    /// running at `now`.
+    /// Whether the calendar a task is worked by (its team's, else its ticket's under its
+    /// support level) is not running at `now`.
     fn task_calendar_idle(
         &self,
         task: &Task,
+        ticket_level: Option<&str>,
         ticket_calendar: Option<&str>,
         now: Timestamp,
     ) -> bool {
@@ -207,7 +213,7 @@ impl Desk {
         let calendar = team
             .and_then(|t| self.sla().calendars.team_calendar(&t))
             .or_else(|| {
-                self.sla_terms(None, ticket_calendar)
+                self.sla_terms(ticket_level, ticket_calendar)
                     .ok()
                     .map(|t| t.calendar)
             });

@@ -46,6 +46,12 @@ pub(crate) struct StepContext<'a> {
     pub result: Option<&'a str>,
     /// The calendar the ticket's deadlines count in (the ticket's or its client's), if set.
     pub calendar: Option<&'a str>,
+    /// The support level the ticket was registered with (`None`: the default level).
+    pub level: Option<&'a str>,
+    /// The ticket's stages and statuses so far, when the step takes it back from waiting
+    /// on the client: a stage it worked before the wait keeps its clock
+    /// ([`crate::deadlines::clock_origin`]).
+    pub history: Option<&'a okno_store::TicketTimeline>,
 }
 
 pub(crate) fn route_state(text: &str) -> Option<RouteState> {
@@ -65,39 +71,64 @@ fn ticket_status(status: Status) -> TicketStatus {
 }
 
 impl Desk {
-    /// The deadline of a task with `norm`, counted from `from`: the promised instant (the
-    /// ticket's next-step date, in the client's calendar) and the internal one (the task's
-    /// `due_at`, in the calendar of the team doing the work when it has its own).
-    ///
-    /// For now every ticket follows the default support level and its calendar; contracts
-    /// (a later issue) will pick the client's level here.
+    /// The terms a ticket's deadlines follow: the support level it was registered with
+    /// (its contract's at registration, so a later contract change does not rewrite its
+    /// promises) counted in its calendar (the ticket's, else its client's, else the
+    /// level's).
+    pub(crate) fn ticket_terms(
+        &self,
+        level: Option<&str>,
+        calendar: Option<&str>,
+    ) -> Option<crate::deadlines::SlaTerms<'_>> {
+        crate::deadlines::SlaTerms::resolve(self.sla(), level, calendar)
+    }
+
+    /// The deadline of a task with `norm`, counted from `from` under the ticket's `level`
+    /// and `calendar` and pushed back by the client's `waits` since `from`: the promised
+    /// instant (the ticket's next-step date, in the client's calendar) and the internal one
+    /// (the task's `due_at`, in the calendar of the team doing the work when it has its
+    /// own).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn due_for(
         &self,
         norm: Norm,
         classification: Option<Classification>,
         stage: &str,
+        level: Option<&str>,
         calendar: Option<&str>,
         team: Option<&str>,
         from: Timestamp,
+        waits: &[(Timestamp, Timestamp)],
     ) -> Option<okno_sla::Deadline> {
         let sla = self.sla();
-        let terms = crate::deadlines::SlaTerms::resolve(sla, None, calendar)?;
+        let terms = self.ticket_terms(level, calendar)?;
         let due = crate::deadlines::task_due(&terms, classification, Some(stage), norm, from)?;
-        Some(match team.and_then(|t| sla.calendars.team_calendar(t)) {
-            Some(team_calendar) => {
-                crate::deadlines::count_in_team(due, terms.calendar, team_calendar, from)
-            }
-            None => due,
+        let (due, team_calendar) = match team.and_then(|t| sla.calendars.team_calendar(t)) {
+            Some(team_calendar) => (
+                crate::deadlines::count_in_team(due, terms.calendar, team_calendar, from),
+                team_calendar,
+            ),
+            None => (due, terms.calendar),
+        };
+        let waits: Vec<_> = waits.iter().copied().filter(|&(w, _)| w >= from).collect();
+        Some(okno_sla::Deadline {
+            promised: crate::deadlines::after_waits(terms.calendar, due.promised, &waits),
+            internal: crate::deadlines::after_waits(team_calendar, due.internal, &waits),
         })
     }
 
-    /// An instant as the client reads it: in the support calendar's time zone.
-    fn client_time(&self, at: Timestamp, locale: &str) -> String {
-        let sla = self.sla();
-        let zone = sla
-            .default_level()
-            .and_then(|level| sla.calendar_of(level).ok())
-            .map(|calendar| calendar.time_zone().clone())
+    /// An instant as the client reads it: in the time zone of the calendar the ticket's
+    /// deadlines count in (a Novosibirsk client reads Novosibirsk time).
+    fn client_time(
+        &self,
+        at: Timestamp,
+        level: Option<&str>,
+        calendar: Option<&str>,
+        locale: &str,
+    ) -> String {
+        let zone = self
+            .ticket_terms(level, calendar)
+            .map(|terms| terms.calendar.time_zone().clone())
             .unwrap_or(jiff::tz::TimeZone::UTC);
         crate::deadlines::format_instant(at, &zone, locale)
     }
@@ -143,19 +174,34 @@ impl Desk {
                         (None, Some(pool)) => Some(pool.clone()),
                         (None, None) => None,
                     };
+                    let (from, waits) = match context.history {
+                        Some(history) => crate::deadlines::clock_origin(
+                            &history.stages,
+                            &history.statuses,
+                            &task.stage,
+                            at,
+                        ),
+                        None => (at, Vec::new()),
+                    };
                     let due = self.due_for(
                         task.norm,
                         classification,
                         &task.stage,
+                        context.level,
                         context.calendar,
                         team.as_deref(),
-                        at,
+                        from,
+                        &waits,
                     );
-                    let promised = due.map(|d| d.promised);
-                    next_step = Some(match next_step.flatten() {
-                        Some(earlier) => Some(promised.map_or(earlier, |p| p.min(earlier))),
-                        None => promised,
-                    });
+                    // The reply a client's message asks for is side work under the promise
+                    // the ticket has: it does not change what the client was told.
+                    if task.kind != okno_workflow::engine::REPLY_TASK {
+                        let promised = due.map(|d| d.promised);
+                        next_step = Some(match next_step.flatten() {
+                            Some(earlier) => Some(promised.map_or(earlier, |p| p.min(earlier))),
+                            None => promised,
+                        });
+                    }
                     let row = okno_store::NewTask {
                         kind: task.kind.clone(),
                         title: task.title.ru.clone(),
@@ -189,7 +235,7 @@ impl Desk {
         // `{due}` is the promised date of this step's tasks; `{result}` the action's output.
         let due_text = next_step.flatten().map_or_else(
             || "—".to_owned(),
-            |due| self.client_time(due, context.locale),
+            |due| self.client_time(due, context.level, context.calendar, context.locale),
         );
         for index in messages {
             if let ChangeStep::PublicMessage(text) = &mut steps[index] {
@@ -291,6 +337,7 @@ impl Desk {
     where
         F: Fn(&Workflow, &RouteState) -> std::result::Result<Step, EngineError>,
     {
+        let mut resumed = false;
         for _ in 0..ATTEMPTS {
             let routed = match read.take() {
                 Some(routed) => routed,
@@ -304,6 +351,7 @@ impl Desk {
                 ticket,
                 route,
                 calendar,
+                support_level,
                 requester_locale,
             } = routed;
             let state = route_state(&route).ok_or_else(|| {
@@ -312,14 +360,38 @@ impl Desk {
             let catalog = self.workflow_catalog_for(&state).await?;
             let workflow = catalog.workflow_of(&state).map_err(engine_error)?;
             let step = event(workflow, &state).map_err(engine_error)?;
+            let now = self.now();
+            // Back from waiting on the client: the history decides where clocks resume.
+            let history = if ticket.status == TicketStatus::WaitingClient {
+                self.store.ticket_timelines(Some(id), now, now).await?.pop()
+            } else {
+                None
+            };
             let context = StepContext {
                 locale: &requester_locale,
                 classification: ticket.classification,
                 carried,
                 result,
                 calendar: calendar.as_deref(),
+                level: support_level.as_deref(),
+                history: history.as_ref(),
             };
-            let (mut change, actions) = self.plan(route, &step, &context, self.now()).await?;
+            let (mut change, actions) = self.plan(route, &step, &context, now).await?;
+            let leaves_wait = change.steps.iter().any(|s| {
+                matches!(
+                    s,
+                    ChangeStep::SetStatus(TicketStatus::New | TicketStatus::InProgress)
+                )
+            });
+            if let Some(history) = history.as_ref().filter(|_| leaves_wait) {
+                // Once per event: a step computed again after a conflict finds the
+                // deadlines that waited moved already.
+                if !resumed {
+                    self.resume_from_wait(id, history, now).await?;
+                    resumed = true;
+                }
+                change.steps.push(ChangeStep::ResumeClock);
+            }
             change.actor = actor;
             change.complete = complete.clone();
             if !prefix.is_empty() {
@@ -330,6 +402,23 @@ impl Desk {
             }
         }
         Err(DomainError::Conflict("the ticket is changing right now; try again".into()).into())
+    }
+
+    /// The ticket leaves its wait on the client at `at`: its clock, stopped when the wait
+    /// began (by the clock job, or here when the answer came before the job ran), runs
+    /// again, moving the deadlines that waited. The change that follows clears the pause
+    /// in its own transaction too ([`ChangeStep::ResumeClock`]), so the clock job never
+    /// moves its new deadlines again.
+    async fn resume_from_wait(
+        &self,
+        id: TicketId,
+        history: &okno_store::TicketTimeline,
+        at: Timestamp,
+    ) -> Result<()> {
+        if let Some(&(since, _)) = crate::deadlines::waiting_spans(&history.statuses, at).last() {
+            self.store.pause_ticket_clock(id, since).await?;
+        }
+        self.resume_clock(id, at).await
     }
 
     /// Runs the automatic actions routes wait for that no process has run since

@@ -239,8 +239,15 @@ impl Desk {
             .await?;
         let (created, actions) = loop {
             let clock = self.clock_start(&admission, calendar.as_deref(), now);
+            let level = self.admitted_level(&admission);
             let (mut change, actions) = self
-                .start_route(requester, &service.workflow, calendar.as_deref(), clock)
+                .start_route(
+                    requester,
+                    &service.workflow,
+                    Some(level),
+                    calendar.as_deref(),
+                    clock,
+                )
                 .await?;
             change.actor = Some(user.id);
             change.at = now;
@@ -273,12 +280,14 @@ impl Desk {
 
     /// The first step of a new route: the latest version of the service's workflow, which
     /// the ticket then keeps while newer versions are published; its deadlines counted
-    /// from `clock` (a deferred ticket's next period, or now). The change is dated `clock`
-    /// too, which the caller may set back.
+    /// from `clock` (a deferred ticket's next period, or now) under the support `level`
+    /// it is registered with. The change is dated `clock` too, which the caller may set
+    /// back.
     pub(crate) async fn start_route(
         &self,
         user: &User,
         workflow: &str,
+        level: Option<&str>,
         calendar: Option<&str>,
         clock: Timestamp,
     ) -> Result<(okno_store::TicketChange, Vec<crate::route::Action>)> {
@@ -290,6 +299,8 @@ impl Desk {
             carried: None,
             result: None,
             calendar,
+            level,
+            history: None,
         };
         let (mut change, actions) = self.plan("{}".into(), &step, &context, clock).await?;
         change.actor = Some(user.id);

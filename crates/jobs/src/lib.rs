@@ -129,6 +129,23 @@ fn terms<'a>(desk: &'a Desk, calendar: Option<&str>) -> Result<SlaTerms<'a>> {
     Ok(desk.sla_terms(None, calendar)?)
 }
 
+/// The terms of one ticket, remembered per (calendar, support level) for one pass.
+type TermsCache<'a> = BTreeMap<(Option<String>, Option<String>), SlaTerms<'a>>;
+
+fn ticket_terms<'a, 'c>(
+    desk: &'a Desk,
+    cache: &'c mut TermsCache<'a>,
+    calendar: &Option<String>,
+    level: &Option<String>,
+) -> Result<&'c SlaTerms<'a>> {
+    let key = (calendar.clone(), level.clone());
+    if !cache.contains_key(&key) {
+        let found = desk.sla_terms(level.as_deref(), calendar.as_deref())?;
+        cache.insert(key.clone(), found);
+    }
+    Ok(&cache[&key])
+}
+
 /// The first instant after `after` that is `at` local time on a working day of `calendar`.
 pub fn next_review(calendar: &okno_sla::Calendar, at: Time, after: Timestamp) -> Timestamp {
     let zone = calendar.time_zone().clone();
@@ -195,15 +212,9 @@ pub async fn deadline_watch(
     now: Timestamp,
 ) -> Result<WatchReport> {
     let mut report = WatchReport::default();
-    let mut calendars: BTreeMap<Option<String>, SlaTerms<'_>> = BTreeMap::new();
+    let mut cache = TermsCache::new();
     for task in desk.store.watched_tasks().await? {
-        if !calendars.contains_key(&task.calendar) {
-            calendars.insert(
-                task.calendar.clone(),
-                terms(desk, task.calendar.as_deref())?,
-            );
-        }
-        let terms = &calendars[&task.calendar];
+        let terms = *ticket_terms(desk, &mut cache, &task.calendar, &task.support_level)?;
         let snapshot = DeadlineSnapshot {
             subject: Watched::Task(task.task_id.0),
             started: task.created_at,
@@ -249,24 +260,18 @@ pub async fn deadline_watch(
         )
         .await?;
     }
-    let default_terms = terms(desk, None)?;
     for ticket in desk.store.overdue_tickets(now).await? {
+        let terms = *ticket_terms(desk, &mut cache, &ticket.calendar, &ticket.support_level)?;
         let snapshot = DeadlineSnapshot {
             subject: Watched::Ticket(ticket.ticket_id.0),
             started: ticket.next_step_at,
             due: ticket.next_step_at,
             progressed: true,
         };
-        let Some(decision) =
-            okno_sla::deadline_alert(rules, default_terms.calendar, &snapshot, now)
-        else {
+        let Some(decision) = okno_sla::deadline_alert(rules, terms.calendar, &snapshot, now) else {
             continue;
         };
-        let due = format_instant(
-            ticket.next_step_at,
-            default_terms.calendar.time_zone(),
-            "ru",
-        );
+        let due = format_instant(ticket.next_step_at, terms.calendar.time_zone(), "ru");
         let title = format!(
             "Нарушен срок, обещанный клиенту: {} «{}», срок был {due}",
             TicketNumber(ticket.ticket_id.0),

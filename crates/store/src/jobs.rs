@@ -73,6 +73,8 @@ pub struct WatchedTask {
     /// The calendar the ticket's deadlines count in (`tickets.calendar`, else the
     /// client's); `None`: the support level's.
     pub calendar: Option<String>,
+    /// The support level the ticket was registered with; `None`: the default level.
+    pub support_level: Option<String>,
 }
 
 /// An open ticket whose promised next-step date has passed while its clock runs.
@@ -81,6 +83,10 @@ pub struct OverdueTicket {
     pub ticket_id: TicketId,
     pub subject: String,
     pub next_step_at: Timestamp,
+    /// The ticket's (else its client's) calendar; `None`: the support level's.
+    pub calendar: Option<String>,
+    /// The support level the ticket was registered with; `None`: the default level.
+    pub support_level: Option<String>,
 }
 
 /// An open ticket and the working time specialists logged on it.
@@ -159,6 +165,8 @@ pub struct TicketTimeline {
     pub ticket_id: TicketId,
     pub classification: Option<Classification>,
     pub calendar: Option<String>,
+    /// The support level the ticket was registered with; `None`: the default level.
+    pub support_level: Option<String>,
     pub created_at: Timestamp,
     pub closed_at: Option<Timestamp>,
     pub stages: Vec<StageEntry>,

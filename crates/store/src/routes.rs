@@ -27,6 +27,10 @@ pub enum ChangeStep {
     CancelTask { kind: String, stage: String },
     /// The route is over: `closed_at` is set and any task still open is cancelled.
     Close,
+    /// The ticket's deadline clock runs again: the change takes it back from waiting on
+    /// the client with its deadlines counted past the wait already (the clock job must not
+    /// move them again).
+    ResumeClock,
     /// A draft was sent: it counts as created now and the desk is told (outbox).
     Submitted,
     /// How a new ticket was taken (contracts and limits): not `registered` puts it in line
@@ -97,6 +101,8 @@ pub struct QueueItem {
     pub input: okno_domain::priority::RankInput,
     /// The ticket's (or its client's) calendar; `None`: the support level's.
     pub calendar: Option<String>,
+    /// The support level the ticket was registered with; `None`: the default level.
+    pub support_level: Option<String>,
 }
 
 /// Where a queue page ends: the sort key of its last task.
@@ -156,6 +162,9 @@ pub struct RoutedTicket {
     pub route: String,
     /// The ticket's own calendar, else its client's.
     pub calendar: Option<String>,
+    /// The support level the ticket was registered with (its contract's, else the
+    /// registration default); `None`: the desk's default level.
+    pub support_level: Option<String>,
     /// The requester's language, for the public messages a step writes.
     pub requester_locale: String,
 }

@@ -680,7 +680,8 @@ async fn drafts_and_submission(db: Db) {
 
     let created = (
         "ticket_created".to_owned(),
-        serde_json::json!({ "ticket_id": draft.id.0 }),
+        // A ticket without a route promises no next step at its event.
+        serde_json::json!({ "ticket_id": draft.id.0, "next_step_at": null }),
     );
     assert_eq!(outbox(&db).await, std::slice::from_ref(&created));
     let late = store

@@ -956,6 +956,59 @@ async fn announcements_reach_only_the_chosen_clients() {
 }
 
 #[tokio::test]
+async fn the_header_and_the_desks_message_make_one_promise() {
+    let app = spawn().await;
+    let anna = app.login("anna@alfa.test").await;
+    let contact = app
+        .desk
+        .store
+        .user(app.alfa_contact)
+        .await
+        .unwrap()
+        .unwrap();
+    let ticket = app
+        .desk
+        .open_ticket(
+            &contact,
+            okno_desk::tickets::TicketInput {
+                service: "question".into(),
+                subject: "Отчёт".into(),
+                description: "Не строится".into(),
+                client: None,
+                draft: false,
+                requester: None,
+            },
+        )
+        .await
+        .unwrap();
+    // The client's own message asks for a reply; the promise made stays the one.
+    app.desk
+        .comment(&contact, ticket.id, "Дополнение", false)
+        .await
+        .unwrap();
+    let promise = app
+        .desk
+        .promise_text(ticket.id, "ru")
+        .await
+        .unwrap()
+        .expect("an open ticket promises its next step");
+    let (_, html) = app
+        .page(&anna, &format!("/tickets/{}", ticket.number()))
+        .await;
+    assert!(
+        html.contains(&format!("Мы ответим до {promise}.")),
+        "{html}"
+    );
+    let said = app.desk.store.comments(ticket.id, false).await.unwrap();
+    assert!(
+        said.iter()
+            .filter(|c| c.author_id.is_none())
+            .any(|c| c.body.contains(&format!("до {promise}."))),
+        "the header and the desk's message name the same instant: {said:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_open_ticket_cannot_be_rated_and_shows_the_promise() {
     let app = spawn().await;
     let anna = app.login("anna@alfa.test").await;

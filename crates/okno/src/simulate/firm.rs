@@ -7,7 +7,7 @@ use anyhow::Context;
 use jiff::ToSpan;
 use jiff::civil::Date;
 use okno_desk::contracts::{ClientInput, ContactInput, ContractInput, LimitInput};
-use okno_domain::{ClientId, Email, Line, Role, User, UserId};
+use okno_domain::{Email, Line, Role, User, UserId};
 use okno_store::NewUser;
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -15,7 +15,6 @@ use rand::rngs::StdRng;
 /// A client and what the simulation knows of it (the checks read the rest from history).
 #[derive(Debug, Clone)]
 pub struct Client {
-    pub id: ClientId,
     pub code: String,
     /// `ru-standard` or `nsk-standard`.
     pub calendar: &'static str,
@@ -163,7 +162,7 @@ pub async fn build(
         } else {
             "ru-standard"
         };
-        let (record, _) = desk
+        desk
             .save_client(
                 &admin,
                 ClientInput {
@@ -222,7 +221,6 @@ pub async fn build(
             )),
         }
         let mut client = Client {
-            id: record.id,
             code,
             calendar,
             contacts,

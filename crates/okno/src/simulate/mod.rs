@@ -17,7 +17,7 @@ use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use okno_desk::{Desk, Settings};
-use okno_domain::{Clock, ManualClock, TicketNumber};
+use okno_domain::{ManualClock, TicketNumber};
 use okno_jobs::{Job, JobSettings, Scheduler};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -129,7 +129,6 @@ impl MailSender for Sink {
 pub struct TicketModel {
     pub client: usize,
     pub contact: usize,
-    pub created_at: Timestamp,
     /// The support level of the client's contract that day (`None`: no contract).
     pub level: Option<&'static str>,
 }
@@ -410,7 +409,6 @@ impl World {
                     TicketModel {
                         client,
                         contact,
-                        created_at: now,
                         level,
                     },
                 );

@@ -155,7 +155,7 @@ impl JobStore for Backend {
     async fn watched_tasks(&self) -> Result<Vec<WatchedTask>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT k.id, k.ticket_id, k.kind, k.title, k.created_at, k.due_at, \
-             COALESCE(t.calendar, c.calendar) AS calendar, \
+             COALESCE(t.calendar, c.calendar) AS calendar, t.support_level, \
              (EXISTS (SELECT 1 FROM history h JOIN users u ON u.id = h.actor_id \
                       WHERE h.ticket_id = k.ticket_id AND h.at >= k.created_at AND u.role <> 'client') \
               OR EXISTS (SELECT 1 FROM time_entries e WHERE e.task_id = k.id)) AS progressed, \
@@ -182,6 +182,7 @@ impl JobStore for Backend {
                     progressed: r.try_get("progressed")?,
                     at_risk_alerted: r.try_get("at_risk_alerted")?,
                     calendar: r.try_get("calendar")?,
+                    support_level: r.try_get("support_level")?,
                 })
             })
             .collect()
@@ -189,7 +190,8 @@ impl JobStore for Backend {
 
     async fn overdue_tickets(&self, now: Timestamp) -> Result<Vec<OverdueTicket>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT t.id, t.subject, t.next_step_at FROM tickets t \
+            "SELECT t.id, t.subject, t.next_step_at, COALESCE(t.calendar, c.calendar) AS calendar, \
+             t.support_level FROM tickets t JOIN clients c ON c.id = t.client_id \
              WHERE t.status IN {CLOCK_RUNS} AND t.clock_paused_at IS NULL \
              AND t.next_step_at IS NOT NULL AND t.next_step_at <= $1 \
              AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.ticket_id = t.id AND a.task_id IS NULL \
@@ -205,6 +207,8 @@ impl JobStore for Backend {
                     ticket_id: TicketId(r.try_get("id")?),
                     subject: r.try_get("subject")?,
                     next_step_at: instant(r.try_get("next_step_at")?)?,
+                    calendar: r.try_get("calendar")?,
+                    support_level: r.try_get("support_level")?,
                 })
             })
             .collect()
@@ -706,7 +710,7 @@ impl JobStore for Backend {
     ) -> Result<Vec<TicketTimeline>> {
         let mut sql = Sql::new(
             "SELECT t.id, t.classification, COALESCE(t.calendar, c.calendar) AS calendar, \
-             t.created_at, t.closed_at FROM tickets t JOIN clients c ON c.id = t.client_id WHERE",
+             t.support_level, t.created_at, t.closed_at FROM tickets t JOIN clients c ON c.id = t.client_id WHERE",
         );
         timeline_filter(&mut sql, ticket, from, until);
         sql.push(" ORDER BY t.id");
@@ -722,6 +726,7 @@ impl JobStore for Backend {
                     None => None,
                 },
                 calendar: r.try_get("calendar")?,
+                support_level: r.try_get("support_level")?,
                 created_at: instant(r.try_get("created_at")?)?,
                 closed_at: optional_instant(r, "closed_at")?,
                 stages: Vec::new(),

@@ -633,7 +633,7 @@ impl Store for Backend {
             enqueue(
                 &mut tx,
                 "ticket_created",
-                serde_json::json!({ "ticket_id": id.0 }),
+                serde_json::json!({ "ticket_id": id.0, "next_step_at": null }),
                 at,
             )
             .await?;
@@ -707,7 +707,7 @@ impl Store for Backend {
         enqueue(
             &mut tx,
             "ticket_created",
-            serde_json::json!({ "ticket_id": id.0 }),
+            serde_json::json!({ "ticket_id": id.0, "next_step_at": null }),
             at,
         )
         .await?;

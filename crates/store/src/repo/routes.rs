@@ -9,7 +9,8 @@ const TASK_SELECT: &str = "SELECT k.id, k.ticket_id, k.kind, k.title, k.line, k.
 fn routed_select() -> String {
     TICKET_SELECT.replace(
         " FROM tickets t",
-        ", t.route, COALESCE(t.calendar, c.calendar) AS calendar, u.locale AS requester_locale \
+        ", t.route, COALESCE(t.calendar, c.calendar) AS calendar, t.support_level AS support_level, \
+         u.locale AS requester_locale \
          FROM tickets t",
     )
 }
@@ -19,6 +20,7 @@ fn routed_from(row: &DbRow) -> Result<RoutedTicket> {
         ticket: ticket_from(row)?,
         route: row.try_get("route")?,
         calendar: row.try_get("calendar")?,
+        support_level: row.try_get("support_level")?,
         requester_locale: row.try_get("requester_locale")?,
     })
 }
@@ -263,7 +265,7 @@ async fn apply_steps(
     }
     let status_before = status.clone();
     let classification_before = classification.clone();
-    let (mut closed, mut submitted) = (false, false);
+    let (mut closed, mut submitted, mut resume_clock) = (false, false, false);
     let mut admitted = None;
     let mut registration = None;
     let mut new_tasks = Vec::new();
@@ -375,6 +377,7 @@ async fn apply_steps(
                 }
             }
             ChangeStep::Close => closed = true,
+            ChangeStep::ResumeClock => resume_clock = true,
             ChangeStep::Submitted => {
                 submitted = true;
                 let payload = serde_json::json!({ "ticket_id": ticket.0 });
@@ -474,6 +477,9 @@ async fn apply_steps(
     if closed {
         sql.push(", closed_at = ").bind(Param::Int(ms(at)));
     }
+    if resume_clock {
+        sql.push(", clock_paused_at = NULL");
+    }
     if submitted {
         sql.push(", created_at = ").bind(Param::Int(ms(at)));
     }
@@ -526,10 +532,29 @@ async fn apply_steps(
         pending.history[waiting].3 = Some(id.to_string());
         pending.desk_messages.push(id);
     }
+    let changed = ticket_from(&row)?;
+    // A notice carries the promise as its event left it, so the mail tells what was true
+    // then whenever it is sent; a ticket not on our side (waiting on the client, solved,
+    // closed) promises no next step.
+    let promise = changed
+        .next_step_at
+        .filter(|_| matches!(changed.status, TicketStatus::New | TicketStatus::InProgress))
+        .map(ms);
+    for (kind, payload) in &mut pending.outbox {
+        if *kind == "ticket_created"
+            && let Ok(mut value) = serde_json::from_str::<serde_json::Value>(payload)
+        {
+            value["next_step_at"] = promise.into();
+            *payload = value.to_string();
+        }
+    }
     let mut messages = std::mem::take(&mut pending.desk_messages);
     if let Some((kind, status)) = notice {
-        let mut payload =
-            serde_json::json!({ "ticket_id": ticket.0, "comment_id": messages.pop() });
+        let mut payload = serde_json::json!({
+            "ticket_id": ticket.0,
+            "comment_id": messages.pop(),
+            "next_step_at": promise,
+        });
         if let Some(status) = status {
             payload["status"] = status.into();
         }
@@ -543,7 +568,7 @@ async fn apply_steps(
         Some(rules) => super::queue::ranks_from(&rank_rows, rules)?,
         None => Vec::new(),
     };
-    Ok((ticket_from(&row)?, ranks))
+    Ok((changed, ranks))
 }
 
 /// A comment on the ticket (`None` author: the desk itself); answers its id.
@@ -802,7 +827,8 @@ impl RouteStore for Backend {
         }
         sql.push(") q");
         let text = format!(
-            "{}, k.rank, t.route, COALESCE(t.calendar, c.calendar) AS calendar, {} FROM tasks k{} \
+            "{}, k.rank, t.route, COALESCE(t.calendar, c.calendar) AS calendar, \
+             t.support_level AS support_level, {} FROM tasks k{} \
              WHERE k.id IN ({}) ORDER BY k.rank, k.id LIMIT ",
             TASK_SELECT.replace(" FROM tasks k", ""),
             super::queue::RANK_COLUMNS,
@@ -825,6 +851,7 @@ impl RouteStore for Backend {
                     rank: row.try_get("rank")?,
                     input: super::queue::rank_input_from(row)?,
                     calendar: row.try_get("calendar")?,
+                    support_level: row.try_get("support_level")?,
                 })
             })
             .collect()

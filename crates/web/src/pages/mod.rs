@@ -288,8 +288,8 @@ async fn home(
     Ok(render(StatusCode::OK, &view))
 }
 
-/// Whether the support calendar is not running right now: open tickets then show greyed.
-/// Every ticket follows the default support level's calendar until contracts pick others.
+/// Whether the desk's support calendar (the default level's) is not running right now:
+/// the list then shows its open tickets greyed.
 fn support_calendar_idle(desk: &Desk) -> bool {
     desk.sla_terms(None, None)
         .is_ok_and(|terms| okno_desk::deadlines::calendar_idle(terms.calendar, desk.now()))
@@ -348,7 +348,9 @@ async fn load_ticket(
         .map(|s| s.name.get(lang.code()).to_owned())
         .unwrap_or_else(|| ticket.service.clone());
     let rating = desk.ticket_rating(user, ticket.id).await?;
+    let promise = desk.promise_text(ticket.id, lang.code()).await?;
     Ok(TicketData {
+        promise,
         rating,
         comments: desk.comments(user, ticket.id).await?,
         attachments: desk.attachments(user, ticket.id).await?,

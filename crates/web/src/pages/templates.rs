@@ -308,6 +308,8 @@ pub struct TicketData {
     pub rating: Option<okno_store::Rating>,
     /// The largest file the desk takes, in bytes (checked in the browser before sending).
     pub upload_limit: u64,
+    /// The ticket's promise in the words and zone of the desk's messages to the client.
+    pub promise: Option<String>,
 }
 
 /// What the viewer typed into the ticket page's forms, kept when it is shown again.
@@ -411,15 +413,10 @@ impl TicketTemplate {
             requester: t.requester_name.clone(),
             next_step: ctx.when(t.next_step_at),
             created: ctx.when(Some(t.created_at)),
-            promise: t
-                .next_step_at
-                .filter(|_| matches!(t.status, TicketStatus::New | TicketStatus::InProgress))
-                .map(|at| {
-                    ctx.with(
-                        "ticket-promise",
-                        &ctx.lang.weekday_time(at, &ctx.zone, ctx.now),
-                    )
-                }),
+            promise: data
+                .promise
+                .as_ref()
+                .map(|when| ctx.with("ticket-promise", when)),
             may_rate: !ctx.is_staff()
                 && matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed),
             rating: data.rating.as_ref().map(|r| r.score),
