@@ -566,7 +566,11 @@ async fn auto_close_after_three_working_days_of_silence(db: TestDb) {
     let mut notices = Vec::new();
     while let Some(row) = f
         .store()
-        .claim_outbox(&["ticket_auto_closed", "comment_added"], far, lease)
+        .claim_outbox(
+            &[OutboxKind::TicketAutoClosed, OutboxKind::CommentAdded],
+            far,
+            lease,
+        )
         .await
         .unwrap()
     {
