@@ -641,11 +641,40 @@ impl Desk {
             text.chars().take(BODY_MAX_CHARS).collect()
         };
         append_notes(&mut body, notes);
-        let mut steps = vec![incoming.step(author.id, Some(MailText { body, internal }))];
+        let from_client = !author.role.is_staff();
+        let closed = if from_client {
+            self.closed_reply(ticket).await?
+        } else {
+            None
+        };
+        let mut steps = vec![incoming.step(
+            author.id,
+            Some(MailText {
+                body: body.clone(),
+                internal,
+            }),
+        )];
         steps.extend(task.map(|t| ChangeStep::CreateTask(t, None)));
-        let routed = !author.role.is_staff()
-            && ticket.status.is_open()
-            && crate::route::route_state(&route).is_some();
+        // A reply to a closed ticket reaches a person: the ticket reopens, or the message
+        // (kept on the closed ticket) opens a new one.
+        match closed {
+            Some(ClosedReply::Reopen) => {
+                return match self.reopen_for(ticket.id, author, steps).await {
+                    Ok(_) => Ok(IngestOutcome::Updated(ticket.number())),
+                    Err(e) => taken_in_or_refused(e),
+                };
+            }
+            Some(ClosedReply::FollowUp) => {
+                if let Err(e) = self.mail_change(ticket.id, route, author, steps).await {
+                    return taken_in_or_refused(e);
+                }
+                let new = self.follow_up(ticket, author, &body).await?;
+                return Ok(IngestOutcome::Created(new.number()));
+            }
+            None => {}
+        }
+        let routed =
+            from_client && ticket.status.is_open() && crate::route::route_state(&route).is_some();
         let written = if routed {
             match self
                 .advance_once(

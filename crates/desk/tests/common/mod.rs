@@ -32,11 +32,27 @@ pub async fn firm(store: Arc<dyn Store>) -> Firm {
 
 /// The firm on a desk with a configuration directory of its own (`None`: the shipped one).
 pub async fn firm_in(store: Arc<dyn Store>, config_dir: Option<std::path::PathBuf>) -> Firm {
+    firm_with(store, config_dir, None).await
+}
+
+/// The firm on a desk whose time is `clock` (a manual one the test moves).
+pub async fn firm_on(store: Arc<dyn Store>, clock: Arc<dyn okno_domain::Clock>) -> Firm {
+    firm_with(store, None, Some(clock)).await
+}
+
+async fn firm_with(
+    store: Arc<dyn Store>,
+    config_dir: Option<std::path::PathBuf>,
+    clock: Option<Arc<dyn okno_domain::Clock>>,
+) -> Firm {
     let files = tempfile::tempdir().unwrap();
-    let settings = Settings {
+    let mut settings = Settings {
         config_dir,
         ..Settings::new(files.path().to_owned())
     };
+    if let Some(clock) = clock {
+        settings.clock = clock;
+    }
     let desk = Desk::start(store.clone(), settings).await.unwrap();
     let client = store
         .create_client("ALFA", "Alfa LLC", Some("alfa.demo"))

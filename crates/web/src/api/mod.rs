@@ -364,11 +364,11 @@ async fn create_comment(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<CreateComment>,
 ) -> Result<(StatusCode, Json<CommentView>), ApiError> {
-    let comment = state
+    let posted = state
         .desk
-        .comment(&user, ticket_id(&id)?, &req.body, req.internal)
+        .post_comment(&user, ticket_id(&id)?, &req.body, req.internal)
         .await?;
-    Ok((StatusCode::CREATED, Json(comment.into())))
+    Ok((StatusCode::CREATED, Json(posted.into())))
 }
 
 #[utoipa::path(get, path = "/tickets/{id}/history", tag = "tickets", params(("id" = String, Path)),
