@@ -5,7 +5,7 @@ use okno_domain::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-fn rfc3339(t: Timestamp) -> String {
+pub(crate) fn rfc3339(t: Timestamp) -> String {
     t.to_string()
 }
 
