@@ -271,7 +271,8 @@ impl Desk {
         })
     }
 
-    /// Queues the report to the client's contacts (the mail worker sends `work_report`).
+    /// Queues the report to the client's active contacts: the mail worker sends it in
+    /// their language with the report attached.
     pub async fn send_work_report(&self, user: &User, client: &str, month: &str) -> Result<usize> {
         let report = self.work_report(user, client, month).await?;
         let record = self.client_record(user, client).await?;
@@ -288,13 +289,13 @@ impl Desk {
         }
         let payload = json!({
             "client": report.client,
+            "client_name": report.client_name,
             "month": report.month,
             "contacts": contacts,
-            "subject": format!("Отчёт о работах за {} / Work report for {}", report.month, report.month),
             "html": work_report_html(&report),
         });
         self.store
-            .enqueue_notice("work_report", payload, self.now())
+            .enqueue_notice(OutboxKind::WorkReport, payload, self.now())
             .await?;
         Ok(contacts.len())
     }

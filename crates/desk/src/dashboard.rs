@@ -120,6 +120,17 @@ impl Desk {
         }
     }
 
+    /// The daily reviews, newest first (at most `limit`, up to 500): the day, the pool, the
+    /// text listing the open tickets, when it was made and done. Managers and admins.
+    pub async fn daily_reviews(
+        &self,
+        user: &User,
+        limit: u32,
+    ) -> Result<Vec<okno_store::DailyReview>> {
+        self.manager_only(user)?;
+        Ok(self.store.daily_reviews(limit).await?)
+    }
+
     /// The manager's dashboard as of `now`, days counted in `zone`.
     pub async fn dashboard(
         &self,

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod auth;
 pub mod billing;
 pub mod calendars;
+pub mod closed;
 pub mod config;
 pub mod contract_settings;
 pub mod contracts;
@@ -88,6 +89,9 @@ pub struct Settings {
     pub search_indexer: bool,
     /// Where "now" comes from: the system clock, or a manual one in tests and simulations.
     pub clock: Arc<dyn Clock>,
+    /// How long after closing a client's message reopens a ticket; later it opens a new
+    /// ticket linked to the closed one (default 14 days).
+    pub reopen_within: jiff::SignedDuration,
 }
 
 impl Settings {
@@ -99,6 +103,7 @@ impl Settings {
             mail: okno_mail::MailSettings::default(),
             search_indexer: true,
             clock: Arc::new(SystemClock),
+            reopen_within: okno_domain::notice::REOPEN_WITHIN,
         }
     }
 }

@@ -116,19 +116,6 @@ impl From<DeskError> for Refusal {
     }
 }
 
-/// The outbox kinds the mail worker delivers.
-pub const MAIL_KINDS: &[&str] = &[
-    "ticket_created",
-    "comment_added",
-    "status_changed",
-    "ticket_resolved",
-    "ticket_auto_closed",
-    "contract_notice",
-    "vendor_transfer",
-    "mail_refusal",
-    "announcement",
-];
-
 /// Sends one message; the SMTP transport in production, a recorder in tests.
 pub trait MailSender: Send + Sync {
     fn send(
@@ -626,7 +613,7 @@ impl Desk {
         });
         self.store
             .enqueue_outbox(
-                "mail_refusal",
+                OutboxKind::MailRefusal,
                 &payload.to_string(),
                 &format!("refusal:{message_key}"),
                 self.now(),
@@ -655,11 +642,40 @@ impl Desk {
             text.chars().take(BODY_MAX_CHARS).collect()
         };
         append_notes(&mut body, notes);
-        let mut steps = vec![incoming.step(author.id, Some(MailText { body, internal }))];
+        let from_client = !author.role.is_staff();
+        let closed = if from_client {
+            self.closed_reply(ticket).await?
+        } else {
+            None
+        };
+        let mut steps = vec![incoming.step(
+            author.id,
+            Some(MailText {
+                body: body.clone(),
+                internal,
+            }),
+        )];
         steps.extend(task.map(|t| ChangeStep::CreateTask(t, None)));
-        let routed = !author.role.is_staff()
-            && ticket.status.is_open()
-            && crate::route::route_state(&route).is_some();
+        // A reply to a closed ticket reaches a person: the ticket reopens, or the message
+        // (kept on the closed ticket) opens a new one.
+        match closed {
+            Some(ClosedReply::Reopen) => {
+                return match self.reopen_for(ticket.id, author, steps).await {
+                    Ok(_) => Ok(IngestOutcome::Updated(ticket.number())),
+                    Err(e) => taken_in_or_refused(e),
+                };
+            }
+            Some(ClosedReply::FollowUp) => {
+                if let Err(e) = self.mail_change(ticket.id, route, author, steps).await {
+                    return taken_in_or_refused(e);
+                }
+                let new = self.follow_up(ticket, author, &body).await?;
+                return Ok(IngestOutcome::Created(new.number()));
+            }
+            None => {}
+        }
+        let routed =
+            from_client && ticket.status.is_open() && crate::route::route_state(&route).is_some();
         let written = if routed {
             match self
                 .advance_once(
@@ -829,7 +845,7 @@ impl Desk {
             let now = self.now();
             let Some(row) = self
                 .store
-                .claim_outbox(MAIL_KINDS, now, now + SignedDuration::from_mins(5))
+                .claim_outbox(OutboxKind::ALL, now, now + SignedDuration::from_mins(5))
                 .await?
             else {
                 return Ok(sent);
@@ -857,7 +873,8 @@ impl Desk {
         }
     }
 
-    /// Sends one outbox row's message; `Ok(false)`: nothing to send (marked delivered).
+    /// Sends one outbox row's message; `Ok(false)`: nothing to send (the row ends with
+    /// the reason).
     async fn deliver_one<S: MailSender>(
         &self,
         settings: &MailSettings,
@@ -870,11 +887,19 @@ impl Desk {
             self.store.outbox_delivered(row.id, self.now()).await?;
             return Ok(false);
         }
+        let Some(kind) = OutboxKind::parse(&row.kind) else {
+            let reason = format!("unknown kind {:?}", row.kind);
+            self.store.outbox_ended(row.id, &reason, self.now()).await?;
+            return Ok(false);
+        };
         let payload: serde_json::Value = serde_json::from_str(&row.payload)
             .map_err(|e| Delivery::Permanent(format!("payload: {e}")))?;
-        let Some(mail) = self.compose(settings, &row.kind, &payload).await? else {
-            self.store.outbox_delivered(row.id, self.now()).await?;
-            return Ok(false);
+        let mail = match self.compose(settings, kind, &payload).await? {
+            Composed::Mail(mail) => mail,
+            Composed::Nothing(reason) => {
+                self.store.outbox_ended(row.id, &reason, self.now()).await?;
+                return Ok(false);
+            }
         };
         let policy = settings.loop_policy();
         let to: Vec<&str> = mail
@@ -884,7 +909,8 @@ impl Desk {
             .filter(|a| okno_mail::classify::may_mail(a, &policy))
             .collect();
         if to.is_empty() {
-            self.store.outbox_delivered(row.id, self.now()).await?;
+            let reason = format!("no address that may be mailed in {:?}", mail.to);
+            self.store.outbox_ended(row.id, &reason, self.now()).await?;
             return Ok(false);
         }
         let to = to.join(", ");
@@ -904,7 +930,7 @@ impl Desk {
             references: thread_ids,
             x_loop: policy.x_loop.clone(),
         };
-        let wire = okno_mail::build(&envelope, &mail.rendered)
+        let wire = okno_mail::build_with_files(&envelope, &mail.rendered, &mail.files)
             .map_err(|e| Delivery::Permanent(e.to_string()))?;
         sender.send(wire).await.map_err(|e| match e {
             SmtpError::Permanent(m) | SmtpError::Config(m) => Delivery::Permanent(m),
@@ -929,90 +955,103 @@ impl Desk {
         Ok(true)
     }
 
-    /// The message an outbox row means, or `None` when it means none (a client's own
-    /// comment, a ticket opened by an automatic message, an unknown row).
+    /// The message an outbox row means, or why it means none. Every kind has its sender
+    /// here: the match is exhaustive, so a new kind cannot be written without one.
     async fn compose(
         &self,
         settings: &MailSettings,
-        kind: &str,
+        kind: OutboxKind,
         payload: &serde_json::Value,
-    ) -> okno_store::Result<Option<Outgoing>> {
-        let text = |name: &str| {
-            payload
-                .get(name)
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-        };
-        if kind == "contract_notice" {
-            // Issue 6's lifecycle rows: the contract and its client's contacts; older rows
-            // may name one recipient instead.
-            let contacts: Vec<String> = payload
-                .get("contacts")
-                .and_then(|v| v.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|c| c.as_str())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let to = match text("to") {
-                Some(to) => to,
-                None if !contacts.is_empty() => contacts.join(", "),
-                None => return Ok(None),
-            };
-            let rendered = match (text("subject"), text("body")) {
-                (Some(subject), Some(body)) => okno_mail::Rendered { subject, body },
-                _ => okno_mail::outbound::render_contract(
-                    &text("event").unwrap_or_default(),
-                    &text("contract").unwrap_or_default(),
-                    &text("starts_on").unwrap_or_default(),
-                    &text("ends_on").unwrap_or_default(),
-                    payload.get("days").and_then(|v| v.as_i64()).unwrap_or(0),
-                ),
-            };
-            return Ok(Some(Outgoing {
-                to,
-                ticket: None,
-                in_reply_to: None,
-                rendered,
-            }));
+    ) -> okno_store::Result<Composed> {
+        match kind {
+            OutboxKind::ContractNotice => Ok(compose_contract_notice(payload)),
+            OutboxKind::ContractAlert => self.compose_contract_alert(payload).await,
+            OutboxKind::MailRefusal => Ok(compose_refusal(payload)),
+            OutboxKind::Announcement => self.compose_announcement(payload).await,
+            OutboxKind::WorkReport => self.compose_work_report(payload).await,
+            OutboxKind::VendorTransfer => self.compose_vendor_transfer(payload).await,
+            OutboxKind::CommentAdded => self.compose_comment(settings, payload).await,
+            OutboxKind::TicketCreated
+            | OutboxKind::StatusChanged
+            | OutboxKind::TicketResolved
+            | OutboxKind::TicketAutoClosed
+            | OutboxKind::TicketReopened => self.compose_notice(settings, kind, payload).await,
         }
-        if kind == "mail_refusal" {
-            let Some(to) = text("to") else {
-                return Ok(None);
-            };
-            let subject = text("subject").unwrap_or_default();
-            return Ok(Some(Outgoing {
-                to,
-                ticket: None,
-                in_reply_to: None,
-                rendered: okno_mail::Rendered {
-                    subject: format!("Обращение не принято: {subject}"),
-                    body: match text("reason") {
-                        // The contract's own words, in Russian and English.
-                        Some(reason) => format!("Здравствуйте!\n\n{reason}"),
-                        None => "Здравствуйте!\n\nМы принимаем обращения только от зарегистрированных клиентов. \
-                           Свяжитесь с нами, чтобы заключить договор.\n\n\
-                           We accept requests from registered clients only."
-                            .into(),
-                    },
-                },
-            }));
-        }
-        if kind == "announcement" {
-            return self.compose_announcement(payload).await;
-        }
+    }
+
+    /// The ticket a row names and its requester, or why there is none to write to.
+    async fn ticket_of(
+        &self,
+        payload: &serde_json::Value,
+    ) -> okno_store::Result<std::result::Result<(Ticket, User), String>> {
         let Some(id) = payload.get("ticket_id").and_then(|v| v.as_i64()) else {
-            return Ok(None);
+            return Ok(Err("the row names no ticket".into()));
         };
-        let Some(routed) = self.store.routed_ticket(TicketId(id)).await? else {
-            return Ok(None);
+        let Some(ticket) = self.store.ticket(TicketScope::All, TicketId(id)).await? else {
+            return Ok(Err(format!("ticket {id} is gone")));
         };
-        let ticket = routed.ticket;
         let Some(requester) = self.store.user(ticket.requester_id).await? else {
-            return Ok(None);
+            return Ok(Err(format!("the requester of {} is gone", ticket.number())));
         };
+        Ok(Ok((ticket, requester)))
+    }
+
+    /// A public comment for the requester (not their own, nor the desk's on a ticket a
+    /// robot opened).
+    async fn compose_comment(
+        &self,
+        settings: &MailSettings,
+        payload: &serde_json::Value,
+    ) -> okno_store::Result<Composed> {
+        let (ticket, requester) = match self.ticket_of(payload).await? {
+            Ok(found) => found,
+            Err(reason) => return Ok(Composed::Nothing(reason)),
+        };
+        let comment_id = payload.get("comment_id").and_then(|v| v.as_i64());
+        let comments = self.store.comments(ticket.id, false).await?;
+        let Some(comment) = comments.iter().find(|c| Some(c.id.0) == comment_id) else {
+            return Ok(Composed::Nothing(
+                "the comment is not public or is gone".into(),
+            ));
+        };
+        if comment.author_id == Some(requester.id) {
+            return Ok(Composed::Nothing("the requester wrote it".into()));
+        }
+        if comment.author_id.is_none() && self.quiet(ticket.id).await? {
+            return Ok(Composed::Nothing(QUIET.into()));
+        }
+        let author = if comment.author_name.is_empty() {
+            settings.from_name.clone()
+        } else {
+            comment.author_name.clone()
+        };
+        let notice = Notice::Comment {
+            author,
+            body: comment.body.clone(),
+        };
+        Ok(Composed::Mail(Outgoing::about(
+            &ticket,
+            requester.email.to_string(),
+            okno_mail::render(&notice, ticket.number(), &ticket.subject, &requester.locale),
+        )))
+    }
+
+    /// A notice of the ticket's life for its requester, carrying the desk's message of the
+    /// same change.
+    async fn compose_notice(
+        &self,
+        settings: &MailSettings,
+        kind: OutboxKind,
+        payload: &serde_json::Value,
+    ) -> okno_store::Result<Composed> {
+        let (ticket, requester) = match self.ticket_of(payload).await? {
+            Ok(found) => found,
+            Err(reason) => return Ok(Composed::Nothing(reason)),
+        };
+        // A ticket a robot opened hears nothing automatic.
+        if self.quiet(ticket.id).await? {
+            return Ok(Composed::Nothing(QUIET.into()));
+        }
         let locale = requester.locale.clone();
         // The promise as the event left it (the row carries it); a row queued before rows
         // carried it tells the ticket's current one.
@@ -1023,119 +1062,229 @@ impl Desk {
             None => ticket.next_step_at,
         };
         // Dates in the client's calendar's zone and words, as the desk's own messages.
+        let routed = self.store.routed_ticket(ticket.id).await?;
         let zone = self
-            .ticket_terms(routed.support_level.as_deref(), routed.calendar.as_deref())
+            .ticket_terms(
+                routed.as_ref().and_then(|r| r.support_level.as_deref()),
+                routed.as_ref().and_then(|r| r.calendar.as_deref()),
+            )
             .map(|terms| terms.calendar.time_zone().clone())
             .unwrap_or(jiff::tz::TimeZone::UTC);
         let when =
             |t: Option<Timestamp>| t.map(|t| crate::deadlines::format_instant(t, &zone, &locale));
-        let (to, notice) = match kind {
-            "comment_added" => {
-                let comment_id = payload.get("comment_id").and_then(|v| v.as_i64());
-                let comments = self.store.comments(ticket.id, false).await?;
-                let Some(comment) = comments.iter().find(|c| Some(c.id.0) == comment_id) else {
-                    return Ok(None);
-                };
-                if comment.author_id == Some(requester.id) {
-                    return Ok(None);
-                }
-                // The desk's own automatic message on a ticket a robot opened: no answer.
-                if comment.author_id.is_none() && self.quiet(ticket.id).await? {
-                    return Ok(None);
-                }
-                let author = if comment.author_name.is_empty() {
-                    settings.from_name.clone()
-                } else {
-                    comment.author_name.clone()
-                };
-                (
-                    requester.email.to_string(),
-                    Notice::Comment {
-                        author,
-                        body: comment.body.clone(),
-                    },
-                )
-            }
-            "ticket_created" | "status_changed" | "ticket_resolved" | "ticket_auto_closed" => {
-                // A ticket a robot opened hears nothing automatic.
-                if self.quiet(ticket.id).await? {
-                    return Ok(None);
-                }
-                let notice = match kind {
-                    "ticket_created" => Notice::Accepted {
-                        reaction_due: when(promise),
-                    },
-                    "ticket_resolved" => Notice::Solved {
-                        rating_url: format!(
-                            "{}/tickets/{}#rate",
-                            settings.base_url.trim_end_matches('/'),
-                            ticket.number()
-                        ),
-                    },
-                    "ticket_auto_closed" => Notice::AutoClosed {
-                        days: payload.get("days").and_then(|v| v.as_i64()).unwrap_or(3),
-                    },
-                    _ => Notice::Status {
-                        status: text("status").unwrap_or_else(|| ticket.status.as_str().into()),
-                        next_step: when(promise),
-                    },
-                };
-                let mut rendered =
-                    okno_mail::render(&notice, ticket.number(), &ticket.subject, &locale);
-                // The desk's message of the same change travels in this one mail; the
-                // auto-close message says all the notice would.
-                if let Some(message) = self.comment_body(ticket.id, payload).await? {
-                    rendered.body = if kind == "ticket_auto_closed" {
-                        message
-                    } else {
-                        format!("{message}\n\n{}", rendered.body)
-                    };
-                }
-                return Ok(Some(Outgoing {
-                    to: requester.email.to_string(),
-                    ticket: Some(ticket.id),
-                    in_reply_to: None,
-                    rendered,
-                }));
-            }
-            "vendor_transfer" => {
-                let Some(vendor) = self
-                    .store
-                    .vendor(&text("vendor").unwrap_or_default())
-                    .await?
-                else {
-                    return Ok(None);
-                };
-                let body = format!(
-                    "{}\n\n---\n{}\n\n{}\n\nОтвечайте, пожалуйста, не меняя номер {} в теме письма.",
-                    text("text").unwrap_or_default(),
-                    ticket.subject,
-                    ticket.description,
+        let notice = match kind {
+            OutboxKind::TicketCreated => Notice::Accepted {
+                reaction_due: when(promise),
+            },
+            OutboxKind::TicketResolved => Notice::Solved {
+                rating_url: format!(
+                    "{}/tickets/{}#rate",
+                    settings.base_url.trim_end_matches('/'),
                     ticket.number()
-                );
-                let rendered = okno_mail::render(
-                    &Notice::VendorTransfer { body },
-                    ticket.number(),
-                    &ticket.subject,
-                    "ru",
-                );
-                return Ok(Some(Outgoing {
-                    to: vendor.support_email,
-                    ticket: Some(ticket.id),
-                    in_reply_to: None,
-                    rendered,
-                }));
-            }
-            _ => return Ok(None),
+                ),
+            },
+            OutboxKind::TicketAutoClosed => Notice::AutoClosed {
+                days: payload.get("days").and_then(|v| v.as_i64()).unwrap_or(3),
+            },
+            OutboxKind::TicketReopened => Notice::Reopened {
+                due: when(promise),
+            },
+            _ => Notice::Status {
+                status: payload
+                    .get("status")
+                    .and_then(|v| v.as_str())
+                    .map_or_else(|| ticket.status.as_str().into(), str::to_owned),
+                next_step: when(promise),
+            },
         };
-        let rendered = okno_mail::render(&notice, ticket.number(), &ticket.subject, &locale);
-        Ok(Some(Outgoing {
-            to,
-            ticket: Some(ticket.id),
-            in_reply_to: None,
+        let mut rendered = okno_mail::render(&notice, ticket.number(), &ticket.subject, &locale);
+        // The desk's message of the same change travels in this one mail; the auto-close
+        // message says all the notice would.
+        if let Some(message) = self.comment_body(ticket.id, payload).await? {
+            rendered.body = if kind == OutboxKind::TicketAutoClosed {
+                message
+            } else {
+                format!("{message}\n\n{}", rendered.body)
+            };
+        }
+        Ok(Composed::Mail(Outgoing::about(
+            &ticket,
+            requester.email.to_string(),
             rendered,
-        }))
+        )))
     }
+
+    /// Line 4: the ticket for the vendor's support address.
+    async fn compose_vendor_transfer(
+        &self,
+        payload: &serde_json::Value,
+    ) -> okno_store::Result<Composed> {
+        let (ticket, _) = match self.ticket_of(payload).await? {
+            Ok(found) => found,
+            Err(reason) => return Ok(Composed::Nothing(reason)),
+        };
+        let code = text(payload, "vendor").unwrap_or_default();
+        let Some(vendor) = self.store.vendor(&code).await? else {
+            return Ok(Composed::Nothing(format!("vendor {code:?} is gone")));
+        };
+        let body = format!(
+            "{}\n\n---\n{}\n\n{}\n\nОтвечайте, пожалуйста, не меняя номер {} в теме письма.",
+            text(payload, "text").unwrap_or_default(),
+            ticket.subject,
+            ticket.description,
+            ticket.number()
+        );
+        let rendered = okno_mail::render(
+            &Notice::VendorTransfer { body },
+            ticket.number(),
+            &ticket.subject,
+            "ru",
+        );
+        Ok(Composed::Mail(Outgoing::about(
+            &ticket,
+            vendor.support_email,
+            rendered,
+        )))
+    }
+
+    /// A contract ends with no successor: every active manager hears of it, in their
+    /// language.
+    async fn compose_contract_alert(
+        &self,
+        payload: &serde_json::Value,
+    ) -> okno_store::Result<Composed> {
+        let managers = self.store.active_users_of(Role::Manager).await?;
+        if managers.is_empty() {
+            return Ok(Composed::Nothing("the desk has no active manager".into()));
+        }
+        let locales: Vec<String> = managers.iter().map(|m| m.locale.clone()).collect();
+        let (contract, client, ends_on) = (
+            text(payload, "contract").unwrap_or_default(),
+            text(payload, "client").unwrap_or_default(),
+            text(payload, "ends_on").unwrap_or_default(),
+        );
+        let days = payload.get("days").and_then(|v| v.as_i64()).unwrap_or(0);
+        let rendered = okno_mail::outbound::for_readers(&locales, |locale| {
+            okno_mail::outbound::render_contract_alert(&contract, &client, &ends_on, days, locale)
+        });
+        Ok(Composed::Mail(Outgoing::to(
+            managers
+                .iter()
+                .map(|m| m.email.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            rendered,
+        )))
+    }
+
+    /// A client's work report for a month: to the contacts it was sent to, in their
+    /// language, with the report attached as a printable page.
+    async fn compose_work_report(
+        &self,
+        payload: &serde_json::Value,
+    ) -> okno_store::Result<Composed> {
+        let contacts = strings(payload, "contacts");
+        let Some(html) = text(payload, "html") else {
+            return Ok(Composed::Nothing("the row carries no report".into()));
+        };
+        let mut to = Vec::new();
+        let mut locales = Vec::new();
+        for address in &contacts {
+            // Looked up by address: only an active account is found that way.
+            let Ok(email) = Email::parse(address) else {
+                continue;
+            };
+            if let Some((contact, _)) = self.store.user_by_email(&email).await? {
+                to.push(contact.email.to_string());
+                locales.push(contact.locale);
+            }
+        }
+        if to.is_empty() {
+            return Ok(Composed::Nothing(
+                "none of the report's contacts is active".into(),
+            ));
+        }
+        let month = text(payload, "month").unwrap_or_default();
+        let client = text(payload, "client").unwrap_or_default();
+        let name = text(payload, "client_name").unwrap_or_else(|| client.clone());
+        let rendered = okno_mail::outbound::for_readers(&locales, |locale| {
+            okno_mail::outbound::render_work_report(&name, &month, locale)
+        });
+        let mut outgoing = Outgoing::to(to.join(", "), rendered);
+        outgoing.files.push(okno_mail::MailFile {
+            file_name: format!("work-report-{client}-{month}.html"),
+            content_type: "text/html; charset=utf-8".into(),
+            bytes: html.into_bytes(),
+        });
+        Ok(Composed::Mail(outgoing))
+    }
+}
+
+/// Why the desk's automatic messages skip a ticket an automatic message opened.
+const QUIET: &str = "an automatic message opened the ticket: nothing automatic goes back";
+
+fn text(payload: &serde_json::Value, name: &str) -> Option<String> {
+    payload
+        .get(name)
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+}
+
+fn strings(payload: &serde_json::Value, name: &str) -> Vec<String> {
+    payload
+        .get(name)
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Issue 6's lifecycle rows: the contract and its client's contacts; older rows may name
+/// one recipient and their own texts instead.
+fn compose_contract_notice(payload: &serde_json::Value) -> Composed {
+    let contacts = strings(payload, "contacts");
+    let to = match text(payload, "to") {
+        Some(to) => to,
+        None if !contacts.is_empty() => contacts.join(", "),
+        None => return Composed::Nothing("the client has no contacts".into()),
+    };
+    let rendered = match (text(payload, "subject"), text(payload, "body")) {
+        (Some(subject), Some(body)) => okno_mail::Rendered { subject, body },
+        _ => okno_mail::outbound::render_contract(
+            &text(payload, "event").unwrap_or_default(),
+            &text(payload, "contract").unwrap_or_default(),
+            &text(payload, "starts_on").unwrap_or_default(),
+            &text(payload, "ends_on").unwrap_or_default(),
+            payload.get("days").and_then(|v| v.as_i64()).unwrap_or(0),
+        ),
+    };
+    Composed::Mail(Outgoing::to(to, rendered))
+}
+
+/// An incoming message was not taken in: its sender hears why.
+fn compose_refusal(payload: &serde_json::Value) -> Composed {
+    let Some(to) = text(payload, "to") else {
+        return Composed::Nothing("the refused message had no address to answer".into());
+    };
+    let subject = text(payload, "subject").unwrap_or_default();
+    Composed::Mail(Outgoing::to(
+        to,
+        okno_mail::Rendered {
+            subject: format!("Обращение не принято: {subject}"),
+            body: match text(payload, "reason") {
+                // The contract's own words, in Russian and English.
+                Some(reason) => format!("Здравствуйте!\n\n{reason}"),
+                None => "Здравствуйте!\n\nМы принимаем обращения только от зарегистрированных клиентов. \
+                   Свяжитесь с нами, чтобы заключить договор.\n\n\
+                   We accept requests from registered clients only."
+                    .into(),
+            },
+        },
+    ))
 }
 
 /// Why a mailbox pass stopped.
@@ -1174,28 +1323,31 @@ impl Desk {
     async fn compose_announcement(
         &self,
         payload: &serde_json::Value,
-    ) -> okno_store::Result<Option<Outgoing>> {
+    ) -> okno_store::Result<Composed> {
         let number = |name: &str| payload.get(name).and_then(|v| v.as_i64());
         let (Some(id), Some(user)) = (number("announcement_id"), number("user_id")) else {
-            return Ok(None);
+            return Ok(Composed::Nothing(
+                "the row names no announcement or contact".into(),
+            ));
         };
         let Some(announcement) = self.store.announcement(id).await? else {
-            return Ok(None);
+            return Ok(Composed::Nothing(format!("announcement {id} is gone")));
         };
         let Some(contact) = self.store.user(UserId(user)).await? else {
-            return Ok(None);
+            return Ok(Composed::Nothing(format!("user {user} is gone")));
         };
         // Looked up by address: only an active account is found that way.
         let active = self.store.user_by_email(&contact.email).await?.is_some();
         if !active || contact.role != Role::Client {
-            return Ok(None);
+            return Ok(Composed::Nothing(format!(
+                "{} is no longer an active contact",
+                contact.email
+            )));
         }
-        Ok(Some(Outgoing {
-            to: contact.email.to_string(),
-            ticket: None,
-            in_reply_to: None,
-            rendered: render_announcement(&announcement, &contact.locale),
-        }))
+        Ok(Composed::Mail(Outgoing::to(
+            contact.email.to_string(),
+            render_announcement(&announcement, &contact.locale),
+        )))
     }
 }
 
@@ -1231,6 +1383,34 @@ struct Outgoing {
     ticket: Option<TicketId>,
     in_reply_to: Option<String>,
     rendered: okno_mail::Rendered,
+    files: Vec<okno_mail::MailFile>,
+}
+
+impl Outgoing {
+    /// A message outside any ticket's thread.
+    fn to(to: String, rendered: okno_mail::Rendered) -> Self {
+        Outgoing {
+            to,
+            ticket: None,
+            in_reply_to: None,
+            rendered,
+            files: Vec::new(),
+        }
+    }
+
+    /// A message in a ticket's thread.
+    fn about(ticket: &Ticket, to: String, rendered: okno_mail::Rendered) -> Self {
+        Outgoing {
+            ticket: Some(ticket.id),
+            ..Outgoing::to(to, rendered)
+        }
+    }
+}
+
+/// What an outbox row comes to: a message, or none and why.
+enum Composed {
+    Mail(Outgoing),
+    Nothing(String),
 }
 
 enum Delivery {

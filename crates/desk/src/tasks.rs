@@ -5,7 +5,7 @@
 use crate::{Desk, Result, viewer};
 use okno_domain::*;
 use okno_store::{QueueCursor, TaskCompletion};
-use okno_workflow::engine::{DONE, REPLY_TASK};
+use okno_workflow::engine::{DONE, REOPENED_TASK, REPLY_TASK};
 use okno_workflow::{Catalog, RouteState};
 
 /// The pool every manager (and admin) belongs to without being listed in it, and the kind
@@ -42,6 +42,14 @@ pub(crate) fn card(catalog: &Catalog, task: Task, route: &str, locale: &str) -> 
                 .map(|t| t.get(locale).to_owned()),
             template.outcomes.iter().map(|o| o.code.clone()).collect(),
         ),
+        (None, Some(workflow)) if task.kind == REOPENED_TASK => {
+            let reopened = okno_workflow::reopened_task(workflow);
+            (
+                Some(reopened.title.get(locale).to_owned()),
+                reopened.instructions.map(|t| t.get(locale).to_owned()),
+                reopened.outcomes,
+            )
+        }
         (None, Some(workflow)) if task.kind == REPLY_TASK => {
             let reply = okno_workflow::reply_task(workflow, stage.to_owned());
             (

@@ -3,6 +3,7 @@
 //! Every read goes through the caller's visibility scope; a ticket the caller may not see
 //! answers exactly like one that does not exist.
 
+use crate::closed::ClosedOutcome;
 use crate::route::{StepContext, route_state};
 use crate::{Desk, DeskError, Result, viewer};
 use jiff::Timestamp;
@@ -22,6 +23,14 @@ pub struct TicketInput {
     /// who must belong to `client`; the ticket is then the contact's own. `None`: the caller's.
     pub requester: Option<String>,
     pub draft: bool,
+}
+
+/// A comment as posted, with what it did to a closed ticket.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub comment: Comment,
+    /// `Some` when a client wrote on a closed ticket.
+    pub outcome: Option<ClosedOutcome>,
 }
 
 /// A new ticket's route about to start: see [`Desk::open_admitted`].
@@ -338,37 +347,64 @@ impl Desk {
         body: &str,
         internal: bool,
     ) -> Result<Comment> {
+        Ok(self.post_comment(user, id, body, internal).await?.comment)
+    }
+
+    /// A comment on a ticket, and what a client's message on a closed ticket came to
+    /// (reopened, or a new ticket: see [`crate::closed`]).
+    pub async fn post_comment(
+        &self,
+        user: &User,
+        id: TicketId,
+        body: &str,
+        internal: bool,
+    ) -> Result<Posted> {
         viewer(user).may_post(internal)?;
         let ticket = self.ticket(user, id).await?;
         let body = parse_text("body", body, BODY_MAX_CHARS, true)?;
+        let closed = if viewer(user).is_staff() {
+            None
+        } else {
+            self.closed_reply(&ticket).await?
+        };
         let comment = NewComment {
             ticket_id: ticket.id,
             author_id: user.id,
-            body,
+            body: body.clone(),
             internal,
         };
         let comment = self.store.add_comment(&comment, self.now()).await?;
-        // A client's message mid-route never breaks the route: line 1 gets a reply task
-        // (or a stage waiting for the reply resumes) and the route goes on where it was.
-        if !viewer(user).is_staff() && ticket.status.is_open() {
-            let routed = self
-                .store
-                .routed_ticket(ticket.id)
-                .await?
-                .ok_or(DomainError::NotFound("ticket"))?;
-            if route_state(&routed.route).is_some() {
-                self.advance_read(
-                    ticket.id,
-                    Some(routed),
-                    Some(user.id),
-                    None,
-                    None,
-                    |workflow, state| Ok(okno_workflow::client_replied(workflow, state)),
-                )
-                .await?;
+        let outcome = match closed {
+            Some(ClosedReply::Reopen) => Some(ClosedOutcome::Reopened(
+                self.reopen_for(ticket.id, user, Vec::new()).await?,
+            )),
+            Some(ClosedReply::FollowUp) => Some(ClosedOutcome::FollowUp(
+                self.follow_up(&ticket, user, &body).await?,
+            )),
+            // A client's message mid-route never breaks the route: line 1 gets a reply task
+            // (or a stage waiting for the reply resumes) and the route goes on where it was.
+            None if !viewer(user).is_staff() && ticket.status.is_open() => {
+                let routed = self
+                    .store
+                    .routed_ticket(ticket.id)
+                    .await?
+                    .ok_or(DomainError::NotFound("ticket"))?;
+                if route_state(&routed.route).is_some() {
+                    self.advance_read(
+                        ticket.id,
+                        Some(routed),
+                        Some(user.id),
+                        None,
+                        None,
+                        |workflow, state| Ok(okno_workflow::client_replied(workflow, state)),
+                    )
+                    .await?;
+                }
+                None
             }
-        }
-        Ok(comment)
+            None => None,
+        };
+        Ok(Posted { comment, outcome })
     }
 
     pub async fn comments(&self, user: &User, id: TicketId) -> Result<Vec<Comment>> {

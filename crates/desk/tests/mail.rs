@@ -454,7 +454,7 @@ async fn sending_is_idempotent_and_retried(db: TestDb) {
     let now = jiff::Timestamp::now();
     db.store
         .enqueue_outbox(
-            "contract_notice",
+            OutboxKind::ContractNotice,
             r#"{"to":"client@alfa.demo","subject":"Договор","body":"истекает"}"#,
             "contract:1:expiring",
             now,
@@ -463,7 +463,7 @@ async fn sending_is_idempotent_and_retried(db: TestDb) {
         .unwrap();
     db.store
         .enqueue_outbox(
-            "contract_notice",
+            OutboxKind::ContractNotice,
             r#"{"to":"client@alfa.demo","subject":"Договор","body":"истекает"}"#,
             "contract:1:expiring",
             now,
@@ -1039,7 +1039,7 @@ async fn every_notice_goes_out_by_mail_once(db: TestDb) {
     });
     db.store
         .enqueue_outbox(
-            "contract_notice",
+            OutboxKind::ContractNotice,
             &payload.to_string(),
             "contract:A-1:ends_notice",
             jiff::Timestamp::now(),

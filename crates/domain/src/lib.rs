@@ -6,10 +6,12 @@
 pub mod clock;
 pub mod error;
 pub mod model;
+pub mod notice;
 pub mod priority;
 pub mod visibility;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, FieldError};
 pub use model::*;
+pub use notice::{ClosedReply, OutboxKind};
 pub use visibility::{TicketScope, Viewer};

@@ -6,12 +6,14 @@
 //!
 //! Every step is recorded once per contract (`contract_events`) in the same transaction as
 //! its outbox message, so runs repeated or overlapping do nothing twice. Notices go to the
-//! outbox as `contract_notice`, alerts as `contract_alert` (the mail worker sends them).
+//! outbox as `contract_notice`, alerts as `contract_alert` (the mail worker sends
+//! notices to the contacts and alerts to the managers).
 
 use crate::Result;
 use jiff::{Timestamp, ToSpan};
 use okno_desk::Desk;
 use okno_desk::contracts::zone_of;
+use okno_domain::OutboxKind;
 use okno_store::Contract;
 use serde_json::json;
 
@@ -74,7 +76,7 @@ pub async fn contract_lifecycle(
             .contract_event(
                 contract.id,
                 "starts_notice",
-                Some(("contract_notice", payload)),
+                Some((OutboxKind::ContractNotice, payload)),
                 now,
             )
             .await?
@@ -111,7 +113,7 @@ pub async fn contract_lifecycle(
                 .contract_event(
                     contract.id,
                     "ends_notice",
-                    Some(("contract_notice", payload)),
+                    Some((OutboxKind::ContractNotice, payload)),
                     now,
                 )
                 .await?
@@ -149,7 +151,7 @@ pub async fn contract_lifecycle(
                     .contract_event(
                         contract.id,
                         "no_successor",
-                        Some(("contract_alert", alert)),
+                        Some((OutboxKind::ContractAlert, alert)),
                         now,
                     )
                     .await?
@@ -180,7 +182,7 @@ pub async fn contract_lifecycle(
             .contract_event(
                 contract.id,
                 "ended",
-                Some(("contract_notice", payload)),
+                Some((OutboxKind::ContractNotice, payload)),
                 now,
             )
             .await?

@@ -20,7 +20,7 @@
 //! ([`okno_store::JobStore::claim_job`]), so several `okno serve` processes can share a
 //! database. Time is the desk's clock ([`Desk::now`]), moved by hand in tests.
 
-use jiff::civil::Time;
+use jiff::civil::{Date, Time};
 use jiff::{SignedDuration, Timestamp};
 use okno_desk::deadlines::{SlaTerms, format_instant};
 use okno_desk::{Desk, DeskError};
@@ -163,6 +163,20 @@ pub fn next_review(calendar: &okno_sla::Calendar, at: Time, after: Timestamp) ->
         }
     }
     later(after, SignedDuration::from_hours(24))
+}
+
+/// The day whose review is due at `now`: today in `calendar`'s zone when today is a
+/// working day and its review time `at` has come; `None` otherwise. A server that was down
+/// over a weekend and starts on Sunday makes no review for Sunday: the next is Monday's.
+pub fn review_day(calendar: &okno_sla::Calendar, at: Time, now: Timestamp) -> Option<Date> {
+    let zone = calendar.time_zone().clone();
+    let today = now.to_zoned_datetime(zone.clone()).date();
+    let review = today
+        .to_datetime(at)
+        .to_zoned_datetime(zone)
+        .ok()?
+        .timestamp();
+    (review <= now && calendar.is_working(review)).then_some(today)
 }
 
 /// Stops and restarts deadline clocks to match ticket statuses, at the instant each status
@@ -422,7 +436,8 @@ async fn raise(
 }
 
 /// Creates today's review (in the review calendar's zone) for the manager pool: every open
-/// ticket with its status and whose side the ball is on. `None`: today has one already.
+/// ticket with its status and whose side the ball is on. `None`: no review is due today
+/// ([`review_day`]: a day off, or before the review time) or today has one already.
 pub async fn daily_review(
     desk: &Desk,
     settings: &JobSettings,
@@ -430,7 +445,10 @@ pub async fn daily_review(
 ) -> Result<Option<DailyReview>> {
     let terms = terms(desk, settings.review_calendar.as_deref())?;
     let zone = terms.calendar.time_zone();
-    let day = now.to_zoned_datetime(zone.clone()).date().to_string();
+    let Some(day) = review_day(terms.calendar, settings.review_at, now) else {
+        return Ok(None);
+    };
+    let day = day.to_string();
     let board = desk.store.open_ticket_board(settings.review_limit).await?;
     let (ours, theirs): (Vec<_>, Vec<_>) = board.iter().partition(|row| !row.ball_on_client());
     let (ours_total, theirs_total) = desk.store.open_ticket_counts().await?;
@@ -719,7 +737,7 @@ impl Scheduler {
             }
             Job::DailyReview => match daily_review(desk, &self.settings, now).await? {
                 Some(review) => format!("review {} created", review.day),
-                None => "today's review exists".into(),
+                None => "no review due (a day off, or today's exists)".into(),
             },
             Job::AutoClose => {
                 let closed = auto_close(desk, &self.settings, now).await?;

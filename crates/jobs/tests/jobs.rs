@@ -131,6 +131,7 @@ okno_store::on_both_backends!(
     daily_review_lists_open_tickets_once_a_day,
     auto_close_after_three_working_days_of_silence,
     scheduler_runs_each_job_on_its_schedule,
+    no_review_for_a_day_off_after_downtime,
     clock_pause_moves_deadlines_and_the_sla_report_counts_stages,
     an_automatic_step_a_stopped_process_left_is_resumed,
     a_used_up_hours_limit_raises_one_alert_a_month,
@@ -567,7 +568,11 @@ async fn auto_close_after_three_working_days_of_silence(db: TestDb) {
     let mut notices = Vec::new();
     while let Some(row) = f
         .store()
-        .claim_outbox(&["ticket_auto_closed", "comment_added"], far, lease)
+        .claim_outbox(
+            &[OutboxKind::TicketAutoClosed, OutboxKind::CommentAdded],
+            far,
+            lease,
+        )
         .await
         .unwrap()
     {
@@ -679,6 +684,48 @@ async fn scheduler_runs_each_job_on_its_schedule(db: TestDb) {
         .filter(|r| r.is_some())
         .count();
     assert_eq!(ran, 1);
+}
+
+async fn no_review_for_a_day_off_after_downtime(db: TestDb) {
+    let clock = Arc::new(ManualClock::new(at("2025-04-24T09:31:00+03:00")));
+    let f = fixture_on(&db, clock.clone()).await;
+    let scheduler = Scheduler::new(f.desk.clone(), JobSettings::default());
+    assert_eq!(
+        scheduler.tick(Job::DailyReview).await.unwrap().as_deref(),
+        Some("review 2025-04-24 created")
+    );
+    // Down from Thursday until Sunday noon: Friday's run is long due, but Sunday is a day
+    // off, so no review is made; the next is Monday's.
+    clock.set(at("2025-04-27T12:00:00+03:00"));
+    assert!(scheduler.tick(Job::DailyReview).await.unwrap().is_some());
+    let days: Vec<String> = f
+        .store()
+        .daily_reviews(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.day)
+        .collect();
+    assert_eq!(days, ["2025-04-24"]);
+    let row = f.store().job("daily_review").await.unwrap().unwrap();
+    assert_eq!(row.run_at, at("2025-04-28T09:30:00+03:00"));
+    clock.set(at("2025-04-28T09:30:00+03:00"));
+    assert_eq!(
+        scheduler.tick(Job::DailyReview).await.unwrap().as_deref(),
+        Some("review 2025-04-28 created")
+    );
+
+    // The rule itself: a working day from its review time on, never a day off.
+    let calendar = f.desk.sla().calendars.get("ru-standard").unwrap();
+    let review_at = JobSettings::default().review_at;
+    let day = |t: &str| review_day(calendar, review_at, at(t)).map(|d| d.to_string());
+    assert_eq!(day("2025-04-28T09:29:00+03:00"), None);
+    assert_eq!(
+        day("2025-04-28T17:00:00+03:00").as_deref(),
+        Some("2025-04-28")
+    );
+    assert_eq!(day("2025-04-26T10:00:00+03:00"), None, "Saturday");
+    assert_eq!(day("2025-05-01T10:00:00+03:00"), None, "a holiday");
 }
 
 async fn clock_pause_moves_deadlines_and_the_sla_report_counts_stages(db: TestDb) {

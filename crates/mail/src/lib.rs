@@ -16,5 +16,7 @@ pub mod thread;
 
 pub use classify::{Kind, LoopPolicy, classify};
 pub use inbound::{MailAttachment, ParseError, ParsedMail, parse};
-pub use outbound::{Envelope, Notice, Rendered, WireMessage, build, render};
+pub use outbound::{
+    Envelope, MailFile, Notice, Rendered, WireMessage, build, build_with_files, render,
+};
 pub use settings::MailSettings;

@@ -4,7 +4,7 @@
 
 use crate::thread::subject_with_number;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, Mailboxes, Message};
+use lettre::message::{Attachment, Mailbox, Mailboxes, Message, MultiPart, SinglePart};
 use okno_domain::TicketNumber;
 
 /// What a notification is about; each has a template in both languages.
@@ -25,6 +25,8 @@ pub enum Notice {
     AutoClosed { days: i64 },
     /// Line 4: the ticket handed to a vendor's support.
     VendorTransfer { body: String },
+    /// The client wrote on a closed ticket: it is under way again, the answer by `due`.
+    Reopened { due: Option<String> },
 }
 
 /// One message to send, rendered.
@@ -130,6 +132,28 @@ pub fn render(notice: &Notice, number: TicketNumber, subject: &str, locale: &str
                 )
             }
         }
+        Notice::Reopened { due } => {
+            let due = due.as_deref();
+            if ru {
+                (
+                    "Обращение снова в работе".to_owned(),
+                    format!(
+                        "Мы получили ваше сообщение по закрытому обращению {number} и снова взяли его в работу.{}",
+                        due.map(|d| format!("\nОтветим не позднее {d}."))
+                            .unwrap_or_default()
+                    ),
+                )
+            } else {
+                (
+                    "Request reopened".to_owned(),
+                    format!(
+                        "We received your message on closed request {number} and are working on it again.{}",
+                        due.map(|d| format!("\nWe will answer by {d}."))
+                            .unwrap_or_default()
+                    ),
+                )
+            }
+        }
         Notice::VendorTransfer { body } => (
             if ru {
                 "Запрос в поддержку"
@@ -186,6 +210,75 @@ pub fn render_contract(
     }
 }
 
+/// One text for readers of several languages: theirs when they share one, else Russian
+/// then English.
+pub fn for_readers(locales: &[String], render: impl Fn(&str) -> Rendered) -> Rendered {
+    let english = |l: &String| l.starts_with("en");
+    if !locales.is_empty() && locales.iter().all(english) {
+        return render("en");
+    }
+    if !locales.iter().any(english) {
+        return render("ru");
+    }
+    let (ru, en) = (render("ru"), render("en"));
+    Rendered {
+        subject: format!("{} / {}", ru.subject, en.subject),
+        body: format!("{}\n\n---\n\n{}", ru.body, en.body),
+    }
+}
+
+/// A client's monthly work report, attached as a printable page.
+pub fn render_work_report(client_name: &str, month: &str, locale: &str) -> Rendered {
+    if locale.starts_with("en") {
+        Rendered {
+            subject: format!("Work report for {month}: {client_name}"),
+            body: format!(
+                "Hello,\n\nThe report of our work for {client_name} in {month} is attached: \
+                 tickets, tasks, specialists, time spent and billed.\n\n\
+                 If anything in it looks wrong, reply to this message."
+            ),
+        }
+    } else {
+        Rendered {
+            subject: format!("Отчёт о работах за {month}: {client_name}"),
+            body: format!(
+                "Здравствуйте!\n\nВо вложении — отчёт о работах для {client_name} за {month}: \
+                 тикеты, задачи, специалисты, затраченное и оплачиваемое время.\n\n\
+                 Если что-то в нём не так, ответьте на это письмо."
+            ),
+        }
+    }
+}
+
+/// A manager's alert: a contract ends with no successor.
+pub fn render_contract_alert(
+    contract: &str,
+    client: &str,
+    ends_on: &str,
+    days: i64,
+    locale: &str,
+) -> Rendered {
+    if locale.starts_with("en") {
+        Rendered {
+            subject: format!("Contract {contract} of {client} ends with no successor"),
+            body: format!(
+                "Contract {contract} of client {client} ends on {ends_on} (in {days} days) and \
+                 no contract follows it: support for the client will switch off.\n\n\
+                 Agree a renewal with the client or record the new contract."
+            ),
+        }
+    } else {
+        Rendered {
+            subject: format!("Договор {contract} клиента {client} не продлён"),
+            body: format!(
+                "Договор {contract} клиента {client} заканчивается {ends_on} (через {days} дн.), \
+                 а следующего договора нет: поддержка клиента отключится.\n\n\
+                 Договоритесь о продлении или внесите новый договор."
+            ),
+        }
+    }
+}
+
 fn status_ru(status: &str) -> &str {
     match status {
         "new" => "новое",
@@ -221,10 +314,30 @@ pub enum BuildError {
     Address(String, String),
     #[error("message: {0}")]
     Message(#[from] lettre::error::Error),
+    #[error("attachment {0:?}: {1}")]
+    File(String, String),
+}
+
+/// A file sent with a message (a report, say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailFile {
+    pub file_name: String,
+    /// A MIME type, `text/html; charset=utf-8` say.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// The message as it goes on the wire.
 pub fn build(envelope: &Envelope, rendered: &Rendered) -> Result<Message, BuildError> {
+    build_with_files(envelope, rendered, &[])
+}
+
+/// The message with files attached (`multipart/mixed`: the text, then each file).
+pub fn build_with_files(
+    envelope: &Envelope,
+    rendered: &Rendered,
+    files: &[MailFile],
+) -> Result<Message, BuildError> {
     let from: Mailbox = format!("{} <{}>", envelope.from_name, envelope.from)
         .parse()
         .map_err(|e: lettre::address::AddressError| {
@@ -243,8 +356,7 @@ pub fn build(envelope: &Envelope, rendered: &Rendered) -> Result<Message, BuildE
     let mut builder = builder
         .subject(rendered.subject.clone())
         .message_id(Some(format!("<{}>", envelope.message_id)))
-        .date_now()
-        .header(ContentType::TEXT_PLAIN);
+        .date_now();
     if let Some(parent) = &envelope.in_reply_to {
         builder = builder.in_reply_to(format!("<{parent}>"));
     }
@@ -256,7 +368,21 @@ pub fn build(envelope: &Envelope, rendered: &Rendered) -> Result<Message, BuildE
             .collect();
         builder = builder.references(all.join(" "));
     }
-    let mut message = builder.body(rendered.body.clone())?;
+    let mut message = if files.is_empty() {
+        builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(rendered.body.clone())?
+    } else {
+        let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(rendered.body.clone()));
+        for file in files {
+            let content_type = ContentType::parse(&file.content_type)
+                .map_err(|e| BuildError::File(file.file_name.clone(), e.to_string()))?;
+            parts = parts.singlepart(
+                Attachment::new(file.file_name.clone()).body(file.bytes.clone(), content_type),
+            );
+        }
+        builder.multipart(parts)?
+    };
     let headers = message.headers_mut();
     for (name, value) in [
         ("Auto-Submitted", "auto-generated".to_owned()),

@@ -8,20 +8,6 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use okno_domain::*;
 
-/// One outbox row as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxRow {
-    pub id: i64,
-    pub kind: String,
-    pub payload: String,
-    pub created_at: Timestamp,
-    pub attempts: i64,
-    /// `None` once no further attempt is planned (a permanent failure).
-    pub next_attempt_at: Option<Timestamp>,
-    pub delivered_at: Option<Timestamp>,
-    pub last_error: Option<String>,
-}
-
 /// A timer that is still running, with the state of the task it runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunningTimer {
@@ -47,8 +33,6 @@ pub struct ManagerTask {
 
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// Outbox rows with an id above `after`, oldest first, at most `limit`.
-    async fn outbox_rows(&self, after: i64, limit: u32) -> Result<Vec<OutboxRow>>;
     /// Every running timer.
     async fn running_timers(&self) -> Result<Vec<RunningTimer>>;
     /// Tasks of `kinds` (e.g. alerts and daily reviews) created at or after `since`.

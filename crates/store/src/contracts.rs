@@ -335,14 +335,14 @@ pub trait ContractStore: Send + Sync {
         &self,
         contract: i64,
         kind: &str,
-        outbox: Option<(&str, serde_json::Value)>,
+        outbox: Option<(OutboxKind, serde_json::Value)>,
         at: Timestamp,
     ) -> Result<bool>;
 
     /// Queues a side effect on its own (a report to send, say).
     async fn enqueue_notice(
         &self,
-        kind: &str,
+        kind: OutboxKind,
         payload: serde_json::Value,
         at: Timestamp,
     ) -> Result<()>;

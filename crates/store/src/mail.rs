@@ -132,6 +132,32 @@ pub struct Vendor {
     pub support_email: String,
 }
 
+/// An outbox row as it stands: pending, delivered (a message sent, `ended` empty), ended
+/// without a message (`ended` says why), or given up after failures (`last_error`, and
+/// `next_attempt_at` far away).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    /// The stored kind (text: a row from another version may name a kind unknown here).
+    pub kind: String,
+    pub created_at: Timestamp,
+    pub attempts: i64,
+    pub delivered_at: Option<Timestamp>,
+    pub ended: Option<String>,
+    pub last_error: Option<String>,
+    /// `None` once given up.
+    pub next_attempt_at: Option<Timestamp>,
+    /// Messages recorded as sent for the row (`mail_messages.outbox_id`): 1 when delivered.
+    pub messages: i64,
+}
+
+impl OutboxRow {
+    /// Done with: a message sent, ended with a reason, or given up with its error.
+    pub fn settled(&self) -> bool {
+        self.delivered_at.is_some() || self.next_attempt_at.is_none()
+    }
+}
+
 /// An outbox row leased for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
@@ -167,6 +193,8 @@ pub trait MailStore: Send + Sync {
     async fn mail_sent(&self, message_id: &str) -> Result<bool>;
 
     async fn client_by_mail_domain(&self, domain: &str) -> Result<Option<Client>>;
+    /// The active users of a role (the managers a contract alert goes to), by id.
+    async fn active_users_of(&self, role: Role) -> Result<Vec<User>>;
     /// The client with this code, created with this name if missing.
     async fn ensure_client(&self, code: &str, name: &str) -> Result<ClientId>;
 
@@ -201,7 +229,7 @@ pub trait MailStore: Send + Sync {
     /// Queues a side effect; a second row with the same key is not added.
     async fn enqueue_outbox(
         &self,
-        kind: &str,
+        kind: OutboxKind,
         payload: &str,
         idempotency_key: &str,
         at: Timestamp,
@@ -209,11 +237,18 @@ pub trait MailStore: Send + Sync {
     /// Leases the next due undelivered row of one of `kinds` until `lease_until`.
     async fn claim_outbox(
         &self,
-        kinds: &[&str],
+        kinds: &[OutboxKind],
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Option<OutboxMessage>>;
+    /// The row's message was sent (recorded in `mail_messages` with the row's id).
     async fn outbox_delivered(&self, id: i64, at: Timestamp) -> Result<()>;
+    /// The row ends without a message, for `reason` (the requester wrote the comment
+    /// themselves, the ticket is gone, nobody may be mailed …): never tried again.
+    async fn outbox_ended(&self, id: i64, reason: &str, at: Timestamp) -> Result<()>;
+    /// Every outbox row after `after` (by id), oldest first, at most `limit`: how each
+    /// ended, for the admin and for the firm simulation's invariants.
+    async fn outbox_rows(&self, after: Option<i64>, limit: u32) -> Result<Vec<OutboxRow>>;
     /// A failed attempt: try again at `next_attempt_at`, or never (`None`: given up).
     async fn outbox_failed(
         &self,

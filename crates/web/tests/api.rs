@@ -167,6 +167,7 @@ okno_store::on_both_backends!(
     list_pages_by_cursor,
     drafts_are_sent_later,
     attachments_download_safely,
+    a_reply_to_a_closed_ticket_reopens_it_and_reviews_are_read,
 );
 
 async fn health_and_openapi(db: TestDb) {
@@ -807,4 +808,63 @@ async fn attachments_download_safely(db: TestDb) {
         1,
         "the refused file left no record"
     );
+}
+
+async fn a_reply_to_a_closed_ticket_reopens_it_and_reviews_are_read(db: TestDb) {
+    let app = spawn_app(&db).await;
+    let staff = app.staff_user().await;
+    let ticket = app.new_ticket(&app.alfa, "Не печатает").await;
+    let id = TicketId(ticket["id"].as_str().unwrap().parse().unwrap());
+    for (kind, outcome) in [("classify", "question"), ("answer", "closed")] {
+        let tasks = app.desk.store.tasks(id).await.unwrap();
+        let task = tasks
+            .iter()
+            .find(|t| t.kind == kind && t.state == TaskState::Open)
+            .unwrap();
+        app.desk
+            .complete_task(&staff, task.id, outcome, None)
+            .await
+            .unwrap();
+    }
+    let path = format!("/api/v1/tickets/{}", ticket["number"].as_str().unwrap());
+    assert_eq!(app.get(&app.alfa, &path).await.1["status"], "closed");
+    let (status, posted) = app
+        .post(
+            &app.alfa,
+            &format!("{path}/comments"),
+            json!({"body": "Снова не печатает"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{posted}");
+    assert_eq!(posted["reopened"], true, "{posted}");
+    assert_eq!(app.get(&app.alfa, &path).await.1["status"], "in_progress");
+    let (_, queue) = app.get(&app.staff, "/api/v1/tasks/queue").await;
+    assert!(
+        queue
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["kind"] == "reopened" && t["outcomes"] == json!(["close"])),
+        "{queue}"
+    );
+
+    // The daily reviews: for managers and admins only.
+    let now = app.desk.now();
+    app.desk
+        .store
+        .create_daily_review("2026-12-07", "manager", "Ежедневный обзор", now)
+        .await
+        .unwrap();
+    assert_error(
+        app.get(&app.staff, "/api/v1/reviews").await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        None,
+    );
+    let (_, manager) =
+        common::user_with_token(&app.desk, "boss@desk.test", Role::Manager, None, &[], None).await;
+    let (status, reviews) = app.get(&manager, "/api/v1/reviews?limit=5").await;
+    assert_eq!(status, StatusCode::OK, "{reviews}");
+    assert_eq!(reviews[0]["day"], "2026-12-07");
+    assert_eq!(reviews[0]["body"], "Ежедневный обзор");
 }

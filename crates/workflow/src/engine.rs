@@ -16,6 +16,13 @@ use crate::model::*;
 pub const REPLY_TASK: &str = "reply";
 /// The single outcome of a task with one way forward (and of `reply` tasks).
 pub const DONE: &str = "done";
+/// The kind of the task a client's message on a closed ticket creates when it reopens it.
+pub const REOPENED_TASK: &str = "reopened";
+/// The stage a reopened route stands in: outside the workflow's own stages, until the
+/// `reopened` task closes the ticket again.
+pub const REOPENED_STAGE: &str = "reopened";
+/// The outcome of the `reopened` task: answered, the ticket closes again.
+pub const CLOSE: &str = "close";
 
 /// A task of the route that is still open.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -382,6 +389,9 @@ pub fn allowed_outcomes(
     if open.kind == REPLY_TASK {
         return Ok(vec![DONE.to_string()]);
     }
+    if open.kind == REOPENED_TASK {
+        return Ok(vec![CLOSE.to_string()]);
+    }
     let stage = run.stage(&open.stage)?;
     Ok(stage
         .task(kind)
@@ -411,6 +421,18 @@ pub fn complete_task(
             });
         }
         run.state.open_tasks.remove(index);
+        return Ok(run.finish());
+    }
+    if open.kind == REOPENED_TASK {
+        if outcome != CLOSE {
+            return Err(EngineError::OutcomeNotAllowed {
+                of: format!("task \"{REOPENED_TASK}\""),
+                outcome: outcome.to_string(),
+                allowed: vec![CLOSE.to_string()],
+            });
+        }
+        run.state.open_tasks.remove(index);
+        run.close();
         return Ok(run.finish());
     }
     let stage = run.stage(&open.stage)?;
@@ -514,7 +536,13 @@ pub fn client_replied(workflow: &Workflow, state: &RouteState) -> Step {
         return run.finish();
     }
     let mut run = Run::new(workflow, state);
-    if run.state.open_tasks.iter().any(|t| t.kind == REPLY_TASK) {
+    // An open reply task (or the reopened ticket's task) answers this message too.
+    if run
+        .state
+        .open_tasks
+        .iter()
+        .any(|t| t.kind == REPLY_TASK || t.kind == REOPENED_TASK)
+    {
         return run.finish();
     }
     let stage = state.stage.clone().unwrap_or_default();
@@ -552,6 +580,68 @@ pub fn reply_task(workflow: &Workflow, stage: String) -> NewTask {
                 .into(),
         }),
         outcomes: vec![DONE.to_string()],
+    }
+}
+
+/// The client wrote on a closed ticket and the desk's rule
+/// (`okno_domain::notice::reply_to_closed`) reopens it: the route stands in
+/// [`REOPENED_STAGE`] with the status in progress, the client is told, and the workflow's
+/// reply line gets a `reopened` task (its norm the reply norm) whose only outcome, `close`,
+/// closes the ticket again once answered. A route still open takes the message as
+/// [`client_replied`] does.
+pub fn reopen(workflow: &Workflow, state: &RouteState) -> Step {
+    if !state.is_closed() {
+        return client_replied(workflow, state);
+    }
+    let mut run = Run::new(workflow, state);
+    run.state.stage = Some(REOPENED_STAGE.to_string());
+    run.state.awaiting_action = None;
+    run.effects.push(Effect::EnterStage {
+        stage: REOPENED_STAGE.to_string(),
+    });
+    run.set_status(Status::InProgress, None, None);
+    run.effects.push(Effect::PublicMessage {
+        text: Text {
+            ru: "Обращение снова в работе: мы получили ваше сообщение и ответим не позднее {due}."
+                .into(),
+            en: "The request is open again: we received your message and will answer by {due}."
+                .into(),
+        },
+    });
+    run.state.open_tasks.push(OpenTask {
+        kind: REOPENED_TASK.to_string(),
+        stage: REOPENED_STAGE.to_string(),
+        side: true,
+    });
+    run.effects
+        .push(Effect::CreateTask(reopened_task(workflow)));
+    run.finish()
+}
+
+/// The task a reopened ticket gives the workflow's reply line.
+pub fn reopened_task(workflow: &Workflow) -> NewTask {
+    NewTask {
+        kind: REOPENED_TASK.to_string(),
+        stage: REOPENED_STAGE.to_string(),
+        title: Text {
+            ru: "Клиент написал в закрытое обращение".into(),
+            en: "The client wrote on a closed ticket".into(),
+        },
+        addressee: Addressee::Line(workflow.reply_line),
+        norm: workflow.reply_norm,
+        priority: Priority::High,
+        carry_summary: false,
+        instructions: Some(Text {
+            ru: "Клиент ответил на закрытое обращение, и оно снова открыто. Прочитайте его \
+                 сообщение и ответьте в тикете; когда вопрос решён, завершите задачу — \
+                 обращение закроется снова. Если нужна другая линия, передайте задачу."
+                .into(),
+            en: "The client replied on a closed ticket and it is open again. Read the message \
+                 and answer in the ticket; once the question is settled, complete the task \
+                 and the ticket closes again. Transfer the task if another line is needed."
+                .into(),
+        }),
+        outcomes: vec![CLOSE.to_string()],
     }
 }
 

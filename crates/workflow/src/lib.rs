@@ -18,7 +18,8 @@ pub use config::{ConfigError, ConfigErrors};
 pub use defaults::default_files;
 pub use engine::{
     Effect, EngineError, NewTask, OpenTask, RouteState, Step, action_finished, allowed_outcomes,
-    client_decided, client_replied, close, complete_task, pending_action, reply_task, start,
+    client_decided, client_replied, close, complete_task, pending_action, reopen, reopened_task,
+    reply_task, start,
 };
 pub use key::generate_key;
 pub use model::*;

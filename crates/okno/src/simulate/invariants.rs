@@ -340,7 +340,7 @@ impl Checks {
     /// Every outbox row is delivered once or ends with a reason, within a day.
     async fn outbox(&mut self, desk: &Desk, now: Timestamp) -> anyhow::Result<()> {
         loop {
-            let rows = desk.store.outbox_rows(self.outbox_after, 1_000).await?;
+            let rows = desk.store.outbox_rows(Some(self.outbox_after), 1_000).await?;
             let Some(last) = rows.last() else { break };
             self.outbox_after = last.id;
             for row in rows {
@@ -355,7 +355,7 @@ impl Checks {
         let mut fresh = BTreeMap::new();
         let mut after = first - 1;
         loop {
-            let rows = desk.store.outbox_rows(after, 1_000).await?;
+            let rows = desk.store.outbox_rows(Some(after), 1_000).await?;
             let Some(last) = rows.last() else { break };
             after = last.id;
             for row in rows {
@@ -368,16 +368,23 @@ impl Checks {
             }
         }
         for (id, row) in fresh {
-            let settled = row.delivered_at.is_some()
-                || (row.next_attempt_at.is_none() && row.last_error.is_some());
-            if settled {
-                self.expect(true, "outbox_delivered_or_ended", None, String::new);
+            if row.settled() {
+                let (kind, messages) = (row.kind.clone(), row.messages);
+                self.expect(messages <= 1, "outbox_delivered_once", None, || {
+                    format!("outbox row {id} of kind {kind} sent {messages} times")
+                });
+                let ended = row.delivered_at.is_some() || row.ended.is_some() || row.last_error.is_some();
+                self.expect(ended, "outbox_delivered_or_ended", None, || {
+                    format!("outbox row {id} of kind {kind} settled with no message and no reason")
+                });
                 self.outbox_pending.remove(&id);
             } else if now.duration_since(row.created_at) > OUTBOX_PATIENCE {
-                let ticket = ticket_of(&row.payload);
                 let kind = row.kind.clone();
-                self.expect(false, "outbox_delivered_or_ended", ticket, || {
-                    format!("outbox row {id} of kind {kind} undelivered for a day (attempts {})", row.attempts)
+                self.expect(false, "outbox_delivered_or_ended", None, || {
+                    format!(
+                        "outbox row {id} of kind {kind} undelivered for a day (attempts {})",
+                        row.attempts
+                    )
                 });
                 self.outbox_pending.remove(&id);
             }
@@ -544,15 +551,6 @@ async fn changed_since(desk: &Desk, since: Timestamp) -> anyhow::Result<Vec<Tick
         (from, after) = (last_ms, last.0);
         ids.extend(page.into_iter().map(|(id, _)| id));
     }
-}
-
-fn ticket_of(payload: &str) -> Option<TicketId> {
-    let value: serde_json::Value = serde_json::from_str(payload).ok()?;
-    value
-        .get("ticket_id")
-        .or_else(|| value.get("ticket"))
-        .and_then(|v| v.as_i64())
-        .map(TicketId)
 }
 
 /// An `HH:MM` in a text, with the day of the month written before it.

@@ -2,41 +2,8 @@
 
 use super::*;
 
-fn optional_instant(row: &DbRow, column: &str) -> Result<Option<Timestamp>> {
-    row.try_get::<Option<i64>, _>(column)?
-        .map(instant)
-        .transpose()
-}
-
 #[async_trait]
 impl AuditStore for Backend {
-    async fn outbox_rows(&self, after: i64, limit: u32) -> Result<Vec<OutboxRow>> {
-        let rows = sqlx::query(
-            "SELECT id, kind, payload, created_at, attempts, next_attempt_at, delivered_at, \
-             last_error FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(after)
-        .bind(i64::from(limit.clamp(1, 10_000)))
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let next: i64 = r.try_get("next_attempt_at")?;
-                Ok(OutboxRow {
-                    id: r.try_get("id")?,
-                    kind: r.try_get("kind")?,
-                    payload: r.try_get("payload")?,
-                    created_at: instant(r.try_get("created_at")?)?,
-                    attempts: r.try_get("attempts")?,
-                    // A row given up on is parked at the end of time (`outbox_failed`).
-                    next_attempt_at: (next != i64::MAX).then(|| instant(next)).transpose()?,
-                    delivered_at: optional_instant(r, "delivered_at")?,
-                    last_error: r.try_get("last_error")?,
-                })
-            })
-            .collect()
-    }
-
     async fn running_timers(&self) -> Result<Vec<RunningTimer>> {
         let rows = sqlx::query(
             "SELECT e.id, e.user_id, e.ticket_id, e.task_id, k.state, e.started_at \

@@ -806,7 +806,7 @@ impl ContractStore for Backend {
         &self,
         contract: i64,
         kind: &str,
-        outbox: Option<(&str, serde_json::Value)>,
+        outbox: Option<(OutboxKind, serde_json::Value)>,
         at: Timestamp,
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
@@ -830,7 +830,7 @@ impl ContractStore for Backend {
 
     async fn enqueue_notice(
         &self,
-        kind: &str,
+        kind: OutboxKind,
         payload: serde_json::Value,
         at: Timestamp,
     ) -> Result<()> {

@@ -302,7 +302,7 @@ impl DashboardStore for Backend {
             // transaction; the key makes a second enqueue of the same mail a no-op.
             sqlx::query(
                 "INSERT INTO outbox (kind, payload, created_at, next_attempt_at, idempotency_key) \
-                 SELECT 'announcement', $2 || CAST(u.id AS TEXT) || '}', $3, $3, $4 || CAST(u.id AS TEXT) \
+                 SELECT $6, $2 || CAST(u.id AS TEXT) || '}', $3, $3, $4 || CAST(u.id AS TEXT) \
                  FROM users u WHERE u.role = 'client' AND u.active = TRUE AND u.client_id IS NOT NULL \
                    AND ($5 = TRUE OR u.client_id IN \
                      (SELECT ac.client_id FROM announcement_clients ac WHERE ac.announcement_id = $1)) \
@@ -313,6 +313,7 @@ impl DashboardStore for Backend {
             .bind(ms(at))
             .bind(format!("announcement:{id}:"))
             .bind(a.clients.is_empty())
+            .bind(OutboxKind::Announcement.code())
             .execute(&mut *tx)
             .await?;
         }

@@ -228,6 +228,16 @@ impl MailStore for Backend {
         Ok(found.is_some())
     }
 
+    async fn active_users_of(&self, role: Role) -> Result<Vec<User>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.role = $1 AND u.active = TRUE ORDER BY u.id"
+        )))
+        .bind(role.as_str())
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(user_from).collect()
+    }
+
     async fn client_by_mail_domain(&self, domain: &str) -> Result<Option<Client>> {
         let row =
             sqlx::query("SELECT id, code, name, mail_domain FROM clients WHERE mail_domain = $1")
@@ -384,7 +394,7 @@ impl MailStore for Backend {
             "INSERT INTO outbox (kind, payload, created_at, next_attempt_at, idempotency_key) VALUES ($1, $2, $3, $3, $4) \
              ON CONFLICT (idempotency_key) DO NOTHING",
         )
-        .bind("vendor_transfer")
+        .bind(OutboxKind::VendorTransfer.code())
         .bind(payload.to_string())
         .bind(ms(at))
         .bind(format!("vendor:{}:{vendor}", ticket.0))
@@ -396,7 +406,7 @@ impl MailStore for Backend {
 
     async fn enqueue_outbox(
         &self,
-        kind: &str,
+        kind: OutboxKind,
         payload: &str,
         idempotency_key: &str,
         at: Timestamp,
@@ -405,7 +415,7 @@ impl MailStore for Backend {
             "INSERT INTO outbox (kind, payload, created_at, next_attempt_at, idempotency_key) VALUES ($1, $2, $3, $3, $4) \
              ON CONFLICT (idempotency_key) DO NOTHING",
         )
-        .bind(kind)
+        .bind(kind.code())
         .bind(payload)
         .bind(ms(at))
         .bind(idempotency_key)
@@ -416,7 +426,7 @@ impl MailStore for Backend {
 
     async fn claim_outbox(
         &self,
-        kinds: &[&str],
+        kinds: &[OutboxKind],
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Option<OutboxMessage>> {
@@ -437,7 +447,7 @@ impl MailStore for Backend {
             if i > 0 {
                 sql.push(", ");
             }
-            sql.bind(Param::Text((*kind).to_owned()));
+            sql.bind(Param::Text(kind.code().to_owned()));
         }
         sql.push(") ORDER BY next_attempt_at, id LIMIT 1) RETURNING id, kind, payload, attempts, created_at");
         let row = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
@@ -462,6 +472,50 @@ impl MailStore for Backend {
             .execute(self.writer())
             .await?;
         Ok(())
+    }
+
+    async fn outbox_ended(&self, id: i64, reason: &str, at: Timestamp) -> Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET delivered_at = $2, locked_until = NULL, ended = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(ms(at))
+        .bind(reason)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn outbox_rows(&self, after: Option<i64>, limit: u32) -> Result<Vec<OutboxRow>> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.kind, o.created_at, o.attempts, o.delivered_at, o.ended, o.last_error, \
+             o.next_attempt_at, (SELECT COUNT(*) FROM mail_messages m \
+               WHERE m.outbox_id = o.id AND m.direction = 'out') AS messages \
+             FROM outbox o WHERE o.id > $1 ORDER BY o.id LIMIT $2",
+        )
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit.clamp(1, 10_000)))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let next: i64 = row.try_get("next_attempt_at")?;
+                Ok(OutboxRow {
+                    id: row.try_get("id")?,
+                    kind: row.try_get("kind")?,
+                    created_at: instant(row.try_get("created_at")?)?,
+                    attempts: row.try_get("attempts")?,
+                    delivered_at: row
+                        .try_get::<Option<i64>, _>("delivered_at")?
+                        .map(instant)
+                        .transpose()?,
+                    ended: row.try_get("ended")?,
+                    last_error: row.try_get("last_error")?,
+                    next_attempt_at: (next != i64::MAX).then(|| instant(next)).transpose()?,
+                    messages: row.try_get("messages")?,
+                })
+            })
+            .collect()
     }
 
     async fn outbox_failed(

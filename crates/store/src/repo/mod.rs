@@ -207,11 +207,16 @@ async fn record(
 }
 
 /// Queues a side effect in the same transaction as the change that causes it.
-async fn enqueue(tx: &mut Tx, kind: &str, payload: serde_json::Value, at: Timestamp) -> Result<()> {
+async fn enqueue(
+    tx: &mut Tx,
+    kind: OutboxKind,
+    payload: serde_json::Value,
+    at: Timestamp,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO outbox (kind, payload, created_at, next_attempt_at) VALUES ($1, $2, $3, $3)",
     )
-    .bind(kind)
+    .bind(kind.code())
     .bind(payload.to_string())
     .bind(ms(at))
     .execute(&mut **tx)
@@ -293,7 +298,7 @@ async fn insert_comment(
     if !comment.internal {
         let mut payload = serde_json::json!({ "ticket_id": comment.ticket_id.0, "comment_id": id });
         payload.as_object_mut().expect("an object").extend(extra);
-        enqueue(tx, "comment_added", payload, at).await?;
+        enqueue(tx, OutboxKind::CommentAdded, payload, at).await?;
     }
     Ok(id)
 }
@@ -632,7 +637,7 @@ impl Store for Backend {
             insert_tasks(&mut tx, id, tasks, at).await?;
             enqueue(
                 &mut tx,
-                "ticket_created",
+                OutboxKind::TicketCreated,
                 serde_json::json!({ "ticket_id": id.0, "next_step_at": null }),
                 at,
             )
@@ -706,7 +711,7 @@ impl Store for Backend {
         insert_tasks(&mut tx, id, tasks, at).await?;
         enqueue(
             &mut tx,
-            "ticket_created",
+            OutboxKind::TicketCreated,
             serde_json::json!({ "ticket_id": id.0, "next_step_at": null }),
             at,
         )

@@ -72,7 +72,7 @@ type HistoryRow = (Option<UserId>, String, Option<String>, Option<String>, bool)
 #[derive(Default)]
 struct Pending {
     history: Vec<HistoryRow>,
-    outbox: Vec<(&'static str, String)>,
+    outbox: Vec<(OutboxKind, String)>,
     /// Public messages from the desk itself in this change (comment ids): each notifies the
     /// client, unless the change's status notice carries it (one mail per change).
     desk_messages: Vec<i64>,
@@ -126,7 +126,7 @@ impl Pending {
             ));
             for (kind, payload) in self.outbox {
                 sql.params.extend([
-                    Param::Text(kind.to_owned()),
+                    Param::Text(kind.code().to_owned()),
                     Param::Text(payload),
                     Param::Int(ms(at)),
                     Param::Int(ms(at)),
@@ -337,7 +337,9 @@ async fn apply_steps(
                             let payload = serde_json::json!({
                                 "ticket_id": ticket.0, "comment_id": id, "by_mail": true,
                             });
-                            pending.outbox.push(("comment_added", payload.to_string()));
+                            pending
+                                .outbox
+                                .push((OutboxKind::CommentAdded, payload.to_string()));
                         }
                         Some(id)
                     }
@@ -381,7 +383,9 @@ async fn apply_steps(
             ChangeStep::Submitted => {
                 submitted = true;
                 let payload = serde_json::json!({ "ticket_id": ticket.0 });
-                pending.outbox.push(("ticket_created", payload.to_string()));
+                pending
+                    .outbox
+                    .push((OutboxKind::TicketCreated, payload.to_string()));
             }
             ChangeStep::Admitted {
                 registered,
@@ -447,21 +451,21 @@ async fn apply_steps(
     // The client hears of a new ticket or a status change by one mail, which carries the
     // desk's message of the same change (a sent draft has its own notice); written once
     // the messages have their ids, below.
-    let mut notice = None;
-    if creating {
-        notice = Some(("ticket_created", None));
-    } else if status != status_before && !submitted {
-        let auto_closed = change
-            .steps
-            .iter()
-            .any(|s| matches!(s, ChangeStep::Event { kind, .. } if kind == "auto_closed"));
-        let kind = match status.as_str() {
-            "resolved" => "ticket_resolved",
-            "closed" if auto_closed => "ticket_auto_closed",
-            _ => "status_changed",
-        };
-        notice = Some((kind, Some(status.clone())));
-    }
+    let auto_closed = change
+        .steps
+        .iter()
+        .any(|s| matches!(s, ChangeStep::Event { kind, .. } if kind == "auto_closed"));
+    let parse_status = |text: &str| {
+        TicketStatus::parse(text).ok_or_else(|| StoreError::Corrupt(format!("status {text}")))
+    };
+    let notice = okno_domain::notice::change_notice(
+        creating,
+        submitted,
+        parse_status(&status_before)?,
+        parse_status(&status)?,
+        auto_closed,
+    )
+    .map(|kind| (kind, (!creating).then(|| status.clone())));
 
     // The ticket's own columns, in one statement.
     let mut sql = Sql::new("UPDATE tickets SET updated_at = ");
@@ -541,7 +545,7 @@ async fn apply_steps(
         .filter(|_| matches!(changed.status, TicketStatus::New | TicketStatus::InProgress))
         .map(ms);
     for (kind, payload) in &mut pending.outbox {
-        if *kind == "ticket_created"
+        if *kind == OutboxKind::TicketCreated
             && let Ok(mut value) = serde_json::from_str::<serde_json::Value>(payload)
         {
             value["next_step_at"] = promise.into();
@@ -562,7 +566,9 @@ async fn apply_steps(
     }
     for id in messages {
         let payload = serde_json::json!({ "ticket_id": ticket.0, "comment_id": id });
-        pending.outbox.push(("comment_added", payload.to_string()));
+        pending
+            .outbox
+            .push((OutboxKind::CommentAdded, payload.to_string()));
     }
     let ranks = match &change.rank {
         Some(rules) => super::queue::ranks_from(&rank_rows, rules)?,

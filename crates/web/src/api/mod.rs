@@ -19,8 +19,8 @@ use axum::response::Response;
 use okno_desk::tickets::TicketInput;
 use okno_domain::*;
 use okno_store::TicketFilter;
-use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use views::*;
 
@@ -75,6 +75,7 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         .routes(routes!(update_draft))
         .routes(routes!(list_comments, create_comment))
         .routes(routes!(history))
+        .routes(routes!(daily_reviews))
         .routes(routes!(ticket_tasks))
         .routes(routes!(download_attachment))
         .routes(routes!(tasks::queue))
@@ -365,11 +366,58 @@ async fn create_comment(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<CreateComment>,
 ) -> Result<(StatusCode, Json<CommentView>), ApiError> {
-    let comment = state
+    let posted = state
         .desk
-        .comment(&user, ticket_id(&id)?, &req.body, req.internal)
+        .post_comment(&user, ticket_id(&id)?, &req.body, req.internal)
         .await?;
-    Ok((StatusCode::CREATED, Json(comment.into())))
+    Ok((StatusCode::CREATED, Json(posted.into())))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReviewQuery {
+    /// At most this many, newest first (default 30, up to 500).
+    limit: Option<u32>,
+}
+
+/// One day's review of the open tickets, for the manager pool.
+#[derive(Serialize, ToSchema)]
+pub struct DailyReviewView {
+    pub id: String,
+    /// The day of the review calendar it is for, `YYYY-MM-DD`.
+    pub day: String,
+    pub pool: String,
+    /// The open tickets by whose side the ball is on, with their status and next step.
+    pub body: String,
+    pub created_at: String,
+    pub done_at: Option<String>,
+}
+
+/// The daily reviews of open tickets, newest first (managers and admins).
+#[utoipa::path(get, path = "/reviews", tag = "tickets", params(ReviewQuery),
+    responses((status = 200, body = Vec<DailyReviewView>), (status = 403, body = ErrorBody)))]
+async fn daily_reviews(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Query(q): Query<ReviewQuery>,
+) -> Result<Json<Vec<DailyReviewView>>, ApiError> {
+    let reviews = state
+        .desk
+        .daily_reviews(&user, q.limit.unwrap_or(30))
+        .await?;
+    Ok(Json(
+        reviews
+            .into_iter()
+            .map(|r| DailyReviewView {
+                id: r.id.to_string(),
+                day: r.day,
+                pool: r.pool,
+                body: r.body,
+                created_at: rfc3339(r.created_at),
+                done_at: r.done_at.map(rfc3339),
+            })
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/tickets/{id}/history", tag = "tickets", params(("id" = String, Path)),

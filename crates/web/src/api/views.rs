@@ -5,7 +5,7 @@ use okno_domain::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-fn rfc3339(t: Timestamp) -> String {
+pub(crate) fn rfc3339(t: Timestamp) -> String {
     t.to_string()
 }
 
@@ -98,6 +98,28 @@ pub struct CommentView {
     pub body: String,
     pub internal: bool,
     pub created_at: String,
+    /// On a client's comment just posted to a closed ticket: `true` when it reopened it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reopened: Option<bool>,
+    /// On a client's comment just posted to a ticket closed too long ago: the number of
+    /// the new ticket it opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<String>,
+}
+
+impl From<okno_desk::tickets::Posted> for CommentView {
+    fn from(posted: okno_desk::tickets::Posted) -> Self {
+        let mut view = CommentView::from(posted.comment);
+        match posted.outcome {
+            Some(okno_desk::closed::ClosedOutcome::Reopened(_)) => view.reopened = Some(true),
+            Some(okno_desk::closed::ClosedOutcome::FollowUp(new)) => {
+                view.reopened = Some(false);
+                view.follow_up = Some(new.number().to_string());
+            }
+            None => {}
+        }
+        view
+    }
 }
 
 impl From<Comment> for CommentView {
@@ -109,6 +131,8 @@ impl From<Comment> for CommentView {
             body: c.body,
             internal: c.internal,
             created_at: rfc3339(c.created_at),
+            reopened: None,
+            follow_up: None,
         }
     }
 }
