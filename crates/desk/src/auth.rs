@@ -100,10 +100,7 @@ impl Desk {
     }
 
     pub async fn session(&self, cookie: &str) -> Result<Option<SessionData>> {
-        Ok(self
-            .store
-            .session(&digest(cookie), self.now())
-            .await?)
+        Ok(self.store.session(&digest(cookie), self.now()).await?)
     }
 
     /// Ends a session on the server: the cookie is worthless afterwards.
@@ -121,10 +118,7 @@ impl Desk {
     }
 
     pub async fn token_user(&self, token: &str) -> Result<Option<User>> {
-        Ok(self
-            .store
-            .token_user(&digest(token), self.now())
-            .await?)
+        Ok(self.store.token_user(&digest(token), self.now()).await?)
     }
 }
 

@@ -625,10 +625,7 @@ impl Desk {
         input: ContractInput,
     ) -> Result<(Contract, bool)> {
         let terms = self.parse_contract(input).await?;
-        let (id, created) = self
-            .store
-            .save_contract(id, &terms, self.now())
-            .await?;
+        let (id, created) = self.store.save_contract(id, &terms, self.now()).await?;
         let contract = self
             .store
             .contract(id)

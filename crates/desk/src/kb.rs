@@ -558,9 +558,7 @@ impl Desk {
                             .await
                             .map_err(|e| DeskError::Config(format!("{name}:1: {e}")))?;
                         input.shipped = true;
-                        self.store
-                            .create_article(&input, None, self.now())
-                            .await?;
+                        self.store.create_article(&input, None, self.now()).await?;
                     }
                 }
                 Err(e) => errors.push(e),
@@ -897,13 +895,7 @@ impl Desk {
             }
         }
         self.store
-            .record_deflection(
-                view.article.id,
-                user.id,
-                user.client_id,
-                draft,
-                self.now(),
-            )
+            .record_deflection(view.article.id, user.id, user.client_id, draft, self.now())
             .await?;
         Ok(())
     }

@@ -866,17 +866,13 @@ impl Desk {
         let message_id = format!("okno.{}@{}", row.id, settings.id_domain());
         if self.store.mail_sent(&message_id).await? {
             // Sent before a crash kept it from being marked: never twice.
-            self.store
-                .outbox_delivered(row.id, self.now())
-                .await?;
+            self.store.outbox_delivered(row.id, self.now()).await?;
             return Ok(false);
         }
         let payload: serde_json::Value = serde_json::from_str(&row.payload)
             .map_err(|e| Delivery::Permanent(format!("payload: {e}")))?;
         let Some(mail) = self.compose(settings, &row.kind, &payload).await? else {
-            self.store
-                .outbox_delivered(row.id, self.now())
-                .await?;
+            self.store.outbox_delivered(row.id, self.now()).await?;
             return Ok(false);
         };
         let policy = settings.loop_policy();
@@ -887,9 +883,7 @@ impl Desk {
             .filter(|a| okno_mail::classify::may_mail(a, &policy))
             .collect();
         if to.is_empty() {
-            self.store
-                .outbox_delivered(row.id, self.now())
-                .await?;
+            self.store.outbox_delivered(row.id, self.now()).await?;
             return Ok(false);
         }
         let to = to.join(", ");

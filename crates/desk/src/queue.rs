@@ -170,7 +170,9 @@ impl Desk {
             .into_iter()
             .map(|item| {
                 let idle = self.task_calendar_idle(&item.task, item.calendar.as_deref(), now);
-                let why = self.priorities.explain(&item.input, &user.locale, &zone, now);
+                let why = self
+                    .priorities
+                    .explain(&item.input, &user.locale, &zone, now);
                 let cursor = QueueCursor::of(&item);
                 QueueEntry {
                     card: crate::tasks::card(&catalog, item.task, &item.route, &user.locale),

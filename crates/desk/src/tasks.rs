@@ -163,10 +163,7 @@ impl Desk {
             )
             .into());
         }
-        let taken = self
-            .store
-            .take_task(task.id, user.id, self.now())
-            .await?;
+        let taken = self.store.take_task(task.id, user.id, self.now()).await?;
         self.card_of(user, taken).await
     }
 

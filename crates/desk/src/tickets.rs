@@ -361,10 +361,7 @@ impl Desk {
             sha256,
             uploaded_by: user.id,
         };
-        Ok(self
-            .store
-            .add_attachment(&attachment, self.now())
-            .await?)
+        Ok(self.store.add_attachment(&attachment, self.now()).await?)
     }
 
     /// Refuses a file over the desk's attachment limit (tickets' and articles' alike).

@@ -174,10 +174,7 @@ impl Desk {
         if !managing(user) {
             filter.user = Some(user.id);
         }
-        Ok(self
-            .store
-            .time_totals(group, &filter, self.now())
-            .await?)
+        Ok(self.store.time_totals(group, &filter, self.now()).await?)
     }
 
     /// Seconds everyone logged on a ticket the user may see (the task page's 360°: the

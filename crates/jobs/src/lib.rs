@@ -554,7 +554,9 @@ impl Scheduler {
         // Unique among processes and schedulers sharing a database, whatever the clock says.
         let salt = {
             use std::hash::{BuildHasher, Hasher};
-            std::collections::hash_map::RandomState::new().build_hasher().finish()
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
         };
         Scheduler {
             desk,

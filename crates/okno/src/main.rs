@@ -443,9 +443,8 @@ async fn serve(
         demo::load(&desk).await.context("loading the demo firm")?;
     }
     // Safe beside other servers on the same database: each run is claimed there first.
-    let _jobs = (!jobs.no_jobs).then(|| {
-        Arc::new(okno_jobs::Scheduler::new(desk.clone(), jobs.settings())).spawn()
-    });
+    let _jobs = (!jobs.no_jobs)
+        .then(|| Arc::new(okno_jobs::Scheduler::new(desk.clone(), jobs.settings())).spawn());
     // With mailboxes or SMTP configured: the poller and the outbox sender, in the background.
     let _mail = mail::spawn_loop(desk.clone(), mail.every())?;
     let address = listener.local_addr()?;

@@ -222,9 +222,15 @@ impl ProductionCalendar {
         let current = SpecialDays::parse(list_file, list_text)?;
         let mut expected = SpecialDays::default();
         let kept = |date: &&Date| !self.years.contains_key(&date.year());
-        expected.holidays.extend(current.holidays.iter().filter(kept));
-        expected.working_days.extend(current.working_days.iter().filter(kept));
-        expected.short_days.extend(current.short_days.iter().filter(kept));
+        expected
+            .holidays
+            .extend(current.holidays.iter().filter(kept));
+        expected
+            .working_days
+            .extend(current.working_days.iter().filter(kept));
+        expected
+            .short_days
+            .extend(current.short_days.iter().filter(kept));
         for days in self.years.values() {
             expected.extend(days);
         }
@@ -321,14 +327,12 @@ fn attributes(
 ) -> Option<Vec<(Vec<u8>, String)>> {
     let mut out = Vec::new();
     for attribute in element.attributes() {
-        let value = attribute
-            .map_err(|e| e.to_string())
-            .and_then(|a| {
-                let value = a
-                    .decode_and_unescape_value(reader.decoder())
-                    .map_err(|e| e.to_string())?;
-                Ok((a.key.as_ref().to_vec(), value.into_owned()))
-            });
+        let value = attribute.map_err(|e| e.to_string()).and_then(|a| {
+            let value = a
+                .decode_and_unescape_value(reader.decoder())
+                .map_err(|e| e.to_string())?;
+            Ok((a.key.as_ref().to_vec(), value.into_owned()))
+        });
         match value {
             Ok(pair) => out.push(pair),
             Err(message) => {
@@ -358,7 +362,12 @@ fn read_calendar_element(
         errors.at(at, "<calendar> has no year=\"…\"");
         return None;
     };
-    let Some(year) = year.trim().parse::<i16>().ok().filter(|y| YEARS.contains(y)) else {
+    let Some(year) = year
+        .trim()
+        .parse::<i16>()
+        .ok()
+        .filter(|y| YEARS.contains(y))
+    else {
         errors.at(
             at,
             format!(
@@ -514,11 +523,7 @@ fn parse_csv(errors: &mut Errors<'_>) -> Option<ProductionCalendar> {
         if record.iter().all(|cell| cell.trim().is_empty()) {
             continue;
         }
-        let Some(year) = year_cell
-            .parse::<i16>()
-            .ok()
-            .filter(|y| YEARS.contains(y))
-        else {
+        let Some(year) = year_cell.parse::<i16>().ok().filter(|y| YEARS.contains(y)) else {
             errors.at_line(
                 line,
                 format!(
@@ -729,7 +734,11 @@ fn render_list(days: &SpecialDays, imported: &BTreeMap<i16, SpecialDays>, note: 
     );
     for year in years {
         out.push('\n');
-        let year_note = if imported.contains_key(&year) { note } else { "" };
+        let year_note = if imported.contains_key(&year) {
+            note
+        } else {
+            ""
+        };
         out.push_str(&render_year(year, days, year_note));
     }
     out
@@ -777,8 +786,14 @@ mod tests {
         let calendar = ProductionCalendar::parse("c.csv", csv.as_bytes()).unwrap();
         assert_eq!(calendar.format, SourceFormat::DataGovCsv);
         let days = &calendar.years[&2027];
-        assert!(days.holidays.contains(&date("2027-01-02")), "a holiday on a Saturday");
-        assert!(!days.holidays.contains(&date("2027-01-09")), "a plain Saturday");
+        assert!(
+            days.holidays.contains(&date("2027-01-02")),
+            "a holiday on a Saturday"
+        );
+        assert!(
+            !days.holidays.contains(&date("2027-01-09")),
+            "a plain Saturday"
+        );
         assert!(days.holidays.contains(&date("2027-02-22")));
         assert_eq!(days.working_days, BTreeSet::from([date("2027-02-20")]));
         let summary = calendar.summaries()[0];
@@ -790,15 +805,24 @@ mod tests {
         let bad = XML_2027.replace("d=\"02.22\"", "d=\"02.30\"");
         let errors = ProductionCalendar::parse("c.xml", bad.as_bytes()).unwrap_err();
         assert_eq!(errors.0[0].line, 8, "{errors}");
-        assert!(errors.to_string().starts_with("c.xml:8: d=\"02.30\""), "{errors}");
+        assert!(
+            errors.to_string().starts_with("c.xml:8: d=\"02.30\""),
+            "{errors}"
+        );
 
         let bad = XML_2027.replace("t=\"2\"", "t=\"7\"");
         let errors = ProductionCalendar::parse("c.xml", bad.as_bytes()).unwrap_err();
-        assert!(errors.to_string().starts_with("c.xml:7: t=\"7\""), "{errors}");
+        assert!(
+            errors.to_string().starts_with("c.xml:7: t=\"7\""),
+            "{errors}"
+        );
 
         let csv = "Год/Месяц,Январь,Февраль,Март,Апрель,Май,Июнь,Июль,Август,Сентябрь,Октябрь,Ноябрь,Декабрь\n2027,\"1,2,40\",,,,,,,,,,\n";
         let errors = ProductionCalendar::parse("c.csv", csv.as_bytes()).unwrap_err();
-        assert!(errors.to_string().starts_with("c.csv:2: январь: `40`"), "{errors}");
+        assert!(
+            errors.to_string().starts_with("c.csv:2: январь: `40`"),
+            "{errors}"
+        );
     }
 
     #[test]
@@ -849,7 +873,12 @@ mod tests {
             csv.push_str(&format!("{year},,,,,,,,,,,,\n"));
         }
         let errors = ProductionCalendar::parse("c.csv", csv.as_bytes()).unwrap_err();
-        assert!(errors.to_string().contains("Saturdays and Sundays are not listed"), "{errors}");
+        assert!(
+            errors
+                .to_string()
+                .contains("Saturdays and Sundays are not listed"),
+            "{errors}"
+        );
     }
 
     #[test]
@@ -867,15 +896,23 @@ mod tests {
         assert_eq!(days.working_days, BTreeSet::from([date("2027-02-20")]));
 
         let dotted = "\"2027\".holidays = [\"2027-01-01\"]\n\"2028\".holidays = [\"2028-01-03\"]\n";
-        let merged = calendar.merge_into("holidays-ru.toml", dotted, "n").unwrap();
+        let merged = calendar
+            .merge_into("holidays-ru.toml", dotted, "n")
+            .unwrap();
         let days = SpecialDays::parse("holidays-ru.toml", &merged).unwrap();
         assert!(days.holidays.contains(&date("2028-01-03")), "{merged}");
         assert!(!days.holidays.contains(&date("2027-01-01")), "{merged}");
 
         let before = "[2028]\nholidays = [\"2028-01-03\"]\n";
-        let merged = calendar.merge_into("holidays-ru.toml", before, "n").unwrap();
+        let merged = calendar
+            .merge_into("holidays-ru.toml", before, "n")
+            .unwrap();
         assert!(merged.find("[2027]") < merged.find("[2028]"), "{merged}");
 
-        assert!(calendar.merge_into("holidays-ru.toml", "[oops", "n").is_err());
+        assert!(
+            calendar
+                .merge_into("holidays-ru.toml", "[oops", "n")
+                .is_err()
+        );
     }
 }

@@ -77,7 +77,9 @@ fn the_csv_and_the_xml_say_the_same() {
 
 #[test]
 fn csv_variants_read_alike() {
-    let expected = ProductionCalendar::parse("a.csv", CSV.as_bytes()).unwrap().years;
+    let expected = ProductionCalendar::parse("a.csv", CSV.as_bytes())
+        .unwrap()
+        .years;
 
     let mut semicolons = csv::WriterBuilder::new()
         .delimiter(b';')
@@ -112,12 +114,19 @@ fn the_published_2027_over_the_draft_moves_the_deadlines() {
             "working_days = [\"2027-02-20\"]",
             "working_days = [\"2027-11-13\"]",
         )
-        .replace("short_days = [\"2027-02-20\",", "short_days = [\"2027-02-22\",");
+        .replace(
+            "short_days = [\"2027-02-20\",",
+            "short_days = [\"2027-02-22\",",
+        );
     let calendar = |list: &str| {
         let files = okno_sla::shipped::CALENDAR_FILES
             .iter()
             .map(|(name, text)| {
-                let text = if *name == "holidays-ru.toml" { list } else { text };
+                let text = if *name == "holidays-ru.toml" {
+                    list
+                } else {
+                    text
+                };
                 (*name, text)
             })
             .collect::<Vec<_>>();

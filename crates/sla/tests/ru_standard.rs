@@ -188,7 +188,11 @@ fn yearly_working_hours_match_the_official_norms() {
     assert_eq!(hours(2024), 1979);
     assert_eq!(hours(2025), 1972);
     assert_eq!(hours(2026), 1972);
-    assert_eq!(hours(2027), 1972, "the decree's 2027: 247 days, four of them short");
+    assert_eq!(
+        hours(2027),
+        1972,
+        "the decree's 2027: 247 days, four of them short"
+    );
 }
 
 /// The published 2027 calendar, not the draft: Saturday 20 February works (shortened, the last

@@ -454,7 +454,9 @@ pub(super) async fn running_timer(
     Caller(user): Caller,
 ) -> Result<Json<Option<TimeEntryView>>, ApiError> {
     let running = state.desk.running_timer(&user).await?;
-    Ok(Json(running.map(|e| TimeEntryView::at(e, state.desk.now()))))
+    Ok(Json(
+        running.map(|e| TimeEntryView::at(e, state.desk.now())),
+    ))
 }
 
 #[utoipa::path(delete, path = "/timer", tag = "time",

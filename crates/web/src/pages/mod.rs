@@ -291,9 +291,8 @@ async fn home(
 /// Whether the support calendar is not running right now: open tickets then show greyed.
 /// Every ticket follows the default support level's calendar until contracts pick others.
 fn support_calendar_idle(desk: &Desk) -> bool {
-    desk.sla_terms(None, None).is_ok_and(|terms| {
-        okno_desk::deadlines::calendar_idle(terms.calendar, desk.now())
-    })
+    desk.sla_terms(None, None)
+        .is_ok_and(|terms| okno_desk::deadlines::calendar_idle(terms.calendar, desk.now()))
 }
 
 /// The services a person may open a ticket for, one click each.

@@ -413,7 +413,12 @@ impl TicketTemplate {
             promise: t
                 .next_step_at
                 .filter(|_| matches!(t.status, TicketStatus::New | TicketStatus::InProgress))
-                .map(|at| ctx.with("ticket-promise", &ctx.lang.weekday_time(at, &ctx.zone, ctx.now))),
+                .map(|at| {
+                    ctx.with(
+                        "ticket-promise",
+                        &ctx.lang.weekday_time(at, &ctx.zone, ctx.now),
+                    )
+                }),
             may_rate: !ctx.is_staff()
                 && matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed),
             rating: data.rating.as_ref().map(|r| r.score),
