@@ -9,7 +9,8 @@
 use crate::calendars::Section;
 use crate::{Desk, Result};
 use okno_domain::*;
-use okno_sla::{ProductionCalendar, SourceFormat, YearSummary};
+use okno_sla::ProductionCalendar;
+pub use okno_sla::{SourceFormat, YearSummary};
 
 /// The holiday list a production calendar without a country loads into.
 pub const DEFAULT_LIST: &str = "holidays-ru";
