@@ -6,7 +6,7 @@
 use crate::{Desk, DeskError, Result};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use okno_domain::{Email, User};
 use okno_store::SessionData;
 use sha2::{Digest, Sha256};

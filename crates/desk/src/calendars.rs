@@ -14,7 +14,6 @@
 use crate::admin::admin_only;
 use crate::config::ConfigFiles;
 use crate::{Desk, Result};
-use jiff::Timestamp;
 use okno_domain::*;
 use okno_sla::SlaConfig;
 use okno_store::WorkflowFile;

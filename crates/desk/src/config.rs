@@ -1,8 +1,12 @@
 //! The desk's configuration: the shipped defaults compiled into the binary, or a directory
-//! laid out like `config/` (services, workflows, calendars, support-levels). Either is
-//! validated whole; a directory with any error is refused with `file:line` messages.
+//! laid out like `config/` (services, workflows, calendars, support-levels, contracts,
+//! priorities, knowledge-base articles). Either is validated whole, by the same code for
+//! `okno serve` and `okno config check`; a directory with any error is refused with
+//! `file:line` messages.
 
 use crate::contract_settings::{self, ContractSettings};
+use crate::queue::RULES_FILE;
+use okno_domain::priority::PriorityRules;
 use okno_sla::SlaConfig;
 use okno_workflow::Catalog;
 use std::path::Path;
@@ -16,6 +20,10 @@ pub struct ConfigFiles {
     pub support_levels: Vec<(String, String)>,
     /// `contracts.toml` (registration defaults, contract lifecycle); `None`: the shipped one.
     pub contracts: Option<(String, String)>,
+    /// `priorities.toml` (the queues' order); `None`: the shipped rules.
+    pub priorities: Option<(String, String)>,
+    /// `kb/*.md`, the articles loaded at start.
+    pub articles: Vec<(String, String)>,
 }
 
 /// A validated configuration.
@@ -23,6 +31,7 @@ pub struct Config {
     pub catalog: Catalog,
     pub sla: SlaConfig,
     pub contracts: ContractSettings,
+    pub priorities: PriorityRules,
 }
 
 impl ConfigFiles {
@@ -36,21 +45,13 @@ impl ConfigFiles {
         }
         let mut workflows = section(dir, "services")?;
         workflows.extend(section(dir, "workflows")?);
-        let contracts = dir.join(contract_settings::FILE);
-        let contracts = match contracts.is_file() {
-            true => Some((
-                contracts.display().to_string(),
-                std::fs::read_to_string(&contracts).map_err(|e| {
-                    std::io::Error::new(e.kind(), format!("{}: {e}", contracts.display()))
-                })?,
-            )),
-            false => None,
-        };
         Ok(ConfigFiles {
             workflows,
             calendars: section(dir, "calendars")?,
             support_levels: section(dir, "support-levels")?,
-            contracts,
+            contracts: optional_file(&dir.join(contract_settings::FILE))?,
+            priorities: optional_file(&dir.join(RULES_FILE))?,
+            articles: files_of(&dir.join("kb"), "md")?,
         })
     }
 
@@ -59,6 +60,8 @@ impl ConfigFiles {
             + self.calendars.len()
             + self.support_levels.len()
             + usize::from(self.contracts.is_some())
+            + usize::from(self.priorities.is_some())
+            + self.articles.len()
     }
 
     /// Validates everything together; the error lists every problem, one `file:line: message`
@@ -67,32 +70,47 @@ impl ConfigFiles {
         let catalog = Catalog::from_files(&self.workflows).map_err(|e| e.to_string());
         let sla = SlaConfig::load(pairs(&self.calendars), pairs(&self.support_levels))
             .map_err(|e| e.to_string());
-        match (catalog, sla) {
-            // The contracts file names services and levels: checked once both are known.
-            (Ok(catalog), Ok(sla)) => {
-                let contracts = match &self.contracts {
-                    Some((file, text)) => ContractSettings::parse(file, text, &catalog, &sla),
-                    None => ContractSettings::shipped(&catalog, &sla),
-                };
-                match contracts {
-                    Ok(contracts) => Ok(Config {
-                        catalog,
-                        sla,
-                        contracts,
-                    }),
-                    Err(errors) => Err(errors
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("\n")),
-                }
+        let priorities = match &self.priorities {
+            Some((file, text)) => PriorityRules::parse(file, text),
+            None => Ok(PriorityRules::shipped()),
+        };
+        let articles: Vec<String> = self
+            .articles
+            .iter()
+            .filter_map(|(file, text)| crate::kb::parse_article_file(file, text).err())
+            .collect();
+        let (catalog, sla) = match (catalog, sla) {
+            (Ok(catalog), Ok(sla)) => (catalog, sla),
+            (catalog, sla) => {
+                return Err(lines(
+                    [catalog.err(), sla.err(), priorities.err()]
+                        .into_iter()
+                        .flatten()
+                        .chain(articles),
+                ));
             }
-            (catalog, sla) => Err([catalog.err(), sla.err()]
-                .into_iter()
-                .flatten()
-                .map(|e| e.trim_end().to_owned())
-                .collect::<Vec<_>>()
-                .join("\n")),
+        };
+        // The contracts file names services and levels: checked once both are known.
+        let contracts = match &self.contracts {
+            Some((file, text)) => ContractSettings::parse(file, text, &catalog, &sla),
+            None => ContractSettings::shipped(&catalog, &sla),
+        }
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>());
+        match (contracts, priorities) {
+            (Ok(contracts), Ok(priorities)) if articles.is_empty() => Ok(Config {
+                catalog,
+                sla,
+                contracts,
+                priorities,
+            }),
+            (contracts, priorities) => Err(lines(
+                contracts
+                    .err()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .chain(priorities.err())
+                    .chain(articles),
+            )),
         }
     }
 }
@@ -105,6 +123,8 @@ impl ConfigFiles {
             calendars: owned(okno_sla::shipped::CALENDAR_FILES),
             support_levels: owned(okno_sla::shipped::SUPPORT_LEVEL_FILES),
             contracts: None,
+            priorities: None,
+            articles: Vec::new(),
         }
     }
 }
@@ -130,14 +150,37 @@ fn owned(files: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Errors, one per line, without trailing blank lines.
+fn lines(errors: impl IntoIterator<Item = String>) -> String {
+    errors
+        .into_iter()
+        .map(|e| e.trim_end().to_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A file's `(path, text)`, or `None` when there is none.
+fn optional_file(path: &Path) -> std::io::Result<Option<(String, String)>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    Ok(Some((path.display().to_string(), text)))
+}
+
 fn section(dir: &Path, name: &str) -> std::io::Result<Vec<(String, String)>> {
-    let folder = dir.join(name);
+    files_of(&dir.join(name), "toml")
+}
+
+/// Every `*.extension` file of a folder (none when it is missing), by name.
+fn files_of(folder: &Path, extension: &str) -> std::io::Result<Vec<(String, String)>> {
     if !folder.is_dir() {
         return Ok(Vec::new());
     }
-    let mut paths: Vec<_> = std::fs::read_dir(&folder)?
+    let mut paths: Vec<_> = std::fs::read_dir(folder)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
         .collect();
     paths.sort();
     paths

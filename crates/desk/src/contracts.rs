@@ -124,15 +124,34 @@ pub struct Admission {
     registered: bool,
     over_limit: Option<String>,
     message: Option<String>,
-    alert: Option<String>,
+    /// The manager's alert: its text and its cause (one per client, limit and period).
+    alert: Option<(String, okno_sla::AlertDecision)>,
     /// `defer`: the start of the next period, where the ticket's deadlines begin.
     deferred_to: Option<Timestamp>,
+}
+
+/// A monthly hours limit the client's logged time has reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedUpHours {
+    pub client: ClientId,
+    pub client_code: String,
+    /// The contract's number.
+    pub contract: String,
+    /// The client's month, `2026-12`.
+    pub period: String,
+    pub limit_hours: i64,
+    pub used_minutes: i64,
+    /// The ticket last worked on, which the alert is filed on.
+    pub ticket: TicketId,
 }
 
 /// What the over-limit path needs of the contract in force.
 #[derive(Debug, Clone)]
 struct AdmittedContract {
     id: i64,
+    client: ClientId,
+    /// Whose tickets the per-contact limit counts.
+    requester: UserId,
     /// `ALFA (contract D-1)`, for the manager's alert.
     label: String,
     reaction: LimitReaction,
@@ -206,8 +225,16 @@ impl Admission {
         });
         let text = limit_text(limit, reaction, next_period);
         self.message = (!text.is_empty()).then_some(text);
-        self.alert = (reaction == LimitReaction::OfferExtension)
-            .then(|| format!("{}: {limit} used up", contract.label));
+        let period = match limit {
+            "tickets_per_contact_day" => format!("{today}:contact:{}", contract.requester.0),
+            _ => month_period(today),
+        };
+        self.alert = (reaction == LimitReaction::OfferExtension).then(|| {
+            (
+                format!("{}: {limit} used up", contract.label),
+                okno_sla::limit_alert(contract.client.0, limit, &period),
+            )
+        });
         self.deferred_to =
             (reaction == LimitReaction::Defer).then(|| day_start(next_period, &contract.zone));
         Ok(())
@@ -362,6 +389,11 @@ pub fn claims_for(contract: &Contract, requester: UserId, day: Date) -> Vec<Usag
         });
     }
     claims
+}
+
+/// A month as limits' periods name it: `2026-12`.
+pub fn month_period(day: Date) -> String {
+    format!("{:04}-{:02}", day.year(), day.month())
 }
 
 pub fn month_counter(day: Date) -> String {
@@ -696,6 +728,50 @@ impl Desk {
         Ok(self.store.contracts(client, after, limit).await?)
     }
 
+    /// Contracts in force whose monthly hours limit the client's logged time has reached
+    /// this month (the client's month), with the ticket last worked on: what the deadline
+    /// watch raises one alert for per client, limit and month.
+    pub async fn used_up_hours(&self, now: Timestamp) -> Result<Vec<UsedUpHours>> {
+        let utc_day = now.to_zoned_datetime(TimeZone::UTC).date();
+        let contracts = self
+            .store
+            .hours_limited_contracts(
+                utc_day.yesterday().unwrap_or(utc_day),
+                utc_day.tomorrow().unwrap_or(utc_day),
+            )
+            .await?;
+        let mut used_up = Vec::new();
+        for contract in contracts {
+            let Some(limit_hours) = contract.terms.limits.hours_per_month else {
+                continue;
+            };
+            let zone = zone_of(contract.client_time_zone.as_deref());
+            let today = now.to_zoned_datetime(zone.clone()).date();
+            if !contract.active_on(today) {
+                continue;
+            }
+            let client = contract.terms.client_id;
+            let (from, to) = month_bounds(today, &zone);
+            let minutes = self.store.client_minutes(client, from, to, now).await?;
+            if minutes < limit_hours.saturating_mul(60) {
+                continue;
+            }
+            let Some(ticket) = self.store.last_worked_ticket(client, from, to).await? else {
+                continue;
+            };
+            used_up.push(UsedUpHours {
+                client,
+                client_code: contract.client_code.clone(),
+                contract: contract.terms.number.clone(),
+                period: month_period(today),
+                limit_hours,
+                used_minutes: minutes,
+                ticket,
+            });
+        }
+        Ok(used_up)
+    }
+
     /// Each contract of the client with its usage this month.
     pub async fn client_usage(&self, user: &User, client: &str) -> Result<Vec<ContractUsage>> {
         let record = self.client_record(user, client).await?;
@@ -784,6 +860,8 @@ impl Desk {
             registered: true,
             contract: Some(AdmittedContract {
                 id: contract.id,
+                client,
+                requester,
                 label: format!(
                     "{} (contract {})",
                     contract.client_code, contract.terms.number
@@ -881,14 +959,16 @@ impl Desk {
         admission: Admission,
         at: Timestamp,
     ) -> Result<()> {
-        if let Some(detail) = admission.alert {
+        // The first ticket over a limit raises the alert; the next ones in the same period
+        // find their cause raised already.
+        if let Some((detail, cause)) = admission.alert {
             self.store
                 .raise_alert(
                     &NewAlert {
-                        kind: "limit_used_up".into(),
+                        kind: cause.kind.code().into(),
                         ticket_id: ticket.id,
                         task_id: None,
-                        cause_key: format!("limit_used_up:ticket:{}", ticket.id.0),
+                        cause_key: cause.cause_key,
                         title: format!(
                             "Лимит договора исчерпан / Contract limit used up: {detail}"
                         ),

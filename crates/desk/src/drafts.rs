@@ -2,7 +2,6 @@
 //! subject and description, and saves it again or sends it ([`Desk::submit_draft`]).
 
 use crate::{Desk, Result};
-use jiff::Timestamp;
 use okno_domain::*;
 
 impl Desk {

@@ -7,7 +7,6 @@
 //! never waits for the index; a missing or corrupt index comes back empty and is refilled.
 
 use crate::{Desk, DeskError, Result, viewer};
-use jiff::Timestamp;
 use okno_domain::*;
 use okno_search::{
     ArticleDoc, ArticleHit, Audience, Reader, SearchIndex, SearchRequest, TicketDoc, TicketHit,

@@ -141,9 +141,9 @@ impl Desk {
             catalog,
             sla,
             contracts: contract_settings,
+            priorities,
         } = files.validate().map_err(DeskError::Config)?;
-        let priorities =
-            Arc::new(queue::load_rules(settings.config_dir.as_deref()).map_err(DeskError::Config)?);
+        let priorities = Arc::new(priorities);
         let desk = Desk {
             files: FileStore::new(settings.data_dir.join("files")),
             search: kb::Search::open(&settings.data_dir.join("search"))?,

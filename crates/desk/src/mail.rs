@@ -580,6 +580,7 @@ impl Desk {
         }
         let opening = Opening {
             write: Write::New(&ticket),
+            requester: None,
             client: client_id,
             service,
             equipment: None,

@@ -10,27 +10,35 @@ use crate::tasks::TaskCard;
 use crate::{Desk, DeskError, Result, viewer};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use okno_domain::priority::PriorityRules;
 use okno_domain::*;
 use okno_store::{Candidate, QueueCursor, QueueQuery};
-use std::path::Path;
 
 /// The rules file in a configuration directory.
 pub const RULES_FILE: &str = "priorities.toml";
 
-/// The rules of a configuration directory (its `priorities.toml`; without one, the
-/// shipped rules), checked: errors say `file:line: message`.
-pub fn load_rules(config_dir: Option<&Path>) -> std::result::Result<PriorityRules, String> {
-    match config_dir
-        .map(|d| d.join(RULES_FILE))
-        .filter(|p| p.exists())
-    {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            PriorityRules::parse(&path.display().to_string(), &text)
+/// What a bulk assignment did: the tasks given to the chosen specialists, and those it
+/// left as they were, each with why.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BulkAssignment {
+    pub assigned: Vec<TaskId>,
+    pub skipped: Vec<SkippedTask>,
+}
+
+/// A task a bulk assignment left alone, and why (Russian, then English).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedTask {
+    pub task: TaskId,
+    pub ticket: TicketId,
+    pub reason: String,
+}
+
+impl SkippedTask {
+    fn new(task: &Task, reason: String) -> Self {
+        SkippedTask {
+            task: task.id,
+            ticket: task.ticket_id,
+            reason,
         }
-        None => Ok(PriorityRules::shipped()),
     }
 }
 
@@ -304,16 +312,19 @@ impl Desk {
         Ok(list)
     }
 
-    /// Assigns one or many tickets to one or many specialists in one action (seed 003): an
-    /// unassigned open task goes to the first specialist, the others join as co-assignees.
-    /// Managers and admins assign any ticket to any staff member; a line lead the tickets
-    /// waiting in the lines they work in, to the specialists of those lines.
+    /// Assigns one or many tickets to one or many specialists in one action (seed 003).
+    /// Each open task goes only to the chosen specialists who may do it (its line or pool;
+    /// managers and admins any): an unassigned one to the first of them, the others join as
+    /// co-assignees. A task none of them may do (a manager's alert task, a line nobody
+    /// chosen works in) is left as it is and named in [`BulkAssignment::skipped`].
+    /// Managers and admins assign any ticket; a line lead the tasks waiting in the lines
+    /// they work in, to the specialists of those lines.
     pub async fn assign_tickets(
         &self,
         user: &User,
         tickets: &[TicketId],
         specialists: &[UserId],
-    ) -> Result<Vec<TaskId>> {
+    ) -> Result<BulkAssignment> {
         let lead_of = if matches!(user.role, Role::Manager | Role::Admin) {
             None
         } else if user.role == Role::Specialist && self.store.is_line_lead(user.id).await? {
@@ -329,6 +340,8 @@ impl Desk {
         if specialists.is_empty() {
             return Err(FieldError::new("specialists", "name at least one specialist").into());
         }
+        // Each chosen staff member with the pools they take tasks from.
+        let mut chosen: Vec<(User, Vec<String>)> = Vec::with_capacity(specialists.len());
         for id in specialists {
             match self.store.user(*id).await? {
                 Some(u) if u.role.is_staff() => {
@@ -341,6 +354,10 @@ impl Desk {
                         )
                         .into());
                     }
+                    if !chosen.iter().any(|(c, _)| c.id == u.id) {
+                        let pools = self.pools_of(&u).await?;
+                        chosen.push((u, pools));
+                    }
                 }
                 _ => {
                     return Err(FieldError::new(
@@ -351,27 +368,80 @@ impl Desk {
                 }
             }
         }
+        let mut plan = Vec::new();
+        let mut skipped = Vec::new();
         for ticket in tickets {
             self.ticket(user, *ticket)
                 .await
                 .map_err(|_| FieldError::new("tickets", format!("no such ticket: {ticket}")))?;
-            if let Some(led) = lead_of {
-                let in_led_line = self.store.tasks(*ticket).await?.iter().any(|t| {
-                    t.state == TaskState::Open && t.line.is_some_and(|l| led.contains(&l))
-                });
-                if !in_led_line {
-                    return Err(FieldError::new(
-                        "tickets",
-                        format!("{ticket} has no open task in a line you lead"),
-                    )
-                    .into());
+            let open: Vec<Task> = self
+                .store
+                .tasks(*ticket)
+                .await?
+                .into_iter()
+                .filter(|t| t.state == TaskState::Open)
+                .collect();
+            if let Some(led) = lead_of
+                && !open
+                    .iter()
+                    .any(|t| t.line.is_some_and(|l| led.contains(&l)))
+            {
+                return Err(FieldError::new(
+                    "tickets",
+                    format!("{ticket} has no open task in a line you lead"),
+                )
+                .into());
+            }
+            if open.is_empty() {
+                return Err(DomainError::Conflict(format!(
+                    "ticket {ticket} has no open task to assign"
+                ))
+                .into());
+            }
+            for task in open {
+                if let Some(led) = lead_of
+                    && !task.line.is_some_and(|l| led.contains(&l))
+                {
+                    skipped.push(SkippedTask::new(
+                        &task,
+                        format!(
+                            "задача ждёт не в вашей линии ({place}) / the task waits outside the lines you lead ({place})",
+                            place = task.place()
+                        ),
+                    ));
+                    continue;
                 }
+                let able: Vec<UserId> = chosen
+                    .iter()
+                    .filter(|(u, pools)| task.workable_by(u.role, &u.lines, pools))
+                    .map(|(u, _)| u.id)
+                    .collect();
+                if able.is_empty() {
+                    skipped.push(SkippedTask::new(
+                        &task,
+                        format!(
+                            "никто из выбранных не работает там, где ждёт задача ({place}) / none of the chosen works where the task waits ({place})",
+                            place = task.place()
+                        ),
+                    ));
+                    continue;
+                }
+                plan.push(okno_store::TaskAssignment {
+                    ticket: task.ticket_id,
+                    task: task.id,
+                    specialists: able,
+                });
             }
         }
-        Ok(self
-            .store
-            .assign_tickets(tickets, specialists, user.id, self.now())
-            .await?)
+        let assigned = self.store.assign_tasks(&plan, user.id, self.now()).await?;
+        for step in plan.iter().filter(|p| !assigned.contains(&p.task)) {
+            skipped.push(SkippedTask {
+                task: step.task,
+                ticket: step.ticket,
+                reason: "задача уже закрыта / the task is no longer open".into(),
+            });
+        }
+        Ok(BulkAssignment { assigned, skipped })
     }
 
     /// Makes a specialist a line lead (or not): they then assign the tickets of their lines.

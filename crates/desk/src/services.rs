@@ -3,7 +3,6 @@
 //! the catalog and what a ticket may be opened for.
 
 use crate::{Desk, Result, viewer};
-use jiff::Timestamp;
 use okno_domain::*;
 use okno_store::Contract;
 use okno_workflow::{Audience, Service};

@@ -3,7 +3,6 @@
 //! line, co-assignees and watchers. Clients never see any of it: to them tasks do not exist.
 
 use crate::{Desk, Result, viewer};
-use jiff::Timestamp;
 use okno_domain::*;
 use okno_store::{QueueCursor, TaskCompletion};
 use okno_workflow::engine::{DONE, REPLY_TASK};

@@ -18,12 +18,17 @@ pub struct TicketInput {
     pub description: String,
     /// The client's code; contacts may leave it out (their own organization).
     pub client: Option<String>,
+    /// Staff registering a ticket for a client: the contact it is for (email or user id),
+    /// who must belong to `client`; the ticket is then the contact's own. `None`: the caller's.
+    pub requester: Option<String>,
     pub draft: bool,
 }
 
 /// A new ticket's route about to start: see [`Desk::open_admitted`].
 pub(crate) struct Opening<'a> {
     pub write: Write<'a>,
+    /// The contact the ticket is for when staff register it for them; `None`: the caller.
+    pub requester: Option<&'a User>,
     pub client: ClientId,
     pub service: &'a okno_workflow::Service,
     pub equipment: Option<i64>,
@@ -85,6 +90,18 @@ impl Desk {
             None => None,
         };
         let client_id = viewer(user).client_for_new_ticket(requested_client)?;
+        let requester = match input
+            .requester
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        {
+            Some(contact) => Some(
+                self.contact_for(user, client_id, contact, input.draft)
+                    .await?,
+            ),
+            None => None,
+        };
         if let Some(equipment) = equipment {
             self.check_equipment_of(client_id, equipment).await?;
         }
@@ -93,7 +110,7 @@ impl Desk {
             subject,
             description,
             client_id,
-            requester_id: user.id,
+            requester_id: requester.as_ref().map_or(user.id, |r| r.id),
             draft: input.draft,
         };
         if ticket.draft {
@@ -111,6 +128,7 @@ impl Desk {
         let calendar = self.store.client_calendar(client_id);
         let opening = Opening {
             write: Write::New(&ticket),
+            requester: requester.as_ref(),
             client: client_id,
             service,
             equipment,
@@ -118,6 +136,47 @@ impl Desk {
             after: Vec::new(),
         };
         self.open_admitted(user, opening, calendar).await
+    }
+
+    /// The contact a staff member registers a ticket for (`requester`: an email or a user
+    /// id): a contact of `client`. Anything else is refused naming `requester`.
+    async fn contact_for(
+        &self,
+        user: &User,
+        client: ClientId,
+        contact: &str,
+        draft: bool,
+    ) -> Result<User> {
+        if !viewer(user).is_staff() {
+            return Err(FieldError::new(
+                "requester",
+                "only staff register a ticket for another person",
+            )
+            .into());
+        }
+        if draft {
+            return Err(FieldError::new(
+                "requester",
+                "a draft is its author's own: register the ticket for the contact without saving a draft",
+            )
+            .into());
+        }
+        let found = match contact.parse::<i64>() {
+            Ok(id) => self.store.user(UserId(id)).await?,
+            Err(_) => {
+                let email = Email::parse(contact).map_err(|_| {
+                    FieldError::new("requester", "neither an email address nor a user id")
+                })?;
+                self.store.user_by_email(&email).await?.map(|(u, _)| u)
+            }
+        };
+        match found {
+            Some(u) if u.role == Role::Client && u.client_id == Some(client) => Ok(u),
+            Some(_) => {
+                Err(FieldError::new("requester", "not a contact of the ticket's client").into())
+            }
+            None => Err(FieldError::new("requester", "no such contact").into()),
+        }
     }
 
     /// Sends a draft the user saved earlier: it becomes `new` and its route starts.
@@ -136,6 +195,7 @@ impl Desk {
         let calendar = self.store.ticket_calendar(id);
         let opening = Opening {
             write: Write::Draft(id),
+            requester: None,
             client: ticket.client_id,
             service,
             equipment: None,
@@ -172,12 +232,17 @@ impl Desk {
         self.check_audience(opening.client, service, Some(&in_force))
             .await?;
         let contract = in_force.into_iter().next();
-        let mut admission = self.admit(opening.client, user.id, contract, now).await?;
+        // Limits count the requester's tickets; the route speaks the requester's language.
+        let requester = opening.requester.unwrap_or(user);
+        let mut admission = self
+            .admit(opening.client, requester.id, contract, now)
+            .await?;
         let (created, actions) = loop {
             let clock = self.clock_start(&admission, calendar.as_deref(), now);
             let (mut change, actions) = self
-                .start_route(user, &service.workflow, calendar.as_deref(), clock)
+                .start_route(requester, &service.workflow, calendar.as_deref(), clock)
                 .await?;
+            change.actor = Some(user.id);
             change.at = now;
             change.steps.splice(0..0, opening.before.iter().cloned());
             change.steps.extend(admission.steps());

@@ -3,7 +3,6 @@
 //! way keep the version they started on.
 
 use crate::{Desk, DeskError, Result};
-use jiff::Timestamp;
 use okno_domain::*;
 use okno_store::WorkflowFile;
 

@@ -33,6 +33,7 @@ async fn a_clients_calendar_counts_its_deadlines(db: TestDb) {
         subject: "Вопрос из Новосибирска".into(),
         description: String::new(),
         client: None,
+        requester: None,
         draft: false,
     };
     let before = Timestamp::now() - SignedDuration::from_secs(1);

@@ -27,6 +27,7 @@ okno_store::on_both_backends!(
     registration_fills_from_the_defaults,
     configured_defaults_and_notice_windows,
     tickets_about_equipment_of_their_client_only,
+    staff_register_a_ticket_for_a_contact,
 );
 
 fn today() -> jiff::civil::Date {
@@ -305,12 +306,33 @@ async fn monthly_limit_offers_an_extension(db: TestDb) {
             .any(|c| c.body.contains("Предлагаем расширить договор")),
         "the client is offered an extension: {comments:?}"
     );
+    // One alert per cause: the limit used up this month, not each ticket over it.
+    let again = desk
+        .open_ticket(&f.other_contact, input("question"))
+        .await
+        .unwrap();
+    assert_eq!(
+        desk.ticket_limits(&f.line1, again.id)
+            .await
+            .unwrap()
+            .0
+            .as_deref(),
+        Some("tickets_per_month:offer_extension")
+    );
     let alerts = desk.store.alerts(true).await.unwrap();
-    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].kind, "limit_used_up");
     assert_eq!(alerts[0].ticket_id, over.id);
+    assert_eq!(
+        alerts[0].cause_key,
+        format!(
+            "limit_used_up:client:{}:tickets_per_month:{}",
+            f.client.0,
+            okno_desk::contracts::month_period(today())
+        )
+    );
     let usage = desk.client_usage(&f.manager, "ALFA").await.unwrap();
-    assert_eq!(usage[0].tickets_this_month, 2);
+    assert_eq!(usage[0].tickets_this_month, 3);
 }
 
 /// `defer`: the ticket over the daily limit is accepted, but its reaction deadline and
@@ -1041,4 +1063,74 @@ async fn tickets_about_equipment_of_their_client_only(db: TestDb) {
     );
     let events = desk.history(&f.line1, ticket.id).await.unwrap();
     assert!(events.iter().any(|e| e.kind == "equipment"));
+}
+
+/// A ticket line 1 registers for a client by phone is the contact's own: the contact sees
+/// it and is its requester; a requester who is not a contact of that client is refused
+/// naming `requester` (issue 18, defect 9).
+async fn staff_register_a_ticket_for_a_contact(db: TestDb) {
+    let f = firm(db.store).await;
+    let desk = &f.desk;
+    let beta = desk
+        .store
+        .create_client("BETA", "Beta LLC", Some("beta.demo"))
+        .await
+        .unwrap();
+    desk.store
+        .create_user(&okno_store::NewUser {
+            email: Email::parse("client@beta.demo").unwrap(),
+            name: "Beta contact".into(),
+            role: Role::Client,
+            client_id: Some(beta),
+            lines: Vec::new(),
+            sees_organization: false,
+            password_hash: None,
+        })
+        .await
+        .unwrap();
+    let for_client = |requester: &str| okno_desk::tickets::TicketInput {
+        client: Some("ALFA".into()),
+        requester: Some(requester.into()),
+        ..input("question")
+    };
+
+    let ticket = desk
+        .open_ticket(&f.line1, for_client(" other@alfa.demo "))
+        .await
+        .unwrap();
+    assert_eq!(ticket.requester_id, f.other_contact.id);
+    assert_eq!(ticket.client_id, f.client);
+    let seen = desk.ticket(&f.other_contact, ticket.id).await.unwrap();
+    assert_eq!(seen.id, ticket.id, "the contact sees their ticket");
+    let created = desk.history(&f.line1, ticket.id).await.unwrap();
+    assert_eq!(created[0].actor_id, Some(f.other_contact.id));
+
+    // By user id too.
+    let by_id = desk
+        .open_ticket(&f.line1, for_client(&f.contact.id.0.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(by_id.requester_id, f.contact.id);
+
+    for (requester, why) in [
+        ("client@beta.demo", "another client's contact"),
+        ("line2@demo.okno", "staff are no contact"),
+        ("nobody@alfa.demo", "no such person"),
+        ("не адрес", "garbage"),
+    ] {
+        assert_eq!(
+            field(desk.open_ticket(&f.line1, for_client(requester)).await).0,
+            "requester",
+            "{why}"
+        );
+    }
+    assert_eq!(
+        field(
+            desk.open_ticket(&f.contact, for_client("other@alfa.demo"))
+                .await
+        )
+        .0,
+        "requester",
+        "a contact registers only their own tickets"
+    );
 }

@@ -217,6 +217,7 @@ async fn open(firm: &common::Firm, user: &User, subject: &str, description: &str
                 subject: subject.into(),
                 description: description.into(),
                 client: None,
+                requester: None,
                 draft: false,
             },
         )

@@ -88,7 +88,7 @@ async fn a_line_lead_assigns_in_their_lines(db: TestDb) {
         .assign_tickets(&f.dev, &[line3_ticket], &[second_dev])
         .await
         .unwrap();
-    assert_eq!(touched, [develop]);
+    assert_eq!(touched.assigned, [develop]);
     let task = desk.store.task(develop).await.unwrap().unwrap();
     assert_eq!(task.assignee_id, Some(second_dev));
 

@@ -11,11 +11,15 @@ use okno_desk::DeskError;
 use okno_domain::*;
 use okno_store::testing::TestDb;
 use okno_store::{TimeFilter, TimeGroup};
+use std::sync::Arc;
 
 okno_store::on_both_backends!(
     queues_follow_the_priority_rules,
     distribution_suggests_and_assigns,
     timers_and_time_entries,
+    a_finished_task_stops_its_timers,
+    a_transfer_carries_its_reason,
+    bulk_assignment_leaves_alert_tasks_to_managers,
     planning_load_feed_and_figures,
 );
 
@@ -175,20 +179,30 @@ async fn distribution_suggests_and_assigns(db: TestDb) {
         "staff only"
     );
 
-    // Two tickets to two specialists in one action.
+    // Two tickets to three staff members in one action: each line-3 task goes to the dev,
+    // the manager joins; line 2 does not work in line 3 and joins no task.
     let touched = desk
-        .assign_tickets(&f.manager, &[ticket, other], &[f.dev.id, f.line2.id])
+        .assign_tickets(
+            &f.manager,
+            &[ticket, other],
+            &[f.line2.id, f.dev.id, f.manager.id],
+        )
         .await
         .unwrap();
-    assert_eq!(touched.len(), 2);
+    assert_eq!(touched.assigned.len(), 2);
+    assert!(touched.skipped.is_empty());
     let task = desk.store.task(develop).await.unwrap().unwrap();
     assert_eq!(task.assignee_id, Some(f.dev.id));
-    assert_eq!(desk.store.coassignees(develop).await.unwrap(), [f.line2.id]);
-    let line2_queue = desk.work_queue(&f.line2, None, 10).await.unwrap();
     assert_eq!(
-        line2_queue.len(),
-        2,
-        "co-assigned tasks are in line 2's queue"
+        desk.store.coassignees(develop).await.unwrap(),
+        [f.manager.id]
+    );
+    assert!(
+        desk.work_queue(&f.line2, None, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing of line 3 in line 2's queue"
     );
     let dev = desk.suggest_specialists(&f.manager, ticket).await.unwrap();
     let dev = dev.iter().find(|s| s.candidate.user == f.dev.id).unwrap();
@@ -211,6 +225,202 @@ async fn distribution_suggests_and_assigns(db: TestDb) {
     assert_eq!(
         field(desk.assign_tickets(&f.manager, &[], &[f.dev.id]).await),
         "tickets"
+    );
+}
+
+/// Completing a task stops every timer running on it at the completion instant, whoever
+/// runs it; a finished task takes no timer (issue 18, defect 10).
+async fn a_finished_task_stops_its_timers(db: TestDb) {
+    let start: Timestamp = "2026-12-08T07:00:00Z".parse().unwrap();
+    let clock = Arc::new(ManualClock::new(start));
+    let f = firm_on(db.store, None, clock.clone()).await;
+    let desk = &f.desk;
+    let ticket = desk
+        .open_ticket(&f.contact, input("question"))
+        .await
+        .unwrap();
+    let classify = open_task(desk, ticket.id, "classify").await;
+    let own = desk.start_timer(&f.line1, classify.id).await.unwrap();
+
+    clock.advance(SignedDuration::from_mins(10));
+    let classified_at = clock.now();
+    desk.complete_task(&f.line1, classify.id, "question", None)
+        .await
+        .unwrap();
+    assert!(desk.running_timer(&f.line1).await.unwrap().is_none());
+    let stopped = desk
+        .store
+        .time_entry(own.started.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stopped.stopped_at,
+        Some(classified_at),
+        "stopped when completed"
+    );
+    assert!(
+        matches!(
+            desk.start_timer(&f.line1, classify.id).await,
+            Err(DeskError::Domain(DomainError::Conflict(_)))
+        ),
+        "a finished task takes no timer"
+    );
+
+    // A manager timing the answer task: line 1 completes it (the ticket closes), and the
+    // manager's timer stops then too.
+    let answer = open_task(desk, ticket.id, "answer").await;
+    let watching = desk.start_timer(&f.manager, answer.id).await.unwrap();
+    clock.advance(SignedDuration::from_mins(25));
+    let answered_at = clock.now();
+    desk.complete_task(&f.line1, answer.id, "closed", Some("ответили"))
+        .await
+        .unwrap();
+    let stopped = desk
+        .store
+        .time_entry(watching.started.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stopped.stopped_at, Some(answered_at));
+    assert!(desk.running_timer(&f.manager).await.unwrap().is_none());
+    assert!(
+        desk.store
+            .timers_on_finished_tasks()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        desk.store
+            .ticket(TicketScope::All, ticket.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        TicketStatus::Closed
+    );
+}
+
+/// The reason for a transfer reaches the next line: the task's carried text and the
+/// history event's detail (issue 18, defect 11).
+async fn a_transfer_carries_its_reason(db: TestDb) {
+    let f = firm(db.store).await;
+    let desk = &f.desk;
+    let ticket = desk
+        .open_ticket(&f.contact, input("question"))
+        .await
+        .unwrap();
+    let classify = open_task(desk, ticket.id, "classify").await;
+    let moved = desk
+        .transfer_task(&f.line1, classify.id, 2, " нужен опытный специалист ")
+        .await
+        .unwrap();
+    assert_eq!(moved.task.line, Some(Line::new(2).unwrap()));
+    assert_eq!(
+        moved.task.summary.as_deref(),
+        Some("нужен опытный специалист")
+    );
+    let seen = desk.task(&f.line2, classify.id).await.unwrap();
+    assert_eq!(
+        seen.task.summary.as_deref(),
+        Some("нужен опытный специалист")
+    );
+    let history = desk.history(&f.line2, ticket.id).await.unwrap();
+    let transfer = history.iter().find(|h| h.kind == "transferred").unwrap();
+    assert_eq!(transfer.before.as_deref(), Some("line 1"));
+    assert_eq!(
+        transfer.after.as_deref(),
+        Some("line 2: нужен опытный специалист")
+    );
+
+    // Sent on again: both reasons, in order.
+    let again = desk
+        .transfer_task(&f.line2, classify.id, 3, "нужен разработчик")
+        .await
+        .unwrap();
+    assert_eq!(
+        again.task.summary.as_deref(),
+        Some("нужен опытный специалист\n\nнужен разработчик")
+    );
+}
+
+/// Bulk assignment gives a specialist only the tasks of their lines and pools: the
+/// manager's alert task on the same ticket stays in the manager pool, and the answer says
+/// it was skipped (issue 18, defect 8).
+async fn bulk_assignment_leaves_alert_tasks_to_managers(db: TestDb) {
+    let f = firm(db.store).await;
+    let desk = &f.desk;
+    let ticket = desk
+        .open_ticket(&f.contact, input("question"))
+        .await
+        .unwrap();
+    let classify = open_task(desk, ticket.id, "classify").await;
+    let alert = desk
+        .store
+        .raise_alert(
+            &okno_store::NewAlert {
+                kind: "breached".into(),
+                ticket_id: ticket.id,
+                task_id: Some(classify.id),
+                cause_key: format!("breached:task:{}", classify.id),
+                detail: "test".into(),
+                title: "Срок нарушен".into(),
+                priority: 100,
+            },
+            desk.now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let alert_task = alert.manager_task_id.unwrap();
+
+    let done = desk
+        .assign_tickets(&f.manager, &[ticket.id], &[f.line1.id, f.line2.id])
+        .await
+        .unwrap();
+    assert_eq!(done.assigned, [classify.id]);
+    assert_eq!(done.skipped.len(), 1, "{done:?}");
+    assert_eq!(done.skipped[0].task, alert_task);
+    assert!(done.skipped[0].reason.contains("pool manager"));
+    let kept = desk.store.task(alert_task).await.unwrap().unwrap();
+    assert_eq!(
+        kept.assignee_id, None,
+        "the alert task stays in the manager pool"
+    );
+    assert!(desk.store.coassignees(alert_task).await.unwrap().is_empty());
+    assert_eq!(
+        desk.store
+            .task(classify.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .assignee_id,
+        Some(f.line1.id)
+    );
+    assert!(
+        desk.store
+            .coassignees(classify.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "line 2 does not join a line-1 task"
+    );
+
+    // A manager chosen too takes the alert task.
+    let done = desk
+        .assign_tickets(&f.manager, &[ticket.id], &[f.line2.id, f.manager.id])
+        .await
+        .unwrap();
+    assert!(done.assigned.contains(&alert_task) && done.skipped.is_empty());
+    assert_eq!(
+        desk.store
+            .task(alert_task)
+            .await
+            .unwrap()
+            .unwrap()
+            .assignee_id,
+        Some(f.manager.id)
     );
 }
 

@@ -338,6 +338,32 @@ pub struct HistoryEvent {
 }
 
 /// A validated request to open a ticket.
+impl Task {
+    /// Whether a staff member of `role` working in `lines` and `pools` may do the task:
+    /// managers and admins any task; a specialist a task waiting in one of their lines or
+    /// pools (the manager pool's alert tasks stay with managers), or one addressed to
+    /// neither.
+    pub fn workable_by(&self, role: Role, lines: &[Line], pools: &[String]) -> bool {
+        if matches!(role, Role::Manager | Role::Admin) {
+            return true;
+        }
+        match (&self.pool, self.line) {
+            (Some(pool), _) => pools.contains(pool),
+            (None, Some(line)) => lines.contains(&line),
+            (None, None) => role.is_staff(),
+        }
+    }
+
+    /// Where the task waits, for messages: `line 2`, `pool manager`.
+    pub fn place(&self) -> String {
+        match (&self.pool, self.line) {
+            (Some(pool), _) => format!("pool {pool}"),
+            (None, Some(line)) => format!("line {}", line.get()),
+            (None, None) => "no line or pool".to_owned(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewTicket {
     pub service: String,
@@ -359,6 +385,39 @@ pub struct NewComment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alert_tasks_stay_with_managers() {
+        let task = |line: Option<u8>, pool: Option<&str>| Task {
+            id: TaskId(1),
+            ticket_id: TicketId(1),
+            kind: "alert".into(),
+            title: String::new(),
+            line: line.map(|l| Line::new(l).unwrap()),
+            pool: pool.map(str::to_owned),
+            assignee_id: None,
+            due_at: None,
+            priority: 0,
+            state: TaskState::Open,
+            stage: None,
+            outcome: None,
+            summary: None,
+            created_at: Timestamp::UNIX_EPOCH,
+        };
+        let line2 = [Line::new(2).unwrap()];
+        let alert = task(None, Some("manager"));
+        assert!(!alert.workable_by(Role::Specialist, &line2, &[]));
+        assert!(alert.workable_by(Role::Manager, &[], &[]));
+        assert!(task(Some(2), None).workable_by(Role::Specialist, &line2, &[]));
+        assert!(!task(Some(3), None).workable_by(Role::Specialist, &line2, &[]));
+        assert!(task(None, Some("accounting")).workable_by(
+            Role::Specialist,
+            &[],
+            &["accounting".into()]
+        ));
+        assert!(!task(None, None).workable_by(Role::Client, &[], &[]));
+        assert_eq!(alert.place(), "pool manager");
+    }
 
     #[test]
     fn ticket_numbers_read_and_print() {

@@ -339,6 +339,49 @@ pub async fn deadline_watch(
         )
         .await?;
     }
+    for hours in desk.used_up_hours(now).await? {
+        let Some(decision) = okno_sla::hours_limit_alert(
+            hours.client.0,
+            &hours.period,
+            hours.used_minutes,
+            hours.limit_hours,
+        ) else {
+            continue;
+        };
+        let (spent, limit) = (
+            format!(
+                "{} h {:02} min",
+                hours.used_minutes / 60,
+                hours.used_minutes % 60
+            ),
+            hours.limit_hours,
+        );
+        let title = format!(
+            "Исчерпан лимит часов клиента {client} по договору {contract} за {period}: {spent} из {limit} ч / \
+             Client {client}'s hours limit under contract {contract} is used up for {period}: {spent} of {limit} h",
+            client = hours.client_code,
+            contract = hours.contract,
+            period = hours.period,
+        );
+        let detail = format!(
+            "hours_per_month {} of {} minutes in {}",
+            hours.used_minutes,
+            hours.limit_hours * 60,
+            hours.period
+        );
+        raise(
+            desk,
+            &mut report,
+            decision,
+            hours.ticket,
+            None,
+            detail,
+            title,
+            50,
+            now,
+        )
+        .await?;
+    }
     Ok(report)
 }
 

@@ -133,6 +133,7 @@ okno_store::on_both_backends!(
     scheduler_runs_each_job_on_its_schedule,
     clock_pause_moves_deadlines_and_the_sla_report_counts_stages,
     an_automatic_step_a_stopped_process_left_is_resumed,
+    a_used_up_hours_limit_raises_one_alert_a_month,
 );
 
 async fn claims_are_exclusive_across_processes(db: TestDb) {
@@ -386,7 +387,7 @@ async fn deadline_watch_raises_each_cause_once(db: TestDb) {
     let report = watch("2025-04-29T10:01:00Z").await;
     assert_eq!(
         report.raised,
-        vec![format!("over_hours:ticket:{}:600", busy.id)]
+        vec![format!("over_hours:ticket:{}", busy.id)]
     );
     assert!(watch("2025-04-29T12:00:00Z").await.raised.is_empty());
 
@@ -598,6 +599,7 @@ async fn auto_close_after_three_working_days_of_silence(db: TestDb) {
         subject: "По маршруту".into(),
         description: "…".into(),
         client: None,
+        requester: None,
         draft: false,
     };
     let routed = f.desk.open_ticket(&contact, input).await.unwrap();
@@ -876,4 +878,101 @@ async fn an_automatic_step_a_stopped_process_left_is_resumed(db: TestDb) {
         scheduler.tick(Job::ResumeActions).await.unwrap().as_deref(),
         Some("0 automatic steps resumed")
     );
+}
+
+/// A contract's monthly hours limit, used up by the time logged on two tickets, raises one
+/// alert for the client, the limit and the month, not one per ticket and not one per run;
+/// the next month is a new cause (issue 18, defect 12).
+async fn a_used_up_hours_limit_raises_one_alert_a_month(db: TestDb) {
+    let f = fixture(&db).await;
+    let admin = f
+        .store()
+        .create_user(&NewUser {
+            email: Email::parse("admin@desk.test").unwrap(),
+            name: "admin".into(),
+            role: Role::Admin,
+            client_id: None,
+            lines: vec![],
+            sees_organization: false,
+            password_hash: None,
+        })
+        .await
+        .unwrap();
+    let admin = f.store().user(admin).await.unwrap().unwrap();
+    f.desk
+        .save_contract(
+            &admin,
+            None,
+            okno_desk::contracts::ContractInput {
+                number: "H-1".into(),
+                client: "ALFA".into(),
+                starts_on: "2025-01-01".into(),
+                ends_on: "2025-12-31".into(),
+                tariff: 1_000.0,
+                limits: vec![okno_desk::contracts::LimitInput {
+                    value: Some(2.0),
+                    unit: Some("hours".into()),
+                    per: Some("month".into()),
+                }],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let created = at("2025-04-28T10:00:00+03:00");
+    let first = f.ticket("Отчёт", created, None).await;
+    let second = f.ticket("Печать", created, None).await;
+    let rules = okno_sla::WatchRules::default();
+    let watch = |now: &str| {
+        let desk = f.desk.clone();
+        let now = at(now);
+        async move { deadline_watch(&desk, &rules, now).await.unwrap() }
+    };
+    let log = |ticket: TicketId, from: &str, hours: i64| {
+        let store = f.desk.store.clone();
+        let (specialist, from) = (f.specialist, at(from));
+        async move {
+            store
+                .add_time_entry(
+                    specialist,
+                    ticket,
+                    None,
+                    from,
+                    Some(from + SignedDuration::from_hours(hours)),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    log(first.id, "2025-04-28T08:00:00Z", 1).await;
+    assert_eq!(watch("2025-04-28T12:00:00Z").await, WatchReport::default());
+    log(second.id, "2025-04-28T10:00:00Z", 1).await;
+    let report = watch("2025-04-28T12:00:00Z").await;
+    let cause = format!("limit_used_up:client:{}:hours_per_month:2025-04", f.client);
+    assert_eq!(report.raised, vec![cause.clone()]);
+    // More time on either ticket, later runs: the same cause, no new alert.
+    log(first.id, "2025-04-29T08:00:00Z", 1).await;
+    assert!(watch("2025-04-29T12:00:00Z").await.raised.is_empty());
+    let alerts = f.store().alerts(true).await.unwrap();
+    let hours: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.kind == "limit_used_up")
+        .collect();
+    assert_eq!(hours.len(), 1, "{alerts:?}");
+    assert_eq!(hours[0].cause_key, cause);
+    assert_eq!(
+        hours[0].ticket_id, second.id,
+        "filed on the ticket last worked on when used up"
+    );
+    assert!(hours[0].manager_task_id.is_some());
+    // May is another period: used up again, alerted again, once.
+    log(second.id, "2025-05-05T08:00:00Z", 2).await;
+    assert_eq!(
+        watch("2025-05-05T12:00:00Z").await.raised,
+        vec![format!(
+            "limit_used_up:client:{}:hours_per_month:2025-05",
+            f.client
+        )]
+    );
+    assert!(watch("2025-05-05T12:05:00Z").await.raised.is_empty());
 }

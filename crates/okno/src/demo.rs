@@ -252,6 +252,7 @@ pub async fn load(desk: &Desk) -> anyhow::Result<()> {
             subject: subject.to_string(),
             description: description.to_string(),
             client: None,
+            requester: None,
             draft: false,
         };
         opened.push(desk.open_ticket(&contact, input).await?);

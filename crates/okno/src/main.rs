@@ -4,6 +4,7 @@ mod bench;
 mod demo;
 mod import;
 mod mail;
+mod simulate;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -131,6 +132,29 @@ enum Command {
     /// The specialists' work queue.
     #[command(subcommand)]
     Queue(QueueCommand),
+    /// Run a simulated support firm for N working days on a fresh database, checking the
+    /// promises that cross the desk after every step; exits non-zero on any violation.
+    Simulate {
+        /// Data directory (default: a temporary one, removed afterwards).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Database: an SQLite file path or `postgres://…` of an empty database (default:
+        /// okno.db inside the data directory).
+        #[arg(long)]
+        database: Option<String>,
+        /// Working days to simulate.
+        #[arg(long, default_value_t = 20)]
+        days: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 30)]
+        specialists: u32,
+        #[arg(long, default_value_t = 3000)]
+        tickets_per_month: u32,
+        /// The first simulated day.
+        #[arg(long, default_value = "2027-02-01")]
+        start: jiff::civil::Date,
+    },
     /// Run a benchmark: api, mail, pages, queue, search, sla, workflow.
     Bench {
         name: String,
@@ -435,6 +459,65 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("ranked {ranked} open tasks");
         }
         Command::Bench { name, quick } => return bench::run(&name, quick).await,
+        Command::Simulate {
+            data,
+            database,
+            days,
+            seed,
+            specialists,
+            tickets_per_month,
+            start,
+        } => {
+            let scratch = tempfile::tempdir()?;
+            let data = data.unwrap_or_else(|| scratch.path().to_owned());
+            let options = simulate::Options {
+                days,
+                seed,
+                specialists,
+                tickets_per_month,
+                start,
+                database: database
+                    .unwrap_or_else(|| data.join("okno.db").to_string_lossy().into_owned()),
+                data,
+            };
+            let report = simulate::run(&options, |line| eprintln!("{line}")).await?;
+            let c = &report.counts;
+            println!(
+                "simulated {} working days: {} tickets ({} portal, {} API, {} mail, {} refused), \
+                 {} tasks done, {} transfers, {} questions to clients, {} answers, {} ratings, \
+                 {} replies to solved tickets, {} bulk-assigned, {} manager tasks, {} mails, \
+                 {} contracts, {} workflow versions republished",
+                report.working_days,
+                c.tickets,
+                c.by_portal,
+                c.by_api,
+                c.by_mail,
+                c.refused,
+                c.tasks_completed,
+                c.transfers,
+                c.asked_client,
+                c.client_answers,
+                c.ratings,
+                c.replies_to_closed,
+                c.bulk_assigned,
+                c.manager_tasks_done,
+                c.mails_sent,
+                c.contracts_signed,
+                c.workflows_republished
+            );
+            for violation in &report.violations {
+                println!("{violation}");
+            }
+            println!(
+                "figure simulated_days_per_min {:.1} 1/min",
+                report.days_per_minute()
+            );
+            println!("figure invariants_checked {} 1", report.invariants_checked);
+            println!("figure violations {} 1", report.violations.len());
+            if !report.violations.is_empty() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -75,3 +75,34 @@ fn a_missing_directory_fails() {
     let (ok, _) = config_check(Path::new("/nonexistent/okno-config"));
     assert!(!ok);
 }
+
+/// `config check` validates everything `serve` loads: a `priorities.toml` that `serve`
+/// refuses fails the check too, naming the file and line (issue 18, defect 12); so does a
+/// knowledge-base article without its front matter.
+#[test]
+fn bad_priorities_and_articles_are_refused_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&shipped_config(), dir.path());
+    let rules = dir.path().join("priorities.toml");
+    let text = std::fs::read_to_string(&rules).unwrap();
+    let broken = text.replacen(r#"keys = ["arrival"]"#, r#"keys = ["mood"]"#, 1);
+    assert_ne!(text, broken, "the test edits line 1's rule");
+    std::fs::write(&rules, &broken).unwrap();
+    let (ok, output) = config_check(dir.path());
+    assert!(!ok, "rules serve refuses must fail the check: {output}");
+    let expected_line = broken
+        .lines()
+        .position(|l| l.contains("mood"))
+        .map(|i| i + 1)
+        .unwrap();
+    assert!(
+        output.contains(&format!("priorities.toml:{expected_line}:")) && output.contains("mood"),
+        "{output}"
+    );
+
+    std::fs::write(&rules, &text).unwrap();
+    std::fs::write(dir.path().join("kb/broken.md"), "title: no front matter\n").unwrap();
+    let (ok, output) = config_check(dir.path());
+    assert!(!ok, "{output}");
+    assert!(output.contains("broken.md:1:"), "{output}");
+}

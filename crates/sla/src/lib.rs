@@ -50,5 +50,5 @@ pub use production::{
 pub use report::{Pause, StageTime, StageVisit, stage_times};
 pub use watch::{
     AlertDecision, AlertKind, DeadlineSnapshot, WatchRules, Watched, deadline_alert, hours_alert,
-    quota_alert, share_instant,
+    hours_limit_alert, limit_alert, quota_alert, share_instant,
 };

@@ -21,26 +21,32 @@ pub enum AlertKind {
     AtRisk,
     /// More specialist time went into a ticket than the configured limit (004: 10 hours).
     OverHours,
-    /// A client's allowance (tickets, hours, license keys) is used up.
+    /// A client's allowance (license keys) is used up.
     QuotaUsedUp,
+    /// A contract's limit for a period (hours or tickets a month, tickets a contact a day)
+    /// is used up.
+    LimitUsedUp,
 }
 
 impl AlertKind {
     /// All kinds.
-    pub const ALL: [AlertKind; 4] = [
+    pub const ALL: [AlertKind; 5] = [
         AlertKind::Breached,
         AlertKind::AtRisk,
         AlertKind::OverHours,
         AlertKind::QuotaUsedUp,
+        AlertKind::LimitUsedUp,
     ];
 
-    /// The stored code: `breached`, `at_risk`, `over_hours`, `quota_used_up`.
+    /// The stored code: `breached`, `at_risk`, `over_hours`, `quota_used_up`,
+    /// `limit_used_up`.
     pub fn code(self) -> &'static str {
         match self {
             AlertKind::Breached => "breached",
             AlertKind::AtRisk => "at_risk",
             AlertKind::OverHours => "over_hours",
             AlertKind::QuotaUsedUp => "quota_used_up",
+            AlertKind::LimitUsedUp => "limit_used_up",
         }
     }
 
@@ -162,12 +168,34 @@ pub fn deadline_alert(
 }
 
 /// The alert for a ticket with `worked_minutes` of specialist time, if over the limit.
-/// Raised once per ticket and limit.
+/// Raised once per ticket: a changed limit is no new cause for the same ticket.
 pub fn hours_alert(rules: &WatchRules, ticket: i64, worked_minutes: i64) -> Option<AlertDecision> {
     (worked_minutes > rules.over_minutes).then(|| AlertDecision {
         kind: AlertKind::OverHours,
-        cause_key: format!("over_hours:ticket:{ticket}:{}", rules.over_minutes),
+        cause_key: format!("over_hours:ticket:{ticket}"),
     })
+}
+
+/// The alert for a contract limit (`hours_per_month`, `tickets_per_month`,
+/// `tickets_per_contact_day`) used up in `period` (`2026-12`; a day and a contact for the
+/// daily limit): one per client, limit and period, whoever notices first — the deadline
+/// watch adding up the month's hours, or a ticket arriving over the limit.
+pub fn limit_alert(client: i64, limit: &str, period: &str) -> AlertDecision {
+    AlertDecision {
+        kind: AlertKind::LimitUsedUp,
+        cause_key: format!("limit_used_up:client:{client}:{limit}:{period}"),
+    }
+}
+
+/// The alert for a client's monthly hours limit, if `used_minutes` in `period` reach it.
+pub fn hours_limit_alert(
+    client: i64,
+    period: &str,
+    used_minutes: i64,
+    limit_hours: i64,
+) -> Option<AlertDecision> {
+    (used_minutes >= limit_hours.saturating_mul(60))
+        .then(|| limit_alert(client, "hours_per_month", period))
 }
 
 /// The alert for a client's allowance `quota` (e.g. `license_keys`) with `used` of
@@ -293,7 +321,28 @@ mod tests {
         assert_eq!(hours_alert(&rules, 3, 600), None);
         let over = hours_alert(&rules, 3, 601).unwrap();
         assert_eq!(over.kind, AlertKind::OverHours);
-        assert_eq!(over.cause_key, "over_hours:ticket:3:600");
+        assert_eq!(over.cause_key, "over_hours:ticket:3");
+        let stricter = WatchRules {
+            over_minutes: 300,
+            ..WatchRules::default()
+        };
+        assert_eq!(
+            hours_alert(&stricter, 3, 601).unwrap().cause_key,
+            over.cause_key,
+            "one alert per ticket, whatever the limit"
+        );
+        assert_eq!(hours_limit_alert(5, "2026-12", 599, 10), None);
+        let used_up = hours_limit_alert(5, "2026-12", 600, 10).unwrap();
+        assert_eq!(used_up.kind, AlertKind::LimitUsedUp);
+        assert_eq!(
+            used_up.cause_key,
+            "limit_used_up:client:5:hours_per_month:2026-12"
+        );
+        assert_eq!(
+            used_up,
+            limit_alert(5, "hours_per_month", "2026-12"),
+            "the watch and an arriving ticket name the same cause"
+        );
         assert_eq!(quota_alert(5, "license_keys", 2, 3), None);
         assert_eq!(
             quota_alert(5, "license_keys", 3, 3).unwrap().cause_key,

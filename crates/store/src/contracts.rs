@@ -274,6 +274,9 @@ pub trait ContractStore: Send + Sync {
         from: Date,
         to: Date,
     ) -> Result<Vec<Contract>>;
+    /// Every client's contracts with a monthly hours limit in force on some day of
+    /// `from..=to` (what the deadline watch adds the month's hours up against).
+    async fn hours_limited_contracts(&self, from: Date, to: Date) -> Result<Vec<Contract>>;
     /// Contracts starting (`starting`) or ending within `from..=to`.
     async fn contracts_between(
         &self,
@@ -291,6 +294,14 @@ pub trait ContractStore: Send + Sync {
         to: Timestamp,
         now: Timestamp,
     ) -> Result<i64>;
+    /// The client's ticket most recently worked on in `from..to` (the one a used-up hours
+    /// limit's alert is filed on).
+    async fn last_worked_ticket(
+        &self,
+        client: ClientId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Option<TicketId>>;
     /// Specialist work on the client's tickets started in `from..to`, finished entries only.
     async fn work_entries(
         &self,

@@ -71,6 +71,14 @@ impl SuspendedIndexes {
     }
 }
 
+/// One task of a bulk assignment and the specialists who may do it, in the order chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskAssignment {
+    pub ticket: TicketId,
+    pub task: TaskId,
+    pub specialists: Vec<UserId>,
+}
+
 #[async_trait]
 pub trait QueueStore: Send + Sync {
     /// What the rules read for each open task of these tickets.
@@ -138,13 +146,12 @@ pub trait QueueStore: Send + Sync {
     async fn is_line_lead(&self, user: UserId) -> Result<bool>;
     /// How many tasks are open (what a full re-rank goes through).
     async fn open_task_count(&self) -> Result<u64>;
-    /// Gives the open tasks of every ticket to the specialists: an unassigned task to the
-    /// first, the others as co-assignees; one transaction, one history event per ticket.
-    /// Answers the tasks touched.
-    async fn assign_tickets(
+    /// Gives each task to its specialists: an unassigned task to the first, the others as
+    /// co-assignees; one transaction, one history event per ticket. A task no longer open
+    /// is left alone. Answers the tasks touched.
+    async fn assign_tasks(
         &self,
-        tickets: &[TicketId],
-        specialists: &[UserId],
+        plan: &[TaskAssignment],
         by: UserId,
         at: Timestamp,
     ) -> Result<Vec<TaskId>>;

@@ -201,7 +201,8 @@ pub trait RouteStore: Send + Sync {
         at: Timestamp,
     ) -> Result<Task>;
     /// Moves an open task to another line's pool (unassigned): the ticket action "transfer",
-    /// with its reason kept in the history.
+    /// with its reason kept in the history (`after`: `line N: reason`) and added to the
+    /// task's carried text, which the next line reads.
     async fn transfer_task(
         &self,
         task: TaskId,

@@ -94,7 +94,8 @@ pub struct PersonalCounts {
 #[async_trait]
 pub trait TimeStore: Send + Sync {
     /// Starts the user's timer on a task; a timer already running is stopped at `at` first.
-    /// Answers the new entry and the stopped one.
+    /// Answers the new entry and the stopped one. A task no longer open is a conflict: a
+    /// task's timers stop when it is completed, cancelled or its ticket closes.
     async fn start_timer(
         &self,
         user: UserId,
@@ -105,6 +106,9 @@ pub trait TimeStore: Send + Sync {
     /// Stops the running timer; none running is a conflict.
     async fn stop_timer(&self, user: UserId, at: Timestamp) -> Result<TimeEntry>;
     async fn running_timer(&self, user: UserId) -> Result<Option<TimeEntry>>;
+    /// Timers still running on a task that is no longer open: none while the rule above
+    /// holds (what a check of "no timer on a finished task" reads).
+    async fn timers_on_finished_tasks(&self) -> Result<Vec<TimeEntry>>;
     /// Adds a finished entry typed in by hand; one overlapping another of the user's is
     /// refused naming `started_at`.
     async fn log_time_entry(

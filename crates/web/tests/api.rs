@@ -309,6 +309,35 @@ async fn tickets_follow_the_contract(db: TestDb) {
         (StatusCode::CREATED, Some("BETA")),
         "{body}"
     );
+    // A ticket staff register by phone for a contact is the contact's own: they read it.
+    let (status, phoned) = app
+        .post(
+            &app.staff,
+            "/api/v1/tickets",
+            json!({"service": "question", "subject": "Звонок", "client": "ALFA",
+                   "requester": "a2@alfa.test"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{phoned}");
+    let (status, seen) = app
+        .get(
+            &app.alfa2,
+            &format!("/api/v1/tickets/{}", phoned["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!((status, &seen["id"]), (StatusCode::OK, &phoned["id"]));
+    assert_error(
+        app.post(
+            &app.staff,
+            "/api/v1/tickets",
+            json!({"service": "question", "subject": "Звонок", "client": "ALFA",
+                   "requester": "b@beta.test"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        Some("requester"),
+    );
 
     let (status, comment) = app
         .post(

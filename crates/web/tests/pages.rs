@@ -821,6 +821,20 @@ async fn a_specialist_takes_and_transfers_a_task_from_the_desk() {
     assert_eq!(moved.status(), StatusCode::SEE_OTHER);
     let task = app.desk.store.task(TaskId(id)).await.unwrap().unwrap();
     assert_eq!(task.line.map(|l| l.get()), Some(2));
+    // Line 2 reads the reason on the task, and the ticket's history says it.
+    let (_, page) = app.page(&lena, &format!("/tasks/{id}")).await;
+    assert!(page.contains("Нужна вторая линия"), "{page}");
+    assert!(!page.contains("Первая линия не оставила итога"));
+    let (_, ticket) = app
+        .page(
+            &lena,
+            &format!("/tickets/{}", TicketNumber(task.ticket_id.0)),
+        )
+        .await;
+    assert!(
+        ticket.contains("Передано на линию 2") && ticket.contains("Нужна вторая линия"),
+        "{ticket}"
+    );
 }
 
 #[tokio::test]
@@ -2118,4 +2132,54 @@ async fn an_admin_loads_a_production_calendar_from_the_page_and_the_api(
     let denied = post(manager_token, "c.csv", CSV.into()).await.unwrap();
     assert_eq!(denied.status(), StatusCode::FORBIDDEN);
     assert_eq!(due(&app.desk), "2027-02-20T07:00:00Z");
+}
+
+/// Staff registering a ticket for a client by phone choose the contact: the ticket is then
+/// the contact's own (issue 18, defect 9).
+#[tokio::test]
+async fn staff_register_a_ticket_for_the_contact_who_called() {
+    let app = spawn().await;
+    let lena = app.login("lena@desk.test").await;
+    let (_, form) = app.page(&lena, "/tickets/new?service=question").await;
+    assert!(form.contains("name=\"requester\""), "{form}");
+    let fields = |requester: &'static str| {
+        [
+            ("csrf", lena.csrf.as_str()),
+            ("service", "question"),
+            ("client", "ALFA"),
+            ("requester", requester),
+            ("subject", "Звонок: не печатается счёт"),
+            ("description", "Клиент позвонил"),
+        ]
+    };
+    let refused = app
+        .post(&lena, "/tickets", &fields("boris@beta.test"))
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("id=\"requester-error\""), "{html}");
+    assert!(
+        html.contains("value=\"boris@beta.test\""),
+        "the typed contact is kept"
+    );
+
+    let created = app.post(&lena, "/tickets", &fields("anna@alfa.test")).await;
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let location = created.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let number = TicketNumber::parse(location.trim_start_matches("/tickets/")).unwrap();
+    let ticket = app
+        .desk
+        .store
+        .ticket(TicketScope::All, TicketId(number.0))
+        .await
+        .unwrap()
+        .unwrap();
+    let anna = app.login("anna@alfa.test").await;
+    assert_eq!(ticket.requester_name, "Анна Альфина");
+    let (status, page) = app.page(&anna, &location).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Звонок: не печатается счёт"));
 }

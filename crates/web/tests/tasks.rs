@@ -350,6 +350,10 @@ async fn reassign_transfer_and_watchers(db: TestDb) {
         (task["line"].clone(), task["assignee"].clone()),
         (json!(2), Value::Null)
     );
+    assert_eq!(
+        task["summary"], "сложный случай",
+        "line 2 reads why the task came to it"
+    );
     let (status, error) = app
         .post(
             &app.admin,

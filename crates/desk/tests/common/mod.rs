@@ -32,9 +32,19 @@ pub async fn firm(store: Arc<dyn Store>) -> Firm {
 
 /// The firm on a desk with a configuration directory of its own (`None`: the shipped one).
 pub async fn firm_in(store: Arc<dyn Store>, config_dir: Option<std::path::PathBuf>) -> Firm {
+    firm_on(store, config_dir, Arc::new(SystemClock)).await
+}
+
+/// The firm on a desk whose time is `clock` (a [`ManualClock`] in tests that move time).
+pub async fn firm_on(
+    store: Arc<dyn Store>,
+    config_dir: Option<std::path::PathBuf>,
+    clock: Arc<dyn Clock>,
+) -> Firm {
     let files = tempfile::tempdir().unwrap();
     let settings = Settings {
         config_dir,
+        clock,
         ..Settings::new(files.path().to_owned())
     };
     let desk = Desk::start(store.clone(), settings).await.unwrap();
@@ -108,6 +118,7 @@ pub fn input(service: &str) -> okno_desk::tickets::TicketInput {
         subject: "Не работает отчёт".into(),
         description: "При открытии отчёта ошибка".into(),
         client: None,
+        requester: None,
         draft: false,
     }
 }

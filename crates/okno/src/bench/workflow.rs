@@ -105,6 +105,7 @@ async fn route(desk: &Desk, people: &People, n: usize) -> anyhow::Result<()> {
         subject: format!("Ошибка в отчёте №{n}"),
         description: "Отчёт не формируется".into(),
         client: None,
+        requester: None,
         draft: false,
     };
     let ticket = desk.open_ticket(&people.contact, input).await?;

@@ -571,6 +571,17 @@ impl ContractStore for Backend {
         rows.iter().map(contract_from).collect()
     }
 
+    async fn hours_limited_contracts(&self, from: Date, to: Date) -> Result<Vec<Contract>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{CONTRACT_SELECT} WHERE k.hours_per_month IS NOT NULL AND k.ends_on >= $1 AND k.starts_on <= $2 ORDER BY k.id"
+        )))
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(contract_from).collect()
+    }
+
     async fn contracts_between(
         &self,
         starting: bool,
@@ -621,6 +632,25 @@ impl ContractStore for Backend {
         .fetch_one(self.reader())
         .await?;
         Ok(millis / 60_000)
+    }
+
+    async fn last_worked_ticket(
+        &self,
+        client: ClientId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Option<TicketId>> {
+        let ticket: Option<i64> = sqlx::query_scalar(
+            "SELECT e.ticket_id FROM time_entries e JOIN tickets t ON t.id = e.ticket_id \
+             WHERE +t.client_id = $1 AND e.started_at >= $2 AND e.started_at < $3 \
+             ORDER BY e.started_at DESC, e.id DESC LIMIT 1",
+        )
+        .bind(client.0)
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(ticket.map(TicketId))
     }
 
     async fn work_entries(

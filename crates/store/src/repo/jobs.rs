@@ -359,6 +359,14 @@ impl JobStore for Backend {
             false,
         )
         .await?;
+        run_batch(
+            &mut tx,
+            vec![super::routes::stop_finished_timers_sql(
+                TicketId(ticket),
+                at,
+            )],
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

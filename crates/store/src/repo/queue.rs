@@ -508,58 +508,67 @@ impl QueueStore for Backend {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    async fn assign_tickets(
+    async fn assign_tasks(
         &self,
-        tickets: &[TicketId],
-        specialists: &[UserId],
+        plan: &[TaskAssignment],
         by: UserId,
         at: Timestamp,
     ) -> Result<Vec<TaskId>> {
-        let Some((first, others)) = specialists.split_first() else {
-            return Ok(Vec::new());
-        };
         let mut tx = self.begin().await?;
         let mut touched = Vec::new();
-        for ticket in tickets {
-            let tasks: Vec<(i64, Option<i64>)> = sqlx::query_as(
-                "SELECT id, assignee_id FROM tasks WHERE ticket_id = $1 AND state = 'open' ORDER BY id",
+        // Per ticket, in the order first met: who joined its tasks.
+        let mut events: Vec<(TicketId, Vec<UserId>)> = Vec::new();
+        for step in plan {
+            let Some((first, _)) = step.specialists.split_first() else {
+                continue;
+            };
+            let assignee: Option<Option<i64>> = sqlx::query_scalar(
+                "SELECT assignee_id FROM tasks WHERE id = $1 AND ticket_id = $2 AND state = 'open'",
             )
-            .bind(ticket.0)
-            .fetch_all(&mut *tx)
+            .bind(step.task.0)
+            .bind(step.ticket.0)
+            .fetch_optional(&mut *tx)
             .await?;
-            if tasks.is_empty() {
-                return Err(DomainError::Conflict(format!(
-                    "ticket {ticket} has no open task to assign"
-                ))
-                .into());
-            }
-            for (task, assignee) in tasks {
-                if assignee.is_none() {
-                    sqlx::query("UPDATE tasks SET assignee_id = $2 WHERE id = $1")
-                        .bind(task)
-                        .bind(first.0)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let owner = assignee.unwrap_or(first.0);
-                for other in specialists.iter().filter(|s| s.0 != owner) {
-                    sqlx::query(
-                        "INSERT INTO task_coassignees (task_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(task)
-                    .bind(other.0)
+            let Some(assignee) = assignee else {
+                continue;
+            };
+            if assignee.is_none() {
+                sqlx::query("UPDATE tasks SET assignee_id = $2 WHERE id = $1")
+                    .bind(step.task.0)
+                    .bind(first.0)
                     .execute(&mut *tx)
                     .await?;
-                }
-                touched.push(TaskId(task));
             }
-            let names: Vec<String> = std::iter::once(first)
-                .chain(others)
-                .map(|s| s.to_string())
-                .collect();
+            let owner = assignee.unwrap_or(first.0);
+            for other in step.specialists.iter().filter(|s| s.0 != owner) {
+                sqlx::query(
+                    "INSERT INTO task_coassignees (task_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(step.task.0)
+                .bind(other.0)
+                .execute(&mut *tx)
+                .await?;
+            }
+            touched.push(step.task);
+            let at_ticket = match events.iter().position(|(t, _)| *t == step.ticket) {
+                Some(i) => i,
+                None => {
+                    events.push((step.ticket, Vec::new()));
+                    events.len() - 1
+                }
+            };
+            let names = &mut events[at_ticket].1;
+            for s in &step.specialists {
+                if !names.contains(s) {
+                    names.push(*s);
+                }
+            }
+        }
+        for (ticket, names) in events {
+            let names: Vec<String> = names.iter().map(ToString::to_string).collect();
             record(
                 &mut tx,
-                *ticket,
+                ticket,
                 at,
                 Some(by),
                 "assigned",

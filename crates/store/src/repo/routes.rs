@@ -213,6 +213,19 @@ fn complete_task_sql(ticket: TicketId, done: &TaskCompletion, at: Timestamp) -> 
     sql
 }
 
+/// Stops, at `at`, every timer still running on a task of the ticket that is no longer
+/// open: work on a finished task is over when it finishes (no timer outlives its task).
+pub(crate) fn stop_finished_timers_sql(ticket: TicketId, at: Timestamp) -> Sql {
+    let mut sql = Sql::new("UPDATE time_entries SET stopped_at = ");
+    sql.bind(Param::Int(ms(at)))
+        .push(" WHERE ticket_id = ")
+        .bind(Param::Int(ticket.0))
+        .push(" AND stopped_at IS NULL AND task_id IN (SELECT id FROM tasks WHERE ticket_id = ")
+        .bind(Param::Int(ticket.0))
+        .push(" AND state <> 'open')");
+    sql
+}
+
 /// How far a change's task completion got before [`apply_steps`].
 enum Completion {
     /// Not run yet (or the change completes no task).
@@ -416,6 +429,15 @@ async fn apply_steps(
             .push(" AND state = 'open'");
         before.push(cancel);
         new_tasks.clear();
+    }
+    let finishing = change.complete.is_some()
+        || closed
+        || change
+            .steps
+            .iter()
+            .any(|s| matches!(s, ChangeStep::CancelTask { .. }));
+    if finishing {
+        before.push(stop_finished_timers_sql(ticket, at));
     }
     before.extend(insert_tasks(ticket, &new_tasks, at));
 
@@ -888,11 +910,16 @@ impl RouteStore for Backend {
             .bind(task.0)
             .fetch_one(&mut *tx)
             .await?;
+        // The reason is what the next line reads first: it joins the task's carried text.
         let updated = sqlx::query(
-            "UPDATE tasks SET line = $2, pool = NULL, assignee_id = NULL WHERE id = $1 AND state = 'open'",
+            "UPDATE tasks SET line = $2, pool = NULL, assignee_id = NULL, \
+             summary = CASE WHEN summary IS NULL OR summary = '' THEN $3 ELSE summary || $4 || $3 END \
+             WHERE id = $1 AND state = 'open'",
         )
         .bind(task.0)
         .bind(i64::from(line.get()))
+        .bind(reason)
+        .bind("\n\n")
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {

@@ -86,6 +86,22 @@ impl TimeStore for Backend {
         at: Timestamp,
     ) -> Result<(TimeEntry, Option<TimeEntry>)> {
         let mut tx = self.begin().await?;
+        if let Some(task) = task {
+            // Writing the task's row holds it until this commits: a completion running at
+            // the same time either waits and then stops this timer, or finished first and
+            // the task is no longer open here.
+            let open =
+                sqlx::query("UPDATE tasks SET state = state WHERE id = $1 AND state = 'open'")
+                    .bind(task.0)
+                    .execute(&mut *tx)
+                    .await?;
+            if open.rows_affected() == 0 {
+                return Err(DomainError::Conflict(
+                    "the task is finished: a timer runs only on an open task".into(),
+                )
+                .into());
+            }
+        }
         let stopped = stop_running(&mut tx, user, at).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO time_entries (user_id, ticket_id, task_id, started_at) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -118,6 +134,16 @@ impl TimeStore for Backend {
         .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(entry_from).transpose()
+    }
+
+    async fn timers_on_finished_tasks(&self) -> Result<Vec<TimeEntry>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{ENTRY_SELECT} WHERE e.stopped_at IS NULL AND e.task_id IN \
+             (SELECT k.id FROM tasks k WHERE k.state <> 'open') ORDER BY e.id"
+        )))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(entry_from).collect()
     }
 
     async fn log_time_entry(

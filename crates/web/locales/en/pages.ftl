@@ -63,6 +63,8 @@ page-next = Next page →
 
 new-title = New ticket
 new-client = Client code
+new-requester = Contact (email)
+new-requester-hint = The client's contact the ticket is for, e.g. the caller on the phone: they see it, get its mail and reply. Left empty: the ticket is yours.
 new-subject = Subject
 new-description = Description
 new-draft = Save as a draft (I will send it later)
@@ -112,10 +114,12 @@ history-internal-comment = Internal comment
 history-attachment = File attached: { $value }
 history-task-created = Task created: { $value }
 history-watcher-added = Watcher added
+history-transferred = Transferred to line { $line }: { $reason }
 
 field-required = Please fill in this field.
 field-too-long = Too long: at most { $value } characters.
 field-client = There is no such client.
+field-requester = No such contact of this client: give the email of one of its contacts.
 field-service = There is no such service.
 field-invalid = Invalid value.
 

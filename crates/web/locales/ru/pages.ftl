@@ -65,6 +65,8 @@ page-next = Следующая страница →
 
 new-title = Новое обращение
 new-client = Код клиента
+new-requester = Контактное лицо (email)
+new-requester-hint = Контакт клиента, от чьего имени обращение, например позвонивший: он увидит обращение, получит письма и сможет ответить. Пусто — обращение ваше.
 new-subject = Тема
 new-description = Описание
 new-draft = Сохранить как черновик (отправлю позже)
@@ -116,10 +118,12 @@ history-internal-comment = Внутренний комментарий
 history-attachment = Прикреплён файл { $value }
 history-task-created = Создана задача: { $value }
 history-watcher-added = Добавлен наблюдатель
+history-transferred = Передано на линию { $line }: { $reason }
 
 field-required = Заполните это поле.
 field-too-long = Слишком длинно: не больше { $value } символов.
 field-client = Нет такого клиента.
+field-requester = У этого клиента нет такого контакта: укажите email одного из его контактных лиц.
 field-service = Нет такой услуги.
 field-invalid = Неверное значение.
 

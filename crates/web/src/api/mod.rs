@@ -273,6 +273,7 @@ async fn create_ticket(
         subject: req.subject,
         description: req.description,
         client: req.client,
+        requester: req.requester,
         draft: req.draft,
     };
     let equipment = req

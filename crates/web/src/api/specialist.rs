@@ -394,7 +394,20 @@ pub struct Assign {
 
 #[derive(Serialize, ToSchema)]
 pub struct Assigned {
+    /// The tasks given to the chosen specialists.
     pub tasks: Vec<String>,
+    /// The open tasks none of the chosen specialists may do (e.g. a manager's alert task),
+    /// left as they were.
+    pub skipped: Vec<SkippedTask>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SkippedTask {
+    pub task: String,
+    /// The ticket's number.
+    pub ticket: String,
+    /// Why (Russian, then English).
+    pub reason: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -765,12 +778,21 @@ pub(super) async fn assign(
     for s in &req.specialists {
         specialists.push(user_ref(&state, s, "specialists").await?);
     }
-    let tasks = state
+    let done = state
         .desk
         .assign_tickets(&user, &tickets, &specialists)
         .await?;
     Ok(Json(Assigned {
-        tasks: tasks.into_iter().map(|t| t.to_string()).collect(),
+        tasks: done.assigned.into_iter().map(|t| t.to_string()).collect(),
+        skipped: done
+            .skipped
+            .into_iter()
+            .map(|s| SkippedTask {
+                task: s.task.to_string(),
+                ticket: TicketNumber(s.ticket.0).to_string(),
+                reason: s.reason,
+            })
+            .collect(),
     }))
 }
 

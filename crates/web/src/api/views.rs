@@ -68,6 +68,9 @@ pub struct CreateTicket {
     pub description: String,
     /// Client code; contacts may omit it (their own organization), staff must give it.
     pub client: Option<String>,
+    /// Staff registering a ticket for a client (say, by phone): the contact's email or user
+    /// id; the contact must belong to `client`, and the ticket is then the contact's own.
+    pub requester: Option<String>,
     /// Save as a draft, to send later with `POST /tickets/{id}/submit`.
     #[serde(default)]
     pub draft: bool,

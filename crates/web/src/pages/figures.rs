@@ -9,7 +9,6 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use jiff::Timestamp;
 use okno_desk::dashboard::{FigureList, LIST_PAGE};
 use okno_domain::*;
 use serde::Deserialize;

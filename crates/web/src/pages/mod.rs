@@ -553,6 +553,9 @@ struct TicketForm {
     description: String,
     #[serde(default)]
     client: String,
+    /// Staff registering for a client: the contact's email (or user id).
+    #[serde(default)]
+    requester: String,
     draft: Option<String>,
     /// One per rendered form: a second submit of the same form opens the first ticket.
     #[serde(default)]
@@ -647,6 +650,7 @@ async fn read_ticket_form(
             "subject" => form.subject = text,
             "description" => form.description = text,
             "client" => form.client = text,
+            "requester" => form.requester = text,
             "nonce" => form.nonce = text,
             "draft" => form.draft = Some(text),
             _ => {}
@@ -673,6 +677,7 @@ async fn create_ticket(
         subject: form.subject.clone(),
         description: form.description.clone(),
         client: Some(form.client.clone()).filter(|c| !c.trim().is_empty()),
+        requester: Some(form.requester.clone()).filter(|r| !r.trim().is_empty()),
         draft: form.draft.is_some(),
     };
     // A double click sends the form twice: the second waits for the first and opens its
@@ -722,6 +727,7 @@ async fn create_ticket(
         "subject" => errors.subject = message,
         "description" => errors.description = message,
         "client" => errors.client = message,
+        "requester" => errors.requester = message,
         _ => errors.other = message,
     }
     let (service_name, service_description) =
@@ -741,6 +747,7 @@ async fn create_ticket(
             subject: form.subject,
             description: form.description,
             client: form.client,
+            requester: form.requester,
             draft: form.draft.is_some(),
             nonce: random_token(),
         },

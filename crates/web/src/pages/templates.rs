@@ -107,6 +107,7 @@ pub fn field_message(ctx: &Ctx, error: &FieldError) -> String {
     }
     match error.field {
         "client" => ctx.t("field-client"),
+        "requester" => ctx.t("field-requester"),
         "service" => ctx.t("field-service"),
         _ => ctx.t("field-invalid"),
     }
@@ -458,6 +459,20 @@ pub(super) fn history_text(ctx: &Ctx, h: &HistoryEvent) -> String {
         "attachment" => ctx.with("history-attachment", &after),
         "task_created" => ctx.with("history-task-created", &after),
         "watcher_added" => ctx.t("history-watcher-added"),
+        "transferred" => {
+            // Stored as `line N: reason`.
+            let (line, reason) = after.split_once(": ").unwrap_or((after.as_str(), ""));
+            ctx.lang.t_args(
+                "history-transferred",
+                &[
+                    (
+                        "line",
+                        FluentValue::from(line.trim_start_matches("line ").to_owned()),
+                    ),
+                    ("reason", FluentValue::from(reason.to_owned())),
+                ],
+            )
+        }
         "draft_edited" => ctx.t("history-draft-edited"),
         other => other.to_owned(),
     }
@@ -478,6 +493,8 @@ pub struct TicketFormInput {
     pub subject: String,
     pub description: String,
     pub client: String,
+    /// The contact a staff member registers the ticket for (email or user id).
+    pub requester: String,
     pub draft: bool,
     pub nonce: String,
 }
@@ -488,6 +505,7 @@ pub struct TicketFormErrors {
     pub subject: Option<String>,
     pub description: Option<String>,
     pub client: Option<String>,
+    pub requester: Option<String>,
     pub files: Option<String>,
     pub other: Option<String>,
 }

@@ -1,0 +1,707 @@
+//! The promises that cross the desk's capabilities, checked after every simulated step.
+//!
+//! Each check reads what the database holds (tickets, tasks, history, the outbox, timers,
+//! alerts) and compares it with what the configuration and the history say it must be:
+//! norms come from the shipped support levels and calendars read here on their own, not
+//! from the desk's deadline code; promises seen are recorded step by step, so a mail can be
+//! held to the promise in force at its event.
+
+use super::people::World;
+use super::ticket_label;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use okno_desk::Desk;
+use okno_domain::{Classification, Role, TaskState, TicketId, TicketScope, TicketStatus};
+use okno_sla::{NormKind, SlaConfig};
+use okno_store::{ALERT_TASK, MANAGER_POOL, OutboxRow};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One broken promise.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub invariant: &'static str,
+    pub ticket: Option<TicketId>,
+    pub detail: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "violation {} {}: {}",
+            self.invariant,
+            ticket_label(self.ticket),
+            self.detail
+        )
+    }
+}
+
+/// How long an outbox row may wait before it is undelivered for good (a sender retries
+/// within minutes; a day is far beyond any back-off).
+const OUTBOX_PATIENCE: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+pub struct Checks {
+    /// The configuration as shipped, read apart from the desk.
+    sla: SlaConfig,
+    pub checked: u64,
+    pub violations: Vec<Violation>,
+    /// Each (invariant, ticket) is reported once: a broken promise stays broken.
+    reported: BTreeSet<(&'static str, Option<TicketId>, String)>,
+    /// Promises seen: for each ticket, `(since, next_step_at)` in order.
+    promises: BTreeMap<TicketId, Vec<(Timestamp, Option<Timestamp>)>>,
+    /// Tickets whose first promise was checked.
+    opened: BTreeSet<TicketId>,
+    outbox_after: i64,
+    /// Outbox rows not yet settled, and when each was written.
+    outbox_pending: BTreeMap<i64, OutboxRow>,
+    outbox_written: BTreeMap<i64, (String, Timestamp)>,
+    messages_seen: usize,
+    /// Client messages nobody has picked up yet.
+    messages_pending: Vec<super::people::ClientMessage>,
+    mails_seen: usize,
+    message_ids: BTreeSet<String>,
+    timers_reported: BTreeSet<i64>,
+    first_day: Option<Date>,
+}
+
+impl Checks {
+    pub fn new(_desk: &Desk) -> anyhow::Result<Checks> {
+        Ok(Checks {
+            sla: okno_sla::shipped::config().map_err(|e| anyhow::anyhow!("{e}"))?,
+            checked: 0,
+            violations: Vec::new(),
+            reported: BTreeSet::new(),
+            promises: BTreeMap::new(),
+            opened: BTreeSet::new(),
+            outbox_after: 0,
+            outbox_pending: BTreeMap::new(),
+            outbox_written: BTreeMap::new(),
+            messages_seen: 0,
+            messages_pending: Vec::new(),
+            mails_seen: 0,
+            message_ids: BTreeSet::new(),
+            timers_reported: BTreeSet::new(),
+            first_day: None,
+        })
+    }
+
+    /// Counts a check and records its failure once.
+    fn expect(
+        &mut self,
+        holds: bool,
+        invariant: &'static str,
+        ticket: Option<TicketId>,
+        detail: impl FnOnce() -> String,
+    ) {
+        self.checked += 1;
+        if holds {
+            return;
+        }
+        let detail = detail();
+        let key = (
+            invariant,
+            ticket,
+            if ticket.is_some() {
+                String::new()
+            } else {
+                detail.clone()
+            },
+        );
+        if self.reported.insert(key) {
+            self.violations.push(Violation {
+                invariant,
+                ticket,
+                detail,
+            });
+        }
+    }
+
+    pub fn job_failed(&mut self, job: okno_jobs::Job, error: &str) {
+        self.expect(false, "job_failed", None, || {
+            format!("{}: {error}", job.name())
+        });
+    }
+
+    /// Everything a step may have broken.
+    pub async fn after_step(
+        &mut self,
+        desk: &Desk,
+        world: &World,
+        step_started: Timestamp,
+    ) -> anyhow::Result<()> {
+        let now = desk.now();
+        let mut touched = world.touched.clone();
+        touched.extend(changed_since(desk, step_started).await?);
+        for ticket in touched {
+            self.ticket(desk, world, ticket, now).await?;
+        }
+        self.client_messages(desk, world, now).await?;
+        self.outbox(desk, now).await?;
+        self.mails(world);
+        self.timers(desk).await?;
+        self.manager_tasks(desk, step_started).await?;
+        Ok(())
+    }
+
+    /// The calendar and level a ticket's norms follow, as the configuration says.
+    fn norms_of(
+        &self,
+        world: &World,
+        ticket: TicketId,
+    ) -> Option<(okno_sla::Calendar, okno_sla::SupportLevel)> {
+        let model = world.tickets.get(&ticket)?;
+        let client = &world.firm.clients[model.client];
+        let level = self.sla.level(model.level?)?;
+        let calendar = self.sla.calendars.get(client.calendar).ok()?;
+        Some((calendar.clone(), level.clone()))
+    }
+
+    async fn ticket(
+        &mut self,
+        desk: &Desk,
+        world: &World,
+        id: TicketId,
+        now: Timestamp,
+    ) -> anyhow::Result<()> {
+        let Some(ticket) = desk.store.ticket(TicketScope::All, id).await? else {
+            return Ok(());
+        };
+        let seen = self.promises.entry(id).or_default();
+        if seen.last().map(|(_, p)| *p) != Some(ticket.next_step_at) {
+            seen.push((now, ticket.next_step_at));
+        }
+
+        // The first promise: the contract level's first-reaction norm for a question,
+        // counted in the client's calendar from the ticket's creation.
+        if self.opened.insert(id)
+            && ticket.service == "question"
+            && ticket.status == TicketStatus::New
+            && let Some((calendar, level)) = self.norms_of(world, id)
+        {
+            let norm = level.norm_minutes(NormKind::Stage("classify")).or_else(|| {
+                level.norm_minutes(NormKind::Reaction(okno_sla::Classification::Question))
+            });
+            if let Some(norm) = norm {
+                let expected = calendar.due(ticket.created_at, norm);
+                self.expect(
+                    ticket.next_step_at == Some(expected),
+                    "promise_from_contract_level",
+                    Some(id),
+                    || {
+                        format!(
+                            "level {} in {}: expected {expected}, promised {:?}",
+                            level.code,
+                            calendar.code(),
+                            ticket.next_step_at.map(|t| t.to_string())
+                        )
+                    },
+                );
+            }
+        }
+
+        let history = desk.store.history(id, true).await?;
+        // Every status change is in the history: the last one recorded is the status now.
+        let last_status = history
+            .iter()
+            .rev()
+            .find(|e| e.kind == "status")
+            .and_then(|e| e.after.clone())
+            .unwrap_or_else(|| TicketStatus::New.as_str().to_owned());
+        self.expect(
+            ticket.status == TicketStatus::Draft || last_status == ticket.status.as_str(),
+            "status_in_history",
+            Some(id),
+            || format!("status {} but history ends at {last_status}", ticket.status),
+        );
+
+        // One promise: the next-step date and the latest public promise agree; a ticket
+        // waiting on the client promises no next step.
+        match ticket.status {
+            TicketStatus::WaitingClient | TicketStatus::Resolved | TicketStatus::Closed => {
+                self.expect(
+                    ticket.next_step_at.is_none(),
+                    "no_promise_while_not_ours",
+                    Some(id),
+                    || {
+                        format!(
+                            "status {} with next step {:?}",
+                            ticket.status, ticket.next_step_at
+                        )
+                    },
+                );
+            }
+            TicketStatus::New | TicketStatus::InProgress => {
+                if let Some(promised) = ticket.next_step_at
+                    && let Some(model) = world.tickets.get(&id)
+                {
+                    let client = &world.firm.clients[model.client];
+                    let comments = desk.store.comments(id, false).await?;
+                    let latest = comments
+                        .iter()
+                        .rev()
+                        .filter(|c| c.author_id.is_none())
+                        .find(|c| has_time(&c.body));
+                    if let Some(latest) = latest
+                        && let Ok(calendar) = self.sla.calendars.get(client.calendar)
+                    {
+                        let zone = calendar.time_zone().clone();
+                        let body = latest.body.clone();
+                        self.expect(
+                            mentions(&body, promised, &zone),
+                            "one_promise",
+                            Some(id),
+                            || {
+                                format!(
+                                    "next step {promised}, the latest public promise says {body:?}"
+                                )
+                            },
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+
+        // Clients never see tasks or internal events.
+        if let Some(model) = world.tickets.get(&id) {
+            let client = world.firm.clients[model.client].contacts[model.contact].clone();
+            let tasks = desk.ticket_tasks(&client, id).await;
+            self.expect(
+                tasks.as_ref().map_or(true, |t| t.is_empty()),
+                "client_sees_no_tasks",
+                Some(id),
+                || "the requester's task list is not empty".into(),
+            );
+            if let Ok(events) = desk.history(&client, id).await {
+                self.expect(
+                    events.iter().all(|e| e.public),
+                    "client_sees_no_internal_events",
+                    Some(id),
+                    || "an internal event in the requester's history".into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Every client message reaches a person within its norm: an open task on the ticket
+    /// (or one made for it since), or a new ticket of the same requester.
+    async fn client_messages(
+        &mut self,
+        desk: &Desk,
+        world: &World,
+        now: Timestamp,
+    ) -> anyhow::Result<()> {
+        self.messages_pending
+            .extend(world.client_messages[self.messages_seen..].iter().cloned());
+        self.messages_seen = world.client_messages.len();
+        let mut still = Vec::new();
+        for message in std::mem::take(&mut self.messages_pending) {
+            let tasks = desk.store.tasks(message.ticket).await?;
+            let reached = tasks
+                .iter()
+                .any(|t| t.state == TaskState::Open || t.created_at >= message.at);
+            let reached = reached || self.new_ticket_since(desk, world, &message).await?;
+            let norm_end = self
+                .norms_of(world, message.ticket)
+                .and_then(|(calendar, level)| {
+                    let norm = level
+                        .norm_minutes(NormKind::Reaction(okno_sla::Classification::Question))?;
+                    Some(calendar.due(message.at, norm))
+                })
+                .unwrap_or(message.at + jiff::SignedDuration::from_hours(24));
+            if reached {
+                self.expect(
+                    true,
+                    "client_message_reaches_a_person",
+                    Some(message.ticket),
+                    String::new,
+                );
+            } else if now >= norm_end {
+                let closed = message.after_close;
+                self.expect(
+                    false,
+                    "client_message_reaches_a_person",
+                    Some(message.ticket),
+                    || {
+                        format!(
+                            "the client wrote at {}{}; no task by {norm_end}",
+                            message.at,
+                            if closed {
+                                " after the ticket was solved"
+                            } else {
+                                ""
+                            }
+                        )
+                    },
+                );
+            } else {
+                still.push(message);
+            }
+        }
+        self.messages_pending = still;
+        Ok(())
+    }
+
+    async fn new_ticket_since(
+        &self,
+        desk: &Desk,
+        world: &World,
+        message: &super::people::ClientMessage,
+    ) -> anyhow::Result<bool> {
+        let Some(model) = world.tickets.get(&message.ticket) else {
+            return Ok(false);
+        };
+        let requester = world.firm.clients[model.client].contacts[model.contact].id;
+        for id in changed_since(desk, message.at).await? {
+            if id == message.ticket {
+                continue;
+            }
+            if let Some(t) = desk.store.ticket(TicketScope::All, id).await?
+                && t.requester_id == requester
+                && t.created_at >= message.at
+                && !world.tickets.contains_key(&id)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Every outbox row is delivered once or ends with a reason, within a day.
+    async fn outbox(&mut self, desk: &Desk, now: Timestamp) -> anyhow::Result<()> {
+        loop {
+            let rows = desk.store.outbox_rows(self.outbox_after, 1_000).await?;
+            let Some(last) = rows.last() else { break };
+            self.outbox_after = last.id;
+            for row in rows {
+                self.outbox_written
+                    .insert(row.id, (row.kind.clone(), row.created_at));
+                self.outbox_pending.insert(row.id, row);
+            }
+        }
+        let Some(first) = self.outbox_pending.keys().next().copied() else {
+            return Ok(());
+        };
+        let mut fresh = BTreeMap::new();
+        let mut after = first - 1;
+        loop {
+            let rows = desk.store.outbox_rows(after, 1_000).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            for row in rows {
+                if self.outbox_pending.contains_key(&row.id) {
+                    fresh.insert(row.id, row);
+                }
+            }
+            if after >= self.outbox_after {
+                break;
+            }
+        }
+        for (id, row) in fresh {
+            let settled = row.delivered_at.is_some()
+                || (row.next_attempt_at.is_none() && row.last_error.is_some());
+            if settled {
+                self.expect(true, "outbox_delivered_or_ended", None, String::new);
+                self.outbox_pending.remove(&id);
+            } else if now.duration_since(row.created_at) > OUTBOX_PATIENCE {
+                let ticket = ticket_of(&row.payload);
+                let kind = row.kind.clone();
+                self.expect(false, "outbox_delivered_or_ended", ticket, || {
+                    format!(
+                        "outbox row {id} of kind {kind} undelivered for a day (attempts {})",
+                        row.attempts
+                    )
+                });
+                self.outbox_pending.remove(&id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Each mail is sent once, and its dates are the promise at its event.
+    fn mails(&mut self, world: &World) {
+        let sent = world
+            .sink
+            .sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for raw in &sent[self.mails_seen..] {
+            let Ok(mail) = okno_mail::parse(raw) else {
+                self.expect(false, "mail_parses", None, || {
+                    "a sent mail does not parse".into()
+                });
+                continue;
+            };
+            let id = mail.message_id.clone().unwrap_or_default();
+            let first = self.message_ids.insert(id.clone());
+            self.expect(first, "mail_sent_once", None, || {
+                format!("message {id} sent twice")
+            });
+            let Some(outbox) = id
+                .strip_prefix("okno.")
+                .and_then(|rest| rest.split('@').next())
+                .and_then(|n| n.parse::<i64>().ok())
+            else {
+                continue;
+            };
+            let Some((kind, event_at)) = self.outbox_written.get(&outbox).cloned() else {
+                continue;
+            };
+            let Some(ticket) =
+                okno_mail::thread::ticket_in_subject(&mail.subject).map(|n| TicketId(n.0))
+            else {
+                continue;
+            };
+            let Some(model) = world.tickets.get(&ticket) else {
+                continue;
+            };
+            let promised = self.promise_at(ticket, event_at);
+            let client = &world.firm.clients[model.client];
+            let Ok(calendar) = self.sla.calendars.get(client.calendar) else {
+                continue;
+            };
+            let zones = [calendar.time_zone().clone(), super::moscow()];
+            let holds = match promised {
+                Some(at) => times_in(&mail.text)
+                    .iter()
+                    .all(|t| zones.iter().any(|z| t.matches(at, z))),
+                None => times_in(&mail.text).is_empty(),
+            };
+            let text = mail.text.clone();
+            self.expect(holds, "mail_dated_at_its_event", Some(ticket), || {
+                format!(
+                    "{kind} mail written at {event_at} (promise then {promised:?}) says {:?}",
+                    text.lines().filter(|l| has_time(l)).collect::<Vec<_>>()
+                )
+            });
+        }
+        self.mails_seen = sent.len();
+    }
+
+    fn promise_at(&self, ticket: TicketId, at: Timestamp) -> Option<Timestamp> {
+        self.promises
+            .get(&ticket)?
+            .iter()
+            .rev()
+            .find(|(since, _)| *since <= at)
+            .and_then(|(_, p)| *p)
+    }
+
+    /// No timer runs on a finished task.
+    async fn timers(&mut self, desk: &Desk) -> anyhow::Result<()> {
+        for timer in desk.store.running_timers().await? {
+            let finished = timer.task_state.is_some_and(|s| s != TaskState::Open);
+            if finished && !self.timers_reported.insert(timer.entry_id) {
+                continue;
+            }
+            self.expect(
+                !finished,
+                "no_timer_on_a_finished_task",
+                Some(timer.ticket),
+                || {
+                    format!(
+                        "timer {} of user {} runs on task {:?}, which is {:?}",
+                        timer.entry_id, timer.user, timer.task, timer.task_state
+                    )
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Alert tasks stay with managers; one alert per cause.
+    async fn manager_tasks(&mut self, desk: &Desk, since: Timestamp) -> anyhow::Result<()> {
+        for task in desk.store.tasks_of_kinds(&[ALERT_TASK], since).await? {
+            let with_managers = task.pool.as_deref() == Some(MANAGER_POOL)
+                && task
+                    .assignee_role
+                    .is_none_or(|r| matches!(r, Role::Manager | Role::Admin));
+            self.expect(
+                with_managers,
+                "alert_tasks_stay_with_managers",
+                Some(task.ticket),
+                || {
+                    format!(
+                        "alert task {} in pool {:?} held by a {:?}",
+                        task.task, task.pool, task.assignee_role
+                    )
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Once a day: one daily review per working day, none on other days; one alert per
+    /// cause.
+    pub async fn after_day(
+        &mut self,
+        desk: &Desk,
+        world: &World,
+        day: Date,
+        working: bool,
+    ) -> anyhow::Result<()> {
+        let _ = world;
+        self.first_day.get_or_insert(day);
+        let reviews = desk.store.daily_reviews(500).await?;
+        let today = day.to_string();
+        let made = reviews.iter().filter(|r| r.day == today).count();
+        let expected = usize::from(working);
+        self.expect(
+            made == expected,
+            "one_daily_review_per_working_day",
+            None,
+            || {
+                format!(
+                    "{today} ({}): {made} reviews",
+                    if working { "working day" } else { "day off" }
+                )
+            },
+        );
+        let mut causes: BTreeMap<String, usize> = BTreeMap::new();
+        for alert in desk.store.alerts(false).await? {
+            let key = if alert.kind.contains("quota") || alert.kind.contains("limit") {
+                // A used-up allowance is one cause per client, allowance and month.
+                let ticket = desk.store.ticket(TicketScope::All, alert.ticket_id).await?;
+                let client = ticket.map(|t| t.client_code).unwrap_or_default();
+                let allowance = alert
+                    .detail
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let month = alert
+                    .raised_at
+                    .to_zoned_datetime(super::moscow())
+                    .strftime("%Y-%m")
+                    .to_string();
+                format!("{} {client} {allowance} {month}", alert.kind)
+            } else {
+                format!("{} {} {:?}", alert.kind, alert.ticket_id, alert.task_id)
+            };
+            *causes.entry(key).or_default() += 1;
+        }
+        for (cause, count) in causes {
+            self.expect(count == 1, "one_alert_per_cause", None, || {
+                format!("{cause}: {count} alerts")
+            });
+        }
+        Ok(())
+    }
+
+    /// The last look: rows still pending are reported with their kind.
+    pub async fn at_end(&mut self, desk: &Desk, world: &World) -> anyhow::Result<()> {
+        let now = desk.now();
+        self.outbox(desk, now).await?;
+        self.mails(world);
+        let _ = Classification::Question;
+        Ok(())
+    }
+}
+
+/// Tickets changed at or after `since`.
+async fn changed_since(desk: &Desk, since: Timestamp) -> anyhow::Result<Vec<TicketId>> {
+    let (mut from, mut after) = (since.as_millisecond(), 0);
+    let mut ids = Vec::new();
+    loop {
+        let page = desk.store.tickets_changed_since(from, after, 1_000).await?;
+        let Some(&(last, last_ms)) = page.last() else {
+            return Ok(ids);
+        };
+        (from, after) = (last_ms, last.0);
+        ids.extend(page.into_iter().map(|(id, _)| id));
+    }
+}
+
+fn ticket_of(payload: &str) -> Option<TicketId> {
+    let value: serde_json::Value = serde_json::from_str(payload).ok()?;
+    value
+        .get("ticket_id")
+        .or_else(|| value.get("ticket"))
+        .and_then(|v| v.as_i64())
+        .map(TicketId)
+}
+
+/// An `HH:MM` in a text, with the day of the month written before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ClockTime {
+    day: Option<i8>,
+    hour: i8,
+    minute: i8,
+}
+
+impl ClockTime {
+    fn matches(&self, at: Timestamp, zone: &jiff::tz::TimeZone) -> bool {
+        let local = at.to_zoned_datetime(zone.clone());
+        local.hour() == self.hour
+            && local.minute() == self.minute
+            && self.day.is_none_or(|d| d == local.day())
+    }
+}
+
+fn has_time(text: &str) -> bool {
+    !times_in(text).is_empty()
+}
+
+/// Every `HH:MM` in `text` with the day written in the 25 characters before it (`25
+/// ноября 2026, 14:30`, `25.11.2026 14:30`, `Tue 14:30` without one).
+fn times_in(text: &str) -> Vec<ClockTime> {
+    let chars: Vec<char> = text.chars().collect();
+    let digit = |i: usize| chars.get(i).and_then(|c| c.to_digit(10));
+    let mut found = Vec::new();
+    for i in 0..chars.len() {
+        if chars[i] != ':' || i < 2 {
+            continue;
+        }
+        let (Some(h1), Some(h2), Some(m1), Some(m2)) =
+            (digit(i - 2), digit(i - 1), digit(i + 1), digit(i + 2))
+        else {
+            continue;
+        };
+        if i >= 3 && digit(i - 3).is_some() || digit(i + 3).is_some() {
+            continue;
+        }
+        let before: String = chars[i.saturating_sub(27)..i - 2].iter().collect();
+        let day = before
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty() && s.len() <= 2)
+            .find_map(|s| s.parse::<i8>().ok().filter(|d| (1..=31).contains(d)));
+        found.push(ClockTime {
+            day,
+            hour: (h1 * 10 + h2) as i8,
+            minute: (m1 * 10 + m2) as i8,
+        });
+    }
+    found
+}
+
+/// Whether `text` names `at` (in `zone`) as its time.
+fn mentions(text: &str, at: Timestamp, zone: &jiff::tz::TimeZone) -> bool {
+    times_in(text).iter().any(|t| t.matches(at, zone))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_found_with_their_day() {
+        let zone = jiff::tz::TimeZone::get("Europe/Moscow").unwrap();
+        let at: Timestamp = "2026-11-25T11:30:00Z".parse().unwrap();
+        assert!(mentions(
+            "Мы ответим вам до 25 ноября 2026, 14:30 (МСК).",
+            at,
+            &zone
+        ));
+        assert!(mentions(
+            "We will respond by 25.11.2026 14:30 (MSK).",
+            at,
+            &zone
+        ));
+        assert!(!mentions("до 26 ноября 2026, 14:30 (МСК)", at, &zone));
+        assert!(!mentions("до 25 ноября 2026, 14:31", at, &zone));
+        assert!(times_in("версия 3.0.150, ошибка").is_empty());
+        assert_eq!(times_in("вт 09:18")[0].day, None);
+    }
+}
