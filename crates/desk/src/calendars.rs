@@ -211,13 +211,28 @@ impl Desk {
             )
             .into());
         }
+        self.publish_sla_edit(Some(user.id), section, name, |_| Ok(text.to_owned()))
+            .await
+    }
+
+    /// Publishes the text `edit` makes of the file's running version, read and written under
+    /// the publishing lock so two edits cannot both start from the same version. `author`
+    /// is the admin, or none for the command line. Returns the version.
+    pub(crate) async fn publish_sla_edit(
+        &self,
+        author: Option<UserId>,
+        section: Section,
+        name: &str,
+        edit: impl FnOnce(&SlaFile) -> Result<String>,
+    ) -> Result<u32> {
         let _one_at_a_time = self.publishing.lock().await;
         let mut files = self.current_sla_files();
         let index = files
             .iter()
             .position(|f| f.section == section && f.name == name)
             .ok_or(DomainError::NotFound(section.what()))?;
-        files[index].text = text.to_owned();
+        let text = edit(&files[index])?;
+        files[index].text = text.clone();
         let next = validate(&files, self.sla())
             .map_err(|errors| FieldError::new(section.field(), errors))?;
         // The next version after every one stored (another process may have published).
@@ -235,10 +250,10 @@ impl Desk {
             code,
             version,
             file_name: format!("{name}.toml"),
-            text: text.to_owned(),
+            text,
         };
         self.store
-            .save_workflow_file(&file, Some(user.id), self.now())
+            .save_workflow_file(&file, author, self.now())
             .await?;
         files[index].version = version;
         self.replace_sla(next, files);
@@ -335,7 +350,7 @@ impl Desk {
         Ok(())
     }
 
-    fn current_sla_files(&self) -> Vec<SlaFile> {
+    pub(crate) fn current_sla_files(&self) -> Vec<SlaFile> {
         self.sla_files
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

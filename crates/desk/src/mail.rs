@@ -1086,9 +1086,7 @@ impl Desk {
             OutboxKind::TicketAutoClosed => Notice::AutoClosed {
                 days: payload.get("days").and_then(|v| v.as_i64()).unwrap_or(3),
             },
-            OutboxKind::TicketReopened => Notice::Reopened {
-                due: when(promise),
-            },
+            OutboxKind::TicketReopened => Notice::Reopened { due: when(promise) },
             _ => Notice::Status {
                 status: payload
                     .get("status")

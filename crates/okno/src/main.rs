@@ -255,6 +255,14 @@ enum CalendarCommand {
         #[arg(long, allow_hyphen_values = true)]
         minutes: String,
     },
+    /// Load a newer production calendar into the holiday list (xmlcalendar.ru XML or the
+    /// data.gov.ru CSV); new deadlines of every calendar using it follow at once.
+    Import {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The file: xmlcalendar.ru's calendar.xml or data.gov.ru's production calendar CSV.
+        file: PathBuf,
+    },
 }
 
 impl DataArgs {
@@ -426,6 +434,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Calendar(CalendarCommand::Import { data, file }) => {
+            return calendar_import(&data, &file).await;
+        }
         Command::Import { data, kind, file } => {
             let desk = data.open_desk().await?;
             return import::run(&desk, &kind, &file).await;
@@ -542,6 +553,41 @@ async fn serve(
         })
         .await?;
     Ok(())
+}
+
+/// `okno calendar import FILE`: prints what was loaded, one line per year with its working
+/// days and 40-hour-week hours to check against the official figures; a refused file's
+/// errors are `FILE:LINE: message` lines on stderr and exit 2.
+async fn calendar_import(data: &DataArgs, file: &Path) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let desk = data.open_desk().await?;
+    let name = file.display().to_string();
+    match desk
+        .import_production_calendar_from_console(&name, &bytes)
+        .await
+    {
+        Ok(loaded) => {
+            println!(
+                "{} version {}: {} loaded into calendars {}",
+                loaded.list,
+                loaded.version,
+                loaded.format.label(),
+                loaded.calendars.join(", ")
+            );
+            for year in &loaded.years {
+                println!(
+                    "{}: {} working days, {} short, {} h at 40 h a week",
+                    year.year, year.working_days, year.short_days, year.hours_40
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(okno_desk::DeskError::Domain(okno_domain::DomainError::Invalid(error))) => {
+            eprintln!("{}", error.message);
+            Ok(ExitCode::from(2))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Reads every `*.toml` under DIR's sections and validates them together.

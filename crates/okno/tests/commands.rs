@@ -379,7 +379,15 @@ fn a_simulated_firm_keeps_its_promises() {
         .unwrap_or_default();
     assert!(checked > 1_000, "{out}");
     assert!(!out.contains("violation "), "{out}");
-    let story = |o: &str| o.lines().find(|l| l.starts_with("simulated ")).map(str::to_owned);
+    let story = |o: &str| {
+        o.lines()
+            .find(|l| l.starts_with("simulated "))
+            .map(str::to_owned)
+    };
     let again = run();
-    assert_eq!(story(&out), story(&text(&again.stdout)), "same seed, same firm");
+    assert_eq!(
+        story(&out),
+        story(&text(&again.stdout)),
+        "same seed, same firm"
+    );
 }

@@ -23,6 +23,7 @@ mod config;
 mod interval;
 mod level;
 mod norm;
+mod production;
 mod report;
 mod timeline;
 mod watch;
@@ -42,6 +43,10 @@ pub use level::{
     UnknownClassification,
 };
 pub use norm::{NormError, WORKING_DAY_MINUTES, parse_norm_minutes};
+pub use production::{
+    MAX_FILE_BYTES, MAX_WORKING_WEEKEND_DAYS, MAX_YEARS, ProductionCalendar, SourceFormat, YEARS,
+    YearSummary, summarize,
+};
 pub use report::{Pause, StageTime, StageVisit, stage_times};
 pub use watch::{
     AlertDecision, AlertKind, DeadlineSnapshot, WatchRules, Watched, deadline_alert, hours_alert,

@@ -175,7 +175,8 @@ fn holidays_and_transfers_are_visible() {
 }
 
 /// The yearly totals match the official 40-hour-week norms for 2024 (1979 h), 2025
-/// (1972 h) and 2026 (1972 h), which checks every holiday, transfer and short day.
+/// (1972 h), 2026 (1972 h) and 2027 (1972 h), which checks every holiday, transfer and
+/// short day.
 #[test]
 fn yearly_working_hours_match_the_official_norms() {
     let ru = calendar("ru-standard");
@@ -187,7 +188,95 @@ fn yearly_working_hours_match_the_official_norms() {
     assert_eq!(hours(2024), 1979);
     assert_eq!(hours(2025), 1972);
     assert_eq!(hours(2026), 1972);
-    assert_eq!(hours(2027), 1980, "preliminary 2027 data changed");
+    assert_eq!(
+        hours(2027),
+        1972,
+        "the decree's 2027: 247 days, four of them short"
+    );
+}
+
+/// The published 2027 calendar, not the draft: Saturday 20 February works (shortened, the last
+/// working day before 21–23 February), Monday 22 February is off, and Saturday 13 November
+/// rests. With the draft these deadlines were off by up to three days.
+#[test]
+fn deadlines_across_the_2027_transfers_follow_the_decree() {
+    let ru = calendar("ru-standard");
+    let cases = [
+        (
+            "Fri 19 Feb 17:00 + 2h: one hour on Friday, one on the working Saturday",
+            "2027-02-19T17:00:00+03:00",
+            120,
+            "2027-02-20T07:00:00Z",
+        ),
+        (
+            "Fri 19 Feb 17:00 + 8h ends when the short Saturday does, at 17:00",
+            "2027-02-19T17:00:00+03:00",
+            480,
+            "2027-02-20T14:00:00Z",
+        ),
+        (
+            "Sat 20 Feb 16:00 + 2h: its last hour, then 21-23 Feb are off",
+            "2027-02-20T16:00:00+03:00",
+            120,
+            "2027-02-24T07:00:00Z",
+        ),
+        (
+            "Sun 21 Feb + 1h starts on Wednesday 24 Feb",
+            "2027-02-21T12:00:00+03:00",
+            60,
+            "2027-02-24T07:00:00Z",
+        ),
+        (
+            "Tue 23 Feb 10:00 + 9h runs into Thursday",
+            "2027-02-23T10:00:00+03:00",
+            540,
+            "2027-02-25T07:00:00Z",
+        ),
+        (
+            "Fri 12 Nov 17:00 + 2h: Saturday 13 Nov rests",
+            "2027-11-12T17:00:00+03:00",
+            120,
+            "2027-11-15T07:00:00Z",
+        ),
+        (
+            "Sat 13 Nov + 1h starts on Monday 15 Nov",
+            "2027-11-13T10:00:00+03:00",
+            60,
+            "2027-11-15T07:00:00Z",
+        ),
+        (
+            "Wed 3 Nov is short, 4-7 Nov are off",
+            "2027-11-03T16:00:00+03:00",
+            120,
+            "2027-11-08T07:00:00Z",
+        ),
+    ];
+    for (case, from, minutes, expected) in cases {
+        assert_eq!(ru.due(at(from), minutes), at(expected), "{case}");
+    }
+    for (day, works) in [
+        ("2027-02-19", true),
+        ("2027-02-20", true),
+        ("2027-02-22", false),
+        ("2027-02-23", false),
+        ("2027-02-24", true),
+        ("2027-11-05", false),
+        ("2027-11-12", true),
+        ("2027-11-13", false),
+        ("2027-11-15", true),
+        ("2027-12-31", false),
+    ] {
+        let noon = at(&format!("{day}T12:00:00+03:00"));
+        assert_eq!(ru.is_working(noon), works, "{day}");
+    }
+    let saturday_end = at("2027-02-20T16:59:00+03:00");
+    assert!(ru.is_working(saturday_end) && !ru.is_working(at("2027-02-20T17:00:00+03:00")));
+    let nsk = calendar("nsk-standard");
+    assert_eq!(
+        nsk.due(at("2027-02-19T17:00:00+07:00"), 120),
+        at("2027-02-20T03:00:00Z"),
+        "Novosibirsk works the same Saturday"
+    );
 }
 
 #[test]

@@ -66,7 +66,9 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
 /// clock moves them too).
 pub async fn open_with_clock(url: &str, clock: Arc<dyn Clock>) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::open(url).await?.with_clock(clock)))
+        Ok(Arc::new(
+            postgres::PgStore::open(url).await?.with_clock(clock),
+        ))
     } else {
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
         Ok(Arc::new(

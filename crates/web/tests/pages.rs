@@ -2004,6 +2004,189 @@ async fn a_saved_draft_is_changed_and_sent_by_its_author_only(db: okno_store::te
     assert_eq!(late.status(), StatusCode::CONFLICT);
 }
 
+okno_store::on_both_backends!(an_admin_loads_a_production_calendar_from_the_page_and_the_api);
+
+/// The calendars admin page's upload form and `POST /api/v1/calendars/import`: a newer
+/// production calendar replaces the draft's days, new deadlines follow; a bad file is
+/// refused with its line and changes nothing; only admins load one.
+async fn an_admin_loads_a_production_calendar_from_the_page_and_the_api(
+    db: okno_store::testing::TestDb,
+) {
+    const XML_2027: &str = include_str!("../../sla/tests/fixtures/xmlcalendar-ru-2027.xml");
+    const CSV: &str = include_str!("../../sla/tests/fixtures/datagov-ru-2024-2027.csv");
+    let app = spawn_on(db.store.clone(), tempfile::tempdir().unwrap()).await;
+    let root = app.admin().await;
+    let (admin, _) = app
+        .desk
+        .store
+        .user_by_email(&Email::parse("root@desk.test").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    // The desk runs with the draft of 2027: Saturday 20 February rests.
+    let shipped = app
+        .desk
+        .sla_file(&admin, Section::Calendars, "holidays-ru")
+        .unwrap();
+    let draft = shipped
+        .text
+        .replace("\"2027-02-22\", \"2027-02-23\",", "\"2027-02-23\",")
+        .replace(
+            "working_days = [\"2027-02-20\"]",
+            "working_days = [\"2027-11-13\"]",
+        );
+    app.desk
+        .publish_sla_file(&admin, Section::Calendars, "holidays-ru", &draft)
+        .await
+        .unwrap();
+    let friday: Timestamp = "2027-02-19T17:00:00+03:00".parse().unwrap();
+    let due = |desk: &Desk| {
+        desk.sla()
+            .calendars
+            .get("ru-standard")
+            .unwrap()
+            .due(friday, 120)
+            .to_string()
+    };
+    assert_eq!(due(&app.desk), "2027-02-22T07:00:00Z");
+
+    for lang in ["ru", "en"] {
+        let (status, html) = app
+            .page(&root, &format!("/admin/calendars?lang={lang}"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains("action=\"/admin/calendars/import\""),
+            "{html}"
+        );
+        assert!(html.contains("enctype=\"multipart/form-data\""));
+        assert!(!html.contains('⟦'), "{lang} misses a key");
+    }
+    let upload = |browser: &Browser, csrf: &str, name: &str, body: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_owned())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(body)
+                    .file_name(name.to_owned())
+                    .mime_str("text/xml")
+                    .unwrap(),
+            );
+        app.http
+            .post(app.url("/admin/calendars/import"))
+            .header(header::COOKIE, format!("okno_session={}", browser.cookie))
+            .multipart(form)
+            .send()
+    };
+
+    // Without the session's token: refused.
+    let forged = upload(&root, "forged", "calendar.xml", XML_2027.into())
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    // A damaged file: 422, the errors with the file and line by the form, nothing changed.
+    let damaged = XML_2027.replace("d=\"02.20\" t=\"2\"", "d=\"02.20\" t=\"5\"");
+    let line = damaged.lines().position(|l| l.contains("t=\"5\"")).unwrap() + 1;
+    let refused = upload(&root, &root.csrf, "calendar.xml", damaged.into())
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("id=\"import-error\""), "{html}");
+    assert!(
+        html.contains(&format!("calendar.xml:{line}: t=&#34;5&#34;")),
+        "{html}"
+    );
+    assert!(html.contains("Файл не загружен"), "{html}");
+    assert_eq!(due(&app.desk), "2027-02-22T07:00:00Z");
+    let empty = upload(&root, &root.csrf, "", Vec::new()).await.unwrap();
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The published calendar: loaded, its figures shown, new deadlines follow.
+    let loaded = upload(&root, &root.csrf, "calendar.xml", XML_2027.into())
+        .await
+        .unwrap();
+    assert_eq!(loaded.status(), StatusCode::OK);
+    let html = loaded.text().await.unwrap();
+    assert!(html.contains("id=\"import-done\""), "{html}");
+    assert!(html.contains("рабочих дней: 247"), "{html}");
+    assert!(html.contains("часов при 40-часовой неделе: 1972"), "{html}");
+    assert_eq!(due(&app.desk), "2027-02-20T07:00:00Z");
+    let list = app
+        .desk
+        .sla_file(&admin, Section::Calendars, "holidays-ru")
+        .unwrap();
+    assert!(
+        list.text.contains("# Imported from calendar.xml"),
+        "{}",
+        list.text
+    );
+
+    // Not for a manager's session.
+    let hash = okno_desk::auth::hash_password(PASSWORD).unwrap();
+    app.desk
+        .store
+        .create_user(&NewUser {
+            email: Email::parse("boss@desk.test").unwrap(),
+            name: "Руководитель".into(),
+            role: Role::Manager,
+            client_id: None,
+            lines: vec![],
+            sees_organization: false,
+            password_hash: Some(hash),
+        })
+        .await
+        .unwrap();
+    let boss = app.login("boss@desk.test").await;
+    let denied = upload(&boss, &boss.csrf, "calendar.xml", XML_2027.into())
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+
+    // The API: the body is the file.
+    let token = app.desk.create_token(&admin).await.unwrap();
+    let post = |token: String, name: &'static str, body: Vec<u8>| {
+        app.http
+            .post(app.url(&format!("/api/v1/calendars/import?file_name={name}")))
+            .bearer_auth(token)
+            .body(body)
+            .send()
+    };
+    let bad = post(token.clone(), "bad.csv", b"garbage,here\n1,2\n".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(body["field"], "file");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("bad.csv:1: the header"),
+        "{body}"
+    );
+    let done = post(token, "proizvcalendar.csv", CSV.into()).await.unwrap();
+    assert_eq!(done.status(), StatusCode::CREATED);
+    let body: serde_json::Value = done.json().await.unwrap();
+    assert_eq!(body["list"], "holidays-ru");
+    assert_eq!(body["version"], list.version + 1);
+    assert_eq!(body["format"], "datagov_csv");
+    assert_eq!(body["years"].as_array().unwrap().len(), 4);
+    assert_eq!(body["years"][3]["hours_40"], 1972);
+    let (manager, _) = app
+        .desk
+        .store
+        .user_by_email(&Email::parse("boss@desk.test").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let manager_token = app.desk.create_token(&manager).await.unwrap();
+    let denied = post(manager_token, "c.csv", CSV.into()).await.unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    assert_eq!(due(&app.desk), "2027-02-20T07:00:00Z");
+}
+
 /// Staff registering a ticket for a client by phone choose the contact: the ticket is then
 /// the contact's own (issue 18, defect 9).
 #[tokio::test]

@@ -162,19 +162,18 @@ pub async fn build(
         } else {
             "ru-standard"
         };
-        desk
-            .save_client(
-                &admin,
-                ClientInput {
-                    code: code.clone(),
-                    name: format!("Клиент {i:03}"),
-                    mail_domain: Some(format!("c{i:03}.sim")),
-                    calendar: Some(calendar.to_owned()),
-                    vip: i % 7 == 0,
-                    ..ClientInput::default()
-                },
-            )
-            .await?;
+        desk.save_client(
+            &admin,
+            ClientInput {
+                code: code.clone(),
+                name: format!("Клиент {i:03}"),
+                mail_domain: Some(format!("c{i:03}.sim")),
+                calendar: Some(calendar.to_owned()),
+                vip: i % 7 == 0,
+                ..ClientInput::default()
+            },
+        )
+        .await?;
         let mut contacts = Vec::new();
         for n in 0..3 {
             let (contact, _) = desk
@@ -200,16 +199,37 @@ pub async fn build(
         match i % 6 {
             4 => {
                 let ends = start.saturating_add((run_days / 2).days());
-                plans.push(plan(&code, 1, level, start.saturating_sub(60.days()), ends, i));
+                plans.push(plan(
+                    &code,
+                    1,
+                    level,
+                    start.saturating_sub(60.days()),
+                    ends,
+                    i,
+                ));
                 if i % 12 == 4 {
                     let other = LEVELS[(i as usize + 1) % LEVELS.len()];
                     let renewal = ends.tomorrow().unwrap_or(ends);
-                    plans.push(plan(&code, 2, other, renewal, renewal.saturating_add(1.year()), i));
+                    plans.push(plan(
+                        &code,
+                        2,
+                        other,
+                        renewal,
+                        renewal.saturating_add(1.year()),
+                        i,
+                    ));
                 }
             }
             5 => {
                 let starts = start.saturating_add((run_days / 3).days());
-                plans.push(plan(&code, 1, level, starts, starts.saturating_add(1.year()), i));
+                plans.push(plan(
+                    &code,
+                    1,
+                    level,
+                    starts,
+                    starts.saturating_add(1.year()),
+                    i,
+                ));
             }
             _ => plans.push(plan(
                 &code,
@@ -258,7 +278,11 @@ pub async fn sign_due_contracts(
     client: &mut Client,
     day: Date,
 ) -> anyhow::Result<()> {
-    for contract in client.contracts.iter_mut().filter(|c| !c.saved && c.starts <= day) {
+    for contract in client
+        .contracts
+        .iter_mut()
+        .filter(|c| !c.saved && c.starts <= day)
+    {
         let limits = contract
             .hours_per_month
             .map(|hours| LimitInput {

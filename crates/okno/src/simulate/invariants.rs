@@ -98,7 +98,15 @@ impl Checks {
             return;
         }
         let detail = detail();
-        let key = (invariant, ticket, if ticket.is_some() { String::new() } else { detail.clone() });
+        let key = (
+            invariant,
+            ticket,
+            if ticket.is_some() {
+                String::new()
+            } else {
+                detail.clone()
+            },
+        );
         if self.reported.insert(key) {
             self.violations.push(Violation {
                 invariant,
@@ -109,7 +117,9 @@ impl Checks {
     }
 
     pub fn job_failed(&mut self, job: okno_jobs::Job, error: &str) {
-        self.expect(false, "job_failed", None, || format!("{}: {error}", job.name()));
+        self.expect(false, "job_failed", None, || {
+            format!("{}: {error}", job.name())
+        });
     }
 
     /// Everything a step may have broken.
@@ -168,9 +178,9 @@ impl Checks {
             && ticket.status == TicketStatus::New
             && let Some((calendar, level)) = self.norms_of(world, id)
         {
-            let norm = level
-                .norm_minutes(NormKind::Stage("classify"))
-                .or_else(|| level.norm_minutes(NormKind::Reaction(okno_sla::Classification::Question)));
+            let norm = level.norm_minutes(NormKind::Stage("classify")).or_else(|| {
+                level.norm_minutes(NormKind::Reaction(okno_sla::Classification::Question))
+            });
             if let Some(norm) = norm {
                 let expected = calendar.due(ticket.created_at, norm);
                 self.expect(
@@ -212,7 +222,12 @@ impl Checks {
                     ticket.next_step_at.is_none(),
                     "no_promise_while_not_ours",
                     Some(id),
-                    || format!("status {} with next step {:?}", ticket.status, ticket.next_step_at),
+                    || {
+                        format!(
+                            "status {} with next step {:?}",
+                            ticket.status, ticket.next_step_at
+                        )
+                    },
                 );
             }
             TicketStatus::New | TicketStatus::InProgress => {
@@ -236,7 +251,11 @@ impl Checks {
                             zones.iter().any(|zone| mentions(&body, promised, zone)),
                             "one_promise",
                             Some(id),
-                            || format!("next step {promised}, the latest public promise says {body:?}"),
+                            || {
+                                format!(
+                                    "next step {promised}, the latest public promise says {body:?}"
+                                )
+                            },
                         );
                     }
                 }
@@ -252,7 +271,12 @@ impl Checks {
                 ticket.requester_id == client.id,
                 "ticket_belongs_to_the_contact",
                 Some(id),
-                || format!("requester {} instead of the contact {}", ticket.requester_id, client.id),
+                || {
+                    format!(
+                        "requester {} instead of the contact {}",
+                        ticket.requester_id, client.id
+                    )
+                },
             );
             let tasks = desk.ticket_tasks(&client, id).await;
             self.expect(
@@ -275,7 +299,12 @@ impl Checks {
 
     /// Every client message reaches a person within its norm: an open task on the ticket
     /// (or one made for it since), or a new ticket of the same requester.
-    async fn client_messages(&mut self, desk: &Desk, world: &World, now: Timestamp) -> anyhow::Result<()> {
+    async fn client_messages(
+        &mut self,
+        desk: &Desk,
+        world: &World,
+        now: Timestamp,
+    ) -> anyhow::Result<()> {
         self.messages_pending
             .extend(world.client_messages[self.messages_seen..].iter().cloned());
         self.messages_seen = world.client_messages.len();
@@ -289,21 +318,36 @@ impl Checks {
             let norm_end = self
                 .norms_of(world, message.ticket)
                 .and_then(|(calendar, level)| {
-                    let norm = level.norm_minutes(NormKind::Reaction(okno_sla::Classification::Question))?;
+                    let norm = level
+                        .norm_minutes(NormKind::Reaction(okno_sla::Classification::Question))?;
                     Some(calendar.due(message.at, norm))
                 })
                 .unwrap_or(message.at + jiff::SignedDuration::from_hours(24));
             if reached {
-                self.expect(true, "client_message_reaches_a_person", Some(message.ticket), String::new);
+                self.expect(
+                    true,
+                    "client_message_reaches_a_person",
+                    Some(message.ticket),
+                    String::new,
+                );
             } else if now >= norm_end {
                 let closed = message.after_close;
-                self.expect(false, "client_message_reaches_a_person", Some(message.ticket), || {
-                    format!(
-                        "the client wrote at {}{}; no task by {norm_end}",
-                        message.at,
-                        if closed { " after the ticket was solved" } else { "" }
-                    )
-                });
+                self.expect(
+                    false,
+                    "client_message_reaches_a_person",
+                    Some(message.ticket),
+                    || {
+                        format!(
+                            "the client wrote at {}{}; no task by {norm_end}",
+                            message.at,
+                            if closed {
+                                " after the ticket was solved"
+                            } else {
+                                ""
+                            }
+                        )
+                    },
+                );
             } else {
                 still.push(message);
             }
@@ -340,7 +384,10 @@ impl Checks {
     /// Every outbox row is delivered once or ends with a reason, within a day.
     async fn outbox(&mut self, desk: &Desk, now: Timestamp) -> anyhow::Result<()> {
         loop {
-            let rows = desk.store.outbox_rows(Some(self.outbox_after), 1_000).await?;
+            let rows = desk
+                .store
+                .outbox_rows(Some(self.outbox_after), 1_000)
+                .await?;
             let Some(last) = rows.last() else { break };
             self.outbox_after = last.id;
             for row in rows {
@@ -373,7 +420,8 @@ impl Checks {
                 self.expect(messages <= 1, "outbox_delivered_once", None, || {
                     format!("outbox row {id} of kind {kind} sent {messages} times")
                 });
-                let ended = row.delivered_at.is_some() || row.ended.is_some() || row.last_error.is_some();
+                let ended =
+                    row.delivered_at.is_some() || row.ended.is_some() || row.last_error.is_some();
                 self.expect(ended, "outbox_delivered_or_ended", None, || {
                     format!("outbox row {id} of kind {kind} settled with no message and no reason")
                 });
@@ -402,12 +450,16 @@ impl Checks {
             .clone();
         for raw in &sent[self.mails_seen..] {
             let Ok(mail) = okno_mail::parse(raw) else {
-                self.expect(false, "mail_parses", None, || "a sent mail does not parse".into());
+                self.expect(false, "mail_parses", None, || {
+                    "a sent mail does not parse".into()
+                });
                 continue;
             };
             let id = mail.message_id.clone().unwrap_or_default();
             let first = self.message_ids.insert(id.clone());
-            self.expect(first, "mail_sent_once", None, || format!("message {id} sent twice"));
+            self.expect(first, "mail_sent_once", None, || {
+                format!("message {id} sent twice")
+            });
             let Some(outbox) = id
                 .strip_prefix("okno.")
                 .and_then(|rest| rest.split('@').next())
@@ -418,7 +470,9 @@ impl Checks {
             let Some((kind, event_at)) = self.outbox_written.get(&outbox).cloned() else {
                 continue;
             };
-            let Some(ticket) = okno_mail::thread::ticket_in_subject(&mail.subject).map(|n| TicketId(n.0)) else {
+            let Some(ticket) =
+                okno_mail::thread::ticket_in_subject(&mail.subject).map(|n| TicketId(n.0))
+            else {
                 continue;
             };
             let Some(model) = world.tickets.get(&ticket) else {
@@ -431,9 +485,9 @@ impl Checks {
             };
             let zones = [calendar.time_zone().clone(), super::moscow()];
             let holds = match promised {
-                Some(at) => times_in(&mail.text).iter().all(|t| {
-                    zones.iter().any(|z| t.matches(at, z))
-                }),
+                Some(at) => times_in(&mail.text)
+                    .iter()
+                    .all(|t| zones.iter().any(|z| t.matches(at, z))),
                 None => times_in(&mail.text).is_empty(),
             };
             let text = mail.text.clone();
@@ -463,12 +517,17 @@ impl Checks {
             if finished && !self.timers_reported.insert(timer.entry_id) {
                 continue;
             }
-            self.expect(!finished, "no_timer_on_a_finished_task", Some(timer.ticket), || {
-                format!(
-                    "timer {} of user {} runs on task {:?}, which is {:?}",
-                    timer.entry_id, timer.user, timer.task, timer.task_state
-                )
-            });
+            self.expect(
+                !finished,
+                "no_timer_on_a_finished_task",
+                Some(timer.ticket),
+                || {
+                    format!(
+                        "timer {} of user {} runs on task {:?}, which is {:?}",
+                        timer.entry_id, timer.user, timer.task, timer.task_state
+                    )
+                },
+            );
         }
         Ok(())
     }
@@ -480,9 +539,17 @@ impl Checks {
                 && task
                     .assignee_role
                     .is_none_or(|r| matches!(r, Role::Manager | Role::Admin));
-            self.expect(with_managers, "alert_tasks_stay_with_managers", Some(task.ticket), || {
-                format!("alert task {} in pool {:?} held by a {:?}", task.task, task.pool, task.assignee_role)
-            });
+            self.expect(
+                with_managers,
+                "alert_tasks_stay_with_managers",
+                Some(task.ticket),
+                || {
+                    format!(
+                        "alert task {} in pool {:?} held by a {:?}",
+                        task.task, task.pool, task.assignee_role
+                    )
+                },
+            );
         }
         Ok(())
     }
@@ -502,21 +569,41 @@ impl Checks {
         let today = day.to_string();
         let made = reviews.iter().filter(|r| r.day == today).count();
         let expected = usize::from(working);
-        self.expect(made == expected, "one_daily_review_per_working_day", None, || {
-            format!("{today} ({}): {made} reviews", if working { "working day" } else { "day off" })
-        });
+        self.expect(
+            made == expected,
+            "one_daily_review_per_working_day",
+            None,
+            || {
+                format!(
+                    "{today} ({}): {made} reviews",
+                    if working { "working day" } else { "day off" }
+                )
+            },
+        );
         let mut causes: BTreeMap<String, usize> = BTreeMap::new();
         for alert in desk.store.alerts(false).await? {
             let key = if alert.kind.contains("quota") || alert.kind.contains("limit") {
                 // A used-up allowance is one cause per client, allowance and month.
                 let ticket = desk.store.ticket(TicketScope::All, alert.ticket_id).await?;
                 let client = ticket.map(|t| t.client_code).unwrap_or_default();
-                let allowance = alert.detail.split_whitespace().next().unwrap_or_default().to_owned();
-                let month = alert.raised_at.to_zoned_datetime(super::moscow()).strftime("%Y-%m").to_string();
+                let allowance = alert
+                    .detail
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let month = alert
+                    .raised_at
+                    .to_zoned_datetime(super::moscow())
+                    .strftime("%Y-%m")
+                    .to_string();
                 format!("{} {client} {allowance} {month}", alert.kind)
             } else if matches!(alert.kind.as_str(), "breached" | "at_risk") {
                 // A deadline breached or at risk: one cause per deadline (its detail).
-                format!("{} {} {:?} {}", alert.kind, alert.ticket_id, alert.task_id, alert.detail)
+                format!(
+                    "{} {} {:?} {}",
+                    alert.kind, alert.ticket_id, alert.task_id, alert.detail
+                )
             } else {
                 // Hours over the limit and the rest: one per ticket and task.
                 format!("{} {} {:?}", alert.kind, alert.ticket_id, alert.task_id)
@@ -524,7 +611,9 @@ impl Checks {
             *causes.entry(key).or_default() += 1;
         }
         for (cause, count) in causes {
-            self.expect(count == 1, "one_alert_per_cause", None, || format!("{cause}: {count} alerts"));
+            self.expect(count == 1, "one_alert_per_cause", None, || {
+                format!("{cause}: {count} alerts")
+            });
         }
         Ok(())
     }
@@ -584,7 +673,9 @@ fn times_in(text: &str) -> Vec<ClockTime> {
         if chars[i] != ':' || i < 2 {
             continue;
         }
-        let (Some(h1), Some(h2), Some(m1), Some(m2)) = (digit(i - 2), digit(i - 1), digit(i + 1), digit(i + 2)) else {
+        let (Some(h1), Some(h2), Some(m1), Some(m2)) =
+            (digit(i - 2), digit(i - 1), digit(i + 1), digit(i + 2))
+        else {
             continue;
         };
         if i >= 3 && digit(i - 3).is_some() || digit(i + 3).is_some() {
@@ -617,8 +708,16 @@ mod tests {
     fn times_are_found_with_their_day() {
         let zone = jiff::tz::TimeZone::get("Europe/Moscow").unwrap();
         let at: Timestamp = "2026-11-25T11:30:00Z".parse().unwrap();
-        assert!(mentions("Мы ответим вам до 25 ноября 2026, 14:30 (МСК).", at, &zone));
-        assert!(mentions("We will respond by 25.11.2026 14:30 (MSK).", at, &zone));
+        assert!(mentions(
+            "Мы ответим вам до 25 ноября 2026, 14:30 (МСК).",
+            at,
+            &zone
+        ));
+        assert!(mentions(
+            "We will respond by 25.11.2026 14:30 (MSK).",
+            at,
+            &zone
+        ));
         assert!(!mentions("до 26 ноября 2026, 14:30 (МСК)", at, &zone));
         assert!(!mentions("до 25 ноября 2026, 14:31", at, &zone));
         assert!(times_in("версия 3.0.150, ошибка").is_empty());

@@ -144,7 +144,8 @@ fn midnight(day: Date, zone: &TimeZone) -> anyhow::Result<Timestamp> {
 /// 15 minutes while someone in Moscow or Novosibirsk may be at work, an hour otherwise.
 fn step_length(now: Timestamp, zone: &TimeZone, working: bool) -> SignedDuration {
     let local = now.to_zoned_datetime(zone.clone()).time();
-    let busy = working && local >= Time::constant(5, 0, 0, 0) && local < Time::constant(19, 0, 0, 0);
+    let busy =
+        working && local >= Time::constant(5, 0, 0, 0) && local < Time::constant(19, 0, 0, 0);
     SignedDuration::from_mins(if busy { 15 } else { 60 })
 }
 

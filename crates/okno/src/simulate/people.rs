@@ -226,10 +226,13 @@ impl World {
         if self.day != Some(local.date()) {
             self.new_day(local.date(), working).await?;
         }
-        self.arrivals(now, working, local.time(), local.date()).await?;
+        self.arrivals(now, working, local.time(), local.date())
+            .await?;
         self.client_events(now).await?;
         self.specialists(now).await?;
-        if working && local.time() >= Time::constant(9, 0, 0, 0) && local.time() < Time::constant(18, 0, 0, 0)
+        if working
+            && local.time() >= Time::constant(9, 0, 0, 0)
+            && local.time() < Time::constant(18, 0, 0, 0)
         {
             self.managers(now, local.time()).await?;
         }
@@ -267,7 +270,9 @@ impl World {
             &format!("version = {}", source.version + 1),
             1,
         );
-        self.desk.publish_workflow(&admin, "question", &text).await?;
+        self.desk
+            .publish_workflow(&admin, "question", &text)
+            .await?;
         self.counts.workflows_republished += 1;
         Ok(())
     }
@@ -280,8 +285,10 @@ impl World {
         time: Time,
         day: Date,
     ) -> anyhow::Result<()> {
-        let office = working && time >= Time::constant(9, 0, 0, 0) && time < Time::constant(18, 0, 0, 0);
-        let weekday = [1.3, 1.1, 1.0, 0.9, 0.7, 0.2, 0.2][day.weekday().to_monday_zero_offset() as usize];
+        let office =
+            working && time >= Time::constant(9, 0, 0, 0) && time < Time::constant(18, 0, 0, 0);
+        let weekday =
+            [1.3, 1.1, 1.0, 0.9, 0.7, 0.2, 0.2][day.weekday().to_monday_zero_offset() as usize];
         let expected = if office {
             // 36 quarter hours in the working day carry 95 % of the tickets.
             self.per_working_day * 0.95 / 36.0 * weekday
@@ -310,7 +317,9 @@ impl World {
 
     async fn new_ticket(&mut self, now: Timestamp, day: Date, office: bool) -> anyhow::Result<()> {
         let client = self.pick_client();
-        let contact = self.rng.random_range(0..self.firm.clients[client].contacts.len());
+        let contact = self
+            .rng
+            .random_range(0..self.firm.clients[client].contacts.len());
         let user = self.firm.clients[client].contacts[contact].clone();
         let subject = format!(
             "{} #{}",
@@ -460,7 +469,8 @@ impl World {
             name = from.name,
             email = from.email.as_str(),
             serial = self.mail_serial,
-            date = jiff::fmt::rfc2822::to_string(&now.to_zoned_datetime(super::moscow())).unwrap_or_default(),
+            date = jiff::fmt::rfc2822::to_string(&now.to_zoned_datetime(super::moscow()))
+                .unwrap_or_default(),
         )
     }
 
@@ -600,7 +610,12 @@ impl World {
 
     fn choose_outcome(&mut self, work: &Work) -> Option<String> {
         let weights: &[(&str, u32)] = match work.kind.as_str() {
-            "classify" => &[("question", 70), ("bug", 15), ("critical", 5), ("improvement", 10)],
+            "classify" => &[
+                ("question", 70),
+                ("bug", 15),
+                ("critical", 5),
+                ("improvement", 10),
+            ],
             "answer" => &[("closed", 62), ("ask_client", 33), ("reclassify", 5)],
             _ => &[],
         };
@@ -654,14 +669,24 @@ impl World {
             "ask_client" => {
                 refused(
                     self.desk
-                        .comment(&user, work.ticket, "Уточните, пожалуйста, версию программы.", false)
+                        .comment(
+                            &user,
+                            work.ticket,
+                            "Уточните, пожалуйста, версию программы.",
+                            false,
+                        )
                         .await,
                 )?;
             }
             "closed" | "done" => {
                 refused(
                     self.desk
-                        .comment(&user, work.ticket, "Ответ: сделайте так, как описано в статье.", false)
+                        .comment(
+                            &user,
+                            work.ticket,
+                            "Ответ: сделайте так, как описано в статье.",
+                            false,
+                        )
                         .await,
                 )?;
             }
@@ -693,7 +718,8 @@ impl World {
                 }
                 if self.rng.random_bool(0.06) {
                     let at = self.later(now, 60, 5 * 24 * 60);
-                    self.events.push(Reverse((at, Event::ReplyClosed(ticket.id))));
+                    self.events
+                        .push(Reverse((at, Event::ReplyClosed(ticket.id))));
                 }
             }
             _ => {}
@@ -717,8 +743,12 @@ impl World {
                 .cloned()
                 .unwrap_or_else(|| "done".to_owned());
             self.touched.insert(task.ticket_id);
-            if refused(self.desk.complete_task(&manager, task.id, &outcome, None).await)?
-                .is_some()
+            if refused(
+                self.desk
+                    .complete_task(&manager, task.id, &outcome, None)
+                    .await,
+            )?
+            .is_some()
             {
                 self.counts.manager_tasks_done += 1;
             } else {
@@ -727,7 +757,8 @@ impl World {
         }
         let quarter = SignedDuration::from_mins(15);
         let eleven = Time::constant(11, 0, 0, 0);
-        if time >= eleven && time.saturating_sub(quarter.try_into().unwrap_or(1.minute())) < eleven {
+        if time >= eleven && time.saturating_sub(quarter.try_into().unwrap_or(1.minute())) < eleven
+        {
             self.bulk_assign(now).await?;
         }
         Ok(())
@@ -757,10 +788,14 @@ impl World {
             .filter(|s| s.user.lines.iter().any(|l| l.get() == 1))
             .map(|s| s.user.id)
             .collect();
-        let Some(who) = line1.get(self.rng.random_range(0..line1.len().max(1))).copied() else {
+        let Some(who) = line1
+            .get(self.rng.random_range(0..line1.len().max(1)))
+            .copied()
+        else {
             return Ok(());
         };
-        if let Some(assigned) = refused(self.desk.assign_tickets(&manager, &tickets, &[who]).await)? {
+        if let Some(assigned) = refused(self.desk.assign_tickets(&manager, &tickets, &[who]).await)?
+        {
             self.counts.bulk_assigned += assigned.assigned.len() as u64;
             self.touched.extend(tickets);
         }

@@ -6,16 +6,19 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Caller;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use okno_desk::calendars::{Section, SlaFile};
-use serde::Serialize;
+use okno_desk::production_calendar::CalendarImport;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_calendars))
+        .routes(routes!(import_production_calendar))
         .routes(routes!(get_calendar, put_calendar))
         .routes(routes!(list_support_levels))
         .routes(routes!(get_support_level, put_support_level))
@@ -160,4 +163,85 @@ async fn put_support_level(
     body: String,
 ) -> Result<(StatusCode, Json<PublishedFile>), ApiError> {
     publish(&state, &user, Section::SupportLevels, name, &body).await
+}
+
+/// One year of a loaded production calendar, to check against the official figures.
+#[derive(Serialize, ToSchema)]
+pub struct ImportedYear {
+    pub year: i16,
+    /// Working days of a five-day week.
+    pub working_days: u16,
+    /// Shortened pre-holiday days among them.
+    pub short_days: u16,
+    /// Working hours of a 40-hour week.
+    pub hours_40: u32,
+}
+
+/// What loading a production calendar changed.
+#[derive(Serialize, ToSchema)]
+pub struct ImportedCalendar {
+    /// The holiday list loaded into (`holidays-ru`).
+    pub list: String,
+    /// Its new version.
+    pub version: u32,
+    /// `xmlcalendar` or `datagov_csv`.
+    pub format: &'static str,
+    pub years: Vec<ImportedYear>,
+    /// The calendars counting by the list (`ru-standard`, `nsk-standard`).
+    pub calendars: Vec<String>,
+}
+
+impl From<CalendarImport> for ImportedCalendar {
+    fn from(loaded: CalendarImport) -> Self {
+        ImportedCalendar {
+            format: match loaded.format {
+                okno_desk::production_calendar::SourceFormat::XmlCalendar => "xmlcalendar",
+                okno_desk::production_calendar::SourceFormat::DataGovCsv => "datagov_csv",
+            },
+            years: loaded
+                .years
+                .iter()
+                .map(|y| ImportedYear {
+                    year: y.year,
+                    working_days: y.working_days,
+                    short_days: y.short_days,
+                    hours_40: y.hours_40,
+                })
+                .collect(),
+            list: loaded.list,
+            version: loaded.version,
+            calendars: loaded.calendars,
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ImportQuery {
+    /// The file's name, for error messages (`calendar.xml`).
+    file_name: Option<String>,
+}
+
+/// Loads a newer production calendar (admins): the body is xmlcalendar.ru's XML or the
+/// data.gov.ru CSV. Its years replace those of the holiday list (a new version); new
+/// deadlines of every calendar using the list follow at once. A bad file is a 422 in the
+/// field `file` with `file:line: message` lines, and changes nothing.
+#[utoipa::path(post, path = "/calendars/import", tag = "catalog", params(ImportQuery),
+    request_body(content = String, content_type = "application/octet-stream", description = "The production calendar file"),
+    responses((status = 201, body = ImportedCalendar), (status = 403, body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn import_production_calendar(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Query(query): Query<ImportQuery>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<ImportedCalendar>), ApiError> {
+    let file_name = query
+        .file_name
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| "calendar".to_owned());
+    let loaded = state
+        .desk
+        .import_production_calendar(&user, &file_name, &body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(loaded.into())))
 }

@@ -11,7 +11,7 @@ use super::templates::*;
 use crate::AppState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -19,6 +19,7 @@ use okno_desk::DeskError;
 use okno_desk::admin::{CalendarSummary, LevelSummary, UserInput};
 use okno_desk::calendars::{Section, SlaFile};
 use okno_desk::contracts::{ClientInput, ContractInput, LimitInput};
+use okno_desk::production_calendar::CalendarImport;
 use okno_domain::*;
 use serde::Deserialize;
 
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
             get(workflow_form).post(publish_workflow),
         )
         .route("/admin/calendars", get(calendars))
+        .route("/admin/calendars/import", post(import_production_calendar))
         .route(
             "/admin/calendars/{name}",
             get(sla_form::<false>).post(publish_sla::<false>),
@@ -498,6 +500,10 @@ pub struct CalendarsTemplate {
     /// Holiday-list files and their versions.
     pub holiday_lists: Vec<(String, u32)>,
     pub weekdays: Vec<String>,
+    /// A production calendar just loaded from the form.
+    pub imported: Option<CalendarImport>,
+    /// Why the loaded file was refused: `file:line: message` lines.
+    pub import_error: Option<String>,
 }
 
 impl CalendarsTemplate {
@@ -521,6 +527,16 @@ impl CalendarsTemplate {
 
 async fn calendars(State(state): State<AppState>, page: Page) -> Result<Response, PageError> {
     admin_only(&page)?;
+    calendars_page(&state, page, StatusCode::OK, None, None)
+}
+
+fn calendars_page(
+    state: &AppState,
+    page: Page,
+    status: StatusCode,
+    imported: Option<CalendarImport>,
+    import_error: Option<String>,
+) -> Result<Response, PageError> {
     let overview = state.desk.calendars_overview(&page.user)?;
     let weekdays = (1..=7)
         .map(|d| page.ctx.t(&format!("admin-weekday-{d}")))
@@ -531,8 +547,55 @@ async fn calendars(State(state): State<AppState>, page: Page) -> Result<Response
         levels: overview.levels,
         holiday_lists: overview.holiday_lists,
         weekdays,
+        imported,
+        import_error,
     };
-    Ok(render(StatusCode::OK, &view))
+    Ok(render(status, &view))
+}
+
+/// Multipart: `csrf` and `file`, a production calendar in a public source's format
+/// (xmlcalendar.ru XML, the data.gov.ru CSV). Loaded: the calendars page with each year's
+/// figures; refused: 422 with the file's errors by the form, nothing changed.
+async fn import_production_calendar(
+    State(state): State<AppState>,
+    page: Page,
+    mut form: Multipart,
+) -> Result<Response, PageError> {
+    admin_only(&page)?;
+    let (mut csrf, mut file) = (String::new(), None);
+    while let Some(field) = form.next_field().await.map_err(|_| PageError::TOO_LARGE)? {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(|_| PageError::INVALID)?,
+            Some("file") => {
+                let name = field.file_name().unwrap_or_default().to_owned();
+                let bytes = field.bytes().await.map_err(|_| PageError::TOO_LARGE)?;
+                file = Some((name, bytes));
+            }
+            _ => {}
+        }
+    }
+    page.check_csrf(&csrf)?;
+    let outcome = match &file {
+        Some((name, bytes)) if !bytes.is_empty() => {
+            let name = if name.is_empty() { "calendar" } else { name };
+            state
+                .desk
+                .import_production_calendar(&page.user, name, bytes)
+                .await
+        }
+        _ => Err(FieldError::new("file", page.ctx.t("admin-import-choose-file")).into()),
+    };
+    match outcome {
+        Ok(loaded) => calendars_page(&state, page, StatusCode::OK, Some(loaded), None),
+        Err(DeskError::Domain(DomainError::Invalid(e))) => calendars_page(
+            &state,
+            page,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some(e.message),
+        ),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn sla_kind(file: &SlaFile) -> &'static SourceKind {
