@@ -210,6 +210,16 @@ pub fn reaction_message(terms: &SlaTerms<'_>, due: Timestamp, lang: &str) -> Str
     }
 }
 
+/// The public message telling the client a new next-step date (`due` already written in
+/// the client's words and zone), in the client's language.
+pub fn next_step_message(due: &str, lang: &str) -> String {
+    if lang.starts_with("en") {
+        format!("The next step on your request will be taken by {due}.")
+    } else {
+        format!("Следующий шаг по вашему обращению — до {due}.")
+    }
+}
+
 /// Working seconds of a deadline still ahead when its clock stops at `paused_at` (0 if it
 /// had passed already).
 pub fn remaining_at_pause(calendar: &Calendar, due: Timestamp, paused_at: Timestamp) -> i64 {

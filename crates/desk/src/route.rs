@@ -52,6 +52,8 @@ pub(crate) struct StepContext<'a> {
     /// on the client: a stage it worked before the wait keeps its clock
     /// ([`crate::deadlines::clock_origin`]).
     pub history: Option<&'a okno_store::TicketTimeline>,
+    /// The next-step date the client was last promised (`None`: none yet).
+    pub promised: Option<Timestamp>,
 }
 
 pub(crate) fn route_state(text: &str) -> Option<RouteState> {
@@ -237,6 +239,20 @@ impl Desk {
             || "—".to_owned(),
             |due| self.client_time(due, context.level, context.calendar, context.locale),
         );
+        // A new promise is told to the client: in this step's own message when it names
+        // `{due}`, else in a message of the desk's, so the ticket's next-step date and the
+        // latest public promise never disagree.
+        let told = messages.iter().any(|&index| {
+            matches!(&steps[index], ChangeStep::PublicMessage(text) if text.contains("{due}"))
+        });
+        if let Some(Some(due)) = next_step
+            && context.promised != Some(due)
+            && !told
+        {
+            steps.push(ChangeStep::PublicMessage(
+                crate::deadlines::next_step_message(&due_text, context.locale),
+            ));
+        }
         for index in messages {
             if let ChangeStep::PublicMessage(text) = &mut steps[index] {
                 *text = text
@@ -375,6 +391,7 @@ impl Desk {
                 calendar: calendar.as_deref(),
                 level: support_level.as_deref(),
                 history: history.as_ref(),
+                promised: ticket.next_step_at,
             };
             let (mut change, actions) = self.plan(route, &step, &context, now).await?;
             let leaves_wait = change.steps.iter().any(|s| {

@@ -310,6 +310,7 @@ impl Desk {
             calendar,
             level,
             history: None,
+            promised: None,
         };
         let (mut change, actions) = self.plan("{}".into(), &step, &context, clock).await?;
         change.actor = Some(user.id);

@@ -217,7 +217,23 @@ impl Checks {
         // One promise: the next-step date and the latest public promise agree; a ticket
         // waiting on the client promises no next step.
         match ticket.status {
-            TicketStatus::WaitingClient | TicketStatus::Resolved | TicketStatus::Closed => {
+            TicketStatus::Resolved if ticket.next_step_at.is_some() => {
+                // Solved, with the client still to be told (line 1's notify task): that
+                // task's deadline is the promise.
+                let open = desk
+                    .store
+                    .tasks(id)
+                    .await?
+                    .iter()
+                    .any(|t| t.state == TaskState::Open);
+                self.expect(open, "no_promise_while_not_ours", Some(id), || {
+                    format!(
+                        "resolved, no open task, next step {:?}",
+                        ticket.next_step_at
+                    )
+                });
+            }
+            TicketStatus::WaitingClient | TicketStatus::Closed => {
                 self.expect(
                     ticket.next_step_at.is_none(),
                     "no_promise_while_not_ours",
