@@ -12,7 +12,6 @@ use okno_domain::*;
 use std::sync::Arc;
 
 mod admin;
-mod audit;
 mod contracts;
 mod dashboard;
 mod group_commit;
@@ -46,7 +45,6 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub use admin::*;
-pub use audit::*;
 pub use contracts::*;
 pub use dashboard::*;
 pub use jobs::*;
@@ -155,7 +153,6 @@ pub trait Store:
     + KbStore
     + DashboardStore
     + AdminStore
-    + AuditStore
     + Send
     + Sync
     + 'static

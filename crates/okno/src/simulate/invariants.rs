@@ -58,7 +58,6 @@ pub struct Checks {
     messages_seen: usize,
     /// Client messages nobody has picked up yet.
     messages_pending: Vec<super::people::ClientMessage>,
-    mails_seen: usize,
     message_ids: BTreeSet<String>,
     timers_reported: BTreeSet<i64>,
     first_day: Option<Date>,
@@ -78,7 +77,6 @@ impl Checks {
             outbox_written: BTreeMap::new(),
             messages_seen: 0,
             messages_pending: Vec::new(),
-            mails_seen: 0,
             message_ids: BTreeSet::new(),
             timers_reported: BTreeSet::new(),
             first_day: None,
@@ -139,7 +137,6 @@ impl Checks {
         self.outbox(desk, now).await?;
         self.mails(world);
         self.timers(desk).await?;
-        self.manager_tasks(desk, step_started).await?;
         Ok(())
     }
 
@@ -277,6 +274,27 @@ impl Checks {
                 }
             }
             _ => {}
+        }
+
+        // Alert tasks stay with managers, whoever assigned what since.
+        for task in desk.store.tasks(id).await? {
+            if task.kind != ALERT_TASK {
+                continue;
+            }
+            let holder = task.assignee_id.map(|a| world.role_of(a));
+            let with_managers = task.pool.as_deref() == Some(MANAGER_POOL)
+                && holder.is_none_or(|r| matches!(r, Some(Role::Manager | Role::Admin)));
+            self.expect(
+                with_managers,
+                "alert_tasks_stay_with_managers",
+                Some(id),
+                || {
+                    format!(
+                        "alert task {} in pool {:?} held by a {holder:?}",
+                        task.id, task.pool
+                    )
+                },
+            );
         }
 
         // Clients never see tasks or internal events; whatever the channel, the ticket is
@@ -458,13 +476,8 @@ impl Checks {
 
     /// Each mail is sent once, and its dates are the promise at its event.
     fn mails(&mut self, world: &World) {
-        let sent = world
-            .sink
-            .sent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        for raw in &sent[self.mails_seen..] {
+        let sent = world.sink.take();
+        for raw in &sent {
             let Ok(mail) = okno_mail::parse(raw) else {
                 self.expect(false, "mail_parses", None, || {
                     "a sent mail does not parse".into()
@@ -514,7 +527,6 @@ impl Checks {
                 )
             });
         }
-        self.mails_seen = sent.len();
     }
 
     fn promise_at(&self, ticket: TicketId, at: Timestamp) -> Option<Timestamp> {
@@ -528,41 +540,25 @@ impl Checks {
 
     /// No timer runs on a finished task.
     async fn timers(&mut self, desk: &Desk) -> anyhow::Result<()> {
-        for timer in desk.store.running_timers().await? {
-            let finished = timer.task_state.is_some_and(|s| s != TaskState::Open);
-            if finished && !self.timers_reported.insert(timer.entry_id) {
+        let running = desk.store.timers_on_finished_tasks().await?;
+        self.expect(
+            running.is_empty(),
+            "no_timer_on_a_finished_task",
+            None,
+            String::new,
+        );
+        for timer in running {
+            if !self.timers_reported.insert(timer.id) {
                 continue;
             }
             self.expect(
-                !finished,
+                false,
                 "no_timer_on_a_finished_task",
                 Some(timer.ticket),
                 || {
                     format!(
-                        "timer {} of user {} runs on task {:?}, which is {:?}",
-                        timer.entry_id, timer.user, timer.task, timer.task_state
-                    )
-                },
-            );
-        }
-        Ok(())
-    }
-
-    /// Alert tasks stay with managers; one alert per cause.
-    async fn manager_tasks(&mut self, desk: &Desk, since: Timestamp) -> anyhow::Result<()> {
-        for task in desk.store.tasks_of_kinds(&[ALERT_TASK], since).await? {
-            let with_managers = task.pool.as_deref() == Some(MANAGER_POOL)
-                && task
-                    .assignee_role
-                    .is_none_or(|r| matches!(r, Role::Manager | Role::Admin));
-            self.expect(
-                with_managers,
-                "alert_tasks_stay_with_managers",
-                Some(task.ticket),
-                || {
-                    format!(
-                        "alert task {} in pool {:?} held by a {:?}",
-                        task.task, task.pool, task.assignee_role
+                        "timer {} of user {} still runs on the finished task {:?}",
+                        timer.id, timer.user, timer.task
                     )
                 },
             );

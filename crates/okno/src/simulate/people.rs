@@ -114,6 +114,13 @@ pub struct Sink {
     pub sent: Mutex<Vec<Vec<u8>>>,
 }
 
+impl Sink {
+    /// The mail sent since the last call.
+    pub fn take(&self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut *self.sent.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 impl MailSender for Sink {
     async fn send(&self, message: lettre_message::Message) -> Result<(), SmtpError> {
         self.sent
@@ -196,6 +203,15 @@ const SUBJECTS: [&str; 8] = [
 ];
 
 impl World {
+    /// The role of a member of the firm (`None`: not one the simulation made).
+    pub fn role_of(&self, id: okno_domain::UserId) -> Option<okno_domain::Role> {
+        let staff = self.firm.managers.iter().chain(&self.firm.specialists);
+        if self.firm.admin.id == id {
+            return Some(okno_domain::Role::Admin);
+        }
+        staff.map(|s| &s.user).find(|u| u.id == id).map(|u| u.role)
+    }
+
     pub fn new(desk: Arc<Desk>, firm: Firm, api: Api, options: &Options, rng: StdRng) -> World {
         let busy = vec![None; firm.specialists.len()];
         World {

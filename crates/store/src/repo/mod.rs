@@ -8,7 +8,6 @@ use crate::*;
 use sqlx::{AssertSqlSafe, Row};
 
 mod admin;
-mod audit;
 mod contracts;
 mod dashboard;
 mod jobs;
