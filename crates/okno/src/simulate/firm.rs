@@ -1,6 +1,6 @@
 //! The simulated firm: clients on contracts of every support level and calendar, their
-//! contacts, specialists on lines 1–3 with skills, managers and an admin — made through
-//! the desk's own use cases, as an admin would.
+//! contacts, specialists on lines 1–3 with skills (some in the accounting pool), managers
+//! and an admin — made through the desk's own use cases, as an admin would.
 
 use super::Options;
 use anyhow::Context;
@@ -148,6 +148,12 @@ pub async fn build(
             .map(|s| (*s).to_owned())
             .collect();
         desk.set_skills(&admin, user.id, &skills).await?;
+        // Every fourth line-2 specialist also works the accounting pool (documents).
+        if line == 2 && i % 4 == 0 {
+            desk.store
+                .set_user_pools(user.id, &["accounting".to_owned()])
+                .await?;
+        }
         specialists.push(Staff { user, calendar });
     }
 

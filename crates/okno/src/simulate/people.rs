@@ -605,10 +605,12 @@ impl World {
         if refused(self.desk.start_timer(&user, task.id).await)?.is_none() {
             return Ok(());
         }
+        // Work times of a firm staffed for its load (the default firm works off each day's
+        // arrivals with about a fifth of its hours to spare).
         let minutes = match task.kind.as_str() {
-            "classify" => (5, 30),
-            "answer" => (15, 90),
-            _ => (30, 240),
+            "classify" => (5, 20),
+            "answer" | "reply" | "reopened" => (10, 40),
+            _ => (20, 120),
         };
         let until = self.later(now, minutes.0, minutes.1);
         let stops_timer = self.rng.random_bool(0.6);
