@@ -809,6 +809,7 @@ impl Desk {
         let who = reader(user);
         let text = text.to_owned();
         let service = service.map(str::to_owned);
+        let now_ms = self.now().as_millisecond();
         self.search
             .blocking(move |index| {
                 index.search_articles(
@@ -819,6 +820,7 @@ impl Desk {
                         prefix_last: typing,
                         service: service.as_deref(),
                         drafts: who == Reader::Staff,
+                        now_ms,
                     },
                 )
             })
@@ -838,6 +840,7 @@ impl Desk {
             r => r,
         };
         let (text, service) = (text.to_owned(), service.map(str::to_owned));
+        let now_ms = self.now().as_millisecond();
         self.search
             .blocking(move |index| {
                 index.search_articles(
@@ -848,6 +851,7 @@ impl Desk {
                         prefix_last: true,
                         service: service.as_deref(),
                         drafts: false,
+                        now_ms,
                     },
                 )
             })
@@ -864,6 +868,7 @@ impl Desk {
         let v = viewer(user);
         let (scope, internal) = (v.ticket_scope(), v.sees_internal());
         let text = text.to_owned();
+        let now_ms = self.now().as_millisecond();
         self.search
             .blocking(move |index| {
                 index.search_tickets(
@@ -872,6 +877,7 @@ impl Desk {
                     &SearchRequest {
                         text: &text,
                         limit,
+                        now_ms,
                         ..Default::default()
                     },
                 )

@@ -176,6 +176,9 @@ pub struct SearchRequest<'a> {
     pub service: Option<&'a str>,
     /// Staff only: include drafts.
     pub drafts: bool,
+    /// Now, by the desk's clock (unix ms): freshness is counted back from it (0 takes every
+    /// document as fresh, leaving freshness out of the order).
+    pub now_ms: i64,
 }
 
 struct ArticleFields {
@@ -418,13 +421,6 @@ fn freshness(score: f32, updated_ms: i64, now_ms: i64) -> f32 {
     score * lift.get(age_days).copied().unwrap_or(1.0)
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 fn stored_str(doc: &TantivyDocument, field: Field) -> String {
     doc.get_first(field)
         .and_then(|v| v.as_str())
@@ -639,7 +635,14 @@ impl SearchIndex {
             ));
         }
         let limit = request.limit.clamp(1, 100);
-        let top = top_docs(&searcher, &parsed, &matching, clauses, limit)?;
+        let top = top_docs(
+            &searcher,
+            &parsed,
+            &matching,
+            clauses,
+            limit,
+            request.now_ms,
+        )?;
         let mut hits = Vec::with_capacity(top.len());
         let terms = parsed.highlight_terms();
         let title_hl = highlighter(&terms, f.title, 300);
@@ -702,7 +705,14 @@ impl SearchIndex {
             TicketScope::Nothing => return Ok(Vec::new()),
         }
         let limit = request.limit.clamp(1, 100);
-        let top = top_docs(&searcher, &parsed, &matching, clauses, limit)?;
+        let top = top_docs(
+            &searcher,
+            &parsed,
+            &matching,
+            clauses,
+            limit,
+            request.now_ms,
+        )?;
         let terms = parsed.highlight_terms();
         let subject_hl = highlighter(&terms, f.subject, 300);
         let text_hl = highlighter(&terms, f.text, 240);
@@ -749,8 +759,8 @@ fn top_docs(
     matching: &Matching,
     filters: Vec<(Occur, Box<dyn Query>)>,
     limit: usize,
+    now: i64,
 ) -> Result<Vec<(f32, tantivy::DocAddress)>> {
-    let now = now_ms();
     let run = |strict: bool, wanted: usize| -> Result<Vec<(f32, tantivy::DocAddress)>> {
         let Some(query) =
             parsed.to_query(searcher, &matching.fields, matching.lift, strict, &filters)

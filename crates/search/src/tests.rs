@@ -31,10 +31,18 @@ fn ticket(id: i64, client: i64, requester: i64, subject: &str, internal: &str) -
     }
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 fn request(text: &str) -> SearchRequest<'_> {
     SearchRequest {
         text,
         limit: 10,
+        now_ms: now_ms(),
         ..Default::default()
     }
 }

@@ -367,6 +367,7 @@ fn run_blocking(quick: bool) -> anyhow::Result<Vec<Figure>> {
                 prefix_last: round % 2 == 1,
                 service: None,
                 drafts: false,
+                now_ms: jiff::Timestamp::now().as_millisecond(),
             };
             let reader = readers[(i + round) % readers.len()];
             let t = Instant::now();
