@@ -74,7 +74,7 @@ fn ticket_status(status: Status) -> TicketStatus {
 
 impl Desk {
     /// The terms a ticket's deadlines follow: the support level it was registered with
-    /// (its contract's at registration, so a later contract change does not rewrite its
+    /// (its contract's at registration, so a contract changed afterwards does not rewrite its
     /// promises) counted in its calendar (the ticket's, else its client's, else the
     /// level's).
     pub(crate) fn ticket_terms(

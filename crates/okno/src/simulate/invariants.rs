@@ -52,7 +52,7 @@ pub struct Checks {
     /// Tickets whose first promise was checked.
     opened: BTreeSet<TicketId>,
     outbox_after: i64,
-    /// Outbox rows not yet settled, and when each was written.
+    /// Outbox rows still unsettled, by id.
     outbox_pending: BTreeMap<i64, OutboxRow>,
     outbox_written: BTreeMap<i64, (String, Timestamp)>,
     messages_seen: usize,
