@@ -11,9 +11,9 @@ use super::ticket_label;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use okno_desk::Desk;
-use okno_domain::{Classification, Role, TaskState, TicketId, TicketScope, TicketStatus};
+use okno_domain::{Role, TaskState, TicketId, TicketScope, TicketStatus};
 use okno_sla::{NormKind, SlaConfig};
-use okno_store::{ALERT_TASK, MANAGER_POOL, OutboxRow};
+use okno_store::{ALERT_TASK, MANAGER_POOL};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One broken promise.
@@ -53,18 +53,17 @@ pub struct Checks {
     opened: BTreeSet<TicketId>,
     outbox_after: i64,
     /// Outbox rows still unsettled, by id.
-    outbox_pending: BTreeMap<i64, OutboxRow>,
+    outbox_pending: BTreeSet<i64>,
     outbox_written: BTreeMap<i64, (String, Timestamp)>,
     messages_seen: usize,
     /// Client messages nobody has picked up yet.
     messages_pending: Vec<super::people::ClientMessage>,
     message_ids: BTreeSet<String>,
     timers_reported: BTreeSet<i64>,
-    first_day: Option<Date>,
 }
 
 impl Checks {
-    pub fn new(_desk: &Desk) -> anyhow::Result<Checks> {
+    pub fn new() -> anyhow::Result<Checks> {
         Ok(Checks {
             sla: okno_sla::shipped::config().map_err(|e| anyhow::anyhow!("{e}"))?,
             checked: 0,
@@ -73,13 +72,12 @@ impl Checks {
             promises: BTreeMap::new(),
             opened: BTreeSet::new(),
             outbox_after: 0,
-            outbox_pending: BTreeMap::new(),
+            outbox_pending: BTreeSet::new(),
             outbox_written: BTreeMap::new(),
             messages_seen: 0,
             messages_pending: Vec::new(),
             message_ids: BTreeSet::new(),
             timers_reported: BTreeSet::new(),
-            first_day: None,
         })
     }
 
@@ -415,63 +413,55 @@ impl Checks {
         Ok(false)
     }
 
-    /// Every outbox row is delivered once or ends with a reason, within a day.
+    /// Every outbox row is delivered once or ends with a reason, within a day. One pass
+    /// from the oldest row still unsettled takes in the new rows too.
     async fn outbox(&mut self, desk: &Desk, now: Timestamp) -> anyhow::Result<()> {
-        loop {
-            let rows = desk
-                .store
-                .outbox_rows(Some(self.outbox_after), 1_000)
-                .await?;
-            let Some(last) = rows.last() else { break };
-            self.outbox_after = last.id;
-            for row in rows {
-                self.outbox_written
-                    .insert(row.id, (row.kind.clone(), row.created_at));
-                self.outbox_pending.insert(row.id, row);
-            }
-        }
-        let Some(first) = self.outbox_pending.keys().next().copied() else {
-            return Ok(());
-        };
-        let mut fresh = BTreeMap::new();
-        let mut after = first - 1;
+        let mut after = self
+            .outbox_pending
+            .first()
+            .map_or(self.outbox_after, |id| id - 1);
         loop {
             let rows = desk.store.outbox_rows(Some(after), 1_000).await?;
             let Some(last) = rows.last() else { break };
             after = last.id;
             for row in rows {
-                if self.outbox_pending.contains_key(&row.id) {
-                    fresh.insert(row.id, row);
+                if row.id > self.outbox_after {
+                    self.outbox_written
+                        .insert(row.id, (row.kind.clone(), row.created_at));
+                    self.outbox_pending.insert(row.id);
+                }
+                if self.outbox_pending.contains(&row.id) {
+                    self.settle(&row, now);
                 }
             }
-            if after >= self.outbox_after {
-                break;
-            }
-        }
-        for (id, row) in fresh {
-            if row.settled() {
-                let (kind, messages) = (row.kind.clone(), row.messages);
-                self.expect(messages <= 1, "outbox_delivered_once", None, || {
-                    format!("outbox row {id} of kind {kind} sent {messages} times")
-                });
-                let ended =
-                    row.delivered_at.is_some() || row.ended.is_some() || row.last_error.is_some();
-                self.expect(ended, "outbox_delivered_or_ended", None, || {
-                    format!("outbox row {id} of kind {kind} settled with no message and no reason")
-                });
-                self.outbox_pending.remove(&id);
-            } else if now.duration_since(row.created_at) > OUTBOX_PATIENCE {
-                let kind = row.kind.clone();
-                self.expect(false, "outbox_delivered_or_ended", None, || {
-                    format!(
-                        "outbox row {id} of kind {kind} undelivered for a day (attempts {})",
-                        row.attempts
-                    )
-                });
-                self.outbox_pending.remove(&id);
-            }
+            self.outbox_after = self.outbox_after.max(after);
         }
         Ok(())
+    }
+
+    /// A row settled (checked and forgotten), or waiting past patience (reported).
+    fn settle(&mut self, row: &okno_store::OutboxRow, now: Timestamp) {
+        let (id, kind) = (row.id, row.kind.clone());
+        if row.settled() {
+            let messages = row.messages;
+            self.expect(messages <= 1, "outbox_delivered_once", None, || {
+                format!("outbox row {id} of kind {kind} sent {messages} times")
+            });
+            let ended =
+                row.delivered_at.is_some() || row.ended.is_some() || row.last_error.is_some();
+            self.expect(ended, "outbox_delivered_or_ended", None, || {
+                format!("outbox row {id} of kind {kind} settled with no message and no reason")
+            });
+            self.outbox_pending.remove(&id);
+        } else if now.duration_since(row.created_at) > OUTBOX_PATIENCE {
+            let attempts = row.attempts;
+            self.expect(false, "outbox_delivered_or_ended", None, || {
+                format!(
+                    "outbox row {id} of kind {kind} undelivered for a day (attempts {attempts})"
+                )
+            });
+            self.outbox_pending.remove(&id);
+        }
     }
 
     /// Each mail is sent once, and its dates are the promise at its event.
@@ -568,15 +558,7 @@ impl Checks {
 
     /// Once a day: one daily review per working day, none on other days; one alert per
     /// cause.
-    pub async fn after_day(
-        &mut self,
-        desk: &Desk,
-        world: &World,
-        day: Date,
-        working: bool,
-    ) -> anyhow::Result<()> {
-        let _ = world;
-        self.first_day.get_or_insert(day);
+    pub async fn after_day(&mut self, desk: &Desk, day: Date, working: bool) -> anyhow::Result<()> {
         let reviews = desk.store.daily_reviews(500).await?;
         let today = day.to_string();
         let made = reviews.iter().filter(|r| r.day == today).count();
@@ -635,7 +617,6 @@ impl Checks {
         let now = desk.now();
         self.outbox(desk, now).await?;
         self.mails(world);
-        let _ = Classification::Question;
         Ok(())
     }
 }

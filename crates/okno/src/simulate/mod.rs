@@ -84,7 +84,7 @@ pub async fn run(options: &Options, mut progress: impl FnMut(&str)) -> anyhow::R
     let firm = firm::build(&desk, options, &mut rng).await?;
     let jobs = Scheduler::new(desk.clone(), JobSettings::default());
     let mut world = people::World::new(desk.clone(), firm, api, options, rng);
-    let mut checks = invariants::Checks::new(&desk)?;
+    let mut checks = invariants::Checks::new()?;
     let calendar = desk
         .sla()
         .calendars
@@ -114,7 +114,7 @@ pub async fn run(options: &Options, mut progress: impl FnMut(&str)) -> anyhow::R
                 .context("checking invariants")?;
             now = (now + step_length(now, &zone, working)).min(day_end);
         }
-        checks.after_day(&desk, &world, day, working).await?;
+        checks.after_day(&desk, day, working).await?;
         if working {
             report.working_days += 1;
             progress(&format!(

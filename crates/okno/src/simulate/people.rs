@@ -8,7 +8,7 @@ use super::Options;
 use super::firm::{self, Firm};
 use anyhow::Context;
 use jiff::civil::{Date, Time};
-use jiff::{SignedDuration, Timestamp, ToSpan};
+use jiff::{SignedDuration, Timestamp};
 use okno_desk::mail::{Inbox, IngestOutcome, MailSender, lettre_message};
 use okno_desk::tickets::TicketInput;
 use okno_desk::{Desk, DeskError};
@@ -250,7 +250,7 @@ impl World {
             && local.time() >= Time::constant(9, 0, 0, 0)
             && local.time() < Time::constant(18, 0, 0, 0)
         {
-            self.managers(now, local.time()).await?;
+            self.managers(local.time()).await?;
         }
         Ok(())
     }
@@ -747,7 +747,7 @@ impl World {
 
     /// Managers: their alerts and reviews from the queue; at 11:00 a bulk assignment of
     /// tickets nobody has taken.
-    async fn managers(&mut self, now: Timestamp, time: Time) -> anyhow::Result<()> {
+    async fn managers(&mut self, time: Time) -> anyhow::Result<()> {
         let manager = self.firm.managers[0].user.clone();
         for _ in 0..20 {
             let Some(entry) = refused(self.desk.take_next(&manager).await)?.flatten() else {
@@ -773,16 +773,14 @@ impl World {
                 break;
             }
         }
-        let quarter = SignedDuration::from_mins(15);
-        let eleven = Time::constant(11, 0, 0, 0);
-        if time >= eleven && time.saturating_sub(quarter.try_into().unwrap_or(1.minute())) < eleven
-        {
-            self.bulk_assign(now).await?;
+        // The 15-minute step that holds 11:00.
+        if time >= Time::constant(11, 0, 0, 0) && time < Time::constant(11, 15, 0, 0) {
+            self.bulk_assign().await?;
         }
         Ok(())
     }
 
-    async fn bulk_assign(&mut self, _now: Timestamp) -> anyhow::Result<()> {
+    async fn bulk_assign(&mut self) -> anyhow::Result<()> {
         let manager = self.firm.managers[0].user.clone();
         let filter = okno_store::TicketFilter {
             status: Some(TicketStatus::New),
