@@ -9,4 +9,4 @@ cd "$(dirname "$0")/../.."
 dir=$(mktemp -d /tmp/okno-mail-servers.XXXXXX)
 trap 'bash tests/mail/servers.sh stop "$dir"; rm -rf "$dir"' EXIT
 bash tests/mail/servers.sh start "$dir"
-cargo test --locked -p okno-desk -p okno --test mail_servers --test mail_serve -- --ignored
+cargo test --workspace --locked --test it -- --ignored mail_servers:: mail_serve::

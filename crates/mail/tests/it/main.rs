@@ -1,0 +1,4 @@
+//! The crate's integration tests, one binary: each module is one area.
+
+mod mutate;
+mod pipeline;

@@ -1,0 +1,6 @@
+//! The crate's integration tests, one binary: each module is one area.
+
+mod calendar_import;
+mod cli;
+mod commands;
+mod mail_serve;

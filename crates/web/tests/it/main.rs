@@ -1,0 +1,12 @@
+//! The crate's integration tests, one binary: each module is one area.
+
+mod common;
+mod api;
+mod contracts;
+mod kb;
+mod kb_files;
+mod mail;
+mod pages;
+mod specialist;
+mod tasks;
+mod workplace_panels;
