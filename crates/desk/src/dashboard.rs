@@ -112,23 +112,12 @@ fn day_bounds(day: i64, zone: &TimeZone) -> Result<(Timestamp, Timestamp)> {
 }
 
 impl Desk {
-    fn manager_only(&self, user: &User) -> Result<()> {
+    pub(crate) fn manager_only(&self, user: &User) -> Result<()> {
         if matches!(user.role, Role::Manager | Role::Admin) {
             Ok(())
         } else {
             Err(DomainError::Forbidden("the dashboard is for managers".into()).into())
         }
-    }
-
-    /// The daily reviews, newest first (at most `limit`, up to 500): the day, the pool, the
-    /// text listing the open tickets, when it was made and done. Managers and admins.
-    pub async fn daily_reviews(
-        &self,
-        user: &User,
-        limit: u32,
-    ) -> Result<Vec<okno_store::DailyReview>> {
-        self.manager_only(user)?;
-        Ok(self.store.daily_reviews(limit).await?)
     }
 
     /// The manager's dashboard as of `now`, days counted in `zone`.

@@ -29,6 +29,7 @@ pub mod mail;
 pub mod planning;
 pub mod production_calendar;
 pub mod queue;
+pub mod reviews;
 mod route;
 pub mod services;
 pub mod tasks;

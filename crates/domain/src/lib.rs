@@ -8,6 +8,7 @@ pub mod error;
 pub mod model;
 pub mod notice;
 pub mod priority;
+pub mod review;
 pub mod visibility;
 
 pub use clock::{Clock, ManualClock, SystemClock};

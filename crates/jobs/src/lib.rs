@@ -24,6 +24,7 @@ use jiff::civil::{Date, Time};
 use jiff::{SignedDuration, Timestamp};
 use okno_desk::deadlines::{SlaTerms, format_instant};
 use okno_desk::{Desk, DeskError};
+use okno_domain::review::{ReviewItem, ReviewSnapshot};
 use okno_domain::{TicketId, TicketNumber, TicketStatus};
 use okno_sla::{AlertDecision, AlertKind, DeadlineSnapshot, WatchRules, Watched};
 use okno_store::{ChangeStep, DailyReview, MANAGER_POOL, NewAlert, StoreError, TicketChange};
@@ -444,46 +445,27 @@ pub async fn daily_review(
     now: Timestamp,
 ) -> Result<Option<DailyReview>> {
     let terms = terms(desk, settings.review_calendar.as_deref())?;
-    let zone = terms.calendar.time_zone();
     let Some(day) = review_day(terms.calendar, settings.review_at, now) else {
         return Ok(None);
     };
     let day = day.to_string();
     let board = desk.store.open_ticket_board(settings.review_limit).await?;
-    let (ours, theirs): (Vec<_>, Vec<_>) = board.iter().partition(|row| !row.ball_on_client());
     let (ours_total, theirs_total) = desk.store.open_ticket_counts().await?;
-    let mut body = format!(
-        "Ежедневный обзор открытых тикетов на {day}: {} всего, {ours_total} ждут нас, \
-         {theirs_total} ждут клиента.\n\
-         Пройдите по каждому: подтолкните исполнителя, напомните клиенту или закройте.\n",
-        ours_total + theirs_total,
-    );
-    for (heading, rows, total) in [
-        ("Мяч на нашей стороне", &ours, ours_total),
-        ("Мяч на стороне клиента", &theirs, theirs_total),
-    ] {
-        if rows.is_empty() {
-            continue;
-        }
-        body.push_str(&format!("\n{heading}:\n"));
-        for row in rows.iter() {
-            let next = row
-                .next_step_at
-                .map(|at| format!(", следующий шаг до {}", format_instant(at, zone, "ru")))
-                .unwrap_or_default();
-            body.push_str(&format!(
-                "- {} [{}] {} — {}{next}\n",
-                TicketNumber(row.ticket_id.0),
-                row.client_code,
-                row.subject,
-                row.status
-            ));
-        }
-        if total > rows.len() as i64 {
-            let more = total - rows.len() as i64;
-            body.push_str(&format!("- … и ещё {more}, самые давние показаны выше\n"));
-        }
-    }
+    let snapshot = ReviewSnapshot {
+        ours_total,
+        theirs_total,
+        items: board
+            .into_iter()
+            .map(|row| ReviewItem {
+                ticket: row.ticket_id,
+                client_code: row.client_code,
+                subject: row.subject,
+                status: row.status,
+                next_step_at_ms: row.next_step_at.map(|at| at.as_millisecond()),
+            })
+            .collect(),
+    };
+    let body = snapshot.to_stored();
     Ok(desk
         .store
         .create_daily_review(&day, MANAGER_POOL, &body, now)

@@ -485,7 +485,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "simulated {} working days: {} tickets ({} portal, {} API, {} mail, {} phone, {} refused), \
                  {} tasks done, {} transfers, {} questions to clients, {} answers, {} ratings, \
-                 {} replies to solved tickets, {} bulk-assigned, {} manager tasks, {} mails, \
+                 {} replies to solved tickets, {} bulk-assigned, {} manager tasks, {} daily reviews gone through, {} mails, \
                  {} contracts, {} workflow versions republished",
                 report.working_days,
                 c.tickets,
@@ -502,6 +502,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 c.replies_to_closed,
                 c.bulk_assigned,
                 c.manager_tasks_done,
+                c.reviews_done,
                 c.mails_sent,
                 c.contracts_signed,
                 c.workflows_republished

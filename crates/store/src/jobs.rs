@@ -138,6 +138,8 @@ pub struct DailyReview {
     pub body: String,
     pub created_at: Timestamp,
     pub done_at: Option<Timestamp>,
+    /// The manager who went through it.
+    pub done_by: Option<UserId>,
 }
 
 /// A ticket waiting on the client, with the messages that decide whether it auto-closes.
@@ -243,7 +245,11 @@ pub trait JobStore: Send + Sync {
         body: &str,
         at: Timestamp,
     ) -> Result<Option<DailyReview>>;
+    /// The reviews, newest first.
     async fn daily_reviews(&self, limit: u32) -> Result<Vec<DailyReview>>;
+    async fn daily_review(&self, id: i64) -> Result<Option<DailyReview>>;
+    /// A manager went through the review: `false` when it is unknown or done already.
+    async fn finish_daily_review(&self, id: i64, by: UserId, at: Timestamp) -> Result<bool>;
 
     /// Tickets waiting on the client where our last public message is the last word and
     /// was posted at or before `before`.

@@ -4,6 +4,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use okno_desk::{Desk, Settings};
+use okno_domain::review::{Ball, ReviewSnapshot};
 use okno_domain::*;
 use okno_jobs::*;
 use okno_store::testing::TestDb;
@@ -441,15 +442,15 @@ async fn daily_review_lists_open_tickets_once_a_day(db: TestDb) {
         .unwrap();
     assert_eq!(review.day, "2025-04-29");
     assert_eq!(review.pool, MANAGER_POOL);
-    let body = &review.body;
-    assert!(
-        body.contains("2 всего, 1 ждут нас, 1 ждут клиента"),
-        "{body}"
-    );
-    let (our_part, their_part) = body.split_once("Мяч на стороне клиента").unwrap();
-    assert!(our_part.contains(&ours.number().to_string()), "{body}");
-    assert!(their_part.contains(&theirs.number().to_string()), "{body}");
-    assert!(!body.contains(&done.number().to_string()), "{body}");
+    let snapshot = ReviewSnapshot::from_stored(&review.body).unwrap();
+    assert_eq!((snapshot.ours_total, snapshot.theirs_total), (1, 1));
+    let side = |snapshot: &ReviewSnapshot, ball| -> Vec<TicketId> {
+        snapshot.side(ball).map(|item| item.ticket).collect()
+    };
+    assert_eq!(side(&snapshot, Ball::Ours), [ours.id]);
+    assert_eq!(side(&snapshot, Ball::Theirs), [theirs.id]);
+    assert_eq!(snapshot.items[0].subject, "Не печатает счёт");
+    assert_eq!(snapshot.items[0].client_code, "ALFA");
     assert!(
         daily_review(&f.desk, &settings, now + SignedDuration::from_hours(2))
             .await
@@ -469,22 +470,58 @@ async fn daily_review_lists_open_tickets_once_a_day(db: TestDb) {
         .await
         .unwrap()
         .unwrap();
+    let snapshot = ReviewSnapshot::from_stored(&review.body).unwrap();
+    assert_eq!((snapshot.ours_total, snapshot.theirs_total), (2, 1));
+    assert_eq!(side(&snapshot, Ball::Ours), [ours.id]);
+    assert!(snapshot.items.iter().all(|item| item.ticket != newer.id));
+    assert_eq!(snapshot.not_listed(Ball::Ours), 1);
+    assert_eq!(snapshot.not_listed(Ball::Theirs), 0);
+
+    // A manager goes through it: it is done once, by the first, and waits no more.
+    let manager = f
+        .store()
+        .create_user(&NewUser {
+            email: Email::parse("boss@desk.test").unwrap(),
+            name: "Руководитель".into(),
+            role: Role::Manager,
+            client_id: None,
+            lines: vec![],
+            sees_organization: false,
+            password_hash: None,
+        })
+        .await
+        .unwrap();
+    let manager = f.store().user(manager).await.unwrap().unwrap();
+    let specialist = f.store().user(f.specialist).await.unwrap().unwrap();
     assert!(
-        review.body.contains("3 всего, 2 ждут нас, 1 ждут клиента"),
-        "{}",
-        review.body
+        f.desk
+            .reviews()
+            .waiting(&specialist)
+            .await
+            .unwrap()
+            .is_none()
     );
     assert!(
-        review.body.contains(&ours.number().to_string()),
-        "{}",
-        review.body
+        f.desk
+            .reviews()
+            .finish(&specialist, review.id)
+            .await
+            .is_err()
     );
-    assert!(
-        !review.body.contains(&newer.number().to_string()),
-        "{}",
-        review.body
+    assert_eq!(
+        f.desk
+            .reviews()
+            .waiting(&manager)
+            .await
+            .unwrap()
+            .map(|r| r.id),
+        Some(review.id)
     );
-    assert!(review.body.contains("и ещё 1"), "{}", review.body);
+    let done = f.desk.reviews().finish(&manager, review.id).await.unwrap();
+    assert_eq!(done.done_by, Some(manager.id));
+    assert!(f.desk.reviews().waiting(&manager).await.unwrap().is_none());
+    let again = f.desk.reviews().finish(&manager, review.id).await.unwrap();
+    assert_eq!(again.done_at, done.done_at);
 
     // The next review: 09:30 Moscow on the next working day, skipping weekends and holidays.
     let calendar = f.desk.sla().calendars.get("ru-standard").unwrap();

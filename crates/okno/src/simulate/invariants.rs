@@ -556,12 +556,37 @@ impl Checks {
         Ok(())
     }
 
-    /// Once a day: one daily review per working day, none on other days; one alert per
-    /// cause.
+    /// Once a day: one daily review per working day, none on other days, and that one
+    /// reached a manager (it waited in their workplace and they went through it that day);
+    /// one alert per cause.
     pub async fn after_day(&mut self, desk: &Desk, day: Date, working: bool) -> anyhow::Result<()> {
         let reviews = desk.store.daily_reviews(500).await?;
         let today = day.to_string();
         let made = reviews.iter().filter(|r| r.day == today).count();
+        for review in reviews.iter().filter(|r| r.day == today) {
+            let by_manager = match review.done_by {
+                Some(user) => desk
+                    .store
+                    .user(user)
+                    .await?
+                    .is_some_and(|u| matches!(u.role, Role::Manager | Role::Admin)),
+                None => false,
+            };
+            let same_day = review
+                .done_at
+                .is_some_and(|at| at.to_zoned_datetime(super::moscow()).date() == day);
+            self.expect(
+                by_manager && same_day,
+                "daily_review_reaches_a_manager",
+                None,
+                || {
+                    format!(
+                        "review {today}: done at {:?} by {:?}",
+                        review.done_at, review.done_by
+                    )
+                },
+            );
+        }
         let expected = usize::from(working);
         self.expect(
             made == expected,

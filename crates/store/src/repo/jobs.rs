@@ -9,7 +9,7 @@ const JOB_COLUMNS: &str =
 const ALERT_COLUMNS: &str =
     "id, kind, ticket_id, task_id, cause_key, detail, raised_at, resolved_at, manager_task_id";
 
-const REVIEW_COLUMNS: &str = "id, day, pool, body, created_at, done_at";
+const REVIEW_COLUMNS: &str = "id, day, pool, body, created_at, done_at, done_by";
 
 /// Statuses whose deadline clock runs: the ball is on our side.
 const CLOCK_RUNS: &str = "('new', 'in_progress')";
@@ -56,6 +56,7 @@ fn review_from(row: &DbRow) -> Result<DailyReview> {
         body: row.try_get("body")?,
         created_at: instant(row.try_get("created_at")?)?,
         done_at: optional_instant(row, "done_at")?,
+        done_by: row.try_get::<Option<i64>, _>("done_by")?.map(UserId),
     })
 }
 
@@ -454,6 +455,28 @@ impl JobStore for Backend {
         .fetch_all(self.reader())
         .await?;
         rows.iter().map(review_from).collect()
+    }
+
+    async fn daily_review(&self, id: i64) -> Result<Option<DailyReview>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {REVIEW_COLUMNS} FROM daily_reviews WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.reader())
+        .await?;
+        row.as_ref().map(review_from).transpose()
+    }
+
+    async fn finish_daily_review(&self, id: i64, by: UserId, at: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE daily_reviews SET done_at = $1, done_by = $2 WHERE id = $3 AND done_at IS NULL",
+        )
+        .bind(ms(at))
+        .bind(by.0)
+        .bind(id)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn waiting_tickets(&self, before: Timestamp) -> Result<Vec<WaitingTicket>> {

@@ -76,6 +76,8 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         .routes(routes!(list_comments, create_comment))
         .routes(routes!(history))
         .routes(routes!(daily_reviews))
+        .routes(routes!(daily_review))
+        .routes(routes!(finish_daily_review))
         .routes(routes!(ticket_tasks))
         .routes(routes!(download_attachment))
         .routes(routes!(tasks::queue))
@@ -380,22 +382,82 @@ pub struct ReviewQuery {
     limit: Option<u32>,
 }
 
-/// One day's review of the open tickets, for the manager pool.
+/// One day's review of the open tickets, for the manager pool: a snapshot taken at the
+/// review time, by whose side the ball is on.
 #[derive(Serialize, ToSchema)]
 pub struct DailyReviewView {
     pub id: String,
     /// The day of the review calendar it is for, `YYYY-MM-DD`.
     pub day: String,
-    pub pool: String,
-    /// The open tickets by whose side the ball is on, with their status and next step.
-    pub body: String,
     pub created_at: String,
+    /// When a manager went through it (`null` while it waits).
     pub done_at: Option<String>,
+    /// The manager who did (a user id).
+    pub done_by: Option<String>,
+    /// Open tickets waiting on us at the review time.
+    pub ours_total: i64,
+    /// Open tickets waiting on the client at the review time.
+    pub theirs_total: i64,
+    /// The listed tickets, oldest first on each side (a long list names the totals only).
+    pub items: Vec<ReviewItemView>,
+    /// A review written before reviews were kept as data: its text, and no items.
+    pub text: Option<String>,
+}
+
+/// One open ticket as it stood at the review time.
+#[derive(Serialize, ToSchema)]
+pub struct ReviewItemView {
+    pub ticket_id: String,
+    /// `OK-000123`.
+    pub number: String,
+    pub client: String,
+    pub subject: String,
+    /// The client-facing status then.
+    pub status: String,
+    /// Whose move it was: `ours` or `theirs`.
+    pub ball: String,
+    pub next_step_at: Option<String>,
+}
+
+impl From<okno_desk::reviews::Review> for DailyReviewView {
+    fn from(r: okno_desk::reviews::Review) -> Self {
+        let (snapshot, text) = match r.content {
+            Ok(snapshot) => (snapshot, None),
+            Err(text) => (Default::default(), Some(text)),
+        };
+        DailyReviewView {
+            id: r.id.to_string(),
+            day: r.day,
+            created_at: rfc3339(r.created_at),
+            done_at: r.done_at.map(rfc3339),
+            done_by: r.done_by.map(|u| u.0.to_string()),
+            ours_total: snapshot.ours_total,
+            theirs_total: snapshot.theirs_total,
+            items: snapshot
+                .items
+                .into_iter()
+                .map(|item| ReviewItemView {
+                    ticket_id: item.ticket.0.to_string(),
+                    number: okno_domain::TicketNumber(item.ticket.0).to_string(),
+                    ball: item.ball().as_str().to_owned(),
+                    client: item.client_code,
+                    subject: item.subject,
+                    status: item.status.as_str().to_owned(),
+                    next_step_at: item
+                        .next_step_at_ms
+                        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+                        .map(rfc3339),
+                })
+                .collect(),
+            text,
+        }
+    }
 }
 
 /// The daily reviews of open tickets, newest first (managers and admins).
 #[utoipa::path(get, path = "/reviews", tag = "tickets", params(ReviewQuery),
-    responses((status = 200, body = Vec<DailyReviewView>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "The reviews, newest first", body = Vec<DailyReviewView>),
+        (status = 403, description = "Not a manager", body = ErrorBody)))]
 async fn daily_reviews(
     State(state): State<AppState>,
     Caller(user): Caller,
@@ -403,21 +465,43 @@ async fn daily_reviews(
 ) -> Result<Json<Vec<DailyReviewView>>, ApiError> {
     let reviews = state
         .desk
-        .daily_reviews(&user, q.limit.unwrap_or(30))
+        .reviews()
+        .list(&user, q.limit.unwrap_or(30))
         .await?;
-    Ok(Json(
-        reviews
-            .into_iter()
-            .map(|r| DailyReviewView {
-                id: r.id.to_string(),
-                day: r.day,
-                pool: r.pool,
-                body: r.body,
-                created_at: rfc3339(r.created_at),
-                done_at: r.done_at.map(rfc3339),
-            })
-            .collect(),
-    ))
+    Ok(Json(reviews.into_iter().map(Into::into).collect()))
+}
+
+/// One daily review (managers and admins).
+#[utoipa::path(get, path = "/reviews/{id}", tag = "tickets", params(("id" = String, Path)),
+    responses((status = 200, description = "The review", body = DailyReviewView),
+        (status = 403, description = "Not a manager", body = ErrorBody),
+        (status = 404, description = "No such review", body = ErrorBody)))]
+async fn daily_review(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DailyReviewView>, ApiError> {
+    let id = review_id(&id)?;
+    Ok(Json(state.desk.reviews().get(&user, id).await?.into()))
+}
+
+/// A manager has gone through the review: it no longer waits in the managers' workplace.
+/// Marking a review done twice keeps the first manager and time.
+#[utoipa::path(post, path = "/reviews/{id}/done", tag = "tickets", params(("id" = String, Path)),
+    responses((status = 200, description = "The review, done", body = DailyReviewView),
+        (status = 403, description = "Not a manager", body = ErrorBody),
+        (status = 404, description = "No such review", body = ErrorBody)))]
+async fn finish_daily_review(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DailyReviewView>, ApiError> {
+    let id = review_id(&id)?;
+    Ok(Json(state.desk.reviews().finish(&user, id).await?.into()))
+}
+
+fn review_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found("review"))
 }
 
 #[utoipa::path(get, path = "/tickets/{id}/history", tag = "tickets", params(("id" = String, Path)),

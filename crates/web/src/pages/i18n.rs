@@ -216,24 +216,31 @@ mod tests {
             ids.sort();
             ids
         };
-        let ru = ids(include_str!("../../locales/ru/pages.ftl"));
-        let en = ids(include_str!("../../locales/en/pages.ftl"));
-        assert!(ru.len() > 50);
-        assert_eq!(ru, en);
-        // The portal's and desk panels' messages (issue 8) live in their own file.
-        let ru = ids(include_str!("../../locales/ru/portal.ftl"));
-        let en = ids(include_str!("../../locales/en/portal.ftl"));
-        assert!(ru.len() > 50);
-        assert_eq!(ru, en);
-        // The admin pages' and the knowledge base's.
-        let ru = ids(include_str!("../../locales/ru/admin.ftl"));
-        let en = ids(include_str!("../../locales/en/admin.ftl"));
-        assert!(ru.len() > 50);
-        assert_eq!(ru, en);
-        let ru = ids(include_str!("../../locales/ru/kb.ftl"));
-        let en = ids(include_str!("../../locales/en/kb.ftl"));
-        assert!(!ru.is_empty());
-        assert_eq!(ru, en);
+        // Every file in one language has its twin with the same messages in the other.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/locales");
+        let files = |lang: &str| -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(format!("{dir}/{lang}"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| name.ends_with(".ftl"))
+                .collect();
+            names.sort();
+            names
+        };
+        let names = files("ru");
+        assert!(names.len() >= 5, "{names:?}");
+        assert_eq!(names, files("en"));
+        let read = |lang: &str, name: &str| {
+            std::fs::read_to_string(format!("{dir}/{lang}/{name}")).unwrap()
+        };
+        let mut total = 0;
+        for name in &names {
+            let ru = ids(&read("ru", name));
+            assert!(!ru.is_empty(), "{name} holds no messages");
+            assert_eq!(ru, ids(&read("en", name)), "{name}");
+            total += ru.len();
+        }
+        assert!(total > 200, "{total} messages");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod kb;
 pub mod messages;
 pub mod portal;
+pub mod reviews;
 pub mod specialist;
 pub mod templates;
 pub mod workplaces;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/manager", get(workplaces::manager_page))
         .route("/announcements", post(workplaces::announce))
         .merge(kb::routes())
+        .merge(reviews::routes())
         // The manager's figure lists and the admin pages (issue 8, ui-admin).
         .route("/manager/tickets", get(figures::tickets_page))
         .route("/manager/tasks", get(figures::tasks_page))

@@ -111,6 +111,8 @@ pub struct DeskTemplate {
     pub feed: Vec<FeedRow>,
     pub timer: TimerView,
     pub kb: Vec<ArticleLink>,
+    /// The daily review waiting for a manager.
+    pub review: Option<super::reviews::WaitingReview>,
 }
 
 #[derive(Template)]
@@ -166,8 +168,10 @@ pub async fn desk_page(
     let feed = feed(&page.ctx, &state.desk.announcements(&page.user).await?);
     let timer = timer_view(&state.desk, &page, None).await?;
     let kb = kb_links(&state.desk, &page.user, "").await?;
+    let review = super::reviews::waiting(&state.desk, &page).await?;
     let view = DeskTemplate {
         ctx: page.ctx,
+        review,
         rows,
         next_page,
         open_mine,
@@ -450,6 +454,8 @@ pub struct WorkRow {
 #[template(path = "manager.html")]
 pub struct ManagerTemplate {
     pub ctx: Ctx,
+    /// The daily review waiting for a manager.
+    pub review: Option<super::reviews::WaitingReview>,
     pub alerts: Vec<AlertRow>,
     pub figures: Vec<Figure>,
     pub new_bars: Vec<Bar>,
@@ -486,6 +492,7 @@ fn manager_view(
     d: &Dashboard,
     feed: Vec<FeedRow>,
     error: Option<String>,
+    review: Option<super::reviews::WaitingReview>,
 ) -> ManagerTemplate {
     let first = d.today - (CHART_DAYS - 1);
     let f = &d.figures;
@@ -702,6 +709,7 @@ fn manager_view(
         theirs_total: d.theirs,
         announcement_error: error,
         feed,
+        review,
         ctx,
     }
 }
@@ -716,7 +724,8 @@ async fn manager_response(
         .dashboard(&page.user, &page.ctx.zone, page.ctx.now)
         .await?;
     let feed = feed(&page.ctx, &desk.announcements(&page.user).await?);
-    let view = manager_view(page.ctx, &dashboard, feed, error);
+    let review = super::reviews::waiting(desk, &page).await?;
+    let view = manager_view(page.ctx, &dashboard, feed, error, review);
     Ok(render(status, &view))
 }
 

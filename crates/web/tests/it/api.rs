@@ -866,5 +866,28 @@ async fn a_reply_to_a_closed_ticket_reopens_it_and_reviews_are_read(db: TestDb) 
     let (status, reviews) = app.get(&manager, "/api/v1/reviews?limit=5").await;
     assert_eq!(status, StatusCode::OK, "{reviews}");
     assert_eq!(reviews[0]["day"], "2026-12-07");
-    assert_eq!(reviews[0]["body"], "Ежедневный обзор");
+    // A review kept as text before reviews were data reads as that text.
+    assert_eq!(reviews[0]["text"], "Ежедневный обзор");
+    assert_eq!(reviews[0]["items"], json!([]));
+    let id = reviews[0]["id"].as_str().unwrap().to_owned();
+    assert_error(
+        app.post(&app.staff, &format!("/api/v1/reviews/{id}/done"), json!({}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        None,
+    );
+    let (status, done) = app
+        .post(&manager, &format!("/api/v1/reviews/{id}/done"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert!(done["done_at"].is_string(), "{done}");
+    let (_, again) = app.get(&manager, &format!("/api/v1/reviews/{id}")).await;
+    assert_eq!(again["done_at"], done["done_at"]);
+    assert_error(
+        app.get(&manager, "/api/v1/reviews/12345678").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+    );
 }

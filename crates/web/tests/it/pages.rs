@@ -754,6 +754,91 @@ async fn every_workplace_renders_in_russian_and_english_without_a_missing_key() 
     assert!(manager.contains("Whose side is the ball") && manager.contains("Waiting on us"));
 }
 
+/// The daily review waits in the manager's workplace, reads in the manager's language, is
+/// the managers' alone, and stops waiting once a manager has gone through it.
+#[tokio::test]
+async fn the_daily_review_waits_for_a_manager_until_gone_through() {
+    use okno_domain::review::{ReviewItem, ReviewSnapshot};
+    let app = spawn().await;
+    let lena = app.login("lena@desk.test").await;
+    let maria = app.manager().await;
+    let snapshot = ReviewSnapshot {
+        ours_total: 3,
+        theirs_total: 0,
+        items: vec![ReviewItem {
+            ticket: app.alfa_ticket.id,
+            client_code: "ALFA".into(),
+            subject: XSS.into(),
+            status: TicketStatus::InProgress,
+            next_step_at_ms: Some(app.desk.now().as_millisecond()),
+        }],
+    };
+    let review = app
+        .desk
+        .store
+        .create_daily_review(
+            "2026-12-07",
+            "manager",
+            &snapshot.to_stored(),
+            app.desk.now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let href = format!("/manager/reviews/{}", review.id);
+    for path in ["/manager?lang=en", "/desk?lang=en"] {
+        let (_, html) = app.page(&maria, path).await;
+        assert!(
+            html.contains(&href) && html.contains("The daily review for 2026-12-07 is waiting"),
+            "{path}"
+        );
+    }
+    let (_, desk) = app.page(&lena, "/desk").await;
+    assert!(
+        !desk.contains(&href),
+        "a specialist is not shown the review"
+    );
+    let (status, _) = app.page(&lena, &href).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, html) = app.page(&maria, &format!("{href}?lang=en")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("The ball is on our side"), "{html}");
+    assert!(html.contains(&app.alfa_ticket.number().to_string()));
+    assert!(
+        html.contains("In progress"),
+        "the status is translated: {html}"
+    );
+    assert!(!html.contains(XSS), "the subject is escaped");
+    assert!(html.contains("and 2 more tickets"), "{html}");
+    let (_, html) = app.page(&maria, &format!("{href}?lang=ru")).await;
+    assert!(html.contains("Мяч на нашей стороне") && html.contains("и ещё 2 тикета"));
+    assert!(!html.contains('⟦'), "no untranslated key");
+
+    // Without the form's token nothing happens; with it the review is done.
+    let response = app
+        .post(&maria, &format!("{href}/done"), &[("csrf", "forged")])
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = app
+        .post(&lena, &format!("{href}/done"), &[("csrf", &lena.csrf)])
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = app
+        .post(&maria, &format!("{href}/done"), &[("csrf", &maria.csrf)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, manager) = app.page(&maria, "/manager?lang=en").await;
+    assert!(
+        !manager.contains("is waiting"),
+        "a done review waits no more"
+    );
+    let (_, html) = app.page(&maria, &format!("{href}?lang=en")).await;
+    assert!(html.contains("Gone through:") && !html.contains("/done\""));
+    let (_, list) = app.page(&maria, "/manager/reviews?lang=en").await;
+    assert!(list.contains(&href) && list.contains("Daily reviews"));
+}
+
 #[tokio::test]
 async fn clients_and_specialists_stay_out_of_what_is_not_theirs() {
     let app = spawn().await;
