@@ -14,6 +14,7 @@ use std::sync::{Arc, RwLock};
 pub mod admin;
 pub mod auth;
 pub mod billing;
+pub mod bounded;
 pub mod calendars;
 pub mod closed;
 pub mod config;
