@@ -7,7 +7,8 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Caller};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::extract::Query;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use okno_desk::billing::{
@@ -357,6 +358,7 @@ pub struct InvoiceQuery {
     status: Option<String>,
     /// `json` (default), `csv` or `xlsx`.
     format: Option<String>,
+    /// Rows to answer: 1–200 as JSON (default 50), 1–10000 as a file (default 10000).
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -377,10 +379,14 @@ pub async fn list_invoices(
         None => None,
     };
     let format = q.format.as_deref().unwrap_or("json");
-    let limit = match format {
-        "json" => q.limit.unwrap_or(50).clamp(1, 200),
-        _ => q.limit.unwrap_or(10_000).clamp(1, 10_000),
+    let (default, most) = match format {
+        "json" => (50, 200),
+        _ => (10_000, 10_000),
     };
+    let limit = q.limit.unwrap_or(default);
+    if !(1..=most).contains(&limit) {
+        return Err(invalid("limit", &format!("1 to {most}")));
+    }
     let invoices = state
         .desk
         .invoices(
