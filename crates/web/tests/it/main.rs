@@ -3,6 +3,7 @@
 mod common;
 mod api;
 mod contracts;
+mod hardening;
 mod kb;
 mod kb_files;
 mod mail;
