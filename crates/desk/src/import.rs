@@ -4,7 +4,9 @@
 //! A bad row is refused with its line and the reason; the others still load.
 //!
 //! The first row names the columns (any order, case-insensitive); unknown columns are
-//! ignored. Lists (services) are separated by `;` or `,`.
+//! ignored. Lists (services) are separated by `;` or `,`. A column left out, or an empty
+//! cell, keeps what is stored (a VIP flag, a limit, the rounding): a file that knows only
+//! some fields never wipes the others.
 
 use crate::contracts::{ClientInput, ContactInput, ContractInput, LimitInput};
 use crate::{Desk, DeskError, Result};
@@ -75,6 +77,17 @@ impl Row {
         text.parse()
             .map(Some)
             .map_err(|_| self.refuse(column, format!("{text:?} is not a number")))
+    }
+
+    /// The columns this row fills: an empty cell, like a missing column, leaves the stored
+    /// value as it is (see [`crate::upsert`]).
+    pub fn given(&self) -> crate::upsert::Given {
+        crate::upsert::Given::of(
+            self.cells
+                .iter()
+                .filter(|(_, text)| !text.trim().is_empty())
+                .map(|(column, _)| column.clone()),
+        )
     }
 
     fn list(&self, column: &str) -> Vec<String> {
@@ -396,12 +409,7 @@ fn refused_by(line: usize, error: DeskError) -> std::result::Result<Refused, Des
 
 fn contract_input(row: &Row) -> std::result::Result<ContractInput, Refused> {
     let mut limits = Vec::new();
-    for (column, unit, per) in [
-        ("tickets_per_contact_day", "tickets", "contact_day"),
-        ("tickets_per_month", "tickets", "month"),
-        ("hours_per_month", "hours", "month"),
-        ("license_keys", "license_keys", "period"),
-    ] {
+    for (column, unit, per) in crate::upsert::LIMIT_COLUMNS {
         if let Some(value) = row.number(column)? {
             limits.push(LimitInput {
                 value: Some(value),
@@ -477,7 +485,7 @@ impl Desk {
                     access_notes: row.text("access_notes"),
                     external_id: row.optional("external_id"),
                 };
-                Ok(self.upsert_client(input).await?.1)
+                Ok(self.upsert_client_given(input, &row.given()).await?.1)
             }
             ImportKind::Contacts => {
                 let (sees, director) = match (row.flag("sees_organization"), row.flag("director")) {
@@ -497,7 +505,10 @@ impl Desk {
                 Ok(self.upsert_contact(input).await?.1)
             }
             ImportKind::Contracts => match contract_input(row) {
-                Ok(input) => Ok(self.upsert_contract(None, input).await?.1),
+                Ok(input) => Ok(self
+                    .upsert_contract_given(None, input, &row.given())
+                    .await?
+                    .1),
                 Err(refused) => Err(refused),
             },
         })

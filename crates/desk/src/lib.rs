@@ -34,6 +34,7 @@ mod route;
 pub mod services;
 pub mod tasks;
 pub mod tickets;
+pub mod upsert;
 pub mod timesheet;
 pub mod workflows;
 

@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{Method, StatusCode, header, request::Parts};
 use axum_extra::extract::CookieJar;
 use okno_domain::User;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 pub const SESSION_COOKIE: &str = "okno_session";
@@ -155,6 +156,16 @@ fn nul_field(bytes: &[u8]) -> Option<String> {
     }
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     walk(&value, "")
+}
+
+/// For `Option<Option<T>>` fields with `#[serde(default)]`: absent is `None`, `null` is
+/// `Some(None)` — a field left out keeps its stored value, a `null` clears it.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// A query string. A value of the wrong type, or with a NUL character, answers 422 naming

@@ -8,6 +8,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Caller};
 use axum::Json;
 use crate::extract::Query;
+use okno_desk::upsert::Given;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -95,47 +96,65 @@ impl From<Contract> for ContractView {
 #[serde(deny_unknown_fields)]
 pub struct ContractRequest {
     pub number: String,
-    /// The client's code.
-    pub client: String,
-    pub starts_on: String,
-    pub ends_on: String,
-    pub support_level: Option<String>,
-    #[serde(default)]
-    pub services: Vec<String>,
+    /// The client's code. Every field but `number` may be left out of an update: it then
+    /// keeps its stored value (`null` clears a nullable one).
+    pub client: Option<String>,
+    pub starts_on: Option<String>,
+    pub ends_on: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::present")]
+    #[schema(value_type = Option<String>)]
+    pub support_level: Option<Option<String>>,
+    pub services: Option<Vec<String>>,
     /// Roubles per month (not negative).
-    #[serde(default)]
-    pub tariff: f64,
-    #[serde(default)]
-    pub hourly_rate: f64,
-    #[serde(default)]
-    pub after_hours_rate: f64,
+    pub tariff: Option<f64>,
+    pub hourly_rate: Option<f64>,
+    pub after_hours_rate: Option<f64>,
     /// Billed time is rounded up to this many minutes (e.g. 15).
-    #[serde(default)]
-    pub rounding_minutes: i64,
-    #[serde(default)]
-    pub billable_services: Vec<String>,
-    #[serde(default)]
-    pub limits: Vec<LimitView>,
+    pub rounding_minutes: Option<i64>,
+    pub billable_services: Option<Vec<String>>,
+    pub limits: Option<Vec<LimitView>>,
     pub limit_reaction: Option<String>,
     pub external_id: Option<String>,
 }
 
-impl From<ContractRequest> for ContractInput {
-    fn from(r: ContractRequest) -> Self {
-        ContractInput {
-            number: r.number,
-            client: r.client,
-            starts_on: r.starts_on,
-            ends_on: r.ends_on,
-            support_level: r.support_level,
-            services: r.services,
-            tariff: r.tariff,
-            hourly_rate: r.hourly_rate,
-            after_hours_rate: r.after_hours_rate,
-            rounding_minutes: r.rounding_minutes,
-            billable_services: r.billable_services,
-            limits: r
+impl ContractRequest {
+    /// The desk's input and the fields the body named.
+    pub fn split(self) -> (ContractInput, Given) {
+        let given = Given::of(
+            [
+                ("client", self.client.is_some()),
+                ("starts_on", self.starts_on.is_some()),
+                ("ends_on", self.ends_on.is_some()),
+                ("support_level", self.support_level.is_some()),
+                ("services", self.services.is_some()),
+                ("tariff", self.tariff.is_some()),
+                ("hourly_rate", self.hourly_rate.is_some()),
+                ("after_hours_rate", self.after_hours_rate.is_some()),
+                ("rounding_minutes", self.rounding_minutes.is_some()),
+                ("billable_services", self.billable_services.is_some()),
+                ("limits", self.limits.is_some()),
+                ("limit_reaction", self.limit_reaction.is_some()),
+                ("external_id", self.external_id.is_some()),
+            ]
+            .into_iter()
+            .filter(|(_, sent)| *sent)
+            .map(|(name, _)| name),
+        );
+        let input = ContractInput {
+            number: self.number,
+            client: self.client.unwrap_or_default(),
+            starts_on: self.starts_on.unwrap_or_default(),
+            ends_on: self.ends_on.unwrap_or_default(),
+            support_level: self.support_level.flatten(),
+            services: self.services.unwrap_or_default(),
+            tariff: self.tariff.unwrap_or_default(),
+            hourly_rate: self.hourly_rate.unwrap_or_default(),
+            after_hours_rate: self.after_hours_rate.unwrap_or_default(),
+            rounding_minutes: self.rounding_minutes.unwrap_or_default(),
+            billable_services: self.billable_services.unwrap_or_default(),
+            limits: self
                 .limits
+                .unwrap_or_default()
                 .into_iter()
                 .map(|l| LimitInput {
                     value: l.value,
@@ -143,9 +162,10 @@ impl From<ContractRequest> for ContractInput {
                     per: l.per,
                 })
                 .collect(),
-            limit_reaction: r.limit_reaction,
-            external_id: r.external_id,
-        }
+            limit_reaction: self.limit_reaction,
+            external_id: self.external_id,
+        };
+        (input, given)
     }
 }
 
@@ -211,7 +231,11 @@ pub async fn upsert_contract(
     Caller(user): Caller,
     ApiJson(r): ApiJson<ContractRequest>,
 ) -> Result<(StatusCode, Json<ContractView>), ApiError> {
-    let (contract, created) = state.desk.save_contract(&user, None, r.into()).await?;
+    let (input, given) = r.split();
+    let (contract, created) = state
+        .desk
+        .save_contract_given(&user, None, input, &given)
+        .await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -242,9 +266,10 @@ pub async fn update_contract(
     Path(id): Path<String>,
     ApiJson(r): ApiJson<ContractRequest>,
 ) -> Result<Json<ContractView>, ApiError> {
+    let (input, given) = r.split();
     let (contract, _) = state
         .desk
-        .save_contract(&user, Some(contract_id(&id)?), r.into())
+        .save_contract_given(&user, Some(contract_id(&id)?), input, &given)
         .await?;
     Ok(Json(contract.into()))
 }

@@ -14,6 +14,7 @@ use crate::common;
 
 okno_store::on_both_backends!(outsiders_cannot_break_the_api);
 okno_store::on_both_backends!(login_next_stays_on_the_site);
+okno_store::on_both_backends!(upserts_keep_what_they_leave_out);
 
 struct App {
     base: String,
@@ -292,4 +293,122 @@ async fn login_next_stays_on_the_site(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn upserts_keep_what_they_leave_out(db: TestDb) {
+    let app = App::start(db).await;
+    let (_, manager) =
+        common::user_with_token(&app.desk, "boss@desk.test", Role::Manager, None, &[], None)
+            .await;
+    let full = json!({"code": "ALFA", "name": "Альфа", "vip": true, "mail_domain": "alfa.test",
+        "notes": "ключ у охраны", "external_id": "1c-7"});
+    let (status, client) = app
+        .call(Method::POST, &manager, "/api/v1/clients", Some(full))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    // The accounting system knows only the name: nothing else changes.
+    let (status, client) = app
+        .call(
+            Method::POST,
+            &manager,
+            "/api/v1/clients",
+            Some(json!({"code": "ALFA", "name": "Альфа-Групп"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{client}");
+    assert_eq!(client["name"], "Альфа-Групп");
+    assert_eq!(client["vip"], true, "{client}");
+    assert_eq!(client["mail_domain"], "alfa.test");
+    assert_eq!(client["notes"], "ключ у охраны");
+    // By the external id alone, and `null` clears.
+    let (_, client) = app
+        .call(
+            Method::POST,
+            &manager,
+            "/api/v1/clients",
+            Some(json!({"code": "ALFA", "external_id": "1c-7", "mail_domain": null, "vip": false})),
+        )
+        .await;
+    assert_eq!(client["name"], "Альфа-Групп", "{client}");
+    assert_eq!(client["vip"], false);
+    assert_eq!(client["mail_domain"], Value::Null);
+    assert_eq!(client["notes"], "ключ у охраны");
+    // A new client still needs its name.
+    names(
+        &app.call(Method::POST, &manager, "/api/v1/clients", Some(json!({"code": "BETA"})))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "name",
+    );
+
+    let contract = json!({"number": "D-1", "client": "ALFA", "starts_on": "2026-01-01",
+        "ends_on": "2030-12-31", "tariff": 1500.5, "rounding_minutes": 15,
+        "limits": [{"value": 30, "unit": "tickets", "per": "month"}, {"value": 8, "unit": "hours", "per": "month"}]});
+    let (status, created) = app
+        .call(Method::POST, &manager, "/api/v1/contracts", Some(contract))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, updated) = app
+        .call(
+            Method::POST,
+            &manager,
+            "/api/v1/contracts",
+            Some(json!({"number": "D-1", "tariff": 2000})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["tariff"], 2000.0, "{updated}");
+    assert_eq!(updated["rounding_minutes"], 15, "{updated}");
+    assert_eq!(updated["limits"], created["limits"], "{updated}");
+    assert_eq!(updated["ends_on"], "2030-12-31");
+    let path = format!("/api/v1/contracts/{}", created["id"].as_str().unwrap());
+    let (_, updated) = app
+        .call(Method::PUT, &manager, &path, Some(json!({"number": "D-1", "limits": []})))
+        .await;
+    assert_eq!(updated["limits"], json!([]), "{updated}");
+    assert_eq!(updated["rounding_minutes"], 15);
+
+    // `okno import`'s path: columns left out, or empty cells, keep the stored values.
+    let import = |body: &'static str, kind: &'static str| {
+        app.http
+            .post(format!("{}/api/v1/import/{kind}", app.base))
+            .bearer_auth(&manager)
+            .body(body)
+            .send()
+    };
+    app.call(
+        Method::POST,
+        &manager,
+        "/api/v1/clients",
+        Some(json!({"code": "ALFA", "vip": true})),
+    )
+    .await;
+    let report: Value = import("code;name;vip\nALFA;Альфа;\n", "clients")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["updated"], 1, "{report}");
+    let (_, client) = app.call(Method::GET, &manager, "/api/v1/clients/ALFA", None).await;
+    assert_eq!(client["vip"], true, "{client}");
+    assert_eq!(client["name"], "Альфа");
+    let report: Value = import(
+        "number,client,tickets_per_month,rounding_minutes\nD-1,ALFA,40,\n",
+        "contracts",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(report["updated"], 1, "{report}");
+    let (_, contract) = app.call(Method::GET, &manager, &path, None).await;
+    assert_eq!(contract["rounding_minutes"], 15, "{contract}");
+    assert_eq!(contract["tariff"], 2000.0, "{contract}");
+    assert_eq!(
+        contract["limits"],
+        json!([{"value": 40.0, "unit": "tickets", "per": "month"}]),
+        "{contract}"
+    );
 }
