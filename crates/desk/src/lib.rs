@@ -24,6 +24,7 @@ pub mod dashboard;
 pub mod deadlines;
 pub mod drafts;
 pub mod files;
+pub mod health;
 pub mod import;
 pub mod kb;
 pub mod mail;
@@ -95,6 +96,9 @@ pub struct Settings {
     /// How long after closing a client's message reopens a ticket; later it opens a new
     /// ticket linked to the closed one (default 14 days).
     pub reopen_within: jiff::SignedDuration,
+    /// Free disk space under the data directory below which the desk reports itself not
+    /// ready (`/healthz/ready`): attachments and the database need room to write.
+    pub min_free_disk: u64,
 }
 
 impl Settings {
@@ -107,6 +111,7 @@ impl Settings {
             search_indexer: true,
             clock: Arc::new(SystemClock),
             reopen_within: okno_domain::notice::REOPEN_WITHIN,
+            min_free_disk: 256 * 1024 * 1024,
         }
     }
 }

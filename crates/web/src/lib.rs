@@ -26,7 +26,9 @@ pub fn app(desk: Arc<Desk>) -> Router {
     let (api, openapi) = api::router(desk.settings.attachment_limit);
     let openapi = Arc::new(openapi);
     Router::new()
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(ready))
+        .route("/healthz/ready", get(ready))
+        .route("/healthz/live", get(|| async { "live" }))
         .route("/api/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
         .merge(api)
         .merge(pages::router(AppState { desk: desk.clone() }))
@@ -117,11 +119,16 @@ async fn api_errors(req: axum::extract::Request, next: axum::middleware::Next) -
     json
 }
 
-async fn healthz(State(state): State<AppState>) -> Response {
-    match state.desk.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}")).into_response(),
+/// Ready to take work: the database takes a write and the data directory has room.
+/// 503 names every reason it is not.
+async fn ready(State(state): State<AppState>) -> Response {
+    let problems = state.desk.readiness().await;
+    if problems.is_empty() {
+        return (StatusCode::OK, "ok").into_response();
     }
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    tracing::warn!(problems = %text.join("; "), "not ready");
+    (StatusCode::SERVICE_UNAVAILABLE, text.join("\n")).into_response()
 }
 
 /// Serves stored bytes as a download, never inline: an uploaded HTML or SVG file must not

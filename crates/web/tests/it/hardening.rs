@@ -15,6 +15,7 @@ use crate::common;
 okno_store::on_both_backends!(outsiders_cannot_break_the_api);
 okno_store::on_both_backends!(login_next_stays_on_the_site);
 okno_store::on_both_backends!(upserts_keep_what_they_leave_out);
+okno_store::on_both_backends!(health_tells_live_from_ready);
 
 struct App {
     base: String,
@@ -24,11 +25,17 @@ struct App {
 }
 
 impl App {
-    async fn start(db: TestDb) -> App {
+    async fn start(db: &TestDb) -> App {
+        Self::with_disk_floor(db, Settings::new(std::env::temp_dir()).min_free_disk).await
+    }
+
+    async fn with_disk_floor(db: &TestDb, min_free_disk: u64) -> App {
         let files = tempfile::tempdir().unwrap();
-        let desk = Desk::start(db.store.clone(), Settings::new(files.path().to_path_buf()))
-            .await
-            .unwrap();
+        let settings = Settings {
+            min_free_disk,
+            ..Settings::new(files.path().to_path_buf())
+        };
+        let desk = Desk::start(db.store.clone(), settings).await.unwrap();
         App {
             base: common::serve(desk.clone()).await,
             http: reqwest::Client::builder()
@@ -74,7 +81,7 @@ fn names(answer: &(StatusCode, Value), status: StatusCode, field: &str) {
 }
 
 async fn outsiders_cannot_break_the_api(db: TestDb) {
-    let app = App::start(db).await;
+    let app = App::start(&db).await;
     let alfa = app
         .desk
         .store
@@ -220,7 +227,7 @@ async fn outsiders_cannot_break_the_api(db: TestDb) {
 }
 
 async fn login_next_stays_on_the_site(db: TestDb) {
-    let app = App::start(db).await;
+    let app = App::start(&db).await;
     let hash = okno_desk::auth::hash_password("secret-1").unwrap();
     common::user_with_token(
         &app.desk,
@@ -296,7 +303,7 @@ async fn login_next_stays_on_the_site(db: TestDb) {
 }
 
 async fn upserts_keep_what_they_leave_out(db: TestDb) {
-    let app = App::start(db).await;
+    let app = App::start(&db).await;
     let (_, manager) =
         common::user_with_token(&app.desk, "boss@desk.test", Role::Manager, None, &[], None)
             .await;
@@ -411,4 +418,22 @@ async fn upserts_keep_what_they_leave_out(db: TestDb) {
         json!([{"value": 40.0, "unit": "tickets", "per": "month"}]),
         "{contract}"
     );
+}
+
+async fn health_tells_live_from_ready(db: TestDb) {
+    let get = |app: &App, path: &str| {
+        app.http.get(format!("{}{path}", app.base)).send()
+    };
+    let app = App::start(&db).await;
+    for path in ["/healthz", "/healthz/ready", "/healthz/live"] {
+        assert_eq!(get(&app, path).await.unwrap().status(), StatusCode::OK, "{path}");
+    }
+    // No disk has room for this much: live, but not ready, saying why.
+    let app = App::with_disk_floor(&db, u64::MAX).await;
+    assert_eq!(get(&app, "/healthz/live").await.unwrap().status(), StatusCode::OK);
+    for path in ["/healthz", "/healthz/ready"] {
+        let response = get(&app, path).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert!(response.text().await.unwrap().starts_with("disk: "), "{path}");
+    }
 }
