@@ -161,11 +161,10 @@ fn lines(errors: impl IntoIterator<Item = String>) -> String {
 
 /// A file's `(path, text)`, or `None` when there is none.
 fn optional_file(path: &Path) -> std::io::Result<Option<(String, String)>> {
-    if !path.is_file() {
+    if !path.exists() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let text = crate::bounded::read_text(path, crate::bounded::CONFIG_FILE_BYTES)?;
     Ok(Some((path.display().to_string(), text)))
 }
 
@@ -186,8 +185,7 @@ fn files_of(folder: &Path, extension: &str) -> std::io::Result<Vec<(String, Stri
     paths
         .into_iter()
         .map(|path| {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            let text = crate::bounded::read_text(&path, crate::bounded::CONFIG_FILE_BYTES)?;
             Ok((path.display().to_string(), text))
         })
         .collect()

@@ -443,7 +443,7 @@ impl Desk {
         }
     }
 
-    fn require_manager(&self, user: &User) -> Result<()> {
+    pub(crate) fn require_manager(&self, user: &User) -> Result<()> {
         match user.role {
             Role::Manager | Role::Admin => Ok(()),
             _ => Err(DomainError::Forbidden(

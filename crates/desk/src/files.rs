@@ -31,8 +31,7 @@ impl FileStore {
         tokio::fs::create_dir_all(dir).await?;
         // Write aside, then rename: a crash never leaves a half-written file under its hash.
         let temp = dir.join(format!(".{}.{}", &hash[2..], rand::random::<u64>()));
-        tokio::fs::write(&temp, bytes).await?;
-        tokio::fs::rename(&temp, &path).await?;
+        write_aside(&temp, &path, write_synced(&temp, bytes)).await?;
         Ok(hash)
     }
 
@@ -44,9 +43,73 @@ impl FileStore {
     }
 }
 
+async fn write_synced(temp: &std::path::Path, bytes: &[u8]) -> io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut file = tokio::fs::File::create(temp).await?;
+    file.write_all(bytes).await?;
+    file.sync_all().await
+}
+
+/// Finishes a write aside: renames the temporary file into place, or removes it when the
+/// write (a full disk, an I/O error) or the rename failed, so no temporary file outlives
+/// a failed upload.
+async fn write_aside(
+    temp: &std::path::Path,
+    path: &std::path::Path,
+    written: impl std::future::Future<Output = io::Result<()>>,
+) -> io::Result<()> {
+    let outcome = match written.await {
+        Ok(()) => tokio::fs::rename(temp, path).await,
+        Err(e) => Err(e),
+    };
+    if outcome.is_err() {
+        // The write's own error is the one to report; the file may not even exist.
+        let _ = tokio::fs::remove_file(temp).await;
+    }
+    outcome
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_failed_write_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let temp = dir.path().join(".partial");
+        let path = dir.path().join("stored");
+        // Half the bytes reach the disk, then it is full.
+        let full_disk = async {
+            tokio::fs::write(&temp, b"half").await?;
+            Err(io::Error::new(io::ErrorKind::StorageFull, "no space left on device"))
+        };
+        let error = write_aside(&temp, &path, full_disk).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::StorageFull);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // A rename that fails (the target is a non-empty folder) cleans up too.
+        std::fs::create_dir_all(path.join("occupied")).unwrap();
+        write_aside(&temp, &path, write_synced(&temp, b"bytes"))
+            .await
+            .unwrap_err();
+        assert!(!temp.exists());
+    }
+
+    #[tokio::test]
+    async fn a_full_disk_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("files");
+        std::fs::create_dir_all(root.join("2c")).unwrap();
+        let full = root.join("2c").join(".cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824.1");
+        // /dev/full answers every write with "no space left on device".
+        std::os::unix::fs::symlink("/dev/full", &full).unwrap();
+        let error = write_aside(&full, &root.join("2c").join("x"), write_synced(&full, b"hello"))
+            .await
+            .unwrap_err();
+        // "No space left" from the write, or "invalid argument" from syncing a device.
+        assert!(matches!(error.raw_os_error(), Some(28 | 22)), "{error}");
+        assert!(std::fs::symlink_metadata(&full).is_err());
+        assert_eq!(std::fs::read_dir(root.join("2c")).unwrap().count(), 0);
+    }
 
     #[tokio::test]
     async fn stores_by_content_once_and_reads_back() {

@@ -14,6 +14,7 @@ use std::sync::{Arc, RwLock};
 pub mod admin;
 pub mod auth;
 pub mod billing;
+pub mod bounded;
 pub mod calendars;
 pub mod closed;
 pub mod config;
@@ -23,6 +24,7 @@ pub mod dashboard;
 pub mod deadlines;
 pub mod drafts;
 pub mod files;
+pub mod health;
 pub mod import;
 pub mod kb;
 pub mod mail;
@@ -34,6 +36,7 @@ mod route;
 pub mod services;
 pub mod tasks;
 pub mod tickets;
+pub mod upsert;
 pub mod timesheet;
 pub mod workflows;
 
@@ -94,6 +97,9 @@ pub struct Settings {
     /// How long after closing a client's message reopens a ticket; later it opens a new
     /// ticket linked to the closed one (default 14 days).
     pub reopen_within: jiff::SignedDuration,
+    /// Free disk space under the data directory below which the desk reports itself not
+    /// ready (`/healthz/ready`): attachments and the database need room to write.
+    pub min_free_disk: u64,
 }
 
 impl Settings {
@@ -106,6 +112,7 @@ impl Settings {
             search_indexer: true,
             clock: Arc::new(SystemClock),
             reopen_within: okno_domain::notice::REOPEN_WITHIN,
+            min_free_disk: 256 * 1024 * 1024,
         }
     }
 }

@@ -88,7 +88,7 @@ pub fn ical(tasks: &[PlannedTask], now: Timestamp, host: &str) -> String {
     for task in tasks {
         let end = task
             .planned_at
-            .checked_add((task.minutes.max(1)).minutes())
+            .checked_add(PlanMinutes::clamp_stored(task.minutes).max(1).minutes())
             .unwrap_or(task.planned_at);
         let number = TicketNumber(task.ticket.0);
         for line in [
@@ -131,7 +131,7 @@ impl Desk {
         &self,
         user: &User,
         task: TaskId,
-        plan: Option<(Timestamp, i64)>,
+        plan: Option<(Timestamp, PlanMinutes)>,
     ) -> Result<()> {
         let card = self.task(user, task).await?;
         if card.task.assignee_id != Some(user.id)
@@ -147,9 +147,7 @@ impl Desk {
             );
         }
         if let Some((start, minutes)) = plan {
-            if minutes <= 0 {
-                return Err(FieldError::new("minutes", "a plan lasts at least one minute").into());
-            }
+            let minutes = minutes.get();
             let zone = self.desk_zone();
             let (day_start, day_end) = day_bounds(&zone, start);
             let working = self.working_minutes(day_start, day_end);
@@ -163,9 +161,9 @@ impl Desk {
                 .await?
                 .iter()
                 .filter(|p| p.task != task)
-                .map(|p| p.minutes)
-                .sum();
-            if planned + minutes > working {
+                .map(|p| PlanMinutes::clamp_stored(p.minutes))
+                .fold(0, i64::saturating_add);
+            if planned.saturating_add(minutes) > working {
                 return Err(FieldError::new(
                     "minutes",
                     format!(
@@ -175,7 +173,10 @@ impl Desk {
                 .into());
             }
         }
-        Ok(self.store.plan_task(task, plan).await?)
+        Ok(self
+            .store
+            .plan_task(task, plan.map(|(at, minutes)| (at, minutes.get())))
+            .await?)
     }
 
     /// Planned minutes against working minutes per specialist per day, over `days` days from
@@ -230,7 +231,10 @@ impl Desk {
                     user: id,
                     name: name.clone(),
                     day: s.to_zoned_datetime(zone.clone()).date(),
-                    planned_minutes: day_tasks.iter().map(|p| p.minutes).sum(),
+                    planned_minutes: day_tasks
+                        .iter()
+                        .map(|p| PlanMinutes::clamp_stored(p.minutes))
+                        .fold(0, i64::saturating_add),
                     working_minutes: self.working_minutes(s, e),
                     planned_tasks: day_tasks.len(),
                 });

@@ -3,6 +3,7 @@
 //! The web and store layers carry data to these functions and back; every rule
 //! (who sees what, what a valid ticket is, how a ticket number reads) lives here once.
 
+pub mod bounds;
 pub mod clock;
 pub mod error;
 pub mod model;
@@ -11,6 +12,7 @@ pub mod priority;
 pub mod review;
 pub mod visibility;
 
+pub use bounds::PlanMinutes;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, FieldError};
 pub use model::*;

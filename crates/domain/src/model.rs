@@ -210,6 +210,8 @@ pub fn parse_client_code(text: &str) -> Result<String, FieldError> {
 
 pub const SUBJECT_MAX_CHARS: usize = 250;
 pub const BODY_MAX_CHARS: usize = 100_000;
+/// Why a text with a NUL character is refused (see [`crate::bounds::nul_in`]).
+pub const NUL_MESSAGE: &str = "must not contain a NUL character (U+0000)";
 
 /// Trims and bounds a piece of free text the user typed.
 pub fn parse_text(
@@ -221,6 +223,9 @@ pub fn parse_text(
     let text = text.trim();
     if required && text.is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
+    }
+    if text.contains('\0') {
+        return Err(FieldError::new(field, NUL_MESSAGE));
     }
     if text.chars().count() > max_chars {
         return Err(FieldError::new(

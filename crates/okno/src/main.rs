@@ -560,7 +560,8 @@ async fn serve(
 /// days and 40-hour-week hours to check against the official figures; a refused file's
 /// errors are `FILE:LINE: message` lines on stderr and exit 2.
 async fn calendar_import(data: &DataArgs, file: &Path) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let bytes = okno_desk::bounded::read_file(file, okno_desk::bounded::CONFIG_FILE_BYTES)
+        .with_context(|| format!("cannot read {}", file.display()))?;
     let desk = data.open_desk().await?;
     let name = file.display().to_string();
     match desk

@@ -18,6 +18,22 @@ pub enum DueCommandError {
     /// `--minutes` is not a whole non-negative number.
     #[error("--minutes: `{0}` is not a whole number of minutes (0 or more)")]
     BadMinutes(String),
+    /// `--minutes` or `--from` reach beyond any year a deadline can fall in.
+    #[error(
+        "--minutes: {0} working minutes from {1} fall beyond the years a deadline can fall in ({MAX_DUE_MINUTES} minutes and the years {FIRST_YEAR}–{LAST_YEAR} at most)"
+    )]
+    TooFar(i64, String),
+}
+
+/// Ten years of minutes: no support norm is longer.
+pub const MAX_DUE_MINUTES: i64 = 10 * 366 * 24 * 60;
+/// The years `--from` and the deadline may fall in.
+pub const FIRST_YEAR: i16 = 1970;
+pub const LAST_YEAR: i16 = 2199;
+
+fn in_years(at: Timestamp) -> bool {
+    let year = at.to_zoned_datetime(jiff::tz::TimeZone::UTC).year();
+    (FIRST_YEAR..=LAST_YEAR).contains(&year)
 }
 
 /// Runs `okno calendar due --calendar CODE --from RFC3339 --minutes N`: the instant
@@ -40,5 +56,12 @@ pub fn due_command(
         .ok()
         .filter(|&n| n >= 0)
         .ok_or_else(|| DueCommandError::BadMinutes(minutes.to_string()))?;
-    Ok(calendar.due(from, minutes).to_string())
+    if minutes > MAX_DUE_MINUTES || !in_years(from) {
+        return Err(DueCommandError::TooFar(minutes, from.to_string()));
+    }
+    let due = calendar.due(from, minutes);
+    if !in_years(due) {
+        return Err(DueCommandError::TooFar(minutes, from.to_string()));
+    }
+    Ok(due.to_string())
 }

@@ -260,6 +260,10 @@ pub trait ContractStore: Send + Sync {
     ) -> Result<(i64, bool)>;
     async fn contract(&self, id: i64) -> Result<Option<Contract>>;
     async fn contract_by_number(&self, number: &str) -> Result<Option<Contract>>;
+    /// The contract the accounting system knows by `external_id`.
+    async fn contract_by_external_id(&self, external_id: &str) -> Result<Option<Contract>>;
+    /// The client the accounting system knows by `external_id`.
+    async fn client_by_external_id(&self, external_id: &str) -> Result<Option<ClientRecord>>;
     /// Contracts of a client (all clients: `None`), newest first after `after` (keyset on id).
     async fn contracts(
         &self,

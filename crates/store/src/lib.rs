@@ -159,6 +159,8 @@ pub trait Store:
 {
     /// Answers when the database does (for `/healthz`).
     async fn ping(&self) -> Result<()>;
+    /// A real write (one counter row): fails when the database is down, read-only or full.
+    async fn probe_write(&self) -> Result<()>;
 
     // People and organizations.
     async fn create_client(

@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{Method, StatusCode, header, request::Parts};
 use axum_extra::extract::CookieJar;
 use okno_domain::User;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 pub const SESSION_COOKIE: &str = "okno_session";
@@ -88,6 +89,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 };
                 ApiError::new(status, code, rejection.body_text())
             })?;
+        if let Some(field) = nul_field(&bytes) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                okno_domain::NUL_MESSAGE,
+            )
+            .field(field));
+        }
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
             let path = error.path().to_string();
@@ -107,5 +116,123 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             }
         })?;
         Ok(ApiJson(value))
+    }
+}
+
+/// The field of a JSON body holding a string with a NUL character, if any: such a string
+/// can only be written `\u0000`, so bodies without that escape are not parsed twice.
+fn nul_field(bytes: &[u8]) -> Option<String> {
+    const ESCAPE: &[u8] = b"\\u0000";
+    if !bytes.windows(ESCAPE.len()).any(|w| w == ESCAPE) {
+        return None;
+    }
+    fn walk(value: &serde_json::Value, path: &str) -> Option<String> {
+        let here = |key: &str| {
+            if path.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{path}.{key}")
+            }
+        };
+        match value {
+            serde_json::Value::String(s) if s.contains('\0') => Some(if path.is_empty() {
+                ".".to_owned()
+            } else {
+                path.to_owned()
+            }),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+                if k.contains('\0') {
+                    Some(here(&k.replace('\0', "")))
+                } else {
+                    walk(v, &here(k))
+                }
+            }),
+            _ => None,
+        }
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&value, "")
+}
+
+/// For `Option<Option<T>>` fields with `#[serde(default)]`: absent is `None`, `null` is
+/// `Some(None)` — a field left out keeps its stored value, a `null` clears it.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A query string. A value of the wrong type, or with a NUL character, answers 422 naming
+/// the parameter in the API's error shape (axum's own `Query` answers plain text).
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let invalid = |message: String, field: Option<String>| {
+            let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message);
+            match field {
+                Some(field) => error.field(field),
+                None => error,
+            }
+        };
+        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map_err(|e| invalid(e.body_text(), None))?
+            .0;
+        if let Some(field) = okno_domain::bounds::nul_in(
+            pairs
+                .iter()
+                .flat_map(|(k, v)| [(k.as_str(), k.as_str()), (k.as_str(), v.as_str())]),
+        ) {
+            return Err(invalid(
+                okno_domain::NUL_MESSAGE.into(),
+                Some(field.replace('\0', "")),
+            ));
+        }
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| Query(q.0))
+            .map_err(|e| {
+                let text = e.body_text();
+                let detail = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                let field = field_in_serde_message(detail).or_else(|| {
+                    detail
+                        .split_once(": ")
+                        .map(|(f, _)| f)
+                        .filter(|f| {
+                            !f.is_empty()
+                                && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                        })
+                        .map(str::to_owned)
+                });
+                invalid(detail.to_owned(), field)
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nul_field;
+
+    #[test]
+    fn finds_the_json_field_with_a_nul() {
+        assert_eq!(nul_field(br#"{"subject":"ok"}"#), None);
+        assert_eq!(
+            nul_field(br#"{"subject":"ok","body":"a\u0000b"}"#).as_deref(),
+            Some("body")
+        );
+        assert_eq!(
+            nul_field(br#"{"a":{"list":["x","\u0000"]}}"#).as_deref(),
+            Some("a.list[1]")
+        );
+        assert_eq!(nul_field(br#"{"text":"\\u0000 is fine"}"#), None);
     }
 }

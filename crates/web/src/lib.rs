@@ -26,7 +26,9 @@ pub fn app(desk: Arc<Desk>) -> Router {
     let (api, openapi) = api::router(desk.settings.attachment_limit);
     let openapi = Arc::new(openapi);
     Router::new()
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(ready))
+        .route("/healthz/ready", get(ready))
+        .route("/healthz/live", get(|| async { "live" }))
         .route("/api/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
         .merge(api)
         .merge(pages::router(AppState { desk: desk.clone() }))
@@ -44,14 +46,89 @@ pub fn app(desk: Arc<Desk>) -> Router {
             HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
         ))
         .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn(api_errors))
         .with_state(AppState { desk })
 }
 
-async fn healthz(State(state): State<AppState>) -> Response {
-    match state.desk.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}")).into_response(),
+/// Every answer under `/api/` speaks the API's error shape, whoever produced it: an
+/// unknown route or method, a path that does not parse, a body the framework refused, a
+/// panic. A query parameter with a NUL character is refused here for every handler.
+async fn api_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
     }
+    let pairs = api::kb::query_pairs(req.uri().query());
+    if let Some(field) = okno_domain::bounds::nul_in(
+        pairs
+            .iter()
+            .flat_map(|(k, v)| [(k.as_str(), k.as_str()), (k.as_str(), v.as_str())]),
+    ) {
+        return error::ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            okno_domain::NUL_MESSAGE,
+        )
+        .field(field.replace('\0', ""))
+        .into_response();
+    }
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+        StatusCode::TOO_MANY_REQUESTS => "throttled",
+        s if s.is_server_error() => "internal",
+        _ => "error",
+    };
+    let message = if status.is_server_error() {
+        "internal error; it has been logged".to_owned()
+    } else if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("request refused")
+            .to_lowercase()
+    } else {
+        text
+    };
+    let mut json = error::ApiError::new(status, code, message).into_response();
+    // Keep what the refusal said besides its body (`Allow` on 405, for one).
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            json.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    json
+}
+
+/// Ready to take work: the database takes a write and the data directory has room.
+/// 503 names every reason it is not.
+async fn ready(State(state): State<AppState>) -> Response {
+    let problems = state.desk.readiness().await;
+    if problems.is_empty() {
+        return (StatusCode::OK, "ok").into_response();
+    }
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    tracing::warn!(problems = %text.join("; "), "not ready");
+    (StatusCode::SERVICE_UNAVAILABLE, text.join("\n")).into_response()
 }
 
 /// Serves stored bytes as a download, never inline: an uploaded HTML or SVG file must not

@@ -555,6 +555,10 @@ async fn timers_and_time_entries(db: TestDb) {
     );
 }
 
+fn plan(minutes: i64) -> PlanMinutes {
+    PlanMinutes::parse(minutes).unwrap()
+}
+
 async fn planning_load_feed_and_figures(db: TestDb) {
     let f = firm(db.store).await;
     let desk = &f.desk;
@@ -565,32 +569,31 @@ async fn planning_load_feed_and_figures(db: TestDb) {
 
     // Monday 1 March 2027, a working day of 8 hours in the default calendar.
     let monday: Timestamp = "2027-03-01T07:00:00Z".parse().unwrap();
-    desk.plan_task(&f.dev, first, Some((monday, 300)))
+    desk.plan_task(&f.dev, first, Some((monday, plan(300))))
         .await
         .unwrap();
     assert_eq!(
-        field(desk.plan_task(&f.dev, second, Some((monday, 200))).await),
+        field(desk.plan_task(&f.dev, second, Some((monday, plan(200)))).await),
         "minutes",
         "500 minutes do not fit an 8-hour day"
     );
-    assert_eq!(
-        field(desk.plan_task(&f.dev, second, Some((monday, 0))).await),
-        "minutes"
-    );
+    for absurd in [0, -1, 1441, i64::MAX] {
+        assert_eq!(PlanMinutes::parse(absurd).unwrap_err().field, "minutes");
+    }
     let sunday: Timestamp = "2027-02-28T07:00:00Z".parse().unwrap();
     assert_eq!(
-        field(desk.plan_task(&f.dev, second, Some((sunday, 60))).await),
+        field(desk.plan_task(&f.dev, second, Some((sunday, plan(60)))).await),
         "planned_at"
     );
     desk.plan_task(
         &f.dev,
         second,
-        Some((monday + SignedDuration::from_hours(6), 180)),
+        Some((monday + SignedDuration::from_hours(6), plan(180))),
     )
     .await
     .unwrap();
     assert!(matches!(
-        desk.plan_task(&f.line2, first, Some((monday, 30))).await,
+        desk.plan_task(&f.line2, first, Some((monday, plan(30)))).await,
         Err(DeskError::Domain(DomainError::Forbidden(_)))
     ));
 

@@ -406,4 +406,19 @@ fn calendar_due_command() {
             .starts_with("--minutes:")
     );
     assert!(due("ru-standard", "2025-04-25T14:30:00Z", "2h").is_err());
+    for (from, minutes) in [
+        ("2025-04-25T14:30:00Z", "9223372036854775807"),
+        ("2025-04-25T14:30:00Z", "5270401"),
+        ("9999-12-30T00:00:00Z", "1"),
+        ("0001-01-01T00:00:00Z", "60"),
+        ("2199-12-31T00:00:00Z", "5000000"),
+    ] {
+        let error = due("ru-standard", from, minutes).unwrap_err().to_string();
+        assert!(error.starts_with("--minutes:"), "{from} {minutes}: {error}");
+    }
+    assert!(
+        due("ru-standard", "2025-04-25T14:30:00Z", "5270400")
+            .unwrap()
+            .starts_with("2")
+    );
 }

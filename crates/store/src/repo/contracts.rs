@@ -537,6 +537,26 @@ impl ContractStore for Backend {
         row.as_ref().map(contract_from).transpose()
     }
 
+    async fn contract_by_external_id(&self, external_id: &str) -> Result<Option<Contract>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "{CONTRACT_SELECT} WHERE k.external_id = $1"
+        )))
+        .bind(external_id)
+        .fetch_optional(self.reader())
+        .await?;
+        row.as_ref().map(contract_from).transpose()
+    }
+
+    async fn client_by_external_id(&self, external_id: &str) -> Result<Option<ClientRecord>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "{CLIENT_RECORD_SELECT} WHERE external_id = $1"
+        )))
+        .bind(external_id)
+        .fetch_optional(self.reader())
+        .await?;
+        row.as_ref().map(client_record_from).transpose()
+    }
+
     async fn contracts(
         &self,
         client: Option<ClientId>,

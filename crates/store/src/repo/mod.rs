@@ -382,6 +382,16 @@ impl Store for Backend {
         Ok(())
     }
 
+    async fn probe_write(&self) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO health_probe (id, writes) VALUES (1, 1) \
+             ON CONFLICT (id) DO UPDATE SET writes = health_probe.writes + 1",
+        )
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
     async fn create_client(
         &self,
         code: &str,

@@ -448,7 +448,7 @@ impl QueueStore for Backend {
         let rows = sqlx::query(
             "SELECT u.id, u.name, u.lines, u.skills, CAST(p.priority AS BIGINT) AS priority, COALESCE(p.comment, '') AS comment, \
                (SELECT COUNT(*) FROM tasks k WHERE k.assignee_id = u.id AND k.state = 'open') AS open_tasks, \
-               (SELECT COALESCE(SUM(k.planned_minutes), 0) FROM tasks k WHERE k.assignee_id = u.id \
+               (SELECT COALESCE(SUM(CASE WHEN k.planned_minutes > 1440 THEN 1440 WHEN k.planned_minutes < 0 THEN 0 ELSE k.planned_minutes END), 0) FROM tasks k WHERE k.assignee_id = u.id \
                   AND k.planned_at IS NOT NULL AND k.planned_at >= $2 AND k.planned_at < $3) AS planned \
              FROM users u LEFT JOIN specialist_priorities p ON p.user_id = u.id AND p.service = $1 \
              WHERE u.active = TRUE AND u.role IN ('specialist', 'manager', 'admin') ORDER BY u.id",

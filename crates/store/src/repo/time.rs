@@ -431,9 +431,10 @@ impl TimeStore for Backend {
     ) -> Result<PersonalCounts> {
         let (from, until, now) = (ms(from), ms(until), ms(now));
         let planned: (i64, i64, i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(planned_minutes), 0), \
+            // Each stored length counts at most a day, so the sums cannot overflow.
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN planned_minutes > 1440 THEN 1440 WHEN planned_minutes < 0 THEN 0 ELSE planned_minutes END), 0), \
                COALESCE(SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END), 0), \
-               COALESCE(SUM(CASE WHEN state = 'done' THEN planned_minutes ELSE 0 END), 0) \
+               COALESCE(SUM(CASE WHEN state <> 'done' OR planned_minutes < 0 THEN 0 WHEN planned_minutes > 1440 THEN 1440 ELSE planned_minutes END), 0) \
              FROM tasks WHERE assignee_id = $1 AND planned_at IS NOT NULL AND planned_at >= $2 AND planned_at < $3",
         )
         .bind(user.0)

@@ -232,6 +232,8 @@ fn all(limit: u32) -> TicketFilter {
 async fn clients_and_users(db: Db) {
     let store = &*db.store;
     store.ping().await.unwrap();
+    store.probe_write().await.unwrap();
+    store.probe_write().await.unwrap();
 
     let alfa = store
         .create_client("ALFA", "Alfa LLC", Some("alfa.demo"))

@@ -9,7 +9,9 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Caller};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use crate::extract::Query;
+use okno_desk::upsert::Given;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use okno_desk::contracts::{ClientInput, ContactInput};
 use okno_desk::import::{ImportKind, read_rows};
@@ -60,19 +62,57 @@ impl From<ClientRecord> for ClientView {
 #[serde(deny_unknown_fields)]
 pub struct ClientRequest {
     pub code: String,
-    pub name: String,
-    pub mail_domain: Option<String>,
-    pub calendar: Option<String>,
-    #[serde(default)]
-    pub vip: bool,
+    /// Required for a new client; left out, an existing client keeps it (as every field
+    /// left out: only the fields sent change, `null` clears).
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::present")]
+    #[schema(value_type = Option<String>)]
+    pub mail_domain: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::extract::present")]
+    #[schema(value_type = Option<String>)]
+    pub calendar: Option<Option<String>>,
+    pub vip: Option<bool>,
     /// IANA name, e.g. `Asia/Novosibirsk`.
-    pub time_zone: Option<String>,
-    #[serde(default)]
-    pub notes: String,
-    #[serde(default)]
-    pub access_notes: String,
+    #[serde(default, deserialize_with = "crate::extract::present")]
+    #[schema(value_type = Option<String>)]
+    pub time_zone: Option<Option<String>>,
+    pub notes: Option<String>,
+    pub access_notes: Option<String>,
     /// The accounting system's key: a client with it is updated, not duplicated.
     pub external_id: Option<String>,
+}
+
+impl ClientRequest {
+    /// The desk's input and the fields the body named.
+    fn split(self) -> (ClientInput, Given) {
+        let given = Given::of(
+            [
+                ("name", self.name.is_some()),
+                ("mail_domain", self.mail_domain.is_some()),
+                ("calendar", self.calendar.is_some()),
+                ("vip", self.vip.is_some()),
+                ("time_zone", self.time_zone.is_some()),
+                ("notes", self.notes.is_some()),
+                ("access_notes", self.access_notes.is_some()),
+                ("external_id", self.external_id.is_some()),
+            ]
+            .into_iter()
+            .filter(|(_, sent)| *sent)
+            .map(|(name, _)| name),
+        );
+        let input = ClientInput {
+            code: self.code,
+            name: self.name.unwrap_or_default(),
+            mail_domain: self.mail_domain.flatten(),
+            calendar: self.calendar.flatten(),
+            vip: self.vip.unwrap_or_default(),
+            time_zone: self.time_zone.flatten(),
+            notes: self.notes.unwrap_or_default(),
+            access_notes: self.access_notes.unwrap_or_default(),
+            external_id: self.external_id,
+        };
+        (input, given)
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -129,18 +169,8 @@ pub async fn upsert_client(
     Caller(user): Caller,
     ApiJson(r): ApiJson<ClientRequest>,
 ) -> Result<(StatusCode, Json<ClientView>), ApiError> {
-    let input = ClientInput {
-        code: r.code,
-        name: r.name,
-        mail_domain: r.mail_domain,
-        calendar: r.calendar,
-        vip: r.vip,
-        time_zone: r.time_zone,
-        notes: r.notes,
-        access_notes: r.access_notes,
-        external_id: r.external_id,
-    };
-    let (client, created) = state.desk.save_client(&user, input).await?;
+    let (input, given) = r.split();
+    let (client, created) = state.desk.save_client_given(&user, input, &given).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -7,7 +7,9 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Caller};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::extract::Query;
+use okno_desk::upsert::Given;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use okno_desk::billing::{
@@ -94,47 +96,65 @@ impl From<Contract> for ContractView {
 #[serde(deny_unknown_fields)]
 pub struct ContractRequest {
     pub number: String,
-    /// The client's code.
-    pub client: String,
-    pub starts_on: String,
-    pub ends_on: String,
-    pub support_level: Option<String>,
-    #[serde(default)]
-    pub services: Vec<String>,
+    /// The client's code. Every field but `number` may be left out of an update: it then
+    /// keeps its stored value (`null` clears a nullable one).
+    pub client: Option<String>,
+    pub starts_on: Option<String>,
+    pub ends_on: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::present")]
+    #[schema(value_type = Option<String>)]
+    pub support_level: Option<Option<String>>,
+    pub services: Option<Vec<String>>,
     /// Roubles per month (not negative).
-    #[serde(default)]
-    pub tariff: f64,
-    #[serde(default)]
-    pub hourly_rate: f64,
-    #[serde(default)]
-    pub after_hours_rate: f64,
+    pub tariff: Option<f64>,
+    pub hourly_rate: Option<f64>,
+    pub after_hours_rate: Option<f64>,
     /// Billed time is rounded up to this many minutes (e.g. 15).
-    #[serde(default)]
-    pub rounding_minutes: i64,
-    #[serde(default)]
-    pub billable_services: Vec<String>,
-    #[serde(default)]
-    pub limits: Vec<LimitView>,
+    pub rounding_minutes: Option<i64>,
+    pub billable_services: Option<Vec<String>>,
+    pub limits: Option<Vec<LimitView>>,
     pub limit_reaction: Option<String>,
     pub external_id: Option<String>,
 }
 
-impl From<ContractRequest> for ContractInput {
-    fn from(r: ContractRequest) -> Self {
-        ContractInput {
-            number: r.number,
-            client: r.client,
-            starts_on: r.starts_on,
-            ends_on: r.ends_on,
-            support_level: r.support_level,
-            services: r.services,
-            tariff: r.tariff,
-            hourly_rate: r.hourly_rate,
-            after_hours_rate: r.after_hours_rate,
-            rounding_minutes: r.rounding_minutes,
-            billable_services: r.billable_services,
-            limits: r
+impl ContractRequest {
+    /// The desk's input and the fields the body named.
+    pub fn split(self) -> (ContractInput, Given) {
+        let given = Given::of(
+            [
+                ("client", self.client.is_some()),
+                ("starts_on", self.starts_on.is_some()),
+                ("ends_on", self.ends_on.is_some()),
+                ("support_level", self.support_level.is_some()),
+                ("services", self.services.is_some()),
+                ("tariff", self.tariff.is_some()),
+                ("hourly_rate", self.hourly_rate.is_some()),
+                ("after_hours_rate", self.after_hours_rate.is_some()),
+                ("rounding_minutes", self.rounding_minutes.is_some()),
+                ("billable_services", self.billable_services.is_some()),
+                ("limits", self.limits.is_some()),
+                ("limit_reaction", self.limit_reaction.is_some()),
+                ("external_id", self.external_id.is_some()),
+            ]
+            .into_iter()
+            .filter(|(_, sent)| *sent)
+            .map(|(name, _)| name),
+        );
+        let input = ContractInput {
+            number: self.number,
+            client: self.client.unwrap_or_default(),
+            starts_on: self.starts_on.unwrap_or_default(),
+            ends_on: self.ends_on.unwrap_or_default(),
+            support_level: self.support_level.flatten(),
+            services: self.services.unwrap_or_default(),
+            tariff: self.tariff.unwrap_or_default(),
+            hourly_rate: self.hourly_rate.unwrap_or_default(),
+            after_hours_rate: self.after_hours_rate.unwrap_or_default(),
+            rounding_minutes: self.rounding_minutes.unwrap_or_default(),
+            billable_services: self.billable_services.unwrap_or_default(),
+            limits: self
                 .limits
+                .unwrap_or_default()
                 .into_iter()
                 .map(|l| LimitInput {
                     value: l.value,
@@ -142,9 +162,10 @@ impl From<ContractRequest> for ContractInput {
                     per: l.per,
                 })
                 .collect(),
-            limit_reaction: r.limit_reaction,
-            external_id: r.external_id,
-        }
+            limit_reaction: self.limit_reaction,
+            external_id: self.external_id,
+        };
+        (input, given)
     }
 }
 
@@ -210,7 +231,11 @@ pub async fn upsert_contract(
     Caller(user): Caller,
     ApiJson(r): ApiJson<ContractRequest>,
 ) -> Result<(StatusCode, Json<ContractView>), ApiError> {
-    let (contract, created) = state.desk.save_contract(&user, None, r.into()).await?;
+    let (input, given) = r.split();
+    let (contract, created) = state
+        .desk
+        .save_contract_given(&user, None, input, &given)
+        .await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -241,9 +266,10 @@ pub async fn update_contract(
     Path(id): Path<String>,
     ApiJson(r): ApiJson<ContractRequest>,
 ) -> Result<Json<ContractView>, ApiError> {
+    let (input, given) = r.split();
     let (contract, _) = state
         .desk
-        .save_contract(&user, Some(contract_id(&id)?), r.into())
+        .save_contract_given(&user, Some(contract_id(&id)?), input, &given)
         .await?;
     Ok(Json(contract.into()))
 }
@@ -357,6 +383,7 @@ pub struct InvoiceQuery {
     status: Option<String>,
     /// `json` (default), `csv` or `xlsx`.
     format: Option<String>,
+    /// Rows to answer: 1–200 as JSON (default 50), 1–10000 as a file (default 10000).
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -377,10 +404,14 @@ pub async fn list_invoices(
         None => None,
     };
     let format = q.format.as_deref().unwrap_or("json");
-    let limit = match format {
-        "json" => q.limit.unwrap_or(50).clamp(1, 200),
-        _ => q.limit.unwrap_or(10_000).clamp(1, 10_000),
+    let (default, most) = match format {
+        "json" => (50, 200),
+        _ => (10_000, 10_000),
     };
+    let limit = q.limit.unwrap_or(default);
+    if !(1..=most).contains(&limit) {
+        return Err(invalid("limit", &format!("1 to {most}")));
+    }
     let invoices = state
         .desk
         .invoices(

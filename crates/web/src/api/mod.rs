@@ -13,7 +13,8 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Caller};
 use axum::Json;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use crate::extract::Query;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use okno_desk::tickets::TicketInput;
@@ -609,7 +610,13 @@ pub(crate) async fn read_upload(mut form: Multipart, texts: &[&str]) -> Result<U
         };
         match field.name().map(str::to_owned) {
             Some(name) if name == "file" => {
+                if file.is_some() {
+                    return Err(bad("file", "the form has more than one `file` part".into()));
+                }
                 let file_name = field.file_name().unwrap_or("file").to_owned();
+                if file_name.contains('\0') {
+                    return Err(bad("file", okno_domain::NUL_MESSAGE.into()));
+                }
                 let content_type = field
                     .content_type()
                     .unwrap_or("application/octet-stream")
@@ -621,6 +628,9 @@ pub(crate) async fn read_upload(mut form: Multipart, texts: &[&str]) -> Result<U
             }
             Some(name) if texts.contains(&name.as_str()) => {
                 let text = field.text().await.map_err(|e| bad(&name, e.body_text()))?;
+                if text.contains('\0') {
+                    return Err(bad(&name, okno_domain::NUL_MESSAGE.into()));
+                }
                 found.push((name, text));
             }
             other => {

@@ -8,7 +8,8 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Caller};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::extract::Query;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -255,7 +256,8 @@ impl From<Workday> for WorkdayView {
 pub struct PlanTask {
     /// RFC 3339 planned start.
     pub planned_at: String,
-    /// Planned duration in minutes; the day's plans must fit its working hours.
+    /// Planned duration in minutes, 1 to 1440; the day's plans must fit its working hours.
+    #[schema(minimum = 1, maximum = 1440)]
     pub minutes: i64,
 }
 
@@ -651,9 +653,10 @@ pub(super) async fn plan(
     ApiJson(req): ApiJson<PlanTask>,
 ) -> Result<StatusCode, ApiError> {
     let at = instant(&req.planned_at, "planned_at")?;
+    let minutes = PlanMinutes::parse(req.minutes).map_err(okno_desk::DeskError::from)?;
     state
         .desk
-        .plan_task(&user, task_id(&id)?, Some((at, req.minutes)))
+        .plan_task(&user, task_id(&id)?, Some((at, minutes)))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -138,12 +138,14 @@ pub fn encode_next(path: &str) -> String {
         .collect()
 }
 
-/// Where to go after login: a path on this site only (no `//host`, no scheme).
+/// Where to go after login: a path on this site only. Browsers drop tabs and newlines
+/// from a URL and read `\\` as `/`, so `/\t/evil.example` would leave the site: only
+/// printable ASCII without a backslash is kept, starting with one `/` and no second one.
 pub fn safe_next(next: &str) -> &str {
     let local = next.starts_with('/')
         && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.contains(['\\', '\r', '\n']);
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+        && !next.get(1..).is_some_and(|rest| rest.starts_with("%2F") || rest.starts_with("%2f") || rest.starts_with("%5C") || rest.starts_with("%5c"));
     if local { next } else { "/" }
 }
 
@@ -210,7 +212,7 @@ fn query_lang(query: Option<&str>) -> Option<Lang> {
 
 /// Wraps every page: resolves the visit, refuses cross-site posts, renders error pages and
 /// remembers a `?lang=` choice in a cookie.
-pub async fn page_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn page_layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let chosen_lang = query_lang(req.uri().query());
     let mut visit = Visit {
         lang: Lang::negotiate(chosen_lang, req.headers()),
@@ -227,9 +229,13 @@ pub async fn page_layer(State(state): State<AppState>, mut req: Request, next: N
         None => Ok(None),
     };
     let safe = matches!(*req.method(), Method::GET | Method::HEAD);
+    let outcome = match outcome {
+        Ok(session) => refuse_nul(req).await.map(|req| (session, req)),
+        Err(error) => Err(error),
+    };
     let mut response = match outcome {
-        Ok(_) if !safe && !same_origin(req.headers()) => PageError::CSRF.into_response(),
-        Ok(session) => {
+        Ok((_, req)) if !safe && !same_origin(req.headers()) => PageError::CSRF.into_response(),
+        Ok((session, mut req)) => {
             visit.session = session;
             req.extensions_mut().insert(visit.clone());
             next.run(req).await
@@ -251,6 +257,36 @@ pub async fn page_layer(State(state): State<AppState>, mut req: Request, next: N
         }
     }
     response
+}
+
+/// Refuses a query or a form (URL-encoded) with a NUL character in any field: no text a
+/// person types has one, and PostgreSQL cannot store it. The form's bytes are read here
+/// (page forms are small: at most 1 MiB) and handed on unchanged.
+async fn refuse_nul(req: Request) -> Result<Request, PageError> {
+    let has_nul = |pairs: Vec<(String, String)>| {
+        pairs
+            .iter()
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    };
+    if has_nul(crate::api::kb::query_pairs(req.uri().query())) {
+        return Err(PageError::INVALID);
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 1024 * 1024)
+        .await
+        .map_err(|_| PageError::TOO_LARGE)?;
+    if has_nul(crate::api::kb::query_pairs(std::str::from_utf8(&bytes).ok())) {
+        return Err(PageError::INVALID);
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }
 
 /// Something that ends the page with an error page; [`page_layer`] renders it.
@@ -361,6 +397,35 @@ mod tests {
             (header::ORIGIN, "null")
         ])));
         assert!(!same_origin(&headers(&[host])));
+    }
+
+    #[test]
+    fn only_paths_on_this_site_survive_as_next() {
+        for good in ["/", "/tickets/12", "/kb?q=%D0%B0&page=2", "/a/b#c", "/a//b"] {
+            assert_eq!(safe_next(good), good);
+        }
+        for evil in [
+            "//evil.example/",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example/",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "/%5Cevil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "evil.example",
+            "",
+            "/\u{0}/x",
+            "/\u{7f}/evil",
+            "/тикеты",
+            "/\u{2215}\u{2215}evil.example",
+        ] {
+            assert_eq!(safe_next(evil), "/", "{evil:?}");
+        }
     }
 
     #[test]

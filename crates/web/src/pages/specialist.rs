@@ -288,7 +288,13 @@ async fn plan_task(
             let plan = refused("planned_at", page.ctx.t("plan-bad-date"));
             return task_again(desk, &page, id, plan).await;
         };
-        let Ok(minutes) = form.minutes.trim().parse::<i64>() else {
+        let Some(minutes) = form
+            .minutes
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(|m| PlanMinutes::parse(m).ok())
+        else {
             let plan = refused("minutes", page.ctx.t("plan-bad-minutes"));
             return task_again(desk, &page, id, plan).await;
         };

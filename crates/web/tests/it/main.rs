@@ -3,6 +3,7 @@
 mod api;
 mod common;
 mod contracts;
+mod hardening;
 mod kb;
 mod kb_files;
 mod mail;

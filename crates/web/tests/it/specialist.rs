@@ -229,6 +229,18 @@ async fn specialist_day_over_http(db: TestDb) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     assert_eq!(error["field"], "minutes");
+    for minutes in [json!(9223372036854775807i64), json!(-1), json!(0), json!(1441), json!(1e300)] {
+        let (status, error) = app
+            .call(
+                Method::PUT,
+                &dev,
+                &format!("/api/v1/tasks/{task}/plan"),
+                Some(json!({"planned_at": "2027-03-01T07:00:00Z", "minutes": minutes})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{minutes}: {error}");
+        assert_eq!(error["field"], "minutes", "{minutes}: {error}");
+    }
     let soon = (now + SignedDuration::from_hours(48)).to_string();
     let (status, _) = app
         .call(
@@ -274,6 +286,30 @@ async fn specialist_day_over_http(db: TestDb) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
+    // A length stored before plans were bounded (an old SQLite row, or written around
+    // the API) neither breaks the figures nor the feed: each counts at most a day.
+    let stored_task = TaskId(task.parse().unwrap());
+    // PostgreSQL's column holds 32 bits; SQLite took any 64-bit number.
+    let huge = i64::from(i32::MAX);
+    app.desk
+        .store
+        .plan_task(stored_task, Some((now, huge)))
+        .await
+        .unwrap();
+    let response = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("DTEND:"));
+    let (status, figures) = app
+        .call(Method::GET, &dev, "/api/v1/me/figures", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{figures}");
+    assert!(figures["today"]["planned_minutes"].as_i64().unwrap() <= 1440, "{figures}");
+    app.desk.store.plan_task(stored_task, None).await.unwrap();
     let (status, figures) = app
         .call(Method::GET, &dev, "/api/v1/me/figures", None)
         .await;
