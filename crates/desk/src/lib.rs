@@ -27,6 +27,7 @@ pub mod import;
 pub mod kb;
 pub mod mail;
 pub mod planning;
+pub mod workplace;
 pub mod production_calendar;
 pub mod queue;
 mod route;

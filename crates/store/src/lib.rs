@@ -19,6 +19,7 @@ mod jobs;
 pub mod kb;
 mod mail;
 pub mod postgres;
+mod workplace;
 mod queue;
 mod readers;
 mod routes;
@@ -50,6 +51,7 @@ pub use dashboard::*;
 pub use jobs::*;
 pub use kb::KbStore;
 pub use mail::*;
+pub use workplace::{BRIEFS_MAX, TicketBrief, WorkplaceStore};
 pub use queue::*;
 pub use routes::*;
 pub use time::*;
@@ -153,6 +155,7 @@ pub trait Store:
     + KbStore
     + DashboardStore
     + AdminStore
+    + WorkplaceStore
     + Send
     + Sync
     + 'static

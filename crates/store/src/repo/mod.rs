@@ -13,6 +13,7 @@ mod dashboard;
 mod jobs;
 mod kb;
 mod mail;
+mod workplace;
 mod queue;
 mod routes;
 mod time;

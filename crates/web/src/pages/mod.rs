@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod kb;
 pub mod messages;
 pub mod portal;
+pub mod profile;
 pub mod specialist;
 pub mod templates;
 pub mod workplaces;
@@ -24,7 +25,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use guard::{Page, PageError, Visit, page_layer};
+use guard::{Page, PageError, Visit, flash_redirect, page_layer};
 use i18n::Lang;
 use okno_desk::tickets::TicketInput;
 use okno_desk::{Desk, DeskError};
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tasks/{id}/transfer", post(workplaces::transfer))
         .route("/manager", get(workplaces::manager_page))
         .route("/announcements", post(workplaces::announce))
+        .route("/profile", get(profile::profile_page).post(profile::save_profile))
         .merge(kb::routes())
         // The manager's figure lists and the admin pages (issue 8, ui-admin).
         .route("/manager/tickets", get(figures::tickets_page))
@@ -430,12 +432,14 @@ async fn post_comment(
         .comment(&page.user, id, &form.body, internal)
         .await
     {
-        Ok(comment) => Ok(Redirect::to(&format!(
-            "/tickets/{}#comment-{}",
-            TicketNumber(id.0),
-            comment.id
-        ))
-        .into_response()),
+        Ok(comment) => Ok(flash_redirect(
+            &format!("/tickets/{}#comment-{}", TicketNumber(id.0), comment.id),
+            if internal {
+                "flash-note-added"
+            } else {
+                "flash-reply-sent"
+            },
+        )),
         Err(DeskError::Domain(DomainError::Invalid(error))) => {
             let forms = TicketForms {
                 comment_error: Some(field_message(&page.ctx, &error)),
@@ -457,7 +461,10 @@ async fn submit_draft(
 ) -> Result<Response, PageError> {
     page.check_csrf(&form.csrf)?;
     let ticket = state.desk.submit_draft(&page.user, ticket_id(&id)?).await?;
-    Ok(Redirect::to(&format!("/tickets/{}", ticket.number())).into_response())
+    Ok(flash_redirect(
+        &format!("/tickets/{}", ticket.number()),
+        "flash-ticket-sent",
+    ))
 }
 
 /// Multipart: `csrf` and `file`.
@@ -496,7 +503,10 @@ async fn upload(
     };
     match outcome {
         Ok(_) => {
-            Ok(Redirect::to(&format!("/tickets/{}#files", TicketNumber(id.0))).into_response())
+            Ok(flash_redirect(
+                &format!("/tickets/{}#files", TicketNumber(id.0)),
+                "flash-file-uploaded",
+            ))
         }
         Err(DeskError::Domain(DomainError::Invalid(_))) => {
             let forms = TicketForms {
@@ -714,7 +724,10 @@ async fn create_ticket(
                     .attach(&page.user, ticket.id, None, name, content_type, bytes)
                     .await?;
             }
-            return Ok(Redirect::to(&format!("/tickets/{}", ticket.number())).into_response());
+            return Ok(flash_redirect(
+                &format!("/tickets/{}", ticket.number()),
+                "flash-ticket-created",
+            ));
         }
         Err(DeskError::Domain(DomainError::Invalid(error))) => error,
         Err(DeskError::Domain(DomainError::NotFound("client"))) => {
