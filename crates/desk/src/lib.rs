@@ -27,7 +27,6 @@ pub mod import;
 pub mod kb;
 pub mod mail;
 pub mod planning;
-pub mod workplace;
 pub mod production_calendar;
 pub mod queue;
 mod route;
@@ -36,6 +35,7 @@ pub mod tasks;
 pub mod tickets;
 pub mod timesheet;
 pub mod workflows;
+pub mod workplace;
 
 pub use files::FileStore;
 

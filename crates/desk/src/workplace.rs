@@ -5,7 +5,7 @@
 
 use crate::{Desk, Result};
 use jiff::tz::TimeZone;
-use okno_domain::{DomainError, FieldError, Role, TicketId, User};
+use okno_domain::{DomainError, FieldError, Role, Task, TicketId, User};
 use okno_store::TicketBrief;
 use std::collections::HashMap;
 
@@ -62,7 +62,10 @@ impl Preferences<'_> {
         if name.len() > ZONE_MAX || TimeZone::get(name).is_err() {
             return Err(FieldError::new("time_zone", "not an IANA time zone").into());
         }
-        self.desk.store.set_user_time_zone(user.id, Some(name)).await?;
+        self.desk
+            .store
+            .set_user_time_zone(user.id, Some(name))
+            .await?;
         Ok(())
     }
 }
@@ -83,5 +86,37 @@ impl Desk {
         ids.dedup();
         let briefs = self.store.ticket_briefs(&ids).await?;
         Ok(briefs.into_iter().map(|b| (b.id, b)).collect())
+    }
+}
+
+impl Desk {
+    /// The ticket's tasks with their titles from the workflow in the reader's language
+    /// (`user.locale`); the stored title is the desk's language at the time they were made.
+    pub async fn tasks_in_language(
+        &self,
+        user: &User,
+        ticket: TicketId,
+        tasks: Vec<Task>,
+    ) -> Result<Vec<Task>> {
+        if tasks.is_empty() {
+            return Ok(tasks);
+        }
+        let route = self
+            .store
+            .routed_ticket(ticket)
+            .await?
+            .map(|routed| routed.route)
+            .unwrap_or_default();
+        let catalog = self.catalog();
+        Ok(tasks
+            .into_iter()
+            .map(|task| {
+                let card = crate::tasks::card(&catalog, task, &route, &user.locale);
+                Task {
+                    title: card.title,
+                    ..card.task
+                }
+            })
+            .collect())
     }
 }

@@ -19,13 +19,13 @@ mod jobs;
 pub mod kb;
 mod mail;
 pub mod postgres;
-mod workplace;
 mod queue;
 mod readers;
 mod routes;
 mod sql;
 pub mod sqlite;
 mod time;
+mod workplace;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -51,10 +51,10 @@ pub use dashboard::*;
 pub use jobs::*;
 pub use kb::KbStore;
 pub use mail::*;
-pub use workplace::{BRIEFS_MAX, TicketBrief, WorkplaceStore};
 pub use queue::*;
 pub use routes::*;
 pub use time::*;
+pub use workplace::{BRIEFS_MAX, TicketBrief, WorkplaceStore};
 
 /// Opens the store a `--database` URL names: `postgres://…`, or else an SQLite file path
 /// (`sqlite://path` or a bare path). Applies pending migrations.

@@ -13,10 +13,10 @@ mod dashboard;
 mod jobs;
 mod kb;
 mod mail;
-mod workplace;
 mod queue;
 mod routes;
 mod time;
+mod workplace;
 
 type DbRow = <Db as sqlx::Database>::Row;
 

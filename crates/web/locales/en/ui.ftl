@@ -98,3 +98,13 @@ profile-zone-default = Times now show in { $value } (the default: the client's c
 profile-zone-chosen = Times show in your chosen zone { $value }. Leave the field empty to return to the default.
 profile-now = Now:
 profile-save = Save
+
+nav-search = Search
+search-title = Search tickets
+search-label = Words from the subject, description or conversation
+search-submit = Search
+search-nothing = Nothing found.
+search-found = { $count ->
+    [one] Found { $count } ticket
+   *[other] Found { $count } tickets
+}

@@ -98,3 +98,14 @@ profile-zone-default = Сейчас время показывается в по�
 profile-zone-chosen = Время показывается в выбранном поясе { $value }. Оставьте поле пустым, чтобы вернуться к умолчанию.
 profile-now = Сейчас:
 profile-save = Сохранить
+
+nav-search = Поиск
+search-title = Поиск обращений
+search-label = Слова из темы, описания или переписки
+search-submit = Найти
+search-nothing = Ничего не найдено.
+search-found = { $count ->
+    [one] Найдено { $count } обращение
+    [few] Найдено { $count } обращения
+   *[many] Найдено { $count } обращений
+}

@@ -459,7 +459,10 @@ mod tests {
     #[test]
     fn only_our_flash_keys_are_shown() {
         let with = |v: &str| headers(&[(header::COOKIE, &format!("flash={v}"))]);
-        assert_eq!(flash_key(&with("flash-task-taken")).as_deref(), Some("flash-task-taken"));
+        assert_eq!(
+            flash_key(&with("flash-task-taken")).as_deref(),
+            Some("flash-task-taken")
+        );
         assert_eq!(flash_key(&with("nav-logout")), None);
         assert_eq!(flash_key(&with("flash-no-such-message")), None);
         assert_eq!(flash_key(&HeaderMap::new()), None);

@@ -60,7 +60,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tasks/{id}/transfer", post(workplaces::transfer))
         .route("/manager", get(workplaces::manager_page))
         .route("/announcements", post(workplaces::announce))
-        .route("/profile", get(profile::profile_page).post(profile::save_profile))
+        .route(
+            "/profile",
+            get(profile::profile_page).post(profile::save_profile),
+        )
+        .route("/search", get(profile::search_page))
         .merge(kb::routes())
         // The manager's figure lists and the admin pages (issue 8, ui-admin).
         .route("/manager/tickets", get(figures::tickets_page))
@@ -333,7 +337,8 @@ async fn load_ticket(
 ) -> Result<TicketData, PageError> {
     let ticket = desk.ticket(user, id).await?;
     let tasks = if user.role.is_staff() {
-        desk.ticket_tasks(user, ticket.id).await?
+        let tasks = desk.ticket_tasks(user, ticket.id).await?;
+        desk.tasks_in_language(user, ticket.id, tasks).await?
     } else {
         Vec::new()
     };
@@ -502,12 +507,10 @@ async fn upload(
         _ => Err(FieldError::new("file", "must not be empty").into()),
     };
     match outcome {
-        Ok(_) => {
-            Ok(flash_redirect(
-                &format!("/tickets/{}#files", TicketNumber(id.0)),
-                "flash-file-uploaded",
-            ))
-        }
+        Ok(_) => Ok(flash_redirect(
+            &format!("/tickets/{}#files", TicketNumber(id.0)),
+            "flash-file-uploaded",
+        )),
         Err(DeskError::Domain(DomainError::Invalid(_))) => {
             let forms = TicketForms {
                 upload_error: Some(page.ctx.t("upload-choose-file")),

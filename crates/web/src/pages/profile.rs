@@ -1,4 +1,5 @@
-//! The person's own page (issue 19): the time zone every time on their pages shows in.
+//! The person's own page (issue 19): the time zone every time on their pages shows in; and
+//! the ticket search page.
 
 use super::guard::{Page, PageError, flash_redirect};
 use super::messages::desk_message;
@@ -105,4 +106,64 @@ pub async fn save_profile(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Tickets found per search page.
+const SEARCH_LIMIT: usize = 50;
+
+pub struct SearchHit {
+    pub href: String,
+    pub number: String,
+    /// Escaped by the index, with `<b>` around the matched words.
+    pub subject_html: String,
+    pub snippet_html: String,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+pub struct SearchTemplate {
+    pub ctx: Ctx,
+    pub q: String,
+    pub hits: Vec<SearchHit>,
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// Ticket search (subject, description, comments; internal ones for staff), within what the
+/// viewer may see.
+pub async fn search_page(
+    State(state): State<AppState>,
+    page: Page,
+    axum::extract::Query(query): axum::extract::Query<SearchQuery>,
+) -> Result<Response, PageError> {
+    let q: String = query.q.trim().chars().take(256).collect();
+    let hits = if q.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .desk
+            .search_tickets(&page.user, &q, SEARCH_LIMIT)
+            .await?
+            .into_iter()
+            .map(|h| {
+                let number = okno_domain::TicketNumber(h.id).to_string();
+                SearchHit {
+                    href: format!("/tickets/{number}"),
+                    number,
+                    subject_html: h.subject_html,
+                    snippet_html: h.snippet_html,
+                }
+            })
+            .collect()
+    };
+    let view = SearchTemplate {
+        ctx: page.ctx,
+        q,
+        hits,
+    };
+    Ok(render(StatusCode::OK, &view))
 }

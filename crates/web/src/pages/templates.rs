@@ -43,7 +43,11 @@ impl Ctx {
 
     pub fn when(&self, at: Option<Timestamp>) -> String {
         match at {
-            Some(at) => format!("{}{}", self.lang.instant(at, &self.zone), self.zone_mark(at)),
+            Some(at) => format!(
+                "{}{}",
+                self.lang.instant(at, &self.zone),
+                self.zone_mark(at)
+            ),
             None => "—".to_owned(),
         }
     }
@@ -413,12 +417,7 @@ impl TicketTemplate {
             .iter()
             .map(|task| TaskRow {
                 href: format!("/tasks/{}", task.id.0),
-                // The stored title is in the desk's language; the kind's name is in the
-                // viewer's.
-                title: ctx
-                    .lang
-                    .try_t(&format!("task-kind-{}", task.kind))
-                    .unwrap_or_else(|| task.title.clone()),
+                title: task.title.clone(),
                 line: task
                     .line
                     .map(|l| ctx.with("task-line", &l.get().to_string()))
@@ -500,11 +499,17 @@ pub(super) fn history_text(ctx: &Ctx, h: &HistoryEvent) -> String {
         "comment" if h.public => ctx.t("history-comment"),
         "comment" => ctx.t("history-internal-comment"),
         "attachment" => ctx.with("history-attachment", &after),
-        "task_created" => ctx.with("history-task-created", &code_label(ctx, "task-kind", &after)),
+        "task_created" => ctx.with(
+            "history-task-created",
+            &code_label(ctx, "task-kind", &after),
+        ),
         "task_completed" => {
             // Stored as `task id: outcome`.
             let outcome = after.split_once(": ").map_or(after.as_str(), |(_, o)| o);
-            ctx.with("history-task-completed", &code_label(ctx, "outcome", outcome))
+            ctx.with(
+                "history-task-completed",
+                &code_label(ctx, "outcome", outcome),
+            )
         }
         "classification" => ctx.with(
             "history-classification",

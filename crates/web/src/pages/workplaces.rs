@@ -311,7 +311,9 @@ pub(super) async fn task_view_with(
             })
             .collect(),
         // Every line, the vendor's (4) too; not the one the task already waits in.
-        lines: (1..=4).filter(|l| Some(*l) != t.line.map(|l| l.get())).collect(),
+        lines: (1..=4)
+            .filter(|l| Some(*l) != t.line.map(|l| l.get()))
+            .collect(),
         error,
         typed_summary,
         timer,
@@ -340,7 +342,10 @@ pub async fn take(
     page.check_csrf(&form.csrf)?;
     let id = task_id(&id)?;
     state.desk.take_task(&page.user, id).await?;
-    Ok(flash_redirect(&format!("/tasks/{}", id.0), "flash-task-taken"))
+    Ok(flash_redirect(
+        &format!("/tasks/{}", id.0),
+        "flash-task-taken",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -826,12 +831,10 @@ pub async fn rate(
         .rate_ticket(&page.user, id, score, &form.comment)
         .await
     {
-        Ok(_) | Err(DeskError::Domain(DomainError::Invalid(_))) => {
-            Ok(flash_redirect(
-                &format!("/tickets/{}#rating", TicketNumber(id.0)),
-                "flash-rated",
-            ))
-        }
+        Ok(_) | Err(DeskError::Domain(DomainError::Invalid(_))) => Ok(flash_redirect(
+            &format!("/tickets/{}#rating", TicketNumber(id.0)),
+            "flash-rated",
+        )),
         Err(e) => Err(e.into()),
     }
 }
