@@ -39,6 +39,7 @@ pub mod tickets;
 pub mod upsert;
 pub mod timesheet;
 pub mod workflows;
+pub mod workplace;
 
 pub use files::FileStore;
 

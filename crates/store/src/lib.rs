@@ -25,6 +25,7 @@ mod routes;
 mod sql;
 pub mod sqlite;
 mod time;
+mod workplace;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -53,6 +54,7 @@ pub use mail::*;
 pub use queue::*;
 pub use routes::*;
 pub use time::*;
+pub use workplace::{BRIEFS_MAX, TicketBrief, WorkplaceStore};
 
 /// Opens the store a `--database` URL names: `postgres://…`, or else an SQLite file path
 /// (`sqlite://path` or a bare path). Applies pending migrations.
@@ -153,6 +155,7 @@ pub trait Store:
     + KbStore
     + DashboardStore
     + AdminStore
+    + WorkplaceStore
     + Send
     + Sync
     + 'static

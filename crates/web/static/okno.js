@@ -4,6 +4,15 @@
 (function () {
   'use strict';
 
+  // The browser's time zone, sent once in a cookie: pages show times in it unless the
+  // person chose a zone in their profile (or is a client with a calendar of its own).
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && document.cookie.indexOf('tz=') === -1) {
+      document.cookie = 'tz=' + zone + '; Path=/; Max-Age=31536000; SameSite=Lax';
+    }
+  } catch (e) { /* no Intl: the firm's zone stays */ }
+
   // The running timer: the server renders the start; the clock ticks here.
   function tick() {
     document.querySelectorAll('.timer-clock[data-started]').forEach(function (clock) {

@@ -16,6 +16,7 @@ mod mail;
 mod queue;
 mod routes;
 mod time;
+mod workplace;
 
 type DbRow = <Db as sqlx::Database>::Row;
 

@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(article_versions))
         .routes(routes!(article_tickets))
         .routes(routes!(search))
+        .routes(routes!(articles_search))
         .routes(routes!(suggest))
         .routes(routes!(solved))
         .routes(routes!(search_tickets))
@@ -419,6 +420,18 @@ async fn search(
         )
         .await?;
     Ok(Json(hits.into_iter().map(Into::into).collect()))
+}
+
+/// The documented knowledge-base search (`CONTRACT.md`): the same answer as
+/// `/kb/search`, filtered by the caller's audience (anonymous callers see public articles).
+#[utoipa::path(get, path = "/articles", tag = "kb", params(SearchParams), security((), ("bearer" = [])),
+    responses((status = 200, body = Vec<ArticleHitOut>)))]
+async fn articles_search(
+    state: State<AppState>,
+    caller: MaybeCaller,
+    raw: RawQuery,
+) -> Result<Json<Vec<ArticleHitOut>>, ApiError> {
+    search(state, caller, raw).await
 }
 
 #[utoipa::path(get, path = "/kb/suggest", tag = "kb", params(SearchParams),

@@ -126,7 +126,15 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         prefixed.paths.insert(format!("/api/v1{path}"), item);
     }
     openapi.paths = prefixed;
-    (axum::Router::new().nest("/api/v1", router), openapi)
+    let router = axum::Router::new()
+        .nest("/api/v1", router)
+        // Every other `/api/…` address answers in the API's JSON error shape.
+        .route("/api/{*rest}", axum::routing::any(unknown_route));
+    (router, openapi)
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::not_found("route")
 }
 
 /// `123` or `OK-000123`; anything else cannot name a ticket.

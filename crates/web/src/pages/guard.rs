@@ -6,7 +6,7 @@
 //! logged-in viewer; otherwise a redirect to `/login`) or a [`Visit`] (anyone), and check
 //! the form's `csrf` field against the session with [`Page::check_csrf`].
 
-use super::i18n::{LANG_COOKIE, Lang, viewer_zone};
+use super::i18n::{LANG_COOKIE, Lang, cookie_zone, firm_zone};
 use super::templates::{Ctx, ErrorTemplate, render};
 use crate::AppState;
 use crate::extract::SESSION_COOKIE;
@@ -27,7 +27,11 @@ pub struct Visit {
     pub lang: Lang,
     pub zone: TimeZone,
     pub path: String,
+    /// The query string without `lang=`.
+    pub query: String,
     pub session: Option<SessionData>,
+    /// The message key of what the last action did (from the `flash` cookie).
+    pub flash: Option<String>,
     /// The desk's clock at the request.
     pub now: jiff::Timestamp,
 }
@@ -39,7 +43,14 @@ impl Visit {
             zone: self.zone.clone(),
             now: self.now,
             path: self.path.clone(),
-            user: self.session.as_ref().map(|s| s.user.clone()),
+            query: self.query.clone(),
+            flash: self.flash.as_deref().map(|key| self.lang.t(key)),
+            user: self.session.as_ref().map(|s| {
+                // Workflow and service texts come in the language the page speaks.
+                let mut user = s.user.clone();
+                user.locale = self.lang.code().to_owned();
+                user
+            }),
             csrf: self
                 .session
                 .as_ref()
@@ -89,7 +100,7 @@ impl FromRequestParts<AppState> for Page {
         let ctx = visit.ctx();
         match visit.session {
             Some(session) => Ok(Page {
-                user: session.user,
+                user: ctx.user.clone().unwrap_or(session.user),
                 csrf: session.csrf,
                 ctx,
             }),
@@ -203,6 +214,44 @@ pub fn expired_session_cookie() -> Cookie<'static> {
     Cookie::build(SESSION_COOKIE).path("/").build()
 }
 
+/// The query string without its `lang=` pairs.
+fn query_without_lang(query: Option<&str>) -> String {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty() && !pair.starts_with("lang="))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The cookie that carries a flash message key across a redirect.
+pub const FLASH_COOKIE: &str = "flash";
+
+/// A redirect to `to` that shows the message `key` (a `flash-…` key) on the next page.
+pub fn flash_redirect(to: &str, key: &'static str) -> Response {
+    let cookie = Cookie::build((FLASH_COOKIE, key))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .build();
+    let mut response = Redirect::to(to).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The flash key the browser sent back, if it is one of ours.
+fn flash_key(headers: &HeaderMap) -> Option<String> {
+    let jar = CookieJar::from_headers(headers);
+    let key = jar.get(FLASH_COOKIE)?.value();
+    let ours = key.len() <= 64
+        && key.starts_with("flash-")
+        && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        && Lang::Ru.try_t(key).is_some();
+    ours.then(|| key.to_owned())
+}
+
 fn query_lang(query: Option<&str>) -> Option<Lang> {
     query?
         .split('&')
@@ -214,11 +263,14 @@ fn query_lang(query: Option<&str>) -> Option<Lang> {
 /// remembers a `?lang=` choice in a cookie.
 pub async fn page_layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let chosen_lang = query_lang(req.uri().query());
+    let flash = flash_key(req.headers());
     let mut visit = Visit {
         lang: Lang::negotiate(chosen_lang, req.headers()),
-        zone: viewer_zone(req.headers()),
+        zone: cookie_zone(req.headers()).unwrap_or_else(firm_zone),
         path: req.uri().path().to_owned(),
+        query: query_without_lang(req.uri().query()),
         session: None,
+        flash: None,
         now: state.desk.now(),
     };
     let cookie = CookieJar::from_headers(req.headers())
@@ -236,7 +288,18 @@ pub async fn page_layer(State(state): State<AppState>, req: Request, next: Next)
     let mut response = match outcome {
         Ok((_, req)) if !safe && !same_origin(req.headers()) => PageError::CSRF.into_response(),
         Ok((session, mut req)) => {
+            // The person's own zone (or their client's calendar's) before the browser's.
+            if let Some(session) = &session {
+                match state.desk.preferences().zone(&session.user).await {
+                    Ok(Some(zone)) => visit.zone = zone,
+                    Ok(None) => {}
+                    Err(error) => tracing::warn!(%error, "the viewer's zone is unknown"),
+                }
+            }
             visit.session = session;
+            // Shown on a page, not on a redirect or a fragment: then it is used up.
+            let page_get = safe && !req.headers().contains_key("hx-request");
+            visit.flash = flash.clone().filter(|_| page_get);
             req.extensions_mut().insert(visit.clone());
             next.run(req).await
         }
@@ -245,6 +308,18 @@ pub async fn page_layer(State(state): State<AppState>, req: Request, next: Next)
     if let Some(error) = response.extensions_mut().remove::<PageError>() {
         let page = ErrorTemplate::new(visit.ctx(), error.title, error.message);
         response = render(error.status, &page);
+    }
+    let shown = visit.flash.is_some()
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"));
+    if shown {
+        let expired = format!("{FLASH_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
+        if let Ok(value) = HeaderValue::from_str(&expired) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
     }
     if let Some(lang) = chosen_lang {
         // Remembered for a year.
@@ -434,6 +509,28 @@ mod tests {
         assert!(!same_secret("abd", "abc"));
         assert!(!same_secret("ab", "abc"));
         assert!(!same_secret("", ""));
+    }
+
+    #[test]
+    fn the_switch_keeps_the_rest_of_the_query() {
+        assert_eq!(
+            query_without_lang(Some("status=new&lang=en&cursor=5")),
+            "status=new&cursor=5"
+        );
+        assert_eq!(query_without_lang(Some("lang=ru")), "");
+        assert_eq!(query_without_lang(None), "");
+    }
+
+    #[test]
+    fn only_our_flash_keys_are_shown() {
+        let with = |v: &str| headers(&[(header::COOKIE, &format!("flash={v}"))]);
+        assert_eq!(
+            flash_key(&with("flash-task-taken")).as_deref(),
+            Some("flash-task-taken")
+        );
+        assert_eq!(flash_key(&with("nav-logout")), None);
+        assert_eq!(flash_key(&with("flash-no-such-message")), None);
+        assert_eq!(flash_key(&HeaderMap::new()), None);
     }
 
     #[test]

@@ -115,6 +115,11 @@ impl Lang {
             .unwrap_or_else(|| missing(key))
     }
 
+    /// The message `key`, if a language has it (for codes that may come from a file).
+    pub fn try_t(self, key: &str) -> Option<String> {
+        LOCALES.try_lookup(self.id(), key)
+    }
+
     /// The message `key` with arguments.
     pub fn t_args(self, key: &str, args: &[(&'static str, FluentValue<'static>)]) -> String {
         let args: HashMap<Cow<'static, str>, FluentValue> = args
@@ -162,20 +167,31 @@ impl Lang {
     }
 }
 
-/// The viewer's zone: the `tz` cookie if it names a known zone, else Moscow.
 /// A key no language has: shown marked, so a page test finds it (`⟦key⟧`).
 fn missing(key: &str) -> String {
     tracing::warn!(key, "untranslated message");
     format!("⟦{key}⟧")
 }
 
-pub fn viewer_zone(headers: &HeaderMap) -> TimeZone {
-    let jar = CookieJar::from_headers(headers);
-    jar.get(TZ_COOKIE)
-        .and_then(|c| TimeZone::get(c.value()).ok())
-        .or_else(|| TimeZone::get(DEFAULT_ZONE).ok())
+/// The firm's home zone: times in it go without a mark.
+pub fn firm_zone() -> TimeZone {
+    TimeZone::get(DEFAULT_ZONE)
+        .ok()
         // Without a zone database Moscow is still UTC+3 (no DST since 2014).
         .unwrap_or_else(|| TimeZone::fixed(jiff::tz::offset(3)))
+}
+
+/// The zone the `tz` cookie names (the browser's, sent once by `okno.js`), if it is known.
+pub fn cookie_zone(headers: &HeaderMap) -> Option<TimeZone> {
+    let jar = CookieJar::from_headers(headers);
+    jar.get(TZ_COOKIE)
+        .filter(|c| c.value().len() <= 64)
+        .and_then(|c| TimeZone::get(c.value()).ok())
+}
+
+/// The viewer's zone: the `tz` cookie if it names a known zone, else the firm's.
+pub fn viewer_zone(headers: &HeaderMap) -> TimeZone {
+    cookie_zone(headers).unwrap_or_else(firm_zone)
 }
 
 #[cfg(test)]
@@ -241,6 +257,40 @@ mod tests {
             total += ru.len();
         }
         assert!(total > 200, "{total} messages");
+    }
+
+    /// Every outcome, classification and task kind of the shipped workflows has its words
+    /// in both languages: the task page's select never shows `reclassify`.
+    #[test]
+    fn shipped_workflow_codes_have_words() {
+        use okno_workflow::engine::{CLOSE, DONE, REOPENED_TASK, REPLY_TASK};
+        let catalog = okno_workflow::Catalog::from_files(&okno_workflow::default_files()).unwrap();
+        let mut keys = vec![
+            format!("outcome-{DONE}"),
+            format!("outcome-{CLOSE}"),
+            format!("task-kind-{REPLY_TASK}"),
+            format!("task-kind-{REOPENED_TASK}"),
+        ];
+        keys.extend(
+            okno_workflow::CLASSIFICATIONS
+                .iter()
+                .map(|c| format!("classification-{c}")),
+        );
+        for workflow in catalog.workflows() {
+            for stage in &workflow.stages {
+                for task in &stage.tasks {
+                    keys.push(format!("task-kind-{}", task.kind));
+                    keys.extend(task.outcomes.iter().map(|o| format!("outcome-{}", o.code)));
+                }
+            }
+        }
+        assert!(keys.len() > 30, "{keys:?}");
+        for key in &keys {
+            for lang in [Lang::Ru, Lang::En] {
+                assert!(lang.try_t(key).is_some(), "{key} has no {lang:?} words");
+            }
+            assert_ne!(Lang::Ru.t(key), Lang::En.t(key), "{key} is not translated");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod kb;
 pub mod messages;
 pub mod portal;
+pub mod profile;
 pub mod reviews;
 pub mod specialist;
 pub mod templates;
@@ -25,7 +26,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use guard::{Page, PageError, Visit, page_layer};
+use guard::{Page, PageError, Visit, flash_redirect, page_layer};
 use i18n::Lang;
 use okno_desk::tickets::TicketInput;
 use okno_desk::{Desk, DeskError};
@@ -60,6 +61,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tasks/{id}/transfer", post(workplaces::transfer))
         .route("/manager", get(workplaces::manager_page))
         .route("/announcements", post(workplaces::announce))
+        .route(
+            "/profile",
+            get(profile::profile_page).post(profile::save_profile),
+        )
+        .route("/search", get(profile::search_page))
         .merge(kb::routes())
         .merge(reviews::routes())
         // The manager's figure lists and the admin pages (issue 8, ui-admin).
@@ -333,7 +339,8 @@ async fn load_ticket(
 ) -> Result<TicketData, PageError> {
     let ticket = desk.ticket(user, id).await?;
     let tasks = if user.role.is_staff() {
-        desk.ticket_tasks(user, ticket.id).await?
+        let tasks = desk.ticket_tasks(user, ticket.id).await?;
+        desk.tasks_in_language(user, ticket.id, tasks).await?
     } else {
         Vec::new()
     };
@@ -432,12 +439,14 @@ async fn post_comment(
         .comment(&page.user, id, &form.body, internal)
         .await
     {
-        Ok(comment) => Ok(Redirect::to(&format!(
-            "/tickets/{}#comment-{}",
-            TicketNumber(id.0),
-            comment.id
-        ))
-        .into_response()),
+        Ok(comment) => Ok(flash_redirect(
+            &format!("/tickets/{}#comment-{}", TicketNumber(id.0), comment.id),
+            if internal {
+                "flash-note-added"
+            } else {
+                "flash-reply-sent"
+            },
+        )),
         Err(DeskError::Domain(DomainError::Invalid(error))) => {
             let forms = TicketForms {
                 comment_error: Some(field_message(&page.ctx, &error)),
@@ -459,7 +468,10 @@ async fn submit_draft(
 ) -> Result<Response, PageError> {
     page.check_csrf(&form.csrf)?;
     let ticket = state.desk.submit_draft(&page.user, ticket_id(&id)?).await?;
-    Ok(Redirect::to(&format!("/tickets/{}", ticket.number())).into_response())
+    Ok(flash_redirect(
+        &format!("/tickets/{}", ticket.number()),
+        "flash-ticket-sent",
+    ))
 }
 
 /// Multipart: `csrf` and `file`.
@@ -497,9 +509,10 @@ async fn upload(
         _ => Err(FieldError::new("file", "must not be empty").into()),
     };
     match outcome {
-        Ok(_) => {
-            Ok(Redirect::to(&format!("/tickets/{}#files", TicketNumber(id.0))).into_response())
-        }
+        Ok(_) => Ok(flash_redirect(
+            &format!("/tickets/{}#files", TicketNumber(id.0)),
+            "flash-file-uploaded",
+        )),
         Err(DeskError::Domain(DomainError::Invalid(_))) => {
             let forms = TicketForms {
                 upload_error: Some(page.ctx.t("upload-choose-file")),
@@ -716,7 +729,10 @@ async fn create_ticket(
                     .attach(&page.user, ticket.id, None, name, content_type, bytes)
                     .await?;
             }
-            return Ok(Redirect::to(&format!("/tickets/{}", ticket.number())).into_response());
+            return Ok(flash_redirect(
+                &format!("/tickets/{}", ticket.number()),
+                "flash-ticket-created",
+            ));
         }
         Err(DeskError::Domain(DomainError::Invalid(error))) => error,
         Err(DeskError::Domain(DomainError::NotFound("client"))) => {

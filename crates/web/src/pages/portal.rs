@@ -4,7 +4,7 @@
 //! refresh without a reload. A poll of an unchanged conversation costs one indexed read and
 //! answers 204, which htmx leaves alone.
 
-use super::guard::{Page, PageError};
+use super::guard::{Page, PageError, flash_redirect};
 use super::specialist::{ArticleLink, hours, kb_links};
 use super::templates::*;
 use super::ticket_id;
@@ -315,7 +315,12 @@ async fn save_draft(
             if form.send.is_some() {
                 state.desk.submit_draft(&page.user, saved.id).await?;
             }
-            return Ok(Redirect::to(&format!("/tickets/{}", saved.number())).into_response());
+            let key = if form.send.is_some() {
+                "flash-ticket-sent"
+            } else {
+                "flash-draft-saved"
+            };
+            return Ok(flash_redirect(&format!("/tickets/{}", saved.number()), key));
         }
         Err(DeskError::Domain(DomainError::Invalid(error))) => error,
         Err(error) => return Err(error.into()),

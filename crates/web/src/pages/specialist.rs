@@ -3,7 +3,7 @@
 //! the planning calendar with personal figures. Views are built here from the desk's use
 //! cases (`timesheet`, `planning`, `contracts`, `kb`); each panel costs a few indexed reads.
 
-use super::guard::{Page, PageError, safe_next};
+use super::guard::{Page, PageError, flash_redirect, safe_next};
 use super::portal::{ContractRow, contract_rows};
 use super::templates::*;
 use crate::AppState;
@@ -128,7 +128,7 @@ async fn start_timer(
         "/" => format!("/tasks/{}", id.0),
         back => back.to_owned(),
     };
-    Ok(Redirect::to(&back).into_response())
+    Ok(flash_redirect(&back, "flash-timer-started"))
 }
 
 async fn stop_timer(
@@ -142,7 +142,7 @@ async fn stop_timer(
         Ok(_) | Err(DeskError::Domain(DomainError::Conflict(_))) => {}
         Err(e) => return Err(e.into()),
     }
-    Ok(Redirect::to(safe_next(&form.back)).into_response())
+    Ok(flash_redirect(safe_next(&form.back), "flash-timer-stopped"))
 }
 
 pub struct ArticleLink {
@@ -306,7 +306,7 @@ async fn plan_task(
                 let day = at.to_zoned_datetime(desk.desk_zone()).date();
                 format!("?week={day}")
             });
-            Ok(Redirect::to(&format!("/planning{week}")).into_response())
+            Ok(flash_redirect(&format!("/planning{week}"), "flash-planned"))
         }
         Err(DeskError::Domain(DomainError::Invalid(e))) => {
             let field = if e.field == "minutes" {

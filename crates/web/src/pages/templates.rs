@@ -18,8 +18,12 @@ pub struct Ctx {
     /// The desk's clock at the request ("today", "within the week").
     pub now: Timestamp,
     pub path: String,
+    /// The page's query string without `lang=` (kept by the language switch).
+    pub query: String,
     pub user: Option<User>,
     pub csrf: String,
+    /// What the last action did, shown once at the top of the page.
+    pub flash: Option<String>,
 }
 
 impl Ctx {
@@ -39,8 +43,28 @@ impl Ctx {
 
     pub fn when(&self, at: Option<Timestamp>) -> String {
         match at {
-            Some(at) => self.lang.instant(at, &self.zone),
+            Some(at) => format!(
+                "{}{}",
+                self.lang.instant(at, &self.zone),
+                self.zone_mark(at)
+            ),
             None => "—".to_owned(),
+        }
+    }
+
+    /// ` UTC+7` when the viewer's zone is not the firm's at `at`; empty otherwise.
+    pub fn zone_mark(&self, at: Timestamp) -> String {
+        let offset = self.zone.to_offset(at);
+        if offset == super::i18n::firm_zone().to_offset(at) {
+            return String::new();
+        }
+        let seconds = offset.seconds();
+        let sign = if seconds < 0 { '-' } else { '+' };
+        let (hours, minutes) = (seconds.abs() / 3600, seconds.abs() % 3600 / 60);
+        if minutes == 0 {
+            format!(" UTC{sign}{hours}")
+        } else {
+            format!(" UTC{sign}{hours}:{minutes:02}")
         }
     }
 
@@ -71,7 +95,12 @@ impl Ctx {
 
     /// This page in the other language.
     pub fn switch_href(&self) -> String {
-        format!("{}?lang={}", self.path, self.lang.other().code())
+        let other = self.lang.other().code();
+        if self.query.is_empty() {
+            format!("{}?lang={other}", self.path)
+        } else {
+            format!("{}?{}&lang={other}", self.path, self.query)
+        }
     }
 
     pub fn other_lang(&self) -> &'static str {
@@ -433,6 +462,22 @@ impl TicketTemplate {
     }
 }
 
+/// A code from a workflow file or the desk (`outcome`, `classification`, `task-kind`) in
+/// the viewer's language: its message `{prefix}-{code}`; a code an admin's own workflow
+/// brought without a message reads as words, never as `snake_case`.
+pub fn code_label(ctx: &Ctx, prefix: &str, code: &str) -> String {
+    ctx.lang
+        .try_t(&format!("{prefix}-{code}"))
+        .unwrap_or_else(|| {
+            let words = code.replace(['_', '-'], " ");
+            let mut chars = words.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        })
+}
+
 pub(super) fn history_text(ctx: &Ctx, h: &HistoryEvent) -> String {
     let status = |code: &Option<String>| {
         code.as_deref()
@@ -454,7 +499,22 @@ pub(super) fn history_text(ctx: &Ctx, h: &HistoryEvent) -> String {
         "comment" if h.public => ctx.t("history-comment"),
         "comment" => ctx.t("history-internal-comment"),
         "attachment" => ctx.with("history-attachment", &after),
-        "task_created" => ctx.with("history-task-created", &after),
+        "task_created" => ctx.with(
+            "history-task-created",
+            &code_label(ctx, "task-kind", &after),
+        ),
+        "task_completed" => {
+            // Stored as `task id: outcome`.
+            let outcome = after.split_once(": ").map_or(after.as_str(), |(_, o)| o);
+            ctx.with(
+                "history-task-completed",
+                &code_label(ctx, "outcome", outcome),
+            )
+        }
+        "classification" => ctx.with(
+            "history-classification",
+            &code_label(ctx, "classification", &after),
+        ),
         "watcher_added" => ctx.t("history-watcher-added"),
         "transferred" => {
             // Stored as `line N: reason`.
@@ -471,7 +531,10 @@ pub(super) fn history_text(ctx: &Ctx, h: &HistoryEvent) -> String {
             )
         }
         "draft_edited" => ctx.t("history-draft-edited"),
-        other => other.to_owned(),
+        other => ctx
+            .lang
+            .try_t(&format!("history-kind-{other}"))
+            .unwrap_or_else(|| ctx.t("history-other")),
     }
 }
 

@@ -4,7 +4,7 @@
 //! the figures come from `okno_desk::dashboard`, the queue from `okno_desk::tasks`.
 
 use super::figures::{query_value, tasks_href, tickets_href};
-use super::guard::{Page, PageError};
+use super::guard::{Page, PageError, flash_redirect};
 use super::specialist::{
     ArticleLink, PlanForm, Ticket360, TimerView, kb_links, ticket_360, timer_view,
 };
@@ -31,6 +31,9 @@ pub struct QueueRow {
     pub href: String,
     pub title: String,
     pub ticket: String,
+    /// The ticket's client and subject: seven "classify" rows must be told apart.
+    pub client: String,
+    pub subject: String,
     pub priority: &'static str,
     pub priority_label: String,
     pub due: String,
@@ -49,7 +52,12 @@ fn priority_code(priority: i32) -> &'static str {
 }
 
 impl QueueRow {
-    fn new(ctx: &Ctx, card: &TaskCard, now: Timestamp) -> Self {
+    fn new(
+        ctx: &Ctx,
+        card: &TaskCard,
+        brief: Option<&okno_store::TicketBrief>,
+        now: Timestamp,
+    ) -> Self {
         let t = &card.task;
         let priority = priority_code(t.priority);
         let overdue = t.due_at.is_some_and(|d| d < now);
@@ -73,6 +81,10 @@ impl QueueRow {
             href: format!("/tasks/{}", t.id.0),
             title: card.title.clone(),
             ticket: TicketNumber(t.ticket_id.0).to_string(),
+            client: brief.map_or_else(String::new, |b| {
+                format!("{} ({})", b.client_name, b.client_code)
+            }),
+            subject: brief.map_or_else(String::new, |b| b.subject.clone()),
             priority,
             priority_label: ctx.t(&format!("priority-{priority}")),
             due: ctx.when(t.due_at),
@@ -143,10 +155,12 @@ async fn queue_rows(
         )
     });
     let cards: Vec<_> = entries.into_iter().map(|e| e.card).collect();
+    let tickets: Vec<_> = cards.iter().map(|c| c.task.ticket_id).collect();
+    let briefs = desk.queue_briefs(&page.user, &tickets).await?;
     let now = page.ctx.now;
     let rows = cards
         .iter()
-        .map(|c| QueueRow::new(&page.ctx, c, now))
+        .map(|c| QueueRow::new(&page.ctx, c, briefs.get(&c.task.ticket_id), now))
         .collect();
     Ok((rows, next_page))
 }
@@ -208,6 +222,7 @@ pub struct TaskTemplate {
     pub ctx: Ctx,
     pub id: i64,
     pub title: String,
+    /// Sanitized HTML (ammonia) of the workflow's Markdown, in the viewer's language.
     pub instructions: String,
     pub ticket_href: String,
     pub ticket_number: String,
@@ -272,7 +287,11 @@ pub(super) async fn task_view_with(
         ctx: ctx.clone(),
         id: t.id.0,
         title: card.title.clone(),
-        instructions: card.instructions.clone().unwrap_or_default(),
+        instructions: card
+            .instructions
+            .as_deref()
+            .map(okno_desk::kb::render_markdown)
+            .unwrap_or_default(),
         ticket_href: format!("/tickets/{}", ticket.number()),
         ticket_number: ticket.number().to_string(),
         subject: ticket.subject.clone(),
@@ -292,10 +311,13 @@ pub(super) async fn task_view_with(
             .iter()
             .map(|o| Choice {
                 value: o.clone(),
-                label: o.clone(),
+                label: code_label(ctx, "outcome", o),
             })
             .collect(),
-        lines: vec![1, 2, 3],
+        // Every line, the vendor's (4) too; not the one the task already waits in.
+        lines: (1..=4)
+            .filter(|l| Some(*l) != t.line.map(|l| l.get()))
+            .collect(),
         error,
         typed_summary,
         timer,
@@ -324,7 +346,10 @@ pub async fn take(
     page.check_csrf(&form.csrf)?;
     let id = task_id(&id)?;
     state.desk.take_task(&page.user, id).await?;
-    Ok(Redirect::to(&format!("/tasks/{}", id.0)).into_response())
+    Ok(flash_redirect(
+        &format!("/tasks/{}", id.0),
+        "flash-task-taken",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -351,7 +376,10 @@ pub async fn complete(
         .complete_task(&page.user, id, &form.outcome, summary)
         .await
     {
-        Ok(ticket) => Ok(Redirect::to(&format!("/tickets/{}", ticket.number())).into_response()),
+        Ok(ticket) => Ok(flash_redirect(
+            &format!("/tickets/{}", ticket.number()),
+            "flash-task-completed",
+        )),
         Err(DeskError::Domain(DomainError::Invalid(e))) => {
             let message = field_message(&page.ctx, &e);
             let view = task_view(&state.desk, &page, id, Some(message), form.summary).await?;
@@ -389,7 +417,7 @@ pub async fn transfer(
         .transfer_task(&page.user, id, line, &form.reason)
         .await
     {
-        Ok(_) => Ok(Redirect::to("/desk").into_response()),
+        Ok(_) => Ok(flash_redirect("/desk", "flash-task-transferred")),
         Err(DeskError::Domain(DomainError::Invalid(e))) => {
             let message = field_message(&page.ctx, &e);
             let view = task_view(&state.desk, &page, id, Some(message), String::new()).await?;
@@ -773,7 +801,7 @@ pub async fn announce(
         )
         .await
     {
-        Ok(_) => Ok(Redirect::to("/manager#feed").into_response()),
+        Ok(_) => Ok(flash_redirect("/manager#feed", "flash-announced")),
         Err(DeskError::Domain(DomainError::Invalid(e))) => {
             let message = format!("{}: {}", e.field, field_message(&page.ctx, &e));
             manager_response(
@@ -812,9 +840,10 @@ pub async fn rate(
         .rate_ticket(&page.user, id, score, &form.comment)
         .await
     {
-        Ok(_) | Err(DeskError::Domain(DomainError::Invalid(_))) => {
-            Ok(Redirect::to(&format!("/tickets/{}#rating", TicketNumber(id.0))).into_response())
-        }
+        Ok(_) | Err(DeskError::Domain(DomainError::Invalid(_))) => Ok(flash_redirect(
+            &format!("/tickets/{}#rating", TicketNumber(id.0)),
+            "flash-rated",
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -10,4 +10,5 @@ mod mail;
 mod pages;
 mod specialist;
 mod tasks;
+mod ui;
 mod workplace_panels;
