@@ -12,6 +12,7 @@ use okno_domain::*;
 use std::sync::Arc;
 
 mod admin;
+mod channels;
 mod contracts;
 mod dashboard;
 mod group_commit;
@@ -45,6 +46,7 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub use admin::*;
+pub use channels::*;
 pub use contracts::*;
 pub use dashboard::*;
 pub use jobs::*;
@@ -153,6 +155,7 @@ pub trait Store:
     + KbStore
     + DashboardStore
     + AdminStore
+    + ChannelStore
     + Send
     + Sync
     + 'static

@@ -234,6 +234,11 @@ mod tests {
         let en = ids(include_str!("../../locales/en/kb.ftl"));
         assert!(!ru.is_empty());
         assert_eq!(ru, en);
+        // The channels' (issue 20).
+        let ru = ids(include_str!("../../locales/ru/channels.ftl"));
+        let en = ids(include_str!("../../locales/en/channels.ftl"));
+        assert!(ru.len() > 30);
+        assert_eq!(ru, en);
     }
 
     #[test]

@@ -471,6 +471,7 @@ pub(super) fn history_text(ctx: &Ctx, h: &HistoryEvent) -> String {
             )
         }
         "draft_edited" => ctx.t("history-draft-edited"),
+        "rated" => ctx.with("history-rated", &after),
         other => other.to_owned(),
     }
 }
@@ -494,6 +495,8 @@ pub struct TicketFormInput {
     pub requester: String,
     pub draft: bool,
     pub nonce: String,
+    /// The call the ticket is opened from (the caller's card), logged on it once opened.
+    pub call: String,
 }
 
 #[derive(Default)]

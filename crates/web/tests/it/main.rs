@@ -2,6 +2,7 @@
 
 mod common;
 mod api;
+mod channels;
 mod contracts;
 mod kb;
 mod kb_files;
