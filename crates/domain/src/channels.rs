@@ -71,14 +71,7 @@ impl fmt::Display for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = &self.0;
         if d.len() == 11 && d.starts_with('7') {
-            write!(
-                f,
-                "+7 {} {}-{}-{}",
-                &d[1..4],
-                &d[4..7],
-                &d[7..9],
-                &d[9..11]
-            )
+            write!(f, "+7 {} {}-{}-{}", &d[1..4], &d[4..7], &d[7..9], &d[9..11])
         } else {
             write!(f, "+{d}")
         }
@@ -261,7 +254,10 @@ mod tests {
             CallDecision::RecordAndOpenCallback
         );
         // The same event again (a PBX retry) does nothing.
-        assert_eq!(decide_call(facts(Some(Missed), Missed)), CallDecision::Ignore);
+        assert_eq!(
+            decide_call(facts(Some(Missed), Missed)),
+            CallDecision::Ignore
+        );
         let unknown = CallFacts {
             known_caller: false,
             ..facts(Some(Ringing), Missed)
@@ -285,7 +281,10 @@ mod tests {
             decide_call(facts(Some(Answered), Ringing)),
             CallDecision::Ignore
         );
-        assert_eq!(decide_call(facts(Some(Ended), Answered)), CallDecision::Ignore);
+        assert_eq!(
+            decide_call(facts(Some(Ended), Answered)),
+            CallDecision::Ignore
+        );
         assert_eq!(
             decide_call(facts(Some(Answered), Missed)),
             CallDecision::Record(Ended)
@@ -341,7 +340,11 @@ impl WebhookEvent {
 /// `kind`, `before` and `after` are the history entry's (see the store's `record`): a
 /// ticket created (not as a draft) or a draft sent; any other status change; a comment
 /// (public or internal); a task created or completed; a deadline alert; a rating.
-pub fn webhook_event(kind: &str, before: Option<&str>, after: Option<&str>) -> Option<WebhookEvent> {
+pub fn webhook_event(
+    kind: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> Option<WebhookEvent> {
     Some(match kind {
         "created" if after != Some("draft") => WebhookEvent::TicketCreated,
         "status" if before == Some("draft") => WebhookEvent::TicketCreated,

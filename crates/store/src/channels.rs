@@ -136,7 +136,9 @@ pub struct NewDelivery {
 /// How one attempt of a delivery went.
 #[derive(Debug, Clone)]
 pub enum DeliveryResult {
-    Delivered { status: i64 },
+    Delivered {
+        status: i64,
+    },
     /// Failed; tried again at `retry_at`, or given up when `None`.
     Failed {
         status: Option<i64>,
@@ -167,8 +169,11 @@ pub trait ChannelStore: Send + Sync {
         recording_url: Option<&str>,
     ) -> Result<()>;
     async fn call(&self, id: i64) -> Result<Option<CallRecord>>;
-    async fn call_by_provider_id(&self, provider: &str, call_id: &str)
-    -> Result<Option<CallRecord>>;
+    async fn call_by_provider_id(
+        &self,
+        provider: &str,
+        call_id: &str,
+    ) -> Result<Option<CallRecord>>;
     /// Calls since `since`, newest first.
     async fn recent_calls(&self, since: Timestamp, limit: u32) -> Result<Vec<CallRecord>>;
     /// The calls logged on a ticket, oldest first.
@@ -218,8 +223,12 @@ pub trait ChannelStore: Send + Sync {
 
     /// Bulk-loads contacts `(email, name, phone)` of one client in one transaction, with
     /// their phone keys (benchmarks and demo data).
-    async fn load_contacts(&self, client: ClientId, contacts: &[(String, String, String)], at: Timestamp)
-    -> Result<()>;
+    async fn load_contacts(
+        &self,
+        client: ClientId,
+        contacts: &[(String, String, String)],
+        at: Timestamp,
+    ) -> Result<()>;
 
     /// Web form posts under `key` since `since`.
     async fn form_posts_since(&self, key: &str, since: Timestamp) -> Result<i64>;

@@ -116,7 +116,12 @@ impl Channels<'_> {
         self.card_of(user, phone, contact).await
     }
 
-    async fn card_of(&self, user: &User, phone: PhoneNumber, contact: Contact) -> Result<CallerCard> {
+    async fn card_of(
+        &self,
+        user: &User,
+        phone: PhoneNumber,
+        contact: Contact,
+    ) -> Result<CallerCard> {
         let client = self
             .desk
             .store
@@ -146,7 +151,11 @@ impl Channels<'_> {
     }
 
     /// The card of a recorded call's caller; `None` when the number is nobody's.
-    pub async fn call_card(&self, user: &User, call: i64) -> Result<(CallRecord, Option<CallerCard>)> {
+    pub async fn call_card(
+        &self,
+        user: &User,
+        call: i64,
+    ) -> Result<(CallRecord, Option<CallerCard>)> {
         self.require_staff(user)?;
         let call = self
             .desk
@@ -176,7 +185,12 @@ impl Channels<'_> {
     }
 
     /// Calls of the last `hours` hours, newest first (staff).
-    pub async fn recent_calls(&self, user: &User, hours: i64, limit: u32) -> Result<Vec<CallRecord>> {
+    pub async fn recent_calls(
+        &self,
+        user: &User,
+        hours: i64,
+        limit: u32,
+    ) -> Result<Vec<CallRecord>> {
         self.require_staff(user)?;
         let since = self.desk.now() - jiff::SignedDuration::from_hours(hours);
         Ok(self.desk.store.recent_calls(since, limit).await?)
@@ -244,7 +258,11 @@ impl Channels<'_> {
                     // the duration).
                     if event.duration_s.is_some() || event.recording_url.is_some() {
                         store
-                            .complete_call(call.id, event.duration_s, event.recording_url.as_deref())
+                            .complete_call(
+                                call.id,
+                                event.duration_s,
+                                event.recording_url.as_deref(),
+                            )
                             .await?;
                     }
                     return Ok(CallOutcome {
@@ -303,12 +321,18 @@ impl Channels<'_> {
         let (subject, description) = if caller.locale.starts_with("en") {
             (
                 format!("Missed call from {number}: call back"),
-                format!("{} called {number} and nobody answered. Call them back.", caller.name),
+                format!(
+                    "{} called {number} and nobody answered. Call them back.",
+                    caller.name
+                ),
             )
         } else {
             (
                 format!("Пропущенный звонок с {number}: перезвонить"),
-                format!("{} звонил(а) с номера {number}, никто не ответил. Перезвоните.", caller.name),
+                format!(
+                    "{} звонил(а) с номера {number}, никто не ответил. Перезвоните.",
+                    caller.name
+                ),
             )
         };
         let input = TicketInput {
@@ -338,10 +362,18 @@ impl Channels<'_> {
         json: &str,
     ) -> Result<Option<CallOutcome>> {
         let store = &self.desk.store;
-        let key = store.channel_setting(setting::MANGO_API_KEY).await?.unwrap_or_default();
-        let salt = store.channel_setting(setting::MANGO_API_SALT).await?.unwrap_or_default();
+        let key = store
+            .channel_setting(setting::MANGO_API_KEY)
+            .await?
+            .unwrap_or_default();
+        let salt = store
+            .channel_setting(setting::MANGO_API_SALT)
+            .await?
+            .unwrap_or_default();
         if key.is_empty() || salt.is_empty() {
-            return Err(DeskError::Unauthorized("the Mango Office PBX is not configured"));
+            return Err(DeskError::Unauthorized(
+                "the Mango Office PBX is not configured",
+            ));
         }
         if !mango_signature_holds(&key, &salt, api_key, sign, json) {
             return Err(DeskError::Unauthorized("the signature does not match"));
@@ -408,9 +440,8 @@ fn mango_call_event(kind: &str, json: &str) -> Result<Option<CallEvent>> {
     let from = text(&value, &["from", "number"]).unwrap_or_default();
     let to = text(&value, &["to", "number"]).unwrap_or_default();
     let agent = text(&value, &["to", "extension"]);
-    let at_second = |field: &str| {
-        number(&value, &[field]).and_then(|s| Timestamp::from_second(s).ok())
-    };
+    let at_second =
+        |field: &str| number(&value, &[field]).and_then(|s| Timestamp::from_second(s).ok());
     let event = |state, at, duration_s| CallEvent {
         state,
         call_id: entry.clone(),
@@ -446,7 +477,11 @@ fn mango_call_event(kind: &str, json: &str) -> Result<Option<CallEvent>> {
             } else {
                 (CallState::Missed, None)
             };
-            Ok(Some(event(state, Timestamp::from_second(end).ok(), duration)))
+            Ok(Some(event(
+                state,
+                Timestamp::from_second(end).ok(),
+                duration,
+            )))
         }
         _ => Ok(None),
     }
@@ -461,7 +496,13 @@ mod tests {
         let json = r#"{"entry_id":"1"}"#;
         let sign = hex::encode(Sha256::digest(format!("KEY{json}SALT")));
         assert!(mango_signature_holds("KEY", "SALT", "KEY", &sign, json));
-        assert!(!mango_signature_holds("KEY", "SALT", "KEY", &sign, r#"{"entry_id":"2"}"#));
+        assert!(!mango_signature_holds(
+            "KEY",
+            "SALT",
+            "KEY",
+            &sign,
+            r#"{"entry_id":"2"}"#
+        ));
         assert!(!mango_signature_holds("KEY", "SALT", "OTHER", &sign, json));
         assert!(!mango_signature_holds("KEY", "PEPPER", "KEY", &sign, json));
     }
@@ -476,8 +517,13 @@ mod tests {
         assert_eq!(event.duration_s, Some(90));
         assert_eq!(event.call_id, "E1");
         assert_eq!(event.agent.as_deref(), Some("101"));
-        let missed = answered.replace("\"entry_result\":1", "\"entry_result\":0").replace("\"talk_time\":1010", "\"talk_time\":0");
-        assert_eq!(mango_call_event("summary", &missed).unwrap().unwrap().state, CallState::Missed);
+        let missed = answered
+            .replace("\"entry_result\":1", "\"entry_result\":0")
+            .replace("\"talk_time\":1010", "\"talk_time\":0");
+        assert_eq!(
+            mango_call_event("summary", &missed).unwrap().unwrap().state,
+            CallState::Missed
+        );
         let outgoing = answered.replace("\"call_direction\":1", "\"call_direction\":2");
         assert!(mango_call_event("summary", &outgoing).unwrap().is_none());
         assert!(mango_call_event("summary", "{oops").is_err());

@@ -57,7 +57,9 @@ impl Channels<'_> {
         }
         let email = match post.email.trim() {
             "" => None,
-            text => Some(Email::parse(text).map_err(|_| FieldError::new("email", "not an email address"))?),
+            text => Some(
+                Email::parse(text).map_err(|_| FieldError::new("email", "not an email address"))?,
+            ),
         };
         let phone = match post.phone.trim() {
             "" => None,
@@ -77,7 +79,10 @@ impl Channels<'_> {
             keys.push((format!("ip:{}", post.address), RATE_LIMIT_ADDRESS));
         }
         if let Some(email) = &email {
-            keys.push((format!("email:{}", email.as_str().to_lowercase()), RATE_LIMIT_EMAIL));
+            keys.push((
+                format!("email:{}", email.as_str().to_lowercase()),
+                RATE_LIMIT_EMAIL,
+            ));
         }
         for (key, limit) in &keys {
             if store.form_posts_since(key, since).await? >= *limit {
@@ -110,7 +115,9 @@ impl Channels<'_> {
             ..TicketInput::default()
         };
         if let Some(user) = known {
-            return Ok(FormOutcome::Created(self.desk.open_ticket(&user, input).await?));
+            return Ok(FormOutcome::Created(
+                self.desk.open_ticket(&user, input).await?,
+            ));
         }
         let Some(email) = email else {
             return Err(FieldError::new(
@@ -132,7 +139,11 @@ impl Channels<'_> {
             .upsert_contact(&ContactUpsert {
                 client_id: client,
                 email: email.clone(),
-                name: if name.is_empty() { email.as_str().to_owned() } else { name },
+                name: if name.is_empty() {
+                    email.as_str().to_owned()
+                } else {
+                    name
+                },
                 phone: phone.as_ref().map(ToString::to_string),
                 telegram_id: None,
                 sees_organization: false,

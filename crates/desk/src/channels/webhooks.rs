@@ -75,7 +75,8 @@ impl Channels<'_> {
         if url.len() > URL_MAX {
             return Err(invalid("url", "at most 2000 characters"));
         }
-        if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace)
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.contains(char::is_whitespace)
         {
             return Err(invalid("url", "an http(s) address"));
         }
@@ -185,13 +186,19 @@ impl Desk {
             .collect();
         let mut deliveries = Vec::new();
         for entry in &entries {
-            let Some(event) = webhook_event(&entry.kind, entry.before.as_deref(), entry.after.as_deref())
+            let Some(event) =
+                webhook_event(&entry.kind, entry.before.as_deref(), entry.after.as_deref())
             else {
                 continue;
             };
             let mut body = None;
-            for hook in hooks.iter().filter(|w| w.events.iter().any(|e| e == event.code())) {
-                let body = body.get_or_insert_with(|| delivery_body(entry, event)).clone();
+            for hook in hooks
+                .iter()
+                .filter(|w| w.events.iter().any(|e| e == event.code()))
+            {
+                let body = body
+                    .get_or_insert_with(|| delivery_body(entry, event))
+                    .clone();
                 deliveries.push(NewDelivery {
                     webhook_id: hook.id,
                     event: event.code().to_owned(),
@@ -236,8 +243,8 @@ impl Desk {
             (leased.delivery, sent)
         });
         let results = futures::future::join_all(sends).await;
-        let mut counts = SendCounts::default();
-        for (delivery, sent) in results {
+        // Recorded together: concurrent writes share commits (the SQLite store groups them).
+        let finishes = results.into_iter().map(|(delivery, sent)| async move {
             let at = self.now();
             let result = match sent {
                 Ok(r) if r.status().is_success() => DeliveryResult::Delivered {
@@ -262,6 +269,17 @@ impl Desk {
                 .store
                 .finish_delivery(delivery.id, &result, at, WEBHOOK_FAILURES_TO_DISABLE)
                 .await?;
+            if disabled {
+                tracing::warn!(
+                    webhook = delivery.webhook_id,
+                    "webhook disabled after {WEBHOOK_FAILURES_TO_DISABLE} failed deliveries in a row"
+                );
+            }
+            Ok::<_, crate::DeskError>((delivered, disabled))
+        });
+        let mut counts = SendCounts::default();
+        for finished in futures::future::join_all(finishes).await {
+            let (delivered, disabled) = finished?;
             if delivered {
                 counts.delivered += 1;
             } else {
@@ -269,10 +287,6 @@ impl Desk {
             }
             if disabled {
                 counts.disabled += 1;
-                tracing::warn!(
-                    webhook = delivery.webhook_id,
-                    "webhook disabled after {WEBHOOK_FAILURES_TO_DISABLE} failed deliveries in a row"
-                );
             }
         }
         Ok(counts)
@@ -304,7 +318,13 @@ pub fn event_codes() -> Vec<&'static str> {
 
 /// Whether a signature header is right for `body` and no older than `tolerance` at `now`
 /// (what a receiver checks; the tests' receiver uses it).
-pub fn signature_holds(secret: &str, header: &str, body: &str, now: Timestamp, tolerance: SignedDuration) -> bool {
+pub fn signature_holds(
+    secret: &str,
+    header: &str,
+    body: &str,
+    now: Timestamp,
+    tolerance: SignedDuration,
+) -> bool {
     let mut t = None;
     let mut v1 = None;
     for part in header.split(',') {
@@ -338,10 +358,34 @@ mod tests {
         );
         let now = Timestamp::from_second(1_700_000_100).unwrap();
         let five_min = SignedDuration::from_mins(5);
-        assert!(signature_holds("whsec_test_secret_123", &header, r#"{"a":1}"#, now, five_min));
-        assert!(!signature_holds("whsec_test_secret_123", &header, r#"{"a":2}"#, now, five_min));
-        assert!(!signature_holds("another_secret_456789", &header, r#"{"a":1}"#, now, five_min));
+        assert!(signature_holds(
+            "whsec_test_secret_123",
+            &header,
+            r#"{"a":1}"#,
+            now,
+            five_min
+        ));
+        assert!(!signature_holds(
+            "whsec_test_secret_123",
+            &header,
+            r#"{"a":2}"#,
+            now,
+            five_min
+        ));
+        assert!(!signature_holds(
+            "another_secret_456789",
+            &header,
+            r#"{"a":1}"#,
+            now,
+            five_min
+        ));
         let late = Timestamp::from_second(1_700_001_000).unwrap();
-        assert!(!signature_holds("whsec_test_secret_123", &header, r#"{"a":1}"#, late, five_min));
+        assert!(!signature_holds(
+            "whsec_test_secret_123",
+            &header,
+            r#"{"a":1}"#,
+            late,
+            five_min
+        ));
     }
 }

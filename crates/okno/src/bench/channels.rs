@@ -89,7 +89,10 @@ async fn lookups(desk: &Desk, contacts: usize) -> anyhow::Result<Vec<Figure>> {
         let contact = desk.store.contact_by_phone(key.key()).await?;
         took.push(t.elapsed().as_secs_f64() * 1000.0);
         if let Some(c) = contact {
-            anyhow::ensure!(c.email == format!("c{i}@bench.test"), "wrong contact for {text}");
+            anyhow::ensure!(
+                c.email == format!("c{i}@bench.test"),
+                "wrong contact for {text}"
+            );
             found += 1;
         }
     }
@@ -202,7 +205,10 @@ async fn deliveries(desk: &Desk, count: usize) -> anyhow::Result<Vec<Figure>> {
         delivered += counts.delivered;
     }
     let seconds = started.elapsed().as_secs_f64();
-    anyhow::ensure!(received.load(Ordering::Relaxed) == count, "the receiver missed some");
+    anyhow::ensure!(
+        received.load(Ordering::Relaxed) == count,
+        "the receiver missed some"
+    );
     Ok(vec![
         Figure::new("webhook_deliveries_per_s", count as f64 / seconds, "1/s").at_least(1_000.0),
     ])

@@ -181,7 +181,9 @@ impl From<CallRecord> for CallView {
             ended_at: c.ended_at.map(rfc3339),
             duration_s: c.duration_s,
             recording_url: c.recording_url,
-            ticket: c.ticket_id.map(|t| okno_domain::TicketNumber(t.0).to_string()),
+            ticket: c
+                .ticket_id
+                .map(|t| okno_domain::TicketNumber(t.0).to_string()),
         }
     }
 }
@@ -203,7 +205,12 @@ impl From<CallOutcome> for CallEventResult {
 }
 
 fn unprocessable(field: &str, message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message.to_owned()).field(field)
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        message.to_owned(),
+    )
+    .field(field)
 }
 
 /// A call event from a PBX (staff or integration token). A missed call from a known

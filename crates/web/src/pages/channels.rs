@@ -290,7 +290,10 @@ async fn channels_view(
             events: w.events.join(", "),
             active: w.active,
             failures: w.failures,
-            disabled_at: w.disabled_at.map(|t| page.ctx.when(Some(t))).unwrap_or_default(),
+            disabled_at: w
+                .disabled_at
+                .map(|t| page.ctx.when(Some(t)))
+                .unwrap_or_default(),
         })
         .collect();
     let disabled = webhooks.iter().filter(|w| !w.active).count();
@@ -298,7 +301,9 @@ async fn channels_view(
         .into_iter()
         .map(|code| EventChoice {
             code,
-            label: page.ctx.t(&format!("webhook-event-{}", code.replace('.', "-"))),
+            label: page
+                .ctx
+                .t(&format!("webhook-event-{}", code.replace('.', "-"))),
         })
         .collect();
     let settings = state
@@ -308,7 +313,9 @@ async fn channels_view(
         .await?
         .into_iter()
         .map(|(name, value)| SettingRow {
-            label: page.ctx.t(&format!("channel-setting-{}", name.replace('.', "-"))),
+            label: page
+                .ctx
+                .t(&format!("channel-setting-{}", name.replace('.', "-"))),
             name: name.to_owned(),
             value,
         })
@@ -399,7 +406,12 @@ async fn create_webhook(
             .collect(),
         secret: Some(field("secret")).filter(|s| !s.trim().is_empty()),
     };
-    match state.desk.channels().create_webhook(&page.user, input).await {
+    match state
+        .desk
+        .channels()
+        .create_webhook(&page.user, input)
+        .await
+    {
         Ok(hook) => {
             let view = channels_view(&state, page, true, None, Some(hook.secret)).await?;
             Ok(render(StatusCode::CREATED, &view))

@@ -164,7 +164,10 @@ async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Respons
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
                 HeaderValue::from_static("content-type, accept"),
             );
-            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
             response
         }
         Err(refused) => refused,
@@ -209,7 +212,9 @@ async fn post_form(State(state): State<AppState>, req: Request) -> Response {
     let response = match outcome {
         Ok(outcome) => {
             let ticket = match &outcome {
-                FormOutcome::Created(t) | FormOutcome::NewContact(t) => Some(t.number().to_string()),
+                FormOutcome::Created(t) | FormOutcome::NewContact(t) => {
+                    Some(t.number().to_string())
+                }
                 FormOutcome::Ignored => None,
             };
             if json {
@@ -243,19 +248,29 @@ async fn post_form(State(state): State<AppState>, req: Request) -> Response {
                         ctx.with("form-error-field", &label),
                     )
                 }
-                DeskError::Throttled => (StatusCode::TOO_MANY_REQUESTS, None, ctx.t("form-throttled")),
-                DeskError::Domain(DomainError::Conflict(_)) => {
-                    (StatusCode::CONFLICT, Some("email"), ctx.t("form-email-taken"))
+                DeskError::Throttled => {
+                    (StatusCode::TOO_MANY_REQUESTS, None, ctx.t("form-throttled"))
                 }
+                DeskError::Domain(DomainError::Conflict(_)) => (
+                    StatusCode::CONFLICT,
+                    Some("email"),
+                    ctx.t("form-email-taken"),
+                ),
                 _ => {
                     tracing::error!(%error, "web form failed");
-                    (StatusCode::INTERNAL_SERVER_ERROR, None, ctx.t("form-failed"))
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        None,
+                        ctx.t("form-failed"),
+                    )
                 }
             };
             if json {
                 (
                     status,
-                    axum::Json(serde_json::json!({"ok": false, "field": field, "message": message})),
+                    axum::Json(
+                        serde_json::json!({"ok": false, "field": field, "message": message}),
+                    ),
                 )
                     .into_response()
             } else {

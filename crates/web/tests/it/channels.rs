@@ -59,7 +59,12 @@ async fn firm(db: &TestDb) -> Firm {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
     }
     let client = desk.store.client_by_code("ALFA").await.unwrap().unwrap();
     let anna = desk
@@ -156,7 +161,12 @@ async fn telephony_end_to_end(db: TestDb) {
     let opened = body["opened_ticket"].clone();
     assert_eq!(opened["client"], "ALFA");
     assert_eq!(opened["requester"], "anna@alfa.test");
-    assert!(opened["subject"].as_str().unwrap().contains("+7 495 111-22-33"));
+    assert!(
+        opened["subject"]
+            .as_str()
+            .unwrap()
+            .contains("+7 495 111-22-33")
+    );
     assert_eq!(body["call"]["ticket"], opened["number"]);
     for _ in 0..2 {
         let (status, body) = post(base, "/telephony/events", &f.line1, missed.clone()).await;
@@ -174,7 +184,8 @@ async fn telephony_end_to_end(db: TestDb) {
     );
 
     // A missed call from a stranger is recorded without a ticket.
-    let stranger = json!({"event": "missed", "call_id": "c-2", "from": "+7 499 000-00-00", "to": "1"});
+    let stranger =
+        json!({"event": "missed", "call_id": "c-2", "from": "+7 499 000-00-00", "to": "1"});
     let (status, body) = post(base, "/telephony/events", &f.line1, stranger).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body["opened_ticket"].is_null());
@@ -239,12 +250,30 @@ async fn telephony_end_to_end(db: TestDb) {
 
     // Bad events: each refused naming its field, nothing recorded.
     for (event, field) in [
-        (json!({"event": "hangup", "call_id": "x", "from": "1"}), "event"),
-        (json!({"event": "ringing", "call_id": "", "from": "1"}), "call_id"),
-        (json!({"event": "ended", "call_id": "x", "from": "1", "recording_url": "javascript:alert(1)"}), "recording_url"),
-        (json!({"event": "ended", "call_id": "x", "from": "1", "duration_s": -4}), "duration_s"),
-        (json!({"event": "ringing", "call_id": "x", "from": "1", "at": "yesterday"}), "at"),
-        (json!({"event": "ringing", "call_id": "x", "from": "1".repeat(100)}), "from"),
+        (
+            json!({"event": "hangup", "call_id": "x", "from": "1"}),
+            "event",
+        ),
+        (
+            json!({"event": "ringing", "call_id": "", "from": "1"}),
+            "call_id",
+        ),
+        (
+            json!({"event": "ended", "call_id": "x", "from": "1", "recording_url": "javascript:alert(1)"}),
+            "recording_url",
+        ),
+        (
+            json!({"event": "ended", "call_id": "x", "from": "1", "duration_s": -4}),
+            "duration_s",
+        ),
+        (
+            json!({"event": "ringing", "call_id": "x", "from": "1", "at": "yesterday"}),
+            "at",
+        ),
+        (
+            json!({"event": "ringing", "call_id": "x", "from": "1".repeat(100)}),
+            "from",
+        ),
     ] {
         let (status, body) = post(base, "/telephony/events", &f.line1, event).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
@@ -397,7 +426,10 @@ async fn mango_notifications(db: TestDb) {
 }
 
 /// A local receiver: `/ok` answers 204 and keeps what it got, `/fail` answers 500.
-async fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>) {
+async fn receiver() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+) {
     use axum::routing::post;
     let got: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>> = Default::default();
     let keep = got.clone();
@@ -417,7 +449,10 @@ async fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, Str
                 }
             }),
         )
-        .route("/fail", post(|| async { StatusCode::INTERNAL_SERVER_ERROR }));
+        .route(
+            "/fail",
+            post(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(axum::serve(listener, app).into_future());
@@ -433,10 +468,22 @@ async fn webhooks_end_to_end(db: TestDb) {
 
     // Bad subscriptions name their field; a specialist may not subscribe.
     for (body, field) in [
-        (json!({"url": "ftp://x", "events": ["ticket.created"]}), "url"),
-        (json!({"url": format!("{hooks}/ok"), "events": ["ticket.exploded"]}), "events"),
-        (json!({"url": format!("{hooks}/ok"), "events": []}), "events"),
-        (json!({"url": format!("{hooks}/ok"), "events": ["ticket.created"], "secret": "short"}), "secret"),
+        (
+            json!({"url": "ftp://x", "events": ["ticket.created"]}),
+            "url",
+        ),
+        (
+            json!({"url": format!("{hooks}/ok"), "events": ["ticket.exploded"]}),
+            "events",
+        ),
+        (
+            json!({"url": format!("{hooks}/ok"), "events": []}),
+            "events",
+        ),
+        (
+            json!({"url": format!("{hooks}/ok"), "events": ["ticket.created"], "secret": "short"}),
+            "secret",
+        ),
     ] {
         let (status, answer) = post(base, "/webhooks", &admin, body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
@@ -500,10 +547,19 @@ async fn webhooks_end_to_end(db: TestDb) {
         let body: Value = serde_json::from_str(body).unwrap();
         assert_eq!(body["data"]["ticket_number"], number.as_str());
         assert_eq!(body["data"]["client"], "ALFA");
-        events.push((body["event"].as_str().unwrap().to_owned(), body["data"]["internal"].clone()));
+        events.push((
+            body["event"].as_str().unwrap().to_owned(),
+            body["data"]["internal"].clone(),
+        ));
     }
-    assert!(events.contains(&("ticket.created".into(), json!(false))), "{events:?}");
-    assert!(events.contains(&("comment.created".into(), json!(true))), "{events:?}");
+    assert!(
+        events.contains(&("ticket.created".into(), json!(false))),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&("comment.created".into(), json!(true))),
+        "{events:?}"
+    );
     let (status, log) = get(base, &format!("/webhooks/{hook}/deliveries"), &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(log.as_array().unwrap().len(), made);
@@ -545,7 +601,12 @@ async fn webhooks_end_to_end(db: TestDb) {
         .clone();
     assert_eq!(listed["active"], false);
     assert!(listed["disabled_at"].is_string());
-    let (_, log) = get(base, &format!("/webhooks/{failing}/deliveries?limit=3"), &admin).await;
+    let (_, log) = get(
+        base,
+        &format!("/webhooks/{failing}/deliveries?limit=3"),
+        &admin,
+    )
+    .await;
     assert_eq!(log.as_array().unwrap().len(), 3);
     assert_eq!(log[0]["last_status"], 500);
     assert!(log[0]["delivered_at"].is_null());
@@ -608,14 +669,23 @@ async fn web_form(db: TestDb) {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains(r#"action="/form""#) && html.contains(r#"name="website""#));
-    let script = http.get(format!("{base}/form/embed.js")).send().await.unwrap();
+    let script = http
+        .get(format!("{base}/form/embed.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(script.status(), StatusCode::OK);
     assert!(script.text().await.unwrap().contains("data-okno-form"));
 
     // A known contact by email, then one by phone: a ticket each, in their own names.
     let r = http
         .post(format!("{base}/form"))
-        .form(&form(&[("name", "Анна"), ("email", "anna@alfa.test"), ("subject", "С сайта"), ("message", "Не печатает")]))
+        .form(&form(&[
+            ("name", "Анна"),
+            ("email", "anna@alfa.test"),
+            ("subject", "С сайта"),
+            ("message", "Не печатает"),
+        ]))
         .send()
         .await
         .unwrap();
@@ -623,20 +693,31 @@ async fn web_form(db: TestDb) {
     assert_eq!(r.headers()["location"], "/form/thanks");
     let r = http
         .post(format!("{base}/form"))
-        .form(&form(&[("phone", "8 916 000-00-01"), ("subject", "По телефону"), ("message", "Перезвоните")]))
+        .form(&form(&[
+            ("phone", "8 916 000-00-01"),
+            ("subject", "По телефону"),
+            ("message", "Перезвоните"),
+        ]))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let tickets = alfa_tickets(&f).await;
     assert_eq!(tickets.len(), 2);
-    let requesters: Vec<&str> = tickets.iter().map(|t| t["requester"].as_str().unwrap()).collect();
+    let requesters: Vec<&str> = tickets
+        .iter()
+        .map(|t| t["requester"].as_str().unwrap())
+        .collect();
     assert!(requesters.contains(&"anna@alfa.test") && requesters.contains(&"boris@alfa.test"));
 
     // A stranger: a new contact in the "to register" list, with a ticket.
     let r = http
         .post(format!("{base}/form"))
-        .form(&form(&[("name", "Новый"), ("email", "new@nowhere.test"), ("subject", "Хочу договор")]))
+        .form(&form(&[
+            ("name", "Новый"),
+            ("email", "new@nowhere.test"),
+            ("subject", "Хочу договор"),
+        ]))
         .send()
         .await
         .unwrap();
@@ -649,7 +730,13 @@ async fn web_form(db: TestDb) {
         .unwrap()
         .unwrap()
         .0;
-    let new_client = f.desk.store.client(stranger.client_id.unwrap()).await.unwrap().unwrap();
+    let new_client = f
+        .desk
+        .store
+        .client(stranger.client_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(new_client.code, okno_store::UNREGISTERED_CLIENT);
     let (_, page) = get(&f.base, "/tickets?client=NEW", &f.manager).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
@@ -657,7 +744,11 @@ async fn web_form(db: TestDb) {
     // A bot filling the honeypot: the same thank-you, nothing stored.
     let r = http
         .post(format!("{base}/form"))
-        .form(&form(&[("email", "bot@spam.test"), ("subject", "Buy"), ("website", "http://spam")]))
+        .form(&form(&[
+            ("email", "bot@spam.test"),
+            ("subject", "Buy"),
+            ("website", "http://spam"),
+        ]))
         .send()
         .await
         .unwrap();
@@ -677,7 +768,10 @@ async fn web_form(db: TestDb) {
         (vec![("phone", "позвоните мне"), ("subject", "x")], "phone"),
         (vec![("email", "not-an-email"), ("subject", "x")], "email"),
         (vec![("email", "anna@alfa.test")], "subject"),
-        (vec![("phone", "+7 499 000-00-00"), ("subject", "чужой номер")], "email"),
+        (
+            vec![("phone", "+7 499 000-00-00"), ("subject", "чужой номер")],
+            "email",
+        ),
     ] {
         let r = http
             .post(format!("{base}/form"))
@@ -692,7 +786,10 @@ async fn web_form(db: TestDb) {
     }
     let r = http
         .post(format!("{base}/form"))
-        .form(&form(&[("phone", "позвоните мне"), ("subject", "Тема осталась")]))
+        .form(&form(&[
+            ("phone", "позвоните мне"),
+            ("subject", "Тема осталась"),
+        ]))
         .send()
         .await
         .unwrap();
@@ -714,7 +811,11 @@ async fn web_form(db: TestDb) {
         .0;
     f.desk
         .channels()
-        .set_setting(&admin, setting::FORM_ORIGINS, "https://firm.test, https://www.firm.test")
+        .set_setting(
+            &admin,
+            setting::FORM_ORIGINS,
+            "https://firm.test, https://www.firm.test",
+        )
         .await
         .unwrap();
     let r = http
@@ -725,17 +826,26 @@ async fn web_form(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    assert_eq!(r.headers()["access-control-allow-origin"], "https://firm.test");
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://firm.test"
+    );
     let r = http
         .post(format!("{base}/form"))
         .header("origin", "https://firm.test")
         .header("accept", "application/json")
-        .form(&form(&[("email", "anna@alfa.test"), ("subject", "С сайта фирмы")]))
+        .form(&form(&[
+            ("email", "anna@alfa.test"),
+            ("subject", "С сайта фирмы"),
+        ]))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.headers()["access-control-allow-origin"], "https://firm.test");
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://firm.test"
+    );
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["ok"], true);
     assert!(body["ticket"].as_str().unwrap().starts_with("OK-"));
