@@ -17,7 +17,8 @@ okno_store::on_both_backends!(
     telephony_end_to_end,
     mango_notifications,
     webhooks_end_to_end,
-    web_form
+    web_form,
+    caller_card_and_admin_pages
 );
 
 struct Firm {
@@ -870,4 +871,161 @@ async fn web_form(db: TestDb) {
     // 20 posts an address may make in 10 minutes; 5 counted above (four tickets and the
     // stranger's phone; the rest were refused before counting), so 15 of the flood got in.
     assert_eq!(refused, 25);
+}
+
+/// A browser session for `email`: (cookie header, CSRF token).
+async fn session(desk: &Desk, email: &str) -> (String, String) {
+    let user = desk
+        .store
+        .user_by_email(&Email::parse(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
+    let session = desk.open_session(&user).await.unwrap();
+    (format!("okno_session={}", session.cookie), session.csrf)
+}
+
+async fn caller_card_and_admin_pages(db: TestDb) {
+    let f = firm(&db).await;
+    let base = &f.base;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = |cookie: String, path: String| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .get(format!("{base}{path}"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (line1, csrf) = session(&f.desk, "line1@desk.test").await;
+    let (status, body) = post(
+        base,
+        "/telephony/events",
+        &f.line1,
+        json!({"event": "answered", "call_id": "p-1", "from": "8 (495) 111-22-33", "to": "1", "agent": "line1@desk.test"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let call = body["call"]["id"].as_str().unwrap().to_owned();
+
+    // The calls list and the caller's card.
+    let (status, html) = page(line1.clone(), "/calls".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("/calls/{call}")), "{html}");
+    let (status, html) = page(line1.clone(), format!("/calls/{call}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("+7 495 111-22-33"));
+    assert!(
+        html.contains("anna@alfa.test") && html.contains("Альфа"),
+        "{html}"
+    );
+    assert!(html.contains("requester=anna%40alfa.test"), "{html}");
+    let start = html.find("id=\"ticket-from-call\" href=\"").unwrap()
+        + "id=\"ticket-from-call\" href=\"".len();
+    let href = html[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
+    assert!(href.contains(&format!("call={call}")));
+
+    // "New ticket from this call": the form comes prefilled; sent, the ticket is the
+    // contact's own and the call is logged on it.
+    let (status, form) = page(line1.clone(), href.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{href}");
+    assert!(form.contains("value=\"anna@alfa.test\""), "{form}");
+    assert!(form.contains(&format!("name=\"call\" value=\"{call}\"")));
+    let service = f.desk.contract_settings.registration.service.clone();
+    let r = http
+        .post(format!("{base}/tickets"))
+        .header("cookie", line1.clone())
+        .header("origin", base.clone())
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("service", service.as_str()),
+            ("subject", "Звонок: не работает касса"),
+            ("client", "ALFA"),
+            ("requester", "anna@alfa.test"),
+            ("call", call.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let record = f
+        .desk
+        .store
+        .call_by_provider_id("generic", "p-1")
+        .await
+        .unwrap()
+        .unwrap();
+    let ticket = record
+        .ticket_id
+        .expect("the call is logged on the new ticket");
+    let (_, view) = get(base, &format!("/tickets/{}", ticket.0), &f.line1).await;
+    assert_eq!(view["requester"], "anna@alfa.test");
+
+    // A client sees no calls; only admins see the channel settings.
+    let (client_cookie, _) = session(&f.desk, "anna@alfa.test").await;
+    let (status, _) = page(client_cookie, format!("/calls/{call}")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = page(line1.clone(), "/admin/channels".into()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    common::user_with_token(&f.desk, "admin@desk.test", Role::Admin, None, &[], None).await;
+    let (admin, admin_csrf) = session(&f.desk, "admin@desk.test").await;
+    let (status, html) = page(admin.clone(), "/admin/channels".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("telephony.mango.api_key") && html.contains("webform.origins"));
+    let r = http
+        .post(format!("{base}/admin/channels"))
+        .header("cookie", admin.clone())
+        .header("origin", base.clone())
+        .form(&[
+            ("csrf", admin_csrf.as_str()),
+            ("telephony.mango.api_key", "PBX-KEY"),
+            ("webform.origins", "https://firm.test"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        f.desk
+            .store
+            .channel_setting(setting::MANGO_API_KEY)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("PBX-KEY")
+    );
+    // A subscription made on the page shows its secret once.
+    let r = http
+        .post(format!("{base}/admin/channels/webhooks"))
+        .header("cookie", admin.clone())
+        .header("origin", base.clone())
+        .form(&[
+            ("csrf", admin_csrf.as_str()),
+            ("url", "https://receiver.test/hook"),
+            ("events", "ticket.created"),
+            ("events", "rating.created"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert!(r.text().await.unwrap().contains("id=\"webhook-secret\""));
+    let hooks = f.desk.store.webhooks().await.unwrap();
+    assert_eq!(hooks[0].events, ["ticket.created", "rating.created"]);
+    let (status, html) = page(admin, format!("/admin/channels/webhooks/{}", hooks[0].id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("https://receiver.test/hook"));
 }
