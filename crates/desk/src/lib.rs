@@ -16,6 +16,7 @@ pub mod auth;
 pub mod billing;
 pub mod bounded;
 pub mod calendars;
+pub mod channels;
 pub mod closed;
 pub mod config;
 pub mod contract_settings;
@@ -177,6 +178,8 @@ impl Desk {
         desk.publish_services().await?;
         desk.rank_pending().await?;
         desk.load_shipped_articles().await?;
+        // Contacts saved before phone lookup existed get their phone keys (issue 20).
+        desk.store.key_phones().await?;
         let desk = Arc::new(desk);
         if desk.settings.search_indexer {
             Desk::start_indexer(&desk);

@@ -187,6 +187,20 @@ pub async fn load(desk: &Desk) -> anyhow::Result<()> {
         );
     }
     let (line1, alfa_contact, beta_contact, alfa_accountant) = (ids[2], ids[5], ids[6], ids[7]);
+    // The caller a PBX's lookup finds (issue 20).
+    store
+        .upsert_contact(&okno_store::ContactUpsert {
+            client_id: alfa,
+            email: Email::parse("client@alfa.demo")?,
+            name: "Анна Альфина".into(),
+            phone: Some("+7 495 111-22-33".into()),
+            telegram_id: None,
+            sees_organization: false,
+            director: false,
+            external_id: None,
+        })
+        .await
+        .context("demo phone of client@alfa.demo")?;
 
     // Tickets over the last four weeks; BETA's never today, so its daily limit is untouched.
     let now = desk.now();

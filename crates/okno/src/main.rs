@@ -543,16 +543,24 @@ async fn serve(
         .then(|| Arc::new(okno_jobs::Scheduler::new(desk.clone(), jobs.settings())).spawn());
     // With mailboxes or SMTP configured: the poller and the outbox sender, in the background.
     let _mail = mail::spawn_loop(desk.clone(), mail.every())?;
+    // Outgoing webhooks (issue 20): new ticket history becomes signed deliveries.
+    if !jobs.no_jobs {
+        okno_desk::Desk::start_webhook_worker(&desk, std::time::Duration::from_secs(1));
+    }
     let address = listener.local_addr()?;
     println!("Okno is running at http://{address}/");
     if demo {
         println!("Demo logins (password `demo`): {}", demo::LOGINS.join(", "));
     }
-    axum::serve(listener, okno_web::app(desk))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // The peer's address feeds the web form's per-address limit.
+    axum::serve(
+        listener,
+        okno_web::app(desk).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use okno_domain::*;
 use std::sync::Arc;
 
 mod admin;
+mod channels;
 mod contracts;
 mod dashboard;
 mod group_commit;
@@ -46,6 +47,7 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub use admin::*;
+pub use channels::*;
 pub use contracts::*;
 pub use dashboard::*;
 pub use jobs::*;
@@ -156,6 +158,7 @@ pub trait Store:
     + DashboardStore
     + AdminStore
     + WorkplaceStore
+    + ChannelStore
     + Send
     + Sync
     + 'static

@@ -1,6 +1,7 @@
 //! `okno bench NAME`: benchmarks that print `figure <name> <value> <unit>` lines and a verdict.
 
 mod api;
+mod channels;
 mod mail;
 mod pages;
 mod queue;
@@ -55,6 +56,7 @@ pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
         "workflow" => workflow::run(quick).await?,
         "queue" => queue::run(quick).await?,
         "mail" => mail::run(quick).await?,
+        "channels" => channels::run(quick).await?,
         "search" => search::run(quick).await?,
         "sla" => okno_sla::bench::run(quick)
             .into_iter()
@@ -68,7 +70,7 @@ pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
             })
             .collect(),
         other => anyhow::bail!(
-            "unknown benchmark {other:?}: try api, mail, pages, queue, search, sla or workflow"
+            "unknown benchmark {other:?}: try api, channels, mail, pages, queue, search, sla or workflow"
         ),
     };
     let mut verdict = Vec::new();

@@ -8,7 +8,7 @@ use jiff::civil::Date;
 const CLIENT_RECORD_SELECT: &str = "SELECT id, code, name, mail_domain, calendar, vip, time_zone, notes, \
      access_notes, external_id FROM clients";
 
-const CONTACT_SELECT: &str = "SELECT id, client_id, email, name, phone, telegram_id, sees_organization, \
+pub(super) const CONTACT_SELECT: &str = "SELECT id, client_id, email, name, phone, telegram_id, sees_organization, \
      director, external_id, active FROM users";
 
 const CONTRACT_SELECT: &str = "SELECT k.id, k.number, k.client_id, c.code AS client_code, c.time_zone AS client_time_zone, k.starts_on, k.ends_on, \
@@ -56,7 +56,7 @@ fn client_record_from(r: &DbRow) -> Result<ClientRecord> {
     })
 }
 
-fn contact_from(r: &DbRow) -> Result<Contact> {
+pub(super) fn contact_from(r: &DbRow) -> Result<Contact> {
     Ok(Contact {
         id: UserId(r.try_get("id")?),
         client_id: ClientId(
@@ -371,8 +371,8 @@ impl ContractStore for Backend {
             }
             Some((id, _)) => sqlx::query(
                 "UPDATE users SET email = $2, name = $3, client_id = $4, phone = $5, telegram_id = $6, \
-                 sees_organization = $7, director = $8, external_id = COALESCE($9, external_id), active = TRUE \
-                 WHERE id = $1",
+                 sees_organization = $7, director = $8, external_id = COALESCE($9, external_id), active = TRUE, \
+                 phone_key = $10 WHERE id = $1",
             )
             .bind(id)
             .bind(c.email.as_str())
@@ -383,12 +383,13 @@ impl ContractStore for Backend {
             .bind(c.sees_organization)
             .bind(c.director)
             .bind(&c.external_id)
+            .bind(super::channels::phone_key(c.phone.as_deref()))
             .execute(&mut *tx)
             .await
             .map(|_| (id, false)),
             None => sqlx::query_scalar(
                 "INSERT INTO users (email, name, role, client_id, phone, telegram_id, sees_organization, \
-                 director, external_id, created_at) VALUES ($1, $2, 'client', $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                 director, external_id, created_at, phone_key) VALUES ($1, $2, 'client', $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             )
             .bind(c.email.as_str())
             .bind(&c.name)
@@ -399,6 +400,7 @@ impl ContractStore for Backend {
             .bind(c.director)
             .bind(&c.external_id)
             .bind(ms(self.now()))
+            .bind(super::channels::phone_key(c.phone.as_deref()))
             .fetch_one(&mut *tx)
             .await
             .map(|id| (id, true)),

@@ -238,6 +238,7 @@ impl DashboardStore for Backend {
     }
 
     async fn rate_ticket(&self, rating: &Rating) -> Result<()> {
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO ticket_ratings (ticket_id, user_id, score, comment, rated_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (ticket_id) DO UPDATE SET \
@@ -249,8 +250,20 @@ impl DashboardStore for Backend {
         .bind(rating.score)
         .bind(rating.comment.clone())
         .bind(ms(rating.rated_at))
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
+        // In the history too, where outgoing webhooks read `rating.created` (issue 20).
+        record(
+            &mut tx,
+            rating.ticket_id,
+            rating.rated_at,
+            Some(rating.user_id),
+            "rated",
+            (None, Some(&rating.score.to_string())),
+            false,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

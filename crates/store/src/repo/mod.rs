@@ -8,6 +8,7 @@ use crate::*;
 use sqlx::{AssertSqlSafe, Row};
 
 mod admin;
+mod channels;
 mod contracts;
 mod dashboard;
 mod jobs;

@@ -1,6 +1,7 @@
 //! `/api/v1`: thin handlers over the desk, each documented for the OpenAPI document.
 
 pub mod calendars;
+pub mod channels;
 pub mod clients;
 pub mod contracts;
 pub mod kb;
@@ -95,6 +96,8 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         .merge(calendars::router())
         .merge(specialist::router())
         .merge(mail::router())
+        .merge(channels::router())
+        .merge(channels::webhook_router())
         .routes(routes!(clients::list_clients, clients::upsert_client))
         .routes(routes!(clients::get_client))
         .routes(routes!(clients::list_contacts, clients::upsert_contact))

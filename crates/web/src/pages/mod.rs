@@ -5,6 +5,7 @@
 //! messages, plurals and dates in [`i18n`]; templates and their rows in [`templates`].
 
 pub mod admin;
+pub mod channels;
 pub mod figures;
 pub mod guard;
 pub mod i18n;
@@ -15,6 +16,7 @@ pub mod profile;
 pub mod reviews;
 pub mod specialist;
 pub mod templates;
+pub mod webform;
 pub mod workplaces;
 
 use crate::AppState;
@@ -72,6 +74,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/manager/tickets", get(figures::tickets_page))
         .route("/manager/tasks", get(figures::tasks_page))
         .merge(admin::routes())
+        .merge(channels::routes())
         .route(
             "/tickets/{id}/attachments",
             post(upload).layer(DefaultBodyLimit::max(upload_limit)),
@@ -91,6 +94,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/static/favicon.svg", get(favicon))
         .route("/static/htmx.min.js", get(htmx))
         .route("/static/okno.js", get(script))
+        // The public web form for the firm's site (issue 20): no session, its own origin check.
+        .merge(webform::routes())
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -528,6 +533,16 @@ async fn upload(
 struct NewTicketQuery {
     #[serde(default)]
     service: String,
+    /// Prefilled by the caller's card ("new ticket from this call"): the client, the
+    /// contact, a subject, and the call to log on the ticket.
+    #[serde(default)]
+    client: String,
+    #[serde(default)]
+    requester: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    call: String,
 }
 
 async fn new_ticket_form(
@@ -545,6 +560,10 @@ async fn new_ticket_form(
         service_description,
         input: TicketFormInput {
             service: query.service,
+            client: query.client,
+            requester: query.requester,
+            subject: query.subject,
+            call: query.call,
             nonce: random_token(),
             ..TicketFormInput::default()
         },
@@ -577,6 +596,9 @@ struct TicketForm {
     /// One per rendered form: a second submit of the same form opens the first ticket.
     #[serde(default)]
     nonce: String,
+    /// The call the ticket is opened from (see [`NewTicketQuery`]).
+    #[serde(default)]
+    call: String,
 }
 
 /// Forms already submitted (session token + nonce) and the ticket each opened; `None`
@@ -669,6 +691,7 @@ async fn read_ticket_form(
             "client" => form.client = text,
             "requester" => form.requester = text,
             "nonce" => form.nonce = text,
+            "call" => form.call = text,
             "draft" => form.draft = Some(text),
             _ => {}
         }
@@ -729,6 +752,13 @@ async fn create_ticket(
                     .attach(&page.user, ticket.id, None, name, content_type, bytes)
                     .await?;
             }
+            if let Ok(call) = form.call.trim().parse::<i64>() {
+                state
+                    .desk
+                    .channels()
+                    .log_call(&page.user, call, ticket.id)
+                    .await?;
+            }
             return Ok(flash_redirect(
                 &format!("/tickets/{}", ticket.number()),
                 "flash-ticket-created",
@@ -770,6 +800,7 @@ async fn create_ticket(
             requester: form.requester,
             draft: form.draft.is_some(),
             nonce: random_token(),
+            call: form.call,
         },
         errors,
     };

@@ -531,6 +531,7 @@ pub(super) fn history_text(ctx: &Ctx, h: &HistoryEvent) -> String {
             )
         }
         "draft_edited" => ctx.t("history-draft-edited"),
+        "rated" => ctx.with("history-rated", &after),
         other => ctx
             .lang
             .try_t(&format!("history-kind-{other}"))
@@ -557,6 +558,8 @@ pub struct TicketFormInput {
     pub requester: String,
     pub draft: bool,
     pub nonce: String,
+    /// The call the ticket is opened from (the caller's card), logged on it once opened.
+    pub call: String,
 }
 
 #[derive(Default)]

@@ -1,6 +1,7 @@
 //! The crate's integration tests, one binary: each module is one area.
 
 mod api;
+mod channels;
 mod common;
 mod contracts;
 mod hardening;

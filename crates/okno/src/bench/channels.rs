@@ -1,0 +1,215 @@
+//! `okno bench channels`: the channels of issue 20 on a fresh SQLite desk.
+//! - phone lookup at 100,000 contacts (10,000 with `--quick`): a PBX's number in one of the
+//!   usual writings → the contact, through the same parse and index the lookup API uses;
+//!   p50/p99 over 20,000 lookups (a tenth of them for numbers nobody has), and the p99 of
+//!   the whole caller's card (contact, client, contracts, open tickets);
+//! - outgoing webhook deliveries per second: 5,000 (1,000) signed deliveries to a local
+//!   receiver on 127.0.0.1:0, leased, sent concurrently and recorded.
+//!
+//! Targets: lookup p99 < 5 ms, deliveries ≥ 1,000/s.
+
+use super::Figure;
+use okno_desk::Desk;
+use okno_domain::channels::PhoneNumber;
+use okno_domain::*;
+use okno_store::NewDelivery;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
+    let dir = tempfile::tempdir()?;
+    let store = okno_store::open(&dir.path().join("okno.db").to_string_lossy()).await?;
+    let mut settings = okno_desk::Settings::new(dir.path().to_path_buf());
+    settings.search_indexer = false;
+    let desk = Desk::start(store, settings).await?;
+    let mut figures = lookups(&desk, if quick { 10_000 } else { 100_000 }).await?;
+    figures.extend(deliveries(&desk, if quick { 1_000 } else { 5_000 }).await?);
+    Ok(figures)
+}
+
+/// The `i`-th generated contact's number, written the way PBXes and people do.
+fn phone(i: usize, style: usize) -> String {
+    let n = 9_000_000 + i;
+    let (a, b, c) = (n / 10_000 % 1000, n / 100 % 100, n % 100);
+    match style % 4 {
+        0 => format!("+7 916 {a:03}-{b:02}-{c:02}"),
+        1 => format!("8 (916) {a:03}-{b:02}-{c:02}"),
+        2 => format!("7916{a:03}{b:02}{c:02}"),
+        _ => format!("+7916{a:03}{b:02}{c:02}"),
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let at = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[at]
+}
+
+async fn lookups(desk: &Desk, contacts: usize) -> anyhow::Result<Vec<Figure>> {
+    let client = desk
+        .store
+        .create_client("BENCH", "Bench", Some("bench.test"))
+        .await?;
+    let started = Instant::now();
+    for chunk in (0..contacts).collect::<Vec<_>>().chunks(5_000) {
+        let rows: Vec<(String, String, String)> = chunk
+            .iter()
+            .map(|&i| {
+                (
+                    format!("c{i}@bench.test"),
+                    format!("Contact {i}"),
+                    phone(i, i),
+                )
+            })
+            .collect();
+        desk.store.load_contacts(client, &rows, desk.now()).await?;
+        super::search::progress_bar(chunk[chunk.len() - 1] + 1, contacts);
+    }
+    eprintln!();
+    let load_s = started.elapsed().as_secs_f64();
+    let mut rng_state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        rng_state as usize
+    };
+    let mut took = Vec::with_capacity(20_000);
+    let mut found = 0usize;
+    for k in 0..20_000 {
+        let i = next() % contacts;
+        // One lookup in ten is for a number nobody has.
+        let text = if k % 10 == 0 {
+            phone(contacts + i, k)
+        } else {
+            phone(i, k + 1)
+        };
+        let t = Instant::now();
+        let key = PhoneNumber::parse(&text)?;
+        let contact = desk.store.contact_by_phone(key.key()).await?;
+        took.push(t.elapsed().as_secs_f64() * 1000.0);
+        if let Some(c) = contact {
+            anyhow::ensure!(
+                c.email == format!("c{i}@bench.test"),
+                "wrong contact for {text}"
+            );
+            found += 1;
+        }
+    }
+    anyhow::ensure!(found == 18_000, "found {found} of 18000 known numbers");
+    took.sort_by(f64::total_cmp);
+    let staff = desk
+        .store
+        .create_user(&okno_store::NewUser {
+            email: Email::parse("line1@bench.test")?,
+            name: "Line 1".into(),
+            role: Role::Specialist,
+            client_id: None,
+            lines: vec![Line::new(1)?],
+            sees_organization: false,
+            password_hash: None,
+        })
+        .await?;
+    let staff = desk
+        .store
+        .user(staff)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the specialist vanished"))?;
+    let mut cards = Vec::with_capacity(2_000);
+    for _ in 0..2_000 {
+        let text = phone(next() % contacts, 1);
+        let t = Instant::now();
+        desk.channels().caller_card(&staff, &text).await?;
+        cards.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    cards.sort_by(f64::total_cmp);
+    Ok(vec![
+        Figure::new("phone_contacts", contacts as f64, "1"),
+        Figure::new("phone_contacts_load_per_s", contacts as f64 / load_s, "1/s"),
+        Figure::new("phone_lookup_p50", percentile(&took, 0.50), "ms"),
+        Figure::new("phone_lookup_p99", percentile(&took, 0.99), "ms").at_most(5.0),
+        Figure::new("caller_card_p99", percentile(&cards, 0.99), "ms"),
+    ])
+}
+
+async fn deliveries(desk: &Desk, count: usize) -> anyhow::Result<Vec<Figure>> {
+    use axum::routing::post;
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |_body: String| {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::Relaxed);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(axum::serve(listener, app).into_future());
+    let admin = desk
+        .store
+        .create_user(&okno_store::NewUser {
+            email: Email::parse("admin@bench.test")?,
+            name: "Admin".into(),
+            role: Role::Admin,
+            client_id: None,
+            lines: vec![],
+            sees_organization: false,
+            password_hash: None,
+        })
+        .await?;
+    let admin = desk
+        .store
+        .user(admin)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the admin vanished"))?;
+    let hook = desk
+        .channels()
+        .create_webhook(
+            &admin,
+            okno_desk::channels::webhooks::WebhookInput {
+                url,
+                events: vec!["ticket.created".into()],
+                secret: None,
+            },
+        )
+        .await?;
+    let (cursor, _) = desk.store.history_after_cursor(1).await?;
+    let rows: Vec<NewDelivery> = (0..count)
+        .map(|i| NewDelivery {
+            webhook_id: hook.id,
+            event: "ticket.created".into(),
+            body: format!(
+                r#"{{"id":"evt_{i}","event":"ticket.created","at":"2026-01-01T00:00:00Z","data":{{"ticket_id":"{i}"}}}}"#
+            ),
+        })
+        .collect();
+    anyhow::ensure!(
+        desk.store
+            .enqueue_deliveries(cursor, cursor, &rows, desk.now())
+            .await?,
+        "the dispatcher's cursor moved under the benchmark"
+    );
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let started = Instant::now();
+    let mut delivered = 0;
+    while delivered < count {
+        let counts = desk.send_webhooks(&http).await?;
+        anyhow::ensure!(counts.failed == 0, "{} deliveries failed", counts.failed);
+        anyhow::ensure!(counts.delivered > 0, "nothing left to send at {delivered}");
+        delivered += counts.delivered;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        received.load(Ordering::Relaxed) == count,
+        "the receiver missed some"
+    );
+    Ok(vec![
+        Figure::new("webhook_deliveries_per_s", count as f64 / seconds, "1/s").at_least(1_000.0),
+    ])
+}
