@@ -15,6 +15,7 @@ mod admin;
 mod contracts;
 mod dashboard;
 mod group_commit;
+mod import;
 mod jobs;
 pub mod kb;
 mod mail;
@@ -47,6 +48,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub use admin::*;
 pub use contracts::*;
 pub use dashboard::*;
+pub use import::*;
 pub use jobs::*;
 pub use kb::KbStore;
 pub use mail::*;
@@ -153,6 +155,7 @@ pub trait Store:
     + KbStore
     + DashboardStore
     + AdminStore
+    + ImportStore
     + Send
     + Sync
     + 'static

@@ -10,6 +10,7 @@ use sqlx::{AssertSqlSafe, Row};
 mod admin;
 mod contracts;
 mod dashboard;
+mod import;
 mod jobs;
 mod kb;
 mod mail;
