@@ -278,7 +278,9 @@ impl Source for RequestTracker {
                         name: text(u, "RealName")
                             .filter(|n| !n.trim().is_empty())
                             .unwrap_or_else(|| name.clone()),
-                        staff: privileged(u),
+                        // REST2 does not say who is privileged; root is staff, the
+                        // plan lists everyone else for the admin to choose.
+                        staff: privileged(u) || name == "root",
                         admin: name == "root",
                         id: name,
                     })

@@ -250,10 +250,16 @@ impl Run<'_> {
         let email = match email {
             Some(email) => email,
             None => {
-                let local: String = id
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-                    .collect();
+                // The id itself when it is plain, else its bytes in hex: distinct ids
+                // stay distinct addresses.
+                let plain = id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+                let local: String = if plain {
+                    id.to_owned()
+                } else {
+                    id.bytes().map(|b| format!("{b:02x}")).collect()
+                };
                 let placeholder = Email::parse(&format!("{}-{local}@import.invalid", kind.code()))
                     .map_err(|e| ImportError::Answer {
                         url: self.source.url().to_owned(),

@@ -471,6 +471,8 @@ pub(super) fn history_text(ctx: &Ctx, h: &HistoryEvent) -> String {
             )
         }
         "draft_edited" => ctx.t("history-draft-edited"),
+        "imported" => ctx.with("history-imported", &after),
+        "field" => ctx.with("history-field", &after),
         other => other.to_owned(),
     }
 }
