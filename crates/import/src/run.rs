@@ -266,8 +266,12 @@ impl Run<'_> {
                         message: format!("user {id}: {}", e.message),
                     })?;
                 if id != SYSTEM_USER {
+                    let what = match known.as_ref().and_then(|u| u.email.as_deref()) {
+                        Some(bad) => format!("has no usable email ({bad:?})"),
+                        None => "has no email".to_owned(),
+                    };
                     self.note(format!(
-                        "user {id} «{name}» has no email: kept as {placeholder} (cannot log in or get mail until an admin sets an address)"
+                        "user {id} «{name}» {what}: kept as {placeholder} (cannot log in or get mail until an admin sets an address)"
                     ));
                 }
                 placeholder

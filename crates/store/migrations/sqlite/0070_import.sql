@@ -12,5 +12,5 @@ CREATE TABLE import_links (
     stamp        TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (source, kind, external_id)
 );
--- The original numbers of a ticket (for search and the ticket page).
-CREATE INDEX import_links_ticket ON import_links (ticket_id) WHERE kind = 'ticket';
+-- A ticket's links: its original numbers (search, the ticket page) and its items (re-runs).
+CREATE INDEX import_links_ticket ON import_links (ticket_id, kind);
