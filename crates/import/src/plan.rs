@@ -114,10 +114,7 @@ fn propose_code(name: &str) -> String {
     for c in name.to_lowercase().chars() {
         if c.is_ascii_alphanumeric() {
             code.push(c.to_ascii_uppercase());
-        } else if let Some((_, latin)) = CYRILLIC
-            .iter()
-            .find(|(cyr, _)| cyr.chars().next() == Some(c))
-        {
+        } else if let Some((_, latin)) = CYRILLIC.iter().find(|(cyr, _)| cyr.starts_with(c)) {
             code.push_str(latin);
         } else if !code.ends_with('-') && !code.is_empty() {
             code.push('-');

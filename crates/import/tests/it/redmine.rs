@@ -223,7 +223,7 @@ async fn one_issue(
         .lock()
         .unwrap()
         .iter()
-        .find(|i| i["id"].to_string() == id)
+        .find(|i| i["id"].as_i64() == id.parse().ok())
         .cloned();
     let Some(issue) = found else {
         return StatusCode::NOT_FOUND.into_response();
@@ -256,7 +256,7 @@ async fn time_entries(
         .lock()
         .unwrap()
         .iter()
-        .filter(|e| e["issue"]["id"].to_string() == issue)
+        .filter(|e| e["issue"]["id"].as_i64() == issue.parse().ok())
         .cloned()
         .collect();
     page(list, "time_entries", &q)
