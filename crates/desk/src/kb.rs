@@ -276,6 +276,10 @@ fn article_doc(article: &Article) -> ArticleDoc {
 
 fn ticket_doc(t: &TicketText) -> TicketDoc {
     let mut text = t.ticket.description.clone();
+    for label in &t.labels {
+        text.push('\n');
+        text.push_str(label);
+    }
     let mut internal = String::new();
     for c in &t.comments {
         let target = if c.internal { &mut internal } else { &mut text };
@@ -503,6 +507,23 @@ impl Desk {
             .recent()
             .retain(|_, ms| *ms >= read_at - OVERLAP_MS);
         Ok((articles, tickets))
+    }
+
+    /// Indexes these tickets now, whatever their change time: imported tickets keep their
+    /// original, older dates, which the catch-up's watermark has already passed.
+    pub async fn search_put_tickets(&self, ids: &[TicketId]) -> Result<usize> {
+        let _one = self.search.running.lock().await;
+        let texts = self.store.ticket_texts(ids).await?;
+        let docs: Vec<TicketDoc> = texts.iter().map(ticket_doc).collect();
+        let count = docs.len();
+        let mark = self.search.index.ticket_watermark();
+        self.search
+            .blocking(move |index| {
+                docs.iter().try_for_each(|doc| index.put_ticket(doc))?;
+                index.commit_tickets(mark.as_deref())
+            })
+            .await?;
+        Ok(count)
     }
 
     /// Empties the index and fills it again from the database (`okno search reindex`).

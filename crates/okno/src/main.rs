@@ -5,6 +5,7 @@ mod demo;
 mod import;
 mod mail;
 mod simulate;
+mod switch_over;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -115,14 +116,10 @@ enum Command {
     /// Working-time calendars.
     #[command(subcommand)]
     Calendar(CalendarCommand),
-    /// Load clients, contacts or contracts from a CSV or XLSX file (idempotent upserts).
-    Import {
-        #[command(flatten)]
-        data: DataArgs,
-        /// clients, contacts or contracts.
-        kind: String,
-        file: PathBuf,
-    },
+    /// Load clients, contacts or contracts from a CSV or XLSX file (idempotent upserts), or
+    /// switch over from Redmine, Request Tracker or OTRS/Znuny.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// The email channel: ingest, poll and send, quarantine, vendors.
     #[command(subcommand)]
     Mail(mail::MailCommand),
@@ -161,6 +158,71 @@ enum Command {
         /// A small version that runs in seconds.
         #[arg(long)]
         quick: bool,
+    },
+}
+
+/// What every switch-over import takes besides the source.
+#[derive(Args, Clone)]
+struct SwitchArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Say what would be created, updated and skipped; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The mapping plan (TOML): written with a proposal when the file does not exist yet
+    /// (then edit it and run again), used when it does.
+    #[arg(long)]
+    plan: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Clients from a CSV or XLSX file.
+    Clients {
+        #[command(flatten)]
+        data: DataArgs,
+        file: PathBuf,
+    },
+    /// Contacts from a CSV or XLSX file.
+    Contacts {
+        #[command(flatten)]
+        data: DataArgs,
+        file: PathBuf,
+    },
+    /// Contracts from a CSV or XLSX file.
+    Contracts {
+        #[command(flatten)]
+        data: DataArgs,
+        file: PathBuf,
+    },
+    /// Everything from Redmine's REST API (an administrator's API key).
+    FromRedmine {
+        /// Redmine's base URL.
+        url: String,
+        #[arg(long, env = "OKNO_REDMINE_KEY")]
+        key: String,
+        #[command(flatten)]
+        args: SwitchArgs,
+    },
+    /// Everything from Request Tracker 5's REST2 API (a SuperUser's auth token).
+    FromRt {
+        /// RT's base URL (REST2 lives under /REST/2.0).
+        url: String,
+        #[arg(long, env = "OKNO_RT_TOKEN")]
+        token: String,
+        #[command(flatten)]
+        args: SwitchArgs,
+    },
+    /// Everything from OTRS/Znuny's GenericInterface (GenericTicketConnectorREST).
+    FromZnuny {
+        /// The web service's URL, or the system's base URL.
+        url: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long, env = "OKNO_ZNUNY_PASSWORD")]
+        password: String,
+        #[command(flatten)]
+        args: SwitchArgs,
     },
 }
 
@@ -437,10 +499,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Calendar(CalendarCommand::Import { data, file }) => {
             return calendar_import(&data, &file).await;
         }
-        Command::Import { data, kind, file } => {
-            let desk = data.open_desk().await?;
-            return import::run(&desk, &kind, &file).await;
-        }
+        Command::Import(command) => return import_command(command).await,
         Command::Mail(command) => return mail::run(command).await,
         Command::Search(SearchCommand::Reindex { data }) => {
             let desk = data.open_desk().await?;
@@ -562,6 +621,39 @@ async fn serve(
     })
     .await?;
     Ok(())
+}
+
+async fn import_command(command: ImportCommand) -> anyhow::Result<ExitCode> {
+    let (source, args): (Box<dyn okno_import::Source>, SwitchArgs) = match command {
+        ImportCommand::Clients { data, file } => {
+            return import::run(&*data.open_desk().await?, "clients", &file).await;
+        }
+        ImportCommand::Contacts { data, file } => {
+            return import::run(&*data.open_desk().await?, "contacts", &file).await;
+        }
+        ImportCommand::Contracts { data, file } => {
+            return import::run(&*data.open_desk().await?, "contracts", &file).await;
+        }
+        ImportCommand::FromRedmine { url, key, args } => (
+            Box::new(okno_import::redmine::Redmine::new(&url, &key)?),
+            args,
+        ),
+        ImportCommand::FromRt { url, token, args } => (
+            Box::new(okno_import::rt::RequestTracker::new(&url, &token)?),
+            args,
+        ),
+        ImportCommand::FromZnuny {
+            url,
+            user,
+            password,
+            args,
+        } => (
+            Box::new(okno_import::znuny::Znuny::new(&url, &user, &password)?),
+            args,
+        ),
+    };
+    let desk = args.data.open_desk().await?;
+    switch_over::run(&desk, &*source, args.plan.as_deref(), args.dry_run).await
 }
 
 /// `okno calendar import FILE`: prints what was loaded, one line per year with its working

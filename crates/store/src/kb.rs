@@ -71,6 +71,8 @@ pub struct TicketText {
     pub ticket: Ticket,
     pub watchers: Vec<UserId>,
     pub comments: Vec<Comment>,
+    /// What the ticket was called in the systems it was imported from (`Redmine #1234`).
+    pub labels: Vec<String>,
 }
 
 /// Filters of an article list; keyset on `(title, id)` via `after`.

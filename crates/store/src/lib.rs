@@ -16,6 +16,7 @@ mod channels;
 mod contracts;
 mod dashboard;
 mod group_commit;
+mod import;
 mod jobs;
 pub mod kb;
 mod mail;
@@ -50,6 +51,7 @@ pub use admin::*;
 pub use channels::*;
 pub use contracts::*;
 pub use dashboard::*;
+pub use import::*;
 pub use jobs::*;
 pub use kb::KbStore;
 pub use mail::*;
@@ -159,6 +161,7 @@ pub trait Store:
     + AdminStore
     + WorkplaceStore
     + ChannelStore
+    + ImportStore
     + Send
     + Sync
     + 'static

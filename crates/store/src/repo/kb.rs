@@ -534,6 +534,20 @@ impl KbStore for Backend {
             let watcher_rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
                 .fetch_all(self.reader())
                 .await?;
+            let mut sql = Sql::new(
+                "SELECT ticket_id, label FROM import_links WHERE kind = 'ticket' AND ticket_id IN ",
+            );
+            placeholders(&mut sql, chunk);
+            let label_rows = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
+                .fetch_all(self.reader())
+                .await?;
+            let mut labels: HashMap<i64, Vec<String>> = HashMap::new();
+            for row in &label_rows {
+                labels
+                    .entry(row.try_get("ticket_id")?)
+                    .or_default()
+                    .push(row.try_get("label")?);
+            }
             let mut comments: HashMap<i64, Vec<Comment>> = HashMap::new();
             for row in &comment_rows {
                 let c = comment_from(row)?;
@@ -551,6 +565,7 @@ impl KbStore for Backend {
                 out.push(TicketText {
                     comments: comments.remove(&ticket.id.0).unwrap_or_default(),
                     watchers: watchers.remove(&ticket.id.0).unwrap_or_default(),
+                    labels: labels.remove(&ticket.id.0).unwrap_or_default(),
                     ticket,
                 });
             }

@@ -11,6 +11,7 @@ mod admin;
 mod channels;
 mod contracts;
 mod dashboard;
+mod import;
 mod jobs;
 mod kb;
 mod mail;

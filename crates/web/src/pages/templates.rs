@@ -531,6 +531,8 @@ pub(super) fn history_text(ctx: &Ctx, h: &HistoryEvent) -> String {
             )
         }
         "draft_edited" => ctx.t("history-draft-edited"),
+        "imported" => ctx.with("history-imported", &after),
+        "field" => ctx.with("history-field", &after),
         "rated" => ctx.with("history-rated", &after),
         other => ctx
             .lang

@@ -1,0 +1,3 @@
+# The history of tickets imported from other systems (issue 23).
+history-imported = Перенесено из { $value }
+history-field = Поле изменено: { $value }
