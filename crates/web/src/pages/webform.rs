@@ -35,8 +35,10 @@ fn ctx(state: &AppState, headers: &HeaderMap, path: &str, lang: Option<&str>) ->
         zone: viewer_zone(headers),
         now: state.desk.now(),
         path: path.to_owned(),
+        query: String::new(),
         user: None,
         csrf: String::new(),
+        flash: None,
     }
 }
 
