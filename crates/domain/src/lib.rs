@@ -3,6 +3,7 @@
 //! The web and store layers carry data to these functions and back; every rule
 //! (who sees what, what a valid ticket is, how a ticket number reads) lives here once.
 
+pub mod accounts;
 pub mod clock;
 pub mod error;
 pub mod model;

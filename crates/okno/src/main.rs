@@ -547,7 +547,8 @@ async fn serve(
     if demo {
         println!("Demo logins (password `demo`): {}", demo::LOGINS.join(", "));
     }
-    axum::serve(listener, okno_web::app(desk))
+    let app = okno_web::app(desk).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

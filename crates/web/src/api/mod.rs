@@ -1,5 +1,6 @@
 //! `/api/v1`: thin handlers over the desk, each documented for the OpenAPI document.
 
+pub mod accounts;
 pub mod calendars;
 pub mod clients;
 pub mod contracts;
@@ -11,7 +12,7 @@ pub mod views;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Caller};
+use crate::extract::{ApiJson, Caller, RequestOrigin};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
@@ -68,6 +69,7 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(login))
         .routes(routes!(me))
+        .merge(accounts::router())
         .routes(routes!(services))
         .routes(routes!(list_tickets, create_ticket))
         .routes(routes!(get_ticket))
@@ -137,11 +139,12 @@ fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let user = state.desk.login(&req.email, &req.password).await?;
+    let user = state.desk.login(&req.email, &req.password, &origin).await?;
     Ok(Json(LoginResponse {
-        token: state.desk.create_token(&user).await?,
+        token: state.desk.login_token(&user).await?,
     }))
 }
 

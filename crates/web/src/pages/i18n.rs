@@ -234,6 +234,10 @@ mod tests {
         let en = ids(include_str!("../../locales/en/kb.ftl"));
         assert!(!ru.is_empty());
         assert_eq!(ru, en);
+        let ru = ids(include_str!("../../locales/ru/accounts.ftl"));
+        let en = ids(include_str!("../../locales/en/accounts.ftl"));
+        assert!(!ru.is_empty());
+        assert_eq!(ru, en);
     }
 
     #[test]

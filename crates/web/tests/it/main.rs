@@ -1,7 +1,8 @@
 //! The crate's integration tests, one binary: each module is one area.
 
-mod common;
+mod accounts;
 mod api;
+mod common;
 mod contracts;
 mod kb;
 mod kb_files;

@@ -1,0 +1,26 @@
+# Access: sign-in, tokens, sessions (issue 22).
+accounts-login-wait = Too many failed sign-in attempts. Try again in { $seconds } s.
+accounts-title = My access
+accounts-tokens = API tokens
+accounts-tokens-explain = A token lets a program use the API in your name. A read-only token cannot change anything.
+accounts-token-once = Copy the token now: it will not be shown again.
+accounts-no-tokens = No tokens.
+accounts-col-name = Name
+accounts-col-scope = Scope
+accounts-col-created = Created
+accounts-col-last-used = Last used
+accounts-col-expires = Expires
+accounts-col-last-seen = Last seen
+accounts-col-address = Address
+accounts-col-agent = Browser
+accounts-scope-read = read only
+accounts-scope-write = read and write
+accounts-days = Lifetime, days
+accounts-create-token = Create token
+accounts-revoke = Revoke
+accounts-sessions = Sign-in sessions
+accounts-this-session = this session
+accounts-end-sessions = Sign out on all other devices
+accounts-invalid-name = Give the token a name (up to 100 characters).
+accounts-invalid-scope = Choose the token's scope.
+accounts-invalid-expires_in_days = The lifetime is 1 to 3650 days.

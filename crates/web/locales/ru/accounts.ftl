@@ -1,0 +1,26 @@
+# Доступ: вход, токены, сеансы (issue 22).
+accounts-login-wait = Слишком много неудачных попыток входа. Попробуйте снова через { $seconds } с.
+accounts-title = Мой доступ
+accounts-tokens = Токены API
+accounts-tokens-explain = Токен даёт программе доступ к API от вашего имени. Токен «только чтение» не может ничего изменить.
+accounts-token-once = Скопируйте токен сейчас: больше он показан не будет.
+accounts-no-tokens = Токенов нет.
+accounts-col-name = Название
+accounts-col-scope = Права
+accounts-col-created = Создан
+accounts-col-last-used = Использован
+accounts-col-expires = Действует до
+accounts-col-last-seen = Последняя активность
+accounts-col-address = Адрес
+accounts-col-agent = Браузер
+accounts-scope-read = только чтение
+accounts-scope-write = чтение и изменение
+accounts-days = Срок действия, дней
+accounts-create-token = Создать токен
+accounts-revoke = Отозвать
+accounts-sessions = Сеансы входа
+accounts-this-session = этот сеанс
+accounts-end-sessions = Выйти на всех остальных устройствах
+accounts-invalid-name = Укажите название токена (до 100 символов).
+accounts-invalid-scope = Выберите права токена.
+accounts-invalid-expires_in_days = Срок действия — от 1 до 3650 дней.
