@@ -5,6 +5,7 @@
 
 use crate::auth::{IssuedToken, TokenRequest, digest};
 use crate::{Desk, Result};
+use okno_domain::audit::AuditAction;
 use okno_domain::{DomainError, User};
 use okno_store::{SessionRecord, TokenRecord};
 
@@ -25,16 +26,38 @@ impl Accounts<'_> {
     }
 
     pub async fn create_token(&self, user: &User, request: &TokenRequest) -> Result<IssuedToken> {
-        self.desk.issue_token(user, request).await
+        let issued = self.desk.issue_token(user, request).await?;
+        let record = &issued.record;
+        self.desk
+            .record_audit(
+                user,
+                AuditAction::TokenCreated,
+                format!("token:{}", record.id),
+                None,
+                Some(token_json(record)),
+            )
+            .await?;
+        Ok(issued)
     }
 
     /// Revokes one of the user's own tokens: it answers 401 from now on.
     pub async fn revoke_token(&self, user: &User, id: i64) -> Result<TokenRecord> {
-        self.desk
+        let revoked = self
+            .desk
             .store
             .revoke_token(user.id, id)
             .await?
-            .ok_or_else(|| DomainError::NotFound("token").into())
+            .ok_or(DomainError::NotFound("token"))?;
+        self.desk
+            .record_audit(
+                user,
+                AuditAction::TokenRevoked,
+                format!("token:{id}"),
+                Some(token_json(&revoked)),
+                None,
+            )
+            .await?;
+        Ok(revoked)
     }
 
     /// The user's live sessions; `current_cookie` marks the one asking.
@@ -61,4 +84,13 @@ impl Accounts<'_> {
             .delete_sessions(user.id, keep.as_deref())
             .await?)
     }
+}
+
+/// A token as the audit log shows it (never its secret).
+fn token_json(token: &TokenRecord) -> serde_json::Value {
+    serde_json::json!({
+        "name": token.name,
+        "scope": token.scope.as_str(),
+        "expires_at": token.expires_at.map(|t| t.to_string()),
+    })
 }

@@ -13,6 +13,7 @@ use std::sync::{Arc, RwLock};
 
 pub mod accounts;
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod calendars;

@@ -4,6 +4,7 @@
 //! (who sees what, what a valid ticket is, how a ticket number reads) lives here once.
 
 pub mod accounts;
+pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod model;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 mod accounts;
 mod admin;
+mod audit;
 mod contracts;
 mod dashboard;
 mod group_commit;
@@ -47,6 +48,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub use accounts::*;
 pub use admin::*;
+pub use audit::*;
 pub use contracts::*;
 pub use dashboard::*;
 pub use jobs::*;
@@ -111,6 +113,9 @@ pub struct TicketFilter {
     pub client: Option<ClientId>,
     pub after: Option<TicketId>,
     pub limit: u32,
+    /// Drafts are their author's own: with this set, a draft is listed only when this
+    /// user wrote it (the desk sets it to the viewer).
+    pub drafts_of: Option<UserId>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +153,7 @@ pub trait Store:
     + DashboardStore
     + AdminStore
     + AccountStore
+    + AuditStore
     + Send
     + Sync
     + 'static

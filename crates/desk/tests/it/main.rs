@@ -14,6 +14,7 @@ mod mail_servers;
 #[path = "../../../mail/tests/it/mutate.rs"]
 mod mutate;
 mod outbox;
+mod privacy;
 mod production_calendar;
 mod queue_admin;
 mod reopen;

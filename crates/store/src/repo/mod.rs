@@ -9,6 +9,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 mod accounts;
 mod admin;
+mod audit;
 mod contracts;
 mod dashboard;
 mod jobs;
@@ -566,6 +567,11 @@ impl Store for Backend {
                 .bind(Param::Text(status.as_str().into())),
             None => sql.push(" AND t.status <> 'draft'"),
         };
+        if let Some(author) = filter.drafts_of {
+            sql.push(" AND (t.status <> 'draft' OR t.requester_id = ")
+                .bind(Param::Int(author.0))
+                .push(")");
+        }
         if let Some(client) = filter.client {
             sql.push(" AND t.client_id = ").bind(Param::Int(client.0));
         }

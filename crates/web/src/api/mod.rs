@@ -1,6 +1,7 @@
 //! `/api/v1`: thin handlers over the desk, each documented for the OpenAPI document.
 
 pub mod accounts;
+pub mod audit;
 pub mod calendars;
 pub mod clients;
 pub mod contracts;
@@ -70,6 +71,7 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         .routes(routes!(login))
         .routes(routes!(me))
         .merge(accounts::router())
+        .merge(audit::router())
         .routes(routes!(services))
         .routes(routes!(list_tickets, create_ticket))
         .routes(routes!(get_ticket))
@@ -252,6 +254,7 @@ async fn list_tickets(
         client,
         after,
         limit: limit + 1,
+        drafts_of: None,
     };
     let mut items = state.desk.tickets(&user, &filter).await?;
     let next_cursor = (items.len() > limit as usize).then(|| {

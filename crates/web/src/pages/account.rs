@@ -7,7 +7,7 @@ use crate::AppState;
 use crate::extract::SESSION_COOKIE;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
         .route("/account/sessions/end", post(end_sessions))
+        .route("/admin/audit", get(audit_page))
 }
 
 pub struct TokenRow {
@@ -195,4 +196,69 @@ async fn end_sessions(
         .end_other_sessions(&p.user, cookie.as_deref())
         .await?;
     Ok(Redirect::to("/account").into_response())
+}
+
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_audit.html")]
+pub struct AuditTemplate {
+    pub ctx: Ctx,
+    pub rows: Vec<AuditRow>,
+    /// The next (older) page's link.
+    pub older: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    cursor: Option<String>,
+}
+
+/// Entries per page of `/admin/audit`.
+const AUDIT_PAGE: usize = 50;
+
+async fn audit_page(
+    State(state): State<AppState>,
+    p: Page,
+    Query(query): Query<AuditQuery>,
+) -> Result<Response, PageError> {
+    let before = query.cursor.as_deref().and_then(|c| c.parse().ok());
+    let mut entries = match state
+        .desk
+        .audit()
+        .entries(&p.user, before, AUDIT_PAGE as u32 + 1)
+        .await
+    {
+        Ok(entries) => entries,
+        Err(DeskError::Domain(DomainError::Forbidden(_))) => return Err(PageError::FORBIDDEN),
+        Err(error) => return Err(error.into()),
+    };
+    let older = (entries.len() > AUDIT_PAGE).then(|| {
+        entries.truncate(AUDIT_PAGE);
+        format!("/admin/audit?cursor={}", entries[AUDIT_PAGE - 1].id)
+    });
+    let ctx = p.ctx;
+    let json = |v: Option<serde_json::Value>| v.map_or_else(|| "—".to_owned(), |v| v.to_string());
+    let rows = entries
+        .into_iter()
+        .map(|e| AuditRow {
+            at: ctx.when(Some(e.at)),
+            actor: e.actor_name,
+            action: ctx.t(&format!(
+                "accounts-audit-{}",
+                e.action.as_str().replace('.', "-")
+            )),
+            subject: e.subject,
+            before: json(e.before),
+            after: json(e.after),
+        })
+        .collect();
+    Ok(render(StatusCode::OK, &AuditTemplate { ctx, rows, older }))
 }

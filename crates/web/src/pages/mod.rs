@@ -278,6 +278,7 @@ async fn home(
         client: None,
         after,
         limit: PAGE_SIZE as u32 + 1,
+        drafts_of: None,
     };
     let mut tickets = state.desk.tickets(&page.user, &filter).await?;
     let next_cursor = (tickets.len() > PAGE_SIZE).then(|| {

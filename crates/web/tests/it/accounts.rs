@@ -18,6 +18,7 @@ okno_store::on_both_backends!(
     a_sprayed_password_slows_its_source_address_only,
     tokens_are_named_scoped_expire_and_are_revoked,
     sessions_are_listed_and_ended_everywhere,
+    the_audit_log_records_who_changed_what_for_admins,
 );
 
 struct App {
@@ -717,4 +718,124 @@ async fn sessions_are_listed_and_ended_everywhere(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
+}
+
+async fn the_audit_log_records_who_changed_what_for_admins(db: TestDb) {
+    use reqwest::Method;
+    let app = spawn(&db).await;
+    let (admin, admin_token) = common::user_with_token(
+        &app.desk,
+        "root@desk.test",
+        Role::Admin,
+        None,
+        &[],
+        Some(okno_desk::auth::hash_password(PASSWORD).unwrap()),
+    )
+    .await;
+    let (_, _, login) = app.login("anna@desk.test", PASSWORD, HOME).await;
+    let anna = login["token"].as_str().unwrap().to_owned();
+    let (_, created) = app
+        .call(
+            Method::POST,
+            &anna,
+            "/api/v1/tokens",
+            Some(json!({"name": "CI", "scope": "read"})),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    app.advance(60);
+    app.call(Method::DELETE, &anna, &format!("/api/v1/tokens/{id}"), None)
+        .await;
+    let boris = app
+        .desk
+        .store
+        .user_by_email(&Email::parse("boris@desk.test").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
+    let change = okno_desk::admin::UserInput {
+        email: "boris@desk.test".into(),
+        name: "Борис".into(),
+        role: "manager".into(),
+        client: String::new(),
+        lines: String::new(),
+        pools: String::new(),
+        password: String::new(),
+        active: true,
+    };
+    app.desk
+        .change_user(&admin, boris.id, &change)
+        .await
+        .unwrap();
+
+    let (status, page) = app
+        .call(Method::GET, &admin_token, "/api/v1/audit?limit=2", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["action"], "user.changed");
+    assert_eq!(items[0]["actor_name"], "root@desk.test");
+    assert_eq!(items[0]["subject"], format!("user:{}", boris.id.0));
+    assert_eq!(items[0]["before"]["role"], "specialist");
+    assert_eq!(items[0]["after"]["role"], "manager");
+    assert_eq!(items[1]["action"], "token.revoked");
+    assert_eq!(items[1]["at"], "2026-12-07T09:01:00Z");
+    assert_eq!(items[1]["before"]["scope"], "read");
+    assert!(items[1]["after"].is_null());
+    assert!(!page.to_string().contains("okno_"), "no secret in the log");
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, older) = app
+        .call(
+            Method::GET,
+            &admin_token,
+            &format!("/api/v1/audit?limit=2&cursor={cursor}"),
+            None,
+        )
+        .await;
+    let older = older["items"].as_array().unwrap();
+    assert_eq!(older[0]["action"], "token.created");
+    assert_eq!(older[0]["after"]["name"], "CI");
+    assert_eq!(older.len(), 1);
+
+    // Only admins read it.
+    let (status, body) = app.call(Method::GET, &anna, "/api/v1/audit", None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (status, body) = app
+        .call(Method::GET, &admin_token, "/api/v1/audit?cursor=x", None)
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("cursor"))
+    );
+
+    // The admin page shows the same, in the admin's language; nobody else's.
+    let (cookie, _) = browser_login(&app, "root@desk.test", "Firefox").await;
+    let page = app
+        .http
+        .get(format!("{}/admin/audit", app.base))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("пользователь изменён") && html.contains("токен отозван"),
+        "{html}"
+    );
+    assert!(html.contains(&format!("user:{}", boris.id.0)));
+    let (cookie, _) = browser_login(&app, "anna@desk.test", "Firefox").await;
+    let page = app
+        .http
+        .get(format!("{}/admin/audit", app.base))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
 }
