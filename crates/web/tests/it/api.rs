@@ -418,10 +418,11 @@ async fn bad_input_is_refused_and_nothing_is_written(db: TestDb) {
             "subject",
         ),
         (
+            // The same answer as for a code that names nobody: no probing.
             json!({"service": "question", "subject": "x", "client": "BETA"}),
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "client",
         ),
         (
             json!({"service": "question", "subject": "x", "client": "NOPE"}),
