@@ -3,6 +3,7 @@
 //! have their own modules; this one adds what only the admin pages need.
 
 use crate::{Desk, Result};
+use okno_domain::audit::AuditAction;
 use okno_domain::*;
 use okno_store::{NewUser, UserChange, UserRecord};
 
@@ -96,6 +97,16 @@ impl Desk {
             })
             .await?;
         self.store.update_user(id, &change).await?;
+        let mut after = crate::audit::user_json(&change);
+        after["email"] = input.email.trim().to_lowercase().into();
+        self.record_audit(
+            admin,
+            AuditAction::UserCreated,
+            format!("user:{}", id.0),
+            None,
+            Some(after),
+        )
+        .await?;
         Ok(id)
     }
 
@@ -107,7 +118,25 @@ impl Desk {
         if id == admin.id && (change.role != Role::Admin || !change.active) {
             return Err(FieldError::new("role", "you cannot lock yourself out").into());
         }
-        Ok(self.store.update_user(id, &change).await?)
+        let before = self.store.user_record(id).await?.map(|r| {
+            crate::audit::user_json(&UserChange {
+                name: r.user.name,
+                role: r.user.role,
+                client_id: r.user.client_id,
+                lines: r.user.lines,
+                pools: r.pools,
+                active: r.active,
+            })
+        });
+        self.store.update_user(id, &change).await?;
+        self.record_audit(
+            admin,
+            AuditAction::UserChanged,
+            format!("user:{}", id.0),
+            before,
+            Some(crate::audit::user_json(&change)),
+        )
+        .await
     }
 
     /// The form's fields checked: a client contact belongs to a client and has no lines or

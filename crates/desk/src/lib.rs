@@ -11,7 +11,9 @@ use okno_workflow::Catalog;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+pub mod accounts;
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod bounded;
@@ -51,8 +53,9 @@ pub enum DeskError {
     Domain(#[from] DomainError),
     #[error("{0}")]
     Unauthorized(&'static str),
-    #[error("too many failed logins; try again in a few minutes")]
-    Throttled,
+    /// Recent failed logins make this one wait (never a lock-out: see `accounts`).
+    #[error("too many failed logins; try again in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
     #[error("{what} is larger than the limit of {limit} bytes")]
     TooLarge { what: &'static str, limit: u64 },
     #[error(transparent)]

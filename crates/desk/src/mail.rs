@@ -14,6 +14,7 @@ use crate::tickets::{Opening, Write};
 use crate::{Desk, DeskError, Result};
 use jiff::{SignedDuration, Timestamp};
 use okno_domain::*;
+use okno_mail::authentication::Verdict;
 use okno_mail::outbound::{Envelope, Notice};
 use okno_mail::smtp::SmtpError;
 use okno_mail::{Kind, MailSettings, ParsedMail, thread};
@@ -76,6 +77,7 @@ const MAIL_CHANGE_ATTEMPTS: usize = 8;
 /// A message on its way in: what its change writes besides the ticket or comment.
 struct Incoming {
     key: String,
+    content_sha256: String,
     address: String,
     subject: String,
     raw: Vec<u8>,
@@ -87,6 +89,7 @@ impl Incoming {
     fn step(self, author: UserId, comment: Option<MailText>) -> ChangeStep {
         ChangeStep::Mail(Box::new(MailIn {
             key: self.key,
+            content_sha256: self.content_sha256,
             address: self.address,
             subject: self.subject,
             raw: self.raw,
@@ -250,12 +253,14 @@ impl Desk {
     ) -> std::result::Result<IngestOutcome, Refusal> {
         let policy = settings.loop_policy();
         let from = mail.from.clone().unwrap_or_default();
-        let auto_reply = match okno_mail::classify(mail, &policy) {
+        let kind = okno_mail::classify(mail, &policy);
+        let auto_reply = match kind {
             Kind::Ignore { reason } => return Ok(IngestOutcome::Ignored(reason.into())),
             Kind::Bounce => return self.bounce(mail).await.map_err(Refusal::from),
-            Kind::Automatic { .. } => false,
+            Kind::Automatic { .. } | Kind::AutoReply { .. } => false,
             Kind::Person { auto_reply } => auto_reply,
         };
+        let content = content_sha256(mail);
         let key = match &mail.message_id {
             Some(id) => id.clone(),
             None => format!("sha256:{}", sha256_hex(raw)),
@@ -270,8 +275,9 @@ impl Desk {
             .store
             .mail_sender(
                 &key,
+                &content,
                 &from,
-                Email::parse(&from).ok().as_ref(),
+                Email::parse_sender(&from).ok().as_ref(),
                 now - SignedDuration::from_hours(1),
             )
             .await
@@ -288,16 +294,80 @@ impl Desk {
         let (text, notes) = self.body_and_notes(mail);
         let incoming = Incoming {
             key: key.clone(),
+            content_sha256: content.clone(),
             address: from.clone(),
             subject: mail.subject.chars().take(500).collect(),
             raw: raw.to_vec(),
             attachments: self.store_attachments(mail).await?,
         };
 
-        // Line 4: a vendor's answer on a ticket handed to it.
+        let threaded = self.threaded_ticket(mail).await.map_err(store)?;
+
+        // An auto-reply is recorded on the ticket it answers, as a note: no client's word,
+        // no task, no reopening. Without such a ticket there is nothing to record it on.
+        if let Kind::AutoReply { reason } = kind {
+            let author = match &sender.vendor {
+                Some(vendor) => Some(self.vendor_user(vendor).await?),
+                None => sender.user.clone(),
+            };
+            return match (threaded, author) {
+                (Some((ticket, route)), Some(author)) => {
+                    let note = format!("Автоответ / Auto-reply ({reason})");
+                    self.note_by_mail(&ticket, route, &author, &note, &text, incoming)
+                        .await
+                }
+                _ => Ok(IngestOutcome::Ignored(format!(
+                    "auto-reply ({reason}) to no ticket of the sender"
+                ))),
+            };
+        }
+
+        // A sender our receiving server says is not proven: never the contact's word.
+        let verdict = match settings.authserv_id.as_deref() {
+            Some(authserv_id) => okno_mail::authentication::verdict(
+                mail.signals
+                    .authentication_results
+                    .iter()
+                    .map(String::as_str),
+                authserv_id,
+                from.rsplit('@').next().unwrap_or_default(),
+            ),
+            None => Verdict::Unknown,
+        };
+        if let Verdict::Fail(why) = verdict {
+            let author = sender.user.clone().or(match &sender.vendor {
+                Some(vendor) => Some(self.vendor_user(vendor).await?),
+                None => None,
+            });
+            if settings.unverified_mail == "note"
+                && let (Some((ticket, route)), Some(author)) = (threaded, author)
+            {
+                let note = format!(
+                    "Отправитель не подтверждён ({why}): письмо от {from} принято как заметка / Unverified sender"
+                );
+                return self
+                    .note_by_mail(&ticket, route, &author, &note, &text, incoming)
+                    .await;
+            }
+            return Err(Refusal(format!("unverified sender {from}: {why}")));
+        }
+
+        // Line 4: a vendor's answer on a ticket handed to it, and on no other.
         if let Some(vendor) = &sender.vendor
-            && let Some((ticket, route)) = self.threaded_ticket(mail).await.map_err(store)?
+            && let Some((ticket, route)) = threaded.clone()
         {
+            if !self
+                .store
+                .handed_to_vendor(ticket.id, &vendor.code)
+                .await
+                .map_err(store)?
+            {
+                return Err(Refusal(format!(
+                    "vendor {} wrote about {}, which was not handed to it",
+                    vendor.code,
+                    ticket.number()
+                )));
+            }
             let author = self.vendor_user(vendor).await?;
             let task = NewTask {
                 kind: "vendor_reply".into(),
@@ -324,10 +394,29 @@ impl Desk {
         }
 
         let known = sender.user;
-        if let Some((ticket, route)) = self.threaded_ticket(mail).await.map_err(store)? {
+        if let Some((ticket, route)) = threaded {
             let trusted = match &known {
                 Some(user) if user.role.is_staff() => Some(user.clone()),
-                Some(user) if user.client_id == Some(ticket.client_id) => Some(user.clone()),
+                Some(user) if user.client_id == Some(ticket.client_id) => {
+                    // A colleague of the contact who may not see the ticket is no
+                    // participant: the message is kept as a note, not as their word.
+                    let scope = crate::viewer(user).ticket_scope();
+                    if self
+                        .store
+                        .ticket(scope, ticket.id)
+                        .await
+                        .map_err(store)?
+                        .is_none()
+                    {
+                        let note = format!(
+                            "Письмо от {from}, не участника обращения / From a non-participant"
+                        );
+                        return self
+                            .note_by_mail(&ticket, route, user, &note, &text, incoming)
+                            .await;
+                    }
+                    Some(user.clone())
+                }
                 _ if settings.foreign_number == "any" => {
                     Some(self.contact(&from, mail, ticket.client_id).await?)
                 }
@@ -697,6 +786,32 @@ impl Desk {
             self.mail_change(ticket.id, route, author, steps).await
         };
         match written {
+            Ok(()) => Ok(IngestOutcome::Updated(ticket.number())),
+            Err(e) => taken_in_or_refused(e),
+        }
+    }
+
+    /// Records a message on the ticket as an internal note headed by `why`: nobody's public
+    /// word, no task, no status change, no mail out.
+    async fn note_by_mail(
+        &self,
+        ticket: &Ticket,
+        route: String,
+        author: &User,
+        why: &str,
+        text: &str,
+        incoming: Incoming,
+    ) -> std::result::Result<IngestOutcome, Refusal> {
+        let text: String = text.chars().take(BODY_MAX_CHARS).collect();
+        let body = format!("{why}\n\n{text}");
+        let steps = vec![incoming.step(
+            author.id,
+            Some(MailText {
+                body,
+                internal: true,
+            }),
+        )];
+        match self.mail_change(ticket.id, route, author, steps).await {
             Ok(()) => Ok(IngestOutcome::Updated(ticket.number())),
             Err(e) => taken_in_or_refused(e),
         }
@@ -1449,8 +1564,30 @@ fn admin_only(user: &User) -> Result<()> {
     }
 }
 
+/// What makes a message the same one again beside its Message-ID: who wrote what, with
+/// which files — not the headers each delivery adds (`Received`, the mailbox it was in).
+pub fn content_sha256(mail: &ParsedMail) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in [
+        mail.from.as_deref().unwrap_or_default(),
+        &mail.subject,
+        &mail.text,
+        mail.html.as_deref().unwrap_or_default(),
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    for attachment in &mail.attachments {
+        hash.update(attachment.file_name.as_bytes());
+        hash.update([0]);
+        hash.update(Sha256::digest(&attachment.bytes));
+    }
+    hex::encode(hash.finalize())
+}
+
 fn parse_email(address: &str) -> std::result::Result<Email, Refusal> {
-    Email::parse(address)
+    Email::parse_sender(address)
         .map_err(|_| Refusal(format!("the sender address {address:?} is not valid")))
 }
 

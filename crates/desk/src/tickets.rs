@@ -90,11 +90,9 @@ impl Desk {
                 let code = parse_client_code(code)?;
                 let client = self.store.client_by_code(&code).await?;
                 // A contact naming an organization not its own learns nothing about it.
-                Some(
-                    client
-                        .map(|c| c.id)
-                        .ok_or_else(|| FieldError::new("client", "unknown client"))?,
-                )
+                Some(client.map(|c| c.id).ok_or_else(|| {
+                    FieldError::new("client", okno_domain::visibility::UNKNOWN_CLIENT)
+                })?)
             }
             None => None,
         };
@@ -329,15 +327,22 @@ impl Desk {
     }
 
     /// The ticket, if the user may see it.
+    /// Another person's unsent draft is nobody else's business, staff's included.
     pub async fn ticket(&self, user: &User, id: TicketId) -> Result<Ticket> {
         let ticket = self.store.ticket(viewer(user).ticket_scope(), id).await?;
-        ticket.ok_or(DeskError::Domain(DomainError::NotFound("ticket")))
+        ticket
+            .filter(|t| t.status != TicketStatus::Draft || t.requester_id == user.id)
+            .ok_or(DeskError::Domain(DomainError::NotFound("ticket")))
     }
 
     pub async fn tickets(&self, user: &User, filter: &TicketFilter) -> Result<Vec<Ticket>> {
+        let filter = TicketFilter {
+            drafts_of: Some(user.id),
+            ..filter.clone()
+        };
         Ok(self
             .store
-            .tickets(viewer(user).ticket_scope(), filter)
+            .tickets(viewer(user).ticket_scope(), &filter)
             .await?)
     }
 

@@ -5,6 +5,8 @@
 
 pub mod bounds;
 pub mod channels;
+pub mod accounts;
+pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod model;

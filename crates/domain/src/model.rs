@@ -177,6 +177,24 @@ impl Email {
             Err(FieldError::new("email", "not a valid email address"))
         }
     }
+    /// A mail sender's address: like [`Email::parse`], but the domain may be a single
+    /// label (`root@localhost`, `admin@intranet`), as every mail server takes it.
+    pub fn parse_sender(text: &str) -> Result<Self, FieldError> {
+        if let Ok(email) = Email::parse(text) {
+            return Ok(email);
+        }
+        let text = text.trim().to_lowercase();
+        let valid = text.len() <= 254
+            && matches!(text.split_once('@'), Some((local, domain))
+                if !local.is_empty() && !domain.is_empty()
+                    && !local.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@')
+                    && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        if valid {
+            Ok(Email(text))
+        } else {
+            Err(FieldError::new("email", "not a valid email address"))
+        }
+    }
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -453,6 +471,15 @@ mod tests {
         assert_eq!(Email::parse("a@b.c").unwrap().domain(), "b.c");
         for bad in ["", "a", "@b.c", "a@b", "a@.b", "a b@c.d", "a@b@c.d"] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+        // Mail senders may be on a single-label domain; nothing else is relaxed.
+        assert_eq!(
+            Email::parse_sender("Root@LocalHost").unwrap().as_str(),
+            "root@localhost"
+        );
+        assert_eq!(Email::parse_sender("a@b.c").unwrap().as_str(), "a@b.c");
+        for bad in ["", "a", "@b", "a@", "a b@c", "a@b@c", "a@b_c", "a@.b"] {
+            assert!(Email::parse_sender(bad).is_err(), "{bad:?}");
         }
     }
 

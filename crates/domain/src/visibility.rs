@@ -30,6 +30,9 @@ pub enum TicketScope {
     Nothing,
 }
 
+/// What naming a client one may not use answers, whether it exists or not.
+pub const UNKNOWN_CLIENT: &str = "unknown client";
+
 /// The facts about one ticket that visibility depends on.
 #[derive(Debug, Clone, Copy)]
 pub struct TicketFacts {
@@ -86,7 +89,11 @@ impl Viewer {
         match (self.is_staff(), self.client_id, requested) {
             (false, Some(own), None) => Ok(own),
             (false, Some(own), Some(other)) if other == own => Ok(own),
-            (false, Some(_), Some(_)) => Err(DomainError::NotFound("client")),
+            // The same answer as for a code that names nobody: a contact cannot probe
+            // which client codes exist.
+            (false, Some(_), Some(_)) => {
+                Err(crate::FieldError::new("client", UNKNOWN_CLIENT).into())
+            }
             (false, None, _) => Err(DomainError::Forbidden(
                 "this login belongs to no client organization".into(),
             )),
@@ -189,7 +196,7 @@ mod tests {
         assert_eq!(v.client_for_new_ticket(None), Ok(ClientId(1)));
         assert_eq!(
             v.client_for_new_ticket(Some(ClientId(2))),
-            Err(DomainError::NotFound("client"))
+            Err(crate::FieldError::new("client", UNKNOWN_CLIENT).into())
         );
         assert!(
             viewer(Role::Manager, None, false)

@@ -16,8 +16,11 @@ pub struct LoopPolicy {
 pub enum Kind {
     /// A person wrote it: take it in; `auto_reply` says whether we may answer automatically.
     Person { auto_reply: bool },
-    /// An automatic message (auto-reply, list, bulk): take it in, never answer it.
+    /// An automatic message (a robot's report, a list): take it in, never answer it.
     Automatic { reason: &'static str },
+    /// An auto-reply (out of office, vacation, "received"): recorded on the ticket it
+    /// answers, never a client's word and never work (RFC 3834).
+    AutoReply { reason: &'static str },
     /// A delivery failure: record it on the ticket it is about, never make a ticket of it.
     Bounce,
     /// Not taken in at all.
@@ -60,22 +63,35 @@ pub fn classify(mail: &ParsedMail, policy: &LoopPolicy) -> Kind {
             reason: "sent by a robot address",
         };
     }
-    if mail
-        .signals
-        .auto_submitted
-        .as_deref()
-        .is_some_and(|v| !v.starts_with("no"))
+    let auto_submitted = mail.signals.auto_submitted.as_deref();
+    if auto_submitted.is_some_and(|v| v.starts_with("auto-replied")) {
+        return Kind::AutoReply {
+            reason: "Auto-Submitted: auto-replied",
+        };
+    }
+    if mail.signals.x_autoreply {
+        return Kind::AutoReply {
+            reason: "X-Autoreply",
+        };
+    }
+    if let Some(precedence) = mail.signals.precedence.as_deref()
+        && matches!(precedence, "auto_reply" | "bulk" | "junk")
     {
+        return Kind::AutoReply {
+            reason: "Precedence",
+        };
+    }
+    if auto_submitted.is_none() && is_out_of_office(&mail.subject) {
+        return Kind::AutoReply {
+            reason: "out-of-office subject",
+        };
+    }
+    if auto_submitted.is_some_and(|v| !v.starts_with("no")) {
         return Kind::Automatic {
             reason: "Auto-Submitted",
         };
     }
-    if mail
-        .signals
-        .precedence
-        .as_deref()
-        .is_some_and(|p| matches!(p, "bulk" | "list" | "junk"))
-    {
+    if mail.signals.precedence.as_deref() == Some("list") {
         return Kind::Automatic {
             reason: "Precedence",
         };
@@ -89,6 +105,32 @@ pub fn classify(mail: &ParsedMail, policy: &LoopPolicy) -> Kind {
         return Kind::Automatic { reason: "List-Id" };
     }
     Kind::Person { auto_reply: true }
+}
+
+/// Subjects auto-replies start with when their mailer sets no header (Outlook's, Exchange's,
+/// Yandex's and Mail.ru's, in English and Russian).
+const OUT_OF_OFFICE: [&str; 10] = [
+    "out of office",
+    "out of the office",
+    "automatic reply",
+    "auto reply",
+    "autoreply",
+    "auto-reply",
+    "автоответ",
+    "автоматический ответ",
+    "нет на месте",
+    "вне офиса",
+];
+
+fn is_out_of_office(subject: &str) -> bool {
+    let subject: String = subject.chars().take(200).collect::<String>().to_lowercase();
+    let subject = subject.trim_start();
+    OUT_OF_OFFICE.iter().any(|start| {
+        subject.starts_with(start)
+            || subject
+                .split_once(':')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with(start))
+    })
 }
 
 /// May the desk send to this address at all (never to itself, never to robots)?
@@ -122,16 +164,24 @@ mod tests {
             kind("From: a@b.ru\r\nAuto-Submitted: no"),
             Kind::Person { auto_reply: true }
         );
+        for auto_reply in [
+            "Auto-Submitted: auto-replied",
+            "Precedence: bulk",
+            "Precedence: junk",
+            "Precedence: auto_reply",
+            "X-Autoreply: yes",
+            "X-Autorespond: Out of office",
+        ] {
+            assert!(
+                matches!(
+                    kind(&format!("From: a@b.ru\r\n{auto_reply}")),
+                    Kind::AutoReply { .. }
+                ),
+                "{auto_reply}"
+            );
+        }
         assert!(matches!(
-            kind("From: a@b.ru\r\nAuto-Submitted: auto-replied"),
-            Kind::Automatic { .. }
-        ));
-        assert!(matches!(
-            kind("From: a@b.ru\r\nPrecedence: bulk"),
-            Kind::Automatic { .. }
-        ));
-        assert!(matches!(
-            kind("From: a@b.ru\r\nPrecedence: junk"),
+            kind("From: a@b.ru\r\nAuto-Submitted: auto-generated"),
             Kind::Automatic { .. }
         ));
         assert!(matches!(
@@ -147,6 +197,28 @@ mod tests {
             kind("From: a@b.ru\r\nX-Loop: support@okno.test"),
             Kind::Ignore { .. }
         ));
+    }
+
+    #[test]
+    fn out_of_office_subjects_without_headers() {
+        let subject = |s: &str| {
+            let raw = format!("From: a@b.ru\r\nSubject: {s}\r\n\r\nbody");
+            classify(&parse(raw.as_bytes()).unwrap(), &policy())
+        };
+        for s in [
+            "Out of Office: Re: [OK-000012] Накладная",
+            "Automatic reply: printer",
+            "Автоответ: Re: накладная",
+            "RE: Нет на месте до 15.12",
+        ] {
+            assert!(matches!(subject(s), Kind::AutoReply { .. }), "{s}");
+        }
+        for s in [
+            "Re: [OK-000012] out of office printer broken?",
+            "Вопрос про автоответчик АТС",
+        ] {
+            assert_eq!(subject(s), Kind::Person { auto_reply: true }, "{s}");
+        }
     }
 
     #[test]

@@ -52,6 +52,10 @@ pub struct Signals {
     pub delivery_report: bool,
     /// The Message-IDs a bounce says it is about (from its attached original headers).
     pub bounced_ids: Vec<String>,
+    /// `X-Autoreply` or `X-Autorespond` is present (mailers that skip `Auto-Submitted`).
+    pub x_autoreply: bool,
+    /// Every `Authentication-Results` value, as written (see [`crate::authentication`]).
+    pub authentication_results: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,6 +117,7 @@ impl ParsedMail {
                 precedence: self.signals.precedence.map(clean),
                 x_loop: all(self.signals.x_loop),
                 bounced_ids: all(self.signals.bounced_ids),
+                authentication_results: all(self.signals.authentication_results),
                 ..self.signals
             },
         }
@@ -204,16 +209,26 @@ fn parse_message(raw: &[u8]) -> Result<ParsedMail, ParseError> {
     })
 }
 
+/// The first address and its display name. An unquoted name before a bare address
+/// (`From: test test@example.com`) is read as name and address, as every mail client does.
 fn sender(address: Option<&Address<'_>>) -> Option<(String, Option<String>)> {
     let first = address?.first()?;
-    let mail = first.address()?.trim().to_lowercase();
-    Some((
-        mail,
-        first
-            .name()
-            .map(|n| n.trim().to_owned())
-            .filter(|n| !n.is_empty()),
-    ))
+    let raw = first.address()?.trim();
+    let mut name = first
+        .name()
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    let mail = match raw.rsplit_once(char::is_whitespace) {
+        Some((before, last)) if last.contains('@') => {
+            let before = before.trim();
+            if name.is_none() && !before.is_empty() {
+                name = Some(before.to_owned());
+            }
+            last
+        }
+        _ => raw,
+    };
+    Some((mail.to_lowercase(), name))
 }
 
 fn strip_brackets(id: &str) -> &str {
@@ -278,6 +293,14 @@ fn signals(message: &mail_parser::Message<'_>) -> Signals {
         list_id: message.header_raw("List-Id").is_some(),
         delivery_report,
         bounced_ids,
+        x_autoreply: message.header_raw("X-Autoreply").is_some()
+            || message.header_raw("X-Autorespond").is_some(),
+        authentication_results: message
+            .headers_raw()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("Authentication-Results"))
+            .take(20)
+            .map(|(_, v)| v.trim().to_owned())
+            .collect(),
     }
 }
 

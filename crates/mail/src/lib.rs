@@ -5,6 +5,7 @@
 //! run it without a network. [`imap`] fetches messages and [`smtp`] sends them; the desk
 //! (`okno_desk::mail`) puts them in order with the store.
 
+pub mod authentication;
 pub mod classify;
 pub mod imap;
 pub mod inbound;

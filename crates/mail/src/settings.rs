@@ -36,6 +36,18 @@ pub struct MailSettings {
     /// Line 4: vendors' support addresses.
     #[serde(default)]
     pub vendors: Vec<VendorConfig>,
+    /// The authserv-id our receiving server writes into `Authentication-Results`
+    /// (e.g. `mx.firm.ru`); only its results are believed. Unset: senders are not checked.
+    #[serde(default)]
+    pub authserv_id: Option<String>,
+    /// A message our server says is not from its sender (DMARC failed, or SPF and DKIM
+    /// both did), or one about a ticket from a client contact who is no participant of it:
+    /// `note` (default) — an internal note on the ticket it names, for staff to check;
+    /// without such a ticket it goes to quarantine — or `quarantine` (always). Never the
+    /// contact's public word: a note keeps the message beside the case it is about and
+    /// starts no work and no mail to anyone, so a forger gains nothing and staff lose nothing.
+    #[serde(default = "default_unverified")]
+    pub unverified_mail: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +68,9 @@ fn default_unknown() -> String {
 }
 fn default_foreign() -> String {
     "same-client".into()
+}
+fn default_unverified() -> String {
+    "note".into()
 }
 fn default_rate() -> i64 {
     30
@@ -90,6 +105,12 @@ impl MailSettings {
         if !matches!(settings.foreign_number.as_str(), "same-client" | "any") {
             return Err(format!(
                 "{}: foreign_number must be same-client or any",
+                path.display()
+            ));
+        }
+        if !matches!(settings.unverified_mail.as_str(), "note" | "quarantine") {
+            return Err(format!(
+                "{}: unverified_mail must be note or quarantine",
                 path.display()
             ));
         }

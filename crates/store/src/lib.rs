@@ -11,8 +11,10 @@ use jiff::Timestamp;
 use okno_domain::*;
 use std::sync::Arc;
 
+mod accounts;
 mod admin;
 mod channels;
+mod audit;
 mod contracts;
 mod dashboard;
 mod group_commit;
@@ -47,8 +49,10 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+pub use accounts::*;
 pub use admin::*;
 pub use channels::*;
+pub use audit::*;
 pub use contracts::*;
 pub use dashboard::*;
 pub use import::*;
@@ -115,6 +119,9 @@ pub struct TicketFilter {
     pub client: Option<ClientId>,
     pub after: Option<TicketId>,
     pub limit: u32,
+    /// Drafts are their author's own: with this set, a draft is listed only when this
+    /// user wrote it (the desk sets it to the viewer).
+    pub drafts_of: Option<UserId>,
 }
 
 #[derive(Debug, Clone)]
@@ -140,14 +147,6 @@ pub struct NewTask {
     pub stage: Option<String>,
 }
 
-/// What the session cookie resolves to.
-#[derive(Debug, Clone)]
-pub struct SessionData {
-    pub user: User,
-    pub csrf: String,
-    pub expires_at: Timestamp,
-}
-
 #[async_trait]
 pub trait Store:
     RouteStore
@@ -162,6 +161,8 @@ pub trait Store:
     + WorkplaceStore
     + ChannelStore
     + ImportStore
+    + AccountStore
+    + AuditStore
     + Send
     + Sync
     + 'static
@@ -184,27 +185,6 @@ pub trait Store:
     async fn user(&self, id: UserId) -> Result<Option<User>>;
     /// The user and its password hash, for login.
     async fn user_by_email(&self, email: &Email) -> Result<Option<(User, Option<String>)>>;
-
-    // Sessions, tokens, login throttling. Secrets are stored only as SHA-256 hashes.
-    async fn create_session(
-        &self,
-        id_hash: &str,
-        user: UserId,
-        csrf: &str,
-        expires_at: Timestamp,
-    ) -> Result<()>;
-    async fn session(&self, id_hash: &str, now: Timestamp) -> Result<Option<SessionData>>;
-    async fn delete_session(&self, id_hash: &str) -> Result<()>;
-    async fn create_token(
-        &self,
-        token_hash: &str,
-        user: UserId,
-        expires_at: Option<Timestamp>,
-    ) -> Result<()>;
-    async fn token_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>>;
-    async fn record_login_failure(&self, email: &str, at: Timestamp) -> Result<()>;
-    async fn login_failures_since(&self, email: &str, since: Timestamp) -> Result<i64>;
-    async fn clear_login_failures(&self, email: &str) -> Result<()>;
 
     // The service catalog.
     async fn upsert_service(&self, service: &Service) -> Result<()>;

@@ -33,6 +33,9 @@ pub struct MailRecord {
 pub struct MailIn {
     /// The Message-ID, or `sha256:<hex>` of the raw message when it has none.
     pub key: String,
+    /// SHA-256 of what the message says (sender, subject, texts, attachments), without
+    /// the transport's headers: with the key, what makes it the same message again.
+    pub content_sha256: String,
     pub address: String,
     pub subject: String,
     /// The message as it came (quotes and signatures included).
@@ -173,11 +176,13 @@ pub trait MailStore: Send + Sync {
     /// The ticket a stored message (in or out) with one of these ids belongs to; the first
     /// id that is known wins.
     async fn mail_ticket(&self, message_ids: &[String]) -> Result<Option<TicketId>>;
-    /// The sender's facts for a message with this key from this address (`user_email`:
-    /// the address as a valid email, if it is one); `recent` counts since `since`.
+    /// The sender's facts for a message with this key and content from this address
+    /// (`user_email`: the address as a valid email, if it is one); `recent` counts since
+    /// `since`.
     async fn mail_sender(
         &self,
         key: &str,
+        content_sha256: &str,
         address: &str,
         user_email: Option<&Email>,
         since: Timestamp,
@@ -214,6 +219,8 @@ pub trait MailStore: Send + Sync {
     ) -> Result<()>;
 
     async fn upsert_vendor(&self, vendor: &Vendor) -> Result<()>;
+    /// Whether the ticket was handed to the vendor (only then may its mail post there).
+    async fn handed_to_vendor(&self, ticket: TicketId, vendor: &str) -> Result<bool>;
     async fn vendor(&self, code: &str) -> Result<Option<Vendor>>;
     /// Hands the ticket to the vendor: the link, an internal history event and an outbox
     /// `vendor_transfer` row (idempotency key `vendor:<ticket>:<code>`), in one transaction.

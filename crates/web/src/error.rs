@@ -23,6 +23,8 @@ pub struct ErrorBody {
 pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
+    /// Seconds for the `Retry-After` header (a throttled login).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -34,7 +36,13 @@ impl ApiError {
                 message: message.into(),
                 field: None,
             },
+            retry_after: None,
         }
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn field(mut self, field: impl Into<String>) -> Self {
@@ -78,11 +86,12 @@ impl From<DeskError> for ApiError {
                 }
             }
             DeskError::Unauthorized(m) => ApiError::unauthorized(m),
-            DeskError::Throttled => ApiError::new(
+            DeskError::Throttled { retry_after_secs } => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "throttled",
                 error.to_string(),
-            ),
+            )
+            .retry_after(retry_after_secs),
             DeskError::TooLarge { .. } => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
@@ -103,7 +112,13 @@ impl From<DeskError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut response = (self.status, Json(self.body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -2,12 +2,16 @@
 
 use crate::AppState;
 use crate::error::{ApiError, field_in_serde_message};
+use axum::extract::ConnectInfo;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{Method, StatusCode, header, request::Parts};
 use axum_extra::extract::CookieJar;
+use okno_desk::auth::Origin;
 use okno_domain::User;
 use serde::Deserialize;
+use okno_domain::accounts::TokenScope;
 use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
 
 pub const SESSION_COOKIE: &str = "okno_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -31,10 +35,21 @@ impl FromRequestParts<AppState> for Caller {
                 .ok_or_else(|| {
                     ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
                 })?;
-            let user = state.desk.token_user(token.trim()).await?;
-            return user
-                .map(Caller)
-                .ok_or_else(|| ApiError::unauthorized("the token is invalid or expired"));
+            let caller = state
+                .desk
+                .token_caller(token.trim())
+                .await?
+                .ok_or_else(|| {
+                    ApiError::unauthorized("the token is invalid, expired or revoked")
+                })?;
+            if caller.scope == TokenScope::Read && !is_safe(&parts.method) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "scope",
+                    "this token may only read (its scope is `read`)",
+                ));
+            }
+            return Ok(Caller(caller.user));
         }
         let jar = CookieJar::from_headers(&parts.headers);
         let Some(cookie) = jar.get(SESSION_COOKIE) else {
@@ -45,7 +60,7 @@ impl FromRequestParts<AppState> for Caller {
         let session = state.desk.session(cookie.value()).await?;
         let session = session
             .ok_or_else(|| ApiError::unauthorized("the session has expired; log in again"))?;
-        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let safe = is_safe(&parts.method);
         let csrf = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         if !safe && csrf != Some(session.csrf.as_str()) {
             return Err(ApiError::new(
@@ -55,6 +70,52 @@ impl FromRequestParts<AppState> for Caller {
             ));
         }
         Ok(Caller(session.user))
+    }
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Where the request comes from, and the browser's `User-Agent`. The address is the peer's
+/// (when the server runs with connect info); a peer on the loopback interface is taken for
+/// a reverse proxy on the same machine, and then the last `X-Forwarded-For` entry (the one
+/// that proxy added) names the client, so the throttle does not count the whole firm as
+/// one address.
+pub fn origin(headers: &axum::http::HeaderMap, extensions: &axum::http::Extensions) -> Origin {
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let forwarded = || {
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok())
+    };
+    let address = match peer {
+        Some(peer) if peer.is_loopback() => forwarded().unwrap_or(peer).to_string(),
+        Some(peer) => peer.to_string(),
+        None => "unknown".to_owned(),
+    };
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    Origin { address, agent }
+}
+
+/// The request's [`Origin`] as an extractor.
+pub struct RequestOrigin(pub Origin);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestOrigin(origin(&parts.headers, &parts.extensions)))
     }
 }
 

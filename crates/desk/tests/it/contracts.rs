@@ -935,7 +935,17 @@ async fn registration_fills_from_the_defaults(db: TestDb) {
         )
         .await
         .unwrap();
-    assert_eq!(registration_of(desk, &f.line1, draft.id).await.company, "");
+    let unsent = desk
+        .store
+        .ticket_registration(draft.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unsent.company, "");
+    assert!(
+        desk.ticket_registration(&f.line1, draft.id).await.is_err(),
+        "staff do not see another person's draft"
+    );
     desk.submit_draft(&f.contact, draft.id).await.unwrap();
     assert_eq!(
         registration_of(desk, &f.line1, draft.id)

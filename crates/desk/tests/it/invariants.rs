@@ -244,7 +244,8 @@ async fn check(f: &Firm, id: TicketId) -> Result<(), String> {
 
     // Every status change is in the history: the chain of status events ends at the status.
     let history = desk
-        .history(&f.manager, id)
+        .store
+        .history(id, true)
         .await
         .map_err(|e| e.to_string())?;
     let mut status = match history.first() {

@@ -313,6 +313,7 @@ async fn a_service_is_for_its_audience_only(db: TestDb) {
         client: None,
         after: None,
         limit: 50,
+        drafts_of: None,
     };
     assert!(desk.tickets(&f.contact, &filter).await.unwrap().is_empty());
 

@@ -71,7 +71,7 @@ fn the_samples_read_as_they_should() {
 
     assert!(matches!(
         pipeline(sample("auto-reply")),
-        Some(Kind::Automatic { .. })
+        Some(Kind::AutoReply { .. })
     ));
     assert!(matches!(pipeline(sample("bounce")), Some(Kind::Bounce)));
     assert!(matches!(

@@ -460,7 +460,15 @@ impl World {
         if let Some(token) = self.tokens.get(&user.id) {
             return Ok(token.clone());
         }
-        let token = self.desk.create_token(user).await?;
+        // The longest lifetime a token may have: the simulated firm may run for years.
+        let request = okno_desk::auth::TokenRequest {
+            name: "simulation".into(),
+            scope: okno_domain::accounts::TokenScope::Write,
+            lifetime: Some(jiff::SignedDuration::from_hours(
+                okno_domain::accounts::TOKEN_DAYS_MAX * 24,
+            )),
+        };
+        let token = self.desk.issue_token(user, &request).await?.secret;
         self.tokens.insert(user.id, token.clone());
         Ok(token)
     }

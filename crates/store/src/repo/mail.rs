@@ -48,8 +48,8 @@ pub(super) async fn insert_mail_in(
     at: Timestamp,
 ) -> Result<()> {
     let inserted = sqlx::query(
-        "INSERT INTO mail_messages (direction, message_id, ticket_id, address, subject, raw, created_at) \
-         VALUES ('in', $1, $2, $3, $4, $5, $6)",
+        "INSERT INTO mail_messages (direction, message_id, ticket_id, address, subject, raw, created_at, content_sha256) \
+         VALUES ('in', $1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&m.key)
     .bind(ticket.0)
@@ -57,6 +57,7 @@ pub(super) async fn insert_mail_in(
     .bind(&m.subject)
     .bind(&m.raw)
     .bind(ms(at))
+    .bind(&m.content_sha256)
     .execute(&mut **tx)
     .await;
     match inserted {
@@ -139,12 +140,14 @@ impl MailStore for Backend {
     async fn mail_sender(
         &self,
         key: &str,
+        content_sha256: &str,
         address: &str,
         user_email: Option<&Email>,
         since: Timestamp,
     ) -> Result<SenderFacts> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT EXISTS (SELECT 1 FROM mail_messages WHERE message_id = $1 AND direction = 'in') AS taken, \
+            "SELECT EXISTS (SELECT 1 FROM mail_messages WHERE message_id = $1 AND direction = 'in' \
+             AND content_sha256 IN ($6, '')) AS taken, \
              (SELECT COUNT(*) FROM mail_messages WHERE address = $2 AND created_at > $3 AND direction = 'in') AS recent, \
              v.code AS vendor_code, v.name AS vendor_name, v.support_email AS vendor_email, \
              c.calendar AS calendar, {USER_COLUMNS} \
@@ -158,6 +161,7 @@ impl MailStore for Backend {
         .bind(ms(since))
         .bind(address.to_lowercase())
         .bind(user_email.map(Email::as_str))
+        .bind(content_sha256)
         .fetch_one(self.reader())
         .await?;
         let vendor = match row.try_get::<Option<String>, _>("vendor_code")? {
@@ -184,7 +188,7 @@ impl MailStore for Backend {
     async fn record_mail(&self, r: &MailRecord, at: Timestamp) -> Result<()> {
         sqlx::query(
             "INSERT INTO mail_messages (direction, message_id, ticket_id, address, subject, raw_sha256, outbox_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (message_id, direction) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (message_id, direction, content_sha256) DO NOTHING",
         )
         .bind(if r.inbound { "in" } else { "out" })
         .bind(&r.message_id)
@@ -352,6 +356,17 @@ impl MailStore for Backend {
         .execute(self.writer())
         .await?;
         Ok(())
+    }
+
+    async fn handed_to_vendor(&self, ticket: TicketId, vendor: &str) -> Result<bool> {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT vendor_code FROM ticket_vendors WHERE ticket_id = $1 AND vendor_code = $2",
+        )
+        .bind(ticket.0)
+        .bind(vendor)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(found.is_some())
     }
 
     async fn vendor(&self, code: &str) -> Result<Option<Vendor>> {

@@ -7,8 +7,10 @@ use crate::sql::{Param, Sql, code, instant, ms};
 use crate::*;
 use sqlx::{AssertSqlSafe, Row};
 
+mod accounts;
 mod admin;
 mod channels;
+mod audit;
 mod contracts;
 mod dashboard;
 mod import;
@@ -38,7 +40,7 @@ const TASK_COLUMNS: &str = "id, ticket_id, kind, title, line, pool, assignee_id,
 fn user_from(row: &DbRow) -> Result<User> {
     Ok(User {
         id: UserId(row.try_get("id")?),
-        email: Email::parse(row.try_get("email")?)
+        email: Email::parse_sender(row.try_get("email")?)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         name: row.try_get("name")?,
         role: code(Role::parse, row.try_get("role")?, "role")?,
@@ -470,106 +472,6 @@ impl Store for Backend {
             .transpose()
     }
 
-    async fn create_session(
-        &self,
-        id_hash: &str,
-        user: UserId,
-        csrf: &str,
-        expires_at: Timestamp,
-    ) -> Result<()> {
-        sqlx::query("INSERT INTO sessions (id_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id_hash)
-            .bind(user.0)
-            .bind(csrf)
-            .bind(ms(self.now()))
-            .bind(ms(expires_at))
-            .execute(self.writer())
-            .await?;
-        Ok(())
-    }
-
-    async fn session(&self, id_hash: &str, now: Timestamp) -> Result<Option<SessionData>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS}, s.csrf, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.active = TRUE"
-        )))
-        .bind(id_hash)
-        .bind(ms(now))
-        .fetch_optional(self.reader())
-        .await?;
-        row.map(|row| {
-            Ok(SessionData {
-                user: user_from(&row)?,
-                csrf: row.try_get("csrf")?,
-                expires_at: instant(row.try_get("expires_at")?)?,
-            })
-        })
-        .transpose()
-    }
-
-    async fn delete_session(&self, id_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .execute(self.writer())
-            .await?;
-        Ok(())
-    }
-
-    async fn create_token(
-        &self,
-        token_hash: &str,
-        user: UserId,
-        expires_at: Option<Timestamp>,
-    ) -> Result<()> {
-        sqlx::query("INSERT INTO api_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash)
-            .bind(user.0)
-            .bind(ms(self.now()))
-            .bind(expires_at.map(ms))
-            .execute(self.writer())
-            .await?;
-        Ok(())
-    }
-
-    async fn token_user(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM api_tokens k JOIN users u ON u.id = k.user_id \
-             WHERE k.token_hash = $1 AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.active = TRUE"
-        )))
-        .bind(token_hash)
-        .bind(ms(now))
-        .fetch_optional(self.reader())
-        .await?;
-        row.as_ref().map(user_from).transpose()
-    }
-
-    async fn record_login_failure(&self, email: &str, at: Timestamp) -> Result<()> {
-        sqlx::query("INSERT INTO login_failures (email, at) VALUES ($1, $2)")
-            .bind(email)
-            .bind(ms(at))
-            .execute(self.writer())
-            .await?;
-        Ok(())
-    }
-
-    async fn login_failures_since(&self, email: &str, since: Timestamp) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE email = $1 AND at > $2")
-                .bind(email)
-                .bind(ms(since))
-                .fetch_one(self.reader())
-                .await?,
-        )
-    }
-
-    async fn clear_login_failures(&self, email: &str) -> Result<()> {
-        sqlx::query("DELETE FROM login_failures WHERE email = $1")
-            .bind(email)
-            .execute(self.writer())
-            .await?;
-        Ok(())
-    }
-
     async fn upsert_service(&self, s: &Service) -> Result<()> {
         sqlx::query(
             "INSERT INTO services (code, name_ru, name_en, description_ru, description_en, workflow, definition, sort_order, active) \
@@ -678,6 +580,11 @@ impl Store for Backend {
                 .bind(Param::Text(status.as_str().into())),
             None => sql.push(" AND t.status <> 'draft'"),
         };
+        if let Some(author) = filter.drafts_of {
+            sql.push(" AND (t.status <> 'draft' OR t.requester_id = ")
+                .bind(Param::Int(author.0))
+                .push(")");
+        }
         if let Some(client) = filter.client {
             sql.push(" AND t.client_id = ").bind(Param::Int(client.0));
         }

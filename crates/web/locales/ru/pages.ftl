@@ -35,7 +35,6 @@ login-email = Электронная почта
 login-password = Пароль
 login-submit = Войти
 login-failed = Неверная почта или пароль.
-login-throttled = Слишком много неудачных попыток входа. Подождите несколько минут и попробуйте снова.
 
 home-client-title = Мои обращения
 home-staff-title = Обращения

@@ -1,5 +1,7 @@
 //! `/api/v1`: thin handlers over the desk, each documented for the OpenAPI document.
 
+pub mod accounts;
+pub mod audit;
 pub mod calendars;
 pub mod channels;
 pub mod clients;
@@ -12,7 +14,7 @@ pub mod views;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Caller};
+use crate::extract::{ApiJson, Caller, RequestOrigin};
 use axum::Json;
 use crate::extract::Query;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
@@ -70,6 +72,8 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(login))
         .routes(routes!(me))
+        .merge(accounts::router())
+        .merge(audit::router())
         .routes(routes!(services))
         .routes(routes!(list_tickets, create_ticket))
         .routes(routes!(get_ticket))
@@ -151,11 +155,12 @@ fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let user = state.desk.login(&req.email, &req.password).await?;
+    let user = state.desk.login(&req.email, &req.password, &origin).await?;
     Ok(Json(LoginResponse {
-        token: state.desk.create_token(&user).await?,
+        token: state.desk.login_token(&user).await?,
     }))
 }
 
@@ -263,6 +268,7 @@ async fn list_tickets(
         client,
         after,
         limit: limit + 1,
+        drafts_of: None,
     };
     let mut items = state.desk.tickets(&user, &filter).await?;
     let next_cursor = (items.len() > limit as usize).then(|| {

@@ -420,7 +420,7 @@ impl From<DeskError> for PageError {
             DeskError::Domain(DomainError::Invalid(_)) => PageError::INVALID,
             DeskError::TooLarge { .. } => PageError::TOO_LARGE,
             // Login failures are shown on the login form; elsewhere they mean "log in again".
-            DeskError::Unauthorized(_) | DeskError::Throttled => PageError::FORBIDDEN,
+            DeskError::Unauthorized(_) | DeskError::Throttled { .. } => PageError::FORBIDDEN,
             DeskError::Store(_) | DeskError::Io(_) | DeskError::Config(_) => {
                 tracing::error!(%error, "page failed");
                 PageError::INTERNAL

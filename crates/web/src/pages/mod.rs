@@ -4,6 +4,7 @@
 //! (language, zone, session), the cross-site post check and error pages live in [`guard`];
 //! messages, plurals and dates in [`i18n`]; templates and their rows in [`templates`].
 
+pub mod account;
 pub mod admin;
 pub mod channels;
 pub mod figures;
@@ -20,7 +21,7 @@ pub mod webform;
 pub mod workplaces;
 
 use crate::AppState;
-use crate::extract::SESSION_COOKIE;
+use crate::extract::{RequestOrigin, SESSION_COOKIE};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Form, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/search", get(profile::search_page))
         .merge(kb::routes())
         .merge(reviews::routes())
+        .merge(account::routes())
         // The manager's figure lists and the admin pages (issue 8, ui-admin).
         .route("/manager/tickets", get(figures::tickets_page))
         .route("/manager/tasks", get(figures::tasks_page))
@@ -195,16 +197,22 @@ async fn login(
     visit: Visit,
     headers: HeaderMap,
     jar: CookieJar,
+    RequestOrigin(origin): RequestOrigin,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let expected = jar.get(LOGIN_COOKIE).map(|c| c.value().to_owned());
     if !expected.is_some_and(|token| guard::same_secret(&form.csrf, &token)) {
         return Err(PageError::CSRF);
     }
-    let refused = |status: StatusCode, key: &str| {
+    let refused = |status: StatusCode,
+                   key: &str,
+                   args: &[(
+        &'static str,
+        fluent_templates::fluent_bundle::FluentValue<'static>,
+    )]| {
         let ctx = visit.ctx();
         let page = LoginTemplate {
-            error: Some(ctx.t(key)),
+            error: Some(ctx.lang.t_args(key, args)),
             ctx,
             email: form.email.clone(),
             token: form.csrf.clone(),
@@ -212,12 +220,12 @@ async fn login(
         };
         Ok(render(status, &page))
     };
-    match state.desk.login(&form.email, &form.password).await {
+    match state.desk.login(&form.email, &form.password, &origin).await {
         Ok(user) => {
             if let Some(old) = jar.get(SESSION_COOKIE) {
                 state.desk.close_session(old.value()).await?;
             }
-            let session = state.desk.open_session(&user).await?;
+            let session = state.desk.open_session(&user, &origin).await?;
             let jar =
                 jar.remove(Cookie::build(LOGIN_COOKIE).path("/login"))
                     .add(guard::session_cookie(
@@ -226,8 +234,17 @@ async fn login(
                     ));
             Ok((jar, Redirect::to(guard::safe_next(&form.next))).into_response())
         }
-        Err(DeskError::Unauthorized(_)) => refused(StatusCode::UNAUTHORIZED, "login-failed"),
-        Err(DeskError::Throttled) => refused(StatusCode::TOO_MANY_REQUESTS, "login-throttled"),
+        Err(DeskError::Unauthorized(_)) => refused(StatusCode::UNAUTHORIZED, "login-failed", &[]),
+        Err(DeskError::Throttled { retry_after_secs }) => {
+            let mut page = refused(
+                StatusCode::TOO_MANY_REQUESTS,
+                "accounts-login-wait",
+                &[("seconds", retry_after_secs.into())],
+            )?;
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+            Ok(page)
+        }
         Err(error) => Err(error.into()),
     }
 }
@@ -274,6 +291,7 @@ async fn home(
         client: None,
         after,
         limit: PAGE_SIZE as u32 + 1,
+        drafts_of: None,
     };
     let mut tickets = state.desk.tickets(&page.user, &filter).await?;
     let next_cursor = (tickets.len() > PAGE_SIZE).then(|| {

@@ -141,7 +141,12 @@ impl App {
     }
 
     async fn staff_user(&self) -> User {
-        self.desk.token_user(&self.staff).await.unwrap().unwrap()
+        self.desk
+            .token_caller(&self.staff)
+            .await
+            .unwrap()
+            .unwrap()
+            .user
     }
 }
 
@@ -249,7 +254,8 @@ async fn authentication(db: TestDb) {
     );
     assert_eq!(me["role"], "specialist");
 
-    for _ in 0..okno_desk::auth::THROTTLE_LIMIT {
+    // Typos cost nothing (the throttle's waits are tested with a moved clock in accounts.rs).
+    for _ in 0..okno_domain::accounts::ACCOUNT_THROTTLE.free {
         assert_error(
             login("wrong").await,
             StatusCode::UNAUTHORIZED,
@@ -257,13 +263,7 @@ async fn authentication(db: TestDb) {
             None,
         );
     }
-    // Throttled now, even with the right password.
-    assert_error(
-        login("secret").await,
-        StatusCode::TOO_MANY_REQUESTS,
-        "throttled",
-        None,
-    );
+    assert_eq!(login("secret").await.0, 200);
 }
 
 async fn tickets_follow_the_contract(db: TestDb) {
@@ -418,10 +418,11 @@ async fn bad_input_is_refused_and_nothing_is_written(db: TestDb) {
             "subject",
         ),
         (
+            // The same answer as for a code that names nobody: no probing.
             json!({"service": "question", "subject": "x", "client": "BETA"}),
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "client",
         ),
         (
             json!({"service": "question", "subject": "x", "client": "NOPE"}),

@@ -2015,8 +2015,8 @@ async fn a_saved_draft_is_changed_and_sent_by_its_author_only(db: okno_store::te
         .await;
     assert_eq!(
         staff.status(),
-        StatusCode::FORBIDDEN,
-        "only the author edits"
+        StatusCode::NOT_FOUND,
+        "only the author edits: staff do not even see another's draft"
     );
     let unchanged = app
         .desk
