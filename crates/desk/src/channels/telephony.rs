@@ -136,6 +136,7 @@ impl Channels<'_> {
                 client: Some(client.id),
                 after: None,
                 limit: CARD_TICKETS as u32,
+                drafts_of: None,
             };
             open_tickets.extend(self.desk.tickets(user, &filter).await?);
         }

@@ -86,7 +86,9 @@ impl Channels<'_> {
         }
         for (key, limit) in &keys {
             if store.form_posts_since(key, since).await? >= *limit {
-                return Err(DeskError::Throttled);
+                return Err(DeskError::Throttled {
+                    retry_after_secs: u64::try_from(RATE_WINDOW.as_secs()).unwrap_or(600),
+                });
             }
         }
         for (key, _) in &keys {

@@ -250,7 +250,7 @@ async fn post_form(State(state): State<AppState>, req: Request) -> Response {
                         ctx.with("form-error-field", &label),
                     )
                 }
-                DeskError::Throttled => {
+                DeskError::Throttled { .. } => {
                     (StatusCode::TOO_MANY_REQUESTS, None, ctx.t("form-throttled"))
                 }
                 DeskError::Domain(DomainError::Conflict(_)) => (
