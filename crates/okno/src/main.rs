@@ -547,12 +547,34 @@ async fn serve(
     if demo {
         println!("Demo logins (password `demo`): {}", demo::LOGINS.join(", "));
     }
-    axum::serve(listener, okno_web::app(desk))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+    axum::serve(listener, okno_web::app(desk.clone()))
+        .with_graceful_shutdown(stop_signal())
         .await?;
+    // Requests in flight have finished; the background loops end with the process.
+    desk.store
+        .close()
+        .await
+        .context("closing the database")?;
+    eprintln!("Okno stopped");
     Ok(())
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM, what service managers (systemd, Docker, Kubernetes) send
+/// to stop a service: either starts the graceful shutdown.
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = interrupt => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGTERM; stop with Ctrl-C");
+            let _ = interrupt.await;
+        }
+    }
 }
 
 /// `okno calendar import FILE`: prints what was loaded, one line per year with its working
