@@ -551,10 +551,7 @@ async fn serve(
         .with_graceful_shutdown(stop_signal())
         .await?;
     // Requests in flight have finished; the background loops end with the process.
-    desk.store
-        .close()
-        .await
-        .context("closing the database")?;
+    desk.store.close().await.context("closing the database")?;
     eprintln!("Okno stopped");
     Ok(())
 }
