@@ -1,5 +1,6 @@
 //! `okno`: the service desk's one binary. See `okno --help` and CONTRACT.md.
 
+mod backup;
 mod bench;
 mod demo;
 mod import;
@@ -122,6 +123,24 @@ enum Command {
         /// clients, contacts or contracts.
         kind: String,
         file: PathBuf,
+    },
+    /// An online, consistent copy of the database and the attachment store in one file,
+    /// taken while the desk runs (SQLite: VACUUM INTO; PostgreSQL: pg_dump).
+    Backup {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The archive to write.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restores a backup into an empty data directory (and, on PostgreSQL, an empty
+    /// database, through pg_restore).
+    Restore {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The archive `okno backup` wrote.
+        #[arg(long)]
+        from: PathBuf,
     },
     /// The email channel: ingest, poll and send, quarantine, vendors.
     #[command(subcommand)]
@@ -440,6 +459,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import { data, kind, file } => {
             let desk = data.open_desk().await?;
             return import::run(&desk, &kind, &file).await;
+        }
+        Command::Backup { data, to } => {
+            return backup::backup(&data.data, &data.database_url(), &to).await;
+        }
+        Command::Restore { data, from } => {
+            return backup::restore(&from, &data.data, &data.database_url()).await;
         }
         Command::Mail(command) => return mail::run(command).await,
         Command::Search(SearchCommand::Reindex { data }) => {
