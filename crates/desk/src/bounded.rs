@@ -81,14 +81,29 @@ mod tests {
             .status()
             .unwrap();
         assert!(made.success());
-        assert!(read_file(&fifo, 1024).unwrap_err().to_string().contains("not a regular file"));
+        assert!(
+            read_file(&fifo, 1024)
+                .unwrap_err()
+                .to_string()
+                .contains("not a regular file")
+        );
         let big = dir.path().join("big.toml");
         std::fs::write(&big, vec![b'#'; 2048]).unwrap();
-        assert!(read_file(&big, 1024).unwrap_err().to_string().contains("larger than 1024"));
+        assert!(
+            read_file(&big, 1024)
+                .unwrap_err()
+                .to_string()
+                .contains("larger than 1024")
+        );
         let linked = dir.path().join("linked.toml");
         std::os::unix::fs::symlink(&big, &linked).unwrap();
         assert_eq!(read_file(&linked, 4096).unwrap().len(), 2048);
         std::fs::write(&big, [0xff, 0xfe]).unwrap();
-        assert!(read_text(&big, 1024).unwrap_err().to_string().contains("not UTF-8"));
+        assert!(
+            read_text(&big, 1024)
+                .unwrap_err()
+                .to_string()
+                .contains("not UTF-8")
+        );
     }
 }

@@ -81,7 +81,10 @@ mod tests {
         // Half the bytes reach the disk, then it is full.
         let full_disk = async {
             tokio::fs::write(&temp, b"half").await?;
-            Err(io::Error::new(io::ErrorKind::StorageFull, "no space left on device"))
+            Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "no space left on device",
+            ))
         };
         let error = write_aside(&temp, &path, full_disk).await.unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::StorageFull);
@@ -99,12 +102,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("files");
         std::fs::create_dir_all(root.join("2c")).unwrap();
-        let full = root.join("2c").join(".cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824.1");
+        let full = root
+            .join("2c")
+            .join(".cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824.1");
         // /dev/full answers every write with "no space left on device".
         std::os::unix::fs::symlink("/dev/full", &full).unwrap();
-        let error = write_aside(&full, &root.join("2c").join("x"), write_synced(&full, b"hello"))
-            .await
-            .unwrap_err();
+        let error = write_aside(
+            &full,
+            &root.join("2c").join("x"),
+            write_synced(&full, b"hello"),
+        )
+        .await
+        .unwrap_err();
         // "No space left" from the write, or "invalid argument" from syncing a device.
         assert!(matches!(error.raw_os_error(), Some(28 | 22)), "{error}");
         assert!(std::fs::symlink_metadata(&full).is_err());

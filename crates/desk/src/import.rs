@@ -289,7 +289,11 @@ fn cell_name(row: u32, column: u32) -> String {
         n = (n - 1) / 26;
     }
     letters.reverse();
-    format!("{}{}", String::from_utf8_lossy(&letters), u64::from(row) + 1)
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&letters),
+        u64::from(row) + 1
+    )
 }
 
 /// Reads the first sheet of an XLSX workbook; dates become `YYYY-MM-DD`. The cells are
@@ -350,7 +354,11 @@ pub fn read_xlsx(bytes: &[u8]) -> Result<Vec<Row>> {
         }
     }
     let dense = |cells: Vec<(u32, String)>| {
-        let width = cells.iter().map(|(c, _)| *c as usize + 1).max().unwrap_or(0);
+        let width = cells
+            .iter()
+            .map(|(c, _)| *c as usize + 1)
+            .max()
+            .unwrap_or(0);
         let mut out = vec![String::new(); width];
         for (c, v) in cells {
             out[c as usize] = v;
@@ -618,7 +626,12 @@ mod tests {
     #[test]
     fn wide_or_huge_csv_files_are_refused() {
         let wide = format!("{}\n", vec!["c"; limits::COLUMNS + 1].join(","));
-        assert!(read_rows(wide.as_bytes()).unwrap_err().to_string().contains("line 1"));
+        assert!(
+            read_rows(wide.as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("line 1")
+        );
         let huge = vec![b'a'; limits::FILE_BYTES + 1];
         assert!(read_rows(&huge).unwrap_err().to_string().contains("bytes"));
     }

@@ -39,8 +39,8 @@ mod route;
 pub mod services;
 pub mod tasks;
 pub mod tickets;
-pub mod upsert;
 pub mod timesheet;
+pub mod upsert;
 pub mod workflows;
 pub mod workplace;
 

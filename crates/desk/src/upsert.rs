@@ -70,7 +70,11 @@ fn roubles(kopecks: i64) -> f64 {
 }
 
 /// The client's input with every field not given taken from the stored record.
-pub fn keep_client_fields(mut input: ClientInput, given: &Given, stored: &ClientRecord) -> ClientInput {
+pub fn keep_client_fields(
+    mut input: ClientInput,
+    given: &Given,
+    stored: &ClientRecord,
+) -> ClientInput {
     if !given.has("name") {
         input.name = stored.name.clone();
     }
@@ -149,8 +153,10 @@ pub fn keep_contract_fields(
             let mut merged = t.limits;
             for (column, _, _) in LIMIT_COLUMNS {
                 if given.has(column)
-                    && let (Some(to), Some(from)) =
-                        (limit_slot(&mut merged, column), limit_slot(&mut sent, column))
+                    && let (Some(to), Some(from)) = (
+                        limit_slot(&mut merged, column),
+                        limit_slot(&mut sent, column),
+                    )
                 {
                     *to = *from;
                 }

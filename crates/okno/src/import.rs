@@ -12,11 +12,8 @@ use std::process::ExitCode;
 pub async fn run(desk: &Desk, kind: &str, file: &Path) -> anyhow::Result<ExitCode> {
     let kind = ImportKind::parse(kind)
         .with_context(|| format!("unknown kind {kind:?}: clients, contacts or contracts"))?;
-    let bytes = okno_desk::bounded::read_file(
-        file,
-        okno_desk::import::limits::FILE_BYTES as u64,
-    )
-    .with_context(|| format!("cannot read {}", file.display()))?;
+    let bytes = okno_desk::bounded::read_file(file, okno_desk::import::limits::FILE_BYTES as u64)
+        .with_context(|| format!("cannot read {}", file.display()))?;
     let rows = read_rows(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let bar = indicatif::ProgressBar::new(rows.len() as u64);
     bar.set_style(

@@ -1,5 +1,6 @@
 //! `okno`: the service desk's one binary. See `okno --help` and CONTRACT.md.
 
+mod backup;
 mod bench;
 mod demo;
 mod import;
@@ -120,6 +121,24 @@ enum Command {
     /// switch over from Redmine, Request Tracker or OTRS/Znuny.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// An online, consistent copy of the database and the attachment store in one file,
+    /// taken while the desk runs (SQLite: VACUUM INTO; PostgreSQL: pg_dump).
+    Backup {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The archive to write.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restores a backup into an empty data directory (and, on PostgreSQL, an empty
+    /// database, through pg_restore).
+    Restore {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The archive `okno backup` wrote.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// The email channel: ingest, poll and send, quarantine, vendors.
     #[command(subcommand)]
     Mail(mail::MailCommand),
@@ -500,6 +519,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return calendar_import(&data, &file).await;
         }
         Command::Import(command) => return import_command(command).await,
+        Command::Backup { data, to } => {
+            return backup::backup(&data.data, &data.database_url(), &to).await;
+        }
+        Command::Restore { data, from } => {
+            return backup::restore(&from, &data.data, &data.database_url()).await;
+        }
         Command::Mail(command) => return mail::run(command).await,
         Command::Search(SearchCommand::Reindex { data }) => {
             let desk = data.open_desk().await?;
@@ -611,16 +636,36 @@ async fn serve(
     if demo {
         println!("Demo logins (password `demo`): {}", demo::LOGINS.join(", "));
     }
-    // The peer's address feeds the web form's per-address limit.
+    // The peer's address feeds the web form's per-address limit and login throttling.
     axum::serve(
         listener,
-        okno_web::app(desk).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        okno_web::app(desk.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(stop_signal())
     .await?;
+    // Requests in flight have finished; the background loops end with the process.
+    desk.store.close().await.context("closing the database")?;
+    eprintln!("Okno stopped");
     Ok(())
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM, what service managers (systemd, Docker, Kubernetes) send
+/// to stop a service: either starts the graceful shutdown.
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = interrupt => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGTERM; stop with Ctrl-C");
+            let _ = interrupt.await;
+        }
+    }
 }
 
 async fn import_command(command: ImportCommand) -> anyhow::Result<ExitCode> {

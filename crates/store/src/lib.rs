@@ -171,6 +171,9 @@ pub trait Store:
     async fn ping(&self) -> Result<()>;
     /// A real write (one counter row): fails when the database is down, read-only or full.
     async fn probe_write(&self) -> Result<()>;
+    /// Before the process ends: SQLite copies its WAL into the database file and empties
+    /// it (nothing left to replay on the next start); PostgreSQL closes its connections.
+    async fn close(&self) -> Result<()>;
 
     // People and organizations.
     async fn create_client(

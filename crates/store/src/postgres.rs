@@ -51,6 +51,12 @@ impl PgStore {
         &self.pool
     }
 
+    /// Waits for the connections in use to come back and closes them all.
+    async fn close_backend(&self) -> Result<()> {
+        self.pool.close().await;
+        Ok(())
+    }
+
     async fn begin(&self) -> Result<Tx> {
         Ok(self.pool.begin().await?)
     }

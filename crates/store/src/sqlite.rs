@@ -111,6 +111,15 @@ impl SqliteStore {
         &self.writer
     }
 
+    /// Copies the whole WAL into the database and truncates it, then closes the writer.
+    async fn close_backend(&self) -> Result<()> {
+        sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.writer)
+            .await?;
+        self.writer.close().await;
+        Ok(())
+    }
+
     /// A write transaction; writes arriving together share one commit (see group_commit).
     async fn begin(&self) -> Result<Tx> {
         self.group.begin().await

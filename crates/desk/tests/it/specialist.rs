@@ -573,7 +573,10 @@ async fn planning_load_feed_and_figures(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        field(desk.plan_task(&f.dev, second, Some((monday, plan(200)))).await),
+        field(
+            desk.plan_task(&f.dev, second, Some((monday, plan(200))))
+                .await
+        ),
         "minutes",
         "500 minutes do not fit an 8-hour day"
     );
@@ -582,7 +585,10 @@ async fn planning_load_feed_and_figures(db: TestDb) {
     }
     let sunday: Timestamp = "2027-02-28T07:00:00Z".parse().unwrap();
     assert_eq!(
-        field(desk.plan_task(&f.dev, second, Some((sunday, plan(60)))).await),
+        field(
+            desk.plan_task(&f.dev, second, Some((sunday, plan(60))))
+                .await
+        ),
         "planned_at"
     );
     desk.plan_task(
@@ -593,7 +599,8 @@ async fn planning_load_feed_and_figures(db: TestDb) {
     .await
     .unwrap();
     assert!(matches!(
-        desk.plan_task(&f.line2, first, Some((monday, plan(30)))).await,
+        desk.plan_task(&f.line2, first, Some((monday, plan(30))))
+            .await,
         Err(DeskError::Domain(DomainError::Forbidden(_)))
     ));
 

@@ -391,3 +391,64 @@ fn a_simulated_firm_keeps_its_promises() {
         "same seed, same firm"
     );
 }
+
+/// `serve` stops cleanly on SIGTERM, as service managers stop it: exit 0, and the SQLite
+/// WAL copied into the database (an empty or no `-wal` file left).
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_okno"))
+        .args([
+            "serve",
+            "--demo",
+            "--data",
+            data,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("OKNO_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !healthy(port) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let wal = dir.path().join("okno.db-wal");
+    assert!(
+        wal.metadata().map_or(0, |m| m.len()) > 0,
+        "the demo firm was written through the WAL"
+    );
+    let sent = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(20),
+            "SIGTERM did not stop the server"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut said = String::new();
+    std::io::Read::read_to_string(server.stderr.as_mut().unwrap(), &mut said).unwrap();
+    assert!(status.success(), "{status}: {said}");
+    assert!(said.contains("Okno stopped"), "{said}");
+    assert_eq!(wal.metadata().map_or(0, |m| m.len()), 0, "WAL left behind");
+}

@@ -1,5 +1,6 @@
 //! The crate's integration tests, one binary: each module is one area.
 
+mod backup;
 mod calendar_import;
 mod cli;
 mod commands;

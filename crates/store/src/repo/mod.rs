@@ -387,6 +387,10 @@ impl Store for Backend {
         Ok(())
     }
 
+    async fn close(&self) -> Result<()> {
+        self.close_backend().await
+    }
+
     async fn probe_write(&self) -> Result<()> {
         sqlx::query(
             "INSERT INTO health_probe (id, writes) VALUES (1, 1) \

@@ -5,9 +5,9 @@
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Caller;
+use crate::extract::Query;
 use axum::Json;
 use axum::body::Bytes;
-use crate::extract::Query;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use okno_desk::calendars::{Section, SlaFile};

@@ -5,10 +5,9 @@
 use super::ticket_id;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Query;
 use crate::extract::{ApiJson, Caller};
 use axum::Json;
-use crate::extract::Query;
-use okno_desk::upsert::Given;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +15,7 @@ use okno_desk::billing::{
     WorkReport, invoices_csv, invoices_xlsx, work_report_html, work_report_xlsx,
 };
 use okno_desk::contracts::{ContractInput, ContractUsage, LimitInput, limit_items};
+use okno_desk::upsert::Given;
 use okno_store::{Contract, Invoice, RevenueRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

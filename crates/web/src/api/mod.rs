@@ -14,9 +14,8 @@ pub mod views;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Caller, RequestOrigin};
+use crate::extract::{ApiJson, Caller, Query, RequestOrigin};
 use axum::Json;
-use crate::extract::Query;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -133,6 +132,7 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         prefixed.paths.insert(format!("/api/v1{path}"), item);
     }
     openapi.paths = prefixed;
+    describe_responses(&mut openapi);
     let router = axum::Router::new()
         .nest("/api/v1", router)
         // Every other `/api/…` address answers in the API's JSON error shape.
@@ -142,6 +142,54 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
 
 async fn unknown_route() -> ApiError {
     ApiError::not_found("route")
+}
+
+/// OpenAPI requires a description on every response: where an operation gives none, its
+/// status says what it means (an error's body is always [`ErrorBody`]).
+fn describe_responses(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (status, response) in operation.responses.responses.iter_mut() {
+                if let RefOr::T(response) = response
+                    && response.description.trim().is_empty()
+                {
+                    response.description = status_description(status).to_owned();
+                }
+            }
+        }
+    }
+}
+
+fn status_description(status: &str) -> &'static str {
+    match status {
+        "200" => "Done; the body is the result",
+        "201" => "Created; the body is the new resource",
+        "202" => "Accepted for processing",
+        "204" => "Done; no body",
+        "303" => "See the `Location` header",
+        "400" => "The request is malformed (error code and message in the body)",
+        "401" => "Not authenticated: send `Authorization: Bearer <token>`",
+        "403" => "The caller may not do this",
+        "404" => "Not found, or not visible to the caller",
+        "409" => "Conflicts with the current state (the body names the field when one is to blame)",
+        "413" => "The body or file is too large",
+        "415" => "Unsupported content type",
+        "422" => "Invalid input; the body names the field",
+        "429" => "Too many attempts; try again later",
+        "503" => "Not available now",
+        _ => "See the body",
+    }
 }
 
 /// `123` or `OK-000123`; anything else cannot name a ticket.

@@ -156,7 +156,12 @@ pub fn safe_next(next: &str) -> &str {
     let local = next.starts_with('/')
         && !next.starts_with("//")
         && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
-        && !next.get(1..).is_some_and(|rest| rest.starts_with("%2F") || rest.starts_with("%2f") || rest.starts_with("%5C") || rest.starts_with("%5c"));
+        && !next.get(1..).is_some_and(|rest| {
+            rest.starts_with("%2F")
+                || rest.starts_with("%2f")
+                || rest.starts_with("%5C")
+                || rest.starts_with("%5c")
+        });
     if local { next } else { "/" }
 }
 
@@ -358,7 +363,9 @@ async fn refuse_nul(req: Request) -> Result<Request, PageError> {
     let bytes = axum::body::to_bytes(body, 1024 * 1024)
         .await
         .map_err(|_| PageError::TOO_LARGE)?;
-    if has_nul(crate::api::kb::query_pairs(std::str::from_utf8(&bytes).ok())) {
+    if has_nul(crate::api::kb::query_pairs(
+        std::str::from_utf8(&bytes).ok(),
+    )) {
         return Err(PageError::INVALID);
     }
     Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))

@@ -16,6 +16,7 @@ okno_store::on_both_backends!(outsiders_cannot_break_the_api);
 okno_store::on_both_backends!(login_next_stays_on_the_site);
 okno_store::on_both_backends!(upserts_keep_what_they_leave_out);
 okno_store::on_both_backends!(health_tells_live_from_ready);
+okno_store::on_both_backends!(the_openapi_document_validates);
 
 struct App {
     base: String,
@@ -67,7 +68,11 @@ impl App {
             .headers()
             .get("content-type")
             .is_some_and(|v| v.to_str().unwrap().starts_with("application/json"));
-        assert!(json, "{method_path} answered without JSON", method_path = path);
+        assert!(
+            json,
+            "{method_path} answered without JSON",
+            method_path = path
+        );
         (status, response.json().await.unwrap_or(Value::Null))
     }
 }
@@ -98,35 +103,55 @@ async fn outsiders_cannot_break_the_api(db: TestDb) {
     )
     .await;
     let (_, manager) =
-        common::user_with_token(&app.desk, "boss@desk.test", Role::Manager, None, &[], None)
-            .await;
+        common::user_with_token(&app.desk, "boss@desk.test", Role::Manager, None, &[], None).await;
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
 
     // NUL in a subject, a description, a comment or a query: 422 naming the field, and
     // nothing stored.
-    let ticket = |subject: &str, description: &str| {
-        json!({"service": "question", "subject": subject, "description": description})
-    };
+    let ticket = |subject: &str, description: &str| json!({"service": "question", "subject": subject, "description": description});
     names(
-        &app.call(Method::POST, &client, "/api/v1/tickets", Some(ticket("a\u{0}b", "x")))
-            .await,
+        &app.call(
+            Method::POST,
+            &client,
+            "/api/v1/tickets",
+            Some(ticket("a\u{0}b", "x")),
+        )
+        .await,
         unprocessable,
         "subject",
     );
     names(
-        &app.call(Method::POST, &client, "/api/v1/tickets", Some(ticket("ok", "x\u{0}")))
-            .await,
+        &app.call(
+            Method::POST,
+            &client,
+            "/api/v1/tickets",
+            Some(ticket("ok", "x\u{0}")),
+        )
+        .await,
         unprocessable,
         "description",
     );
     let (status, created) = app
-        .call(Method::POST, &client, "/api/v1/tickets", Some(ticket("Принтер", "не печатает")))
+        .call(
+            Method::POST,
+            &client,
+            "/api/v1/tickets",
+            Some(ticket("Принтер", "не печатает")),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    let comments = format!("/api/v1/tickets/{}/comments", created["id"].as_str().unwrap());
+    let comments = format!(
+        "/api/v1/tickets/{}/comments",
+        created["id"].as_str().unwrap()
+    );
     names(
-        &app.call(Method::POST, &client, &comments, Some(json!({"body": "\u{0}"})))
-            .await,
+        &app.call(
+            Method::POST,
+            &client,
+            &comments,
+            Some(json!({"body": "\u{0}"})),
+        )
+        .await,
         unprocessable,
         "body",
     );
@@ -137,8 +162,16 @@ async fn outsiders_cannot_break_the_api(db: TestDb) {
         "/api/v1/search/tickets?q=a%00b",
         "/api/v1/tickets?status=%00",
     ] {
-        let field = if path.contains("status") { "status" } else { "q" };
-        names(&app.call(Method::GET, &manager, path, None).await, unprocessable, field);
+        let field = if path.contains("status") {
+            "status"
+        } else {
+            "q"
+        };
+        names(
+            &app.call(Method::GET, &manager, path, None).await,
+            unprocessable,
+            field,
+        );
     }
 
     // Query strings of the wrong type and unknown routes answer the JSON shape.
@@ -163,7 +196,11 @@ async fn outsiders_cannot_break_the_api(db: TestDb) {
         (Method::GET, "/api/v1/nothing-here", StatusCode::NOT_FOUND),
         (Method::GET, "/api/v2/tickets", StatusCode::NOT_FOUND),
         (Method::GET, "/api/", StatusCode::NOT_FOUND),
-        (Method::DELETE, "/api/v1/services", StatusCode::METHOD_NOT_ALLOWED),
+        (
+            Method::DELETE,
+            "/api/v1/services",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
     ] {
         let (got, body) = app.call(method, &manager, path, None).await;
         assert_eq!(got, status, "{path}: {body}");
@@ -176,8 +213,14 @@ async fn outsiders_cannot_break_the_api(db: TestDb) {
         created["id"].as_str().unwrap()
     );
     let form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(b"one".to_vec()).file_name("a.txt"))
-        .part("file", reqwest::multipart::Part::bytes(b"two".to_vec()).file_name("b.txt"));
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"one".to_vec()).file_name("a.txt"),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"two".to_vec()).file_name("b.txt"),
+        );
     let response = app
         .http
         .post(format!("{}{attachments}", app.base))
@@ -209,7 +252,10 @@ async fn outsiders_cannot_break_the_api(db: TestDb) {
     assert_eq!(response.status(), unprocessable);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["field"], "file");
-    assert!(error["message"].as_str().unwrap().contains("XFD1048576"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("XFD1048576"),
+        "{error}"
+    );
     let csv = "code,name\nGAMMA,\"Гамма\nDELTA,Дельта\n";
     let response = app
         .http
@@ -221,7 +267,10 @@ async fn outsiders_cannot_break_the_api(db: TestDb) {
         .unwrap();
     assert_eq!(response.status(), unprocessable);
     let error: Value = response.json().await.unwrap();
-    assert!(error["message"].as_str().unwrap().contains("line 2"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("line 2"),
+        "{error}"
+    );
     let (status, _) = app.call(Method::GET, &manager, "/api/v1/me", None).await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -305,8 +354,7 @@ async fn login_next_stays_on_the_site(db: TestDb) {
 async fn upserts_keep_what_they_leave_out(db: TestDb) {
     let app = App::start(&db).await;
     let (_, manager) =
-        common::user_with_token(&app.desk, "boss@desk.test", Role::Manager, None, &[], None)
-            .await;
+        common::user_with_token(&app.desk, "boss@desk.test", Role::Manager, None, &[], None).await;
     let full = json!({"code": "ALFA", "name": "Альфа", "vip": true, "mail_domain": "alfa.test",
         "notes": "ключ у охраны", "external_id": "1c-7"});
     let (status, client) = app
@@ -342,8 +390,13 @@ async fn upserts_keep_what_they_leave_out(db: TestDb) {
     assert_eq!(client["notes"], "ключ у охраны");
     // A new client still needs its name.
     names(
-        &app.call(Method::POST, &manager, "/api/v1/clients", Some(json!({"code": "BETA"})))
-            .await,
+        &app.call(
+            Method::POST,
+            &manager,
+            "/api/v1/clients",
+            Some(json!({"code": "BETA"})),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "name",
     );
@@ -370,7 +423,12 @@ async fn upserts_keep_what_they_leave_out(db: TestDb) {
     assert_eq!(updated["ends_on"], "2030-12-31");
     let path = format!("/api/v1/contracts/{}", created["id"].as_str().unwrap());
     let (_, updated) = app
-        .call(Method::PUT, &manager, &path, Some(json!({"number": "D-1", "limits": []})))
+        .call(
+            Method::PUT,
+            &manager,
+            &path,
+            Some(json!({"number": "D-1", "limits": []})),
+        )
         .await;
     assert_eq!(updated["limits"], json!([]), "{updated}");
     assert_eq!(updated["rounding_minutes"], 15);
@@ -397,7 +455,9 @@ async fn upserts_keep_what_they_leave_out(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(report["updated"], 1, "{report}");
-    let (_, client) = app.call(Method::GET, &manager, "/api/v1/clients/ALFA", None).await;
+    let (_, client) = app
+        .call(Method::GET, &manager, "/api/v1/clients/ALFA", None)
+        .await;
     assert_eq!(client["vip"], true, "{client}");
     assert_eq!(client["name"], "Альфа");
     let report: Value = import(
@@ -421,19 +481,120 @@ async fn upserts_keep_what_they_leave_out(db: TestDb) {
 }
 
 async fn health_tells_live_from_ready(db: TestDb) {
-    let get = |app: &App, path: &str| {
-        app.http.get(format!("{}{path}", app.base)).send()
-    };
+    let get = |app: &App, path: &str| app.http.get(format!("{}{path}", app.base)).send();
     let app = App::start(&db).await;
     for path in ["/healthz", "/healthz/ready", "/healthz/live"] {
-        assert_eq!(get(&app, path).await.unwrap().status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            get(&app, path).await.unwrap().status(),
+            StatusCode::OK,
+            "{path}"
+        );
     }
     // No disk has room for this much: live, but not ready, saying why.
     let app = App::with_disk_floor(&db, u64::MAX).await;
-    assert_eq!(get(&app, "/healthz/live").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        get(&app, "/healthz/live").await.unwrap().status(),
+        StatusCode::OK
+    );
     for path in ["/healthz", "/healthz/ready"] {
         let response = get(&app, path).await.unwrap();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
-        assert!(response.text().await.unwrap().starts_with("disk: "), "{path}");
+        assert!(
+            response.text().await.unwrap().starts_with("disk: "),
+            "{path}"
+        );
     }
+}
+
+/// Walks `/api/openapi.json` checking what OpenAPI 3.1 requires: the root's fields, every
+/// operation's responses, a description on every response, a name, place and (in the
+/// path) `required: true` on every parameter, and every `{param}` of a path declared.
+async fn the_openapi_document_validates(db: TestDb) {
+    let app = App::start(&db).await;
+    let doc: Value = app
+        .http
+        .get(format!("{}/api/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    assert!(doc["info"]["title"].is_string());
+    assert!(doc["info"]["version"].is_string());
+    let paths = doc["paths"].as_object().unwrap();
+    let mut problems = Vec::new();
+    let (mut operations, mut responses) = (0, 0);
+    for (path, item) in paths {
+        assert!(path.starts_with('/'), "{path}");
+        let templated: Vec<&str> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split('}').next())
+            .collect();
+        for (method, operation) in item.as_object().unwrap() {
+            if ![
+                "get", "put", "post", "delete", "options", "head", "patch", "trace",
+            ]
+            .contains(&method.as_str())
+            {
+                continue;
+            }
+            operations += 1;
+            let at = format!("{method} {path}");
+            let params = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for param in &params {
+                let (Some(name), Some(place)) = (param["name"].as_str(), param["in"].as_str())
+                else {
+                    problems.push(format!("{at}: a parameter without name or in"));
+                    continue;
+                };
+                if !["query", "header", "path", "cookie"].contains(&place) {
+                    problems.push(format!("{at}: parameter {name} in {place}"));
+                }
+                if place == "path" && param["required"] != true {
+                    problems.push(format!("{at}: path parameter {name} not required"));
+                }
+            }
+            for name in &templated {
+                let declared = params
+                    .iter()
+                    .any(|p| p["in"] == "path" && p["name"] == *name);
+                if !declared {
+                    problems.push(format!("{at}: path parameter {name} not declared"));
+                }
+            }
+            let Some(answers) = operation["responses"].as_object().filter(|r| !r.is_empty()) else {
+                problems.push(format!("{at}: no responses"));
+                continue;
+            };
+            for (status, response) in answers {
+                responses += 1;
+                if response.get("$ref").is_some() {
+                    continue;
+                }
+                let described = response["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.trim().is_empty());
+                if !described {
+                    problems.push(format!("{at} {status}: no description"));
+                }
+            }
+        }
+    }
+    assert!(operations > 100, "{operations} operations");
+    assert!(
+        problems.is_empty(),
+        "{} of {responses} responses or parameters:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

@@ -229,7 +229,13 @@ async fn specialist_day_over_http(db: TestDb) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     assert_eq!(error["field"], "minutes");
-    for minutes in [json!(9223372036854775807i64), json!(-1), json!(0), json!(1441), json!(1e300)] {
+    for minutes in [
+        json!(9223372036854775807i64),
+        json!(-1),
+        json!(0),
+        json!(1441),
+        json!(1e300),
+    ] {
         let (status, error) = app
             .call(
                 Method::PUT,
@@ -238,7 +244,11 @@ async fn specialist_day_over_http(db: TestDb) {
                 Some(json!({"planned_at": "2027-03-01T07:00:00Z", "minutes": minutes})),
             )
             .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{minutes}: {error}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{minutes}: {error}"
+        );
         assert_eq!(error["field"], "minutes", "{minutes}: {error}");
     }
     let soon = (now + SignedDuration::from_hours(48)).to_string();
@@ -308,7 +318,10 @@ async fn specialist_day_over_http(db: TestDb) {
         .call(Method::GET, &dev, "/api/v1/me/figures", None)
         .await;
     assert_eq!(status, StatusCode::OK, "{figures}");
-    assert!(figures["today"]["planned_minutes"].as_i64().unwrap() <= 1440, "{figures}");
+    assert!(
+        figures["today"]["planned_minutes"].as_i64().unwrap() <= 1440,
+        "{figures}"
+    );
     app.desk.store.plan_task(stored_task, None).await.unwrap();
     let (status, figures) = app
         .call(Method::GET, &dev, "/api/v1/me/figures", None)
