@@ -4,3 +4,4 @@ mod bulk;
 mod conformance;
 mod dashboard;
 mod routes;
+mod workplace;
