@@ -61,10 +61,26 @@ pub(crate) fn card(catalog: &Catalog, task: Task, route: &str, locale: &str) -> 
         _ => (None, None, vec![DONE.to_owned()]),
     };
     TaskCard {
-        title: title.unwrap_or_else(|| task.title.clone()),
+        title: title.unwrap_or_else(|| stored_title(&task, locale)),
         instructions,
         outcomes,
         task,
+    }
+}
+
+/// A title stored with the task: an alert's may be written in both languages as
+/// `русский / English`; the reader gets their half.
+fn stored_title(task: &Task, locale: &str) -> String {
+    match task.title.split_once(" / ") {
+        Some((ru, en)) if task.kind == okno_store::ALERT_TASK => {
+            if locale.eq_ignore_ascii_case("en") {
+                en
+            } else {
+                ru
+            }
+            .to_owned()
+        }
+        _ => task.title.clone(),
     }
 }
 

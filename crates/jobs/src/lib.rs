@@ -368,17 +368,15 @@ pub async fn deadline_watch(
         ) else {
             continue;
         };
-        let (spent, limit) = (
-            format!(
-                "{} h {:02} min",
-                hours.used_minutes / 60,
-                hours.used_minutes % 60
-            ),
+        let (h, min, limit) = (
+            hours.used_minutes / 60,
+            hours.used_minutes % 60,
             hours.limit_hours,
         );
+        // Both languages, `русский / English`: the task page shows the reader's half.
         let title = format!(
-            "Исчерпан лимит часов клиента {client} по договору {contract} за {period}: {spent} из {limit} ч / \
-             Client {client}'s hours limit under contract {contract} is used up for {period}: {spent} of {limit} h",
+            "Исчерпан лимит часов клиента {client} по договору {contract} за {period}: {h} ч {min:02} мин из {limit} ч / \
+             Client {client}'s hours limit under contract {contract} is used up for {period}: {h} h {min:02} min of {limit} h",
             client = hours.client_code,
             contract = hours.contract,
             period = hours.period,

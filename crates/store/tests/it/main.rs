@@ -5,3 +5,4 @@ mod bulk;
 mod conformance;
 mod dashboard;
 mod routes;
+mod workplace;

@@ -108,3 +108,4 @@ search-found = { $count ->
     [one] Found { $count } ticket
    *[other] Found { $count } tickets
 }
+alert-limit_used_up = Contract hours used up

@@ -109,3 +109,4 @@ search-found = { $count ->
     [few] Найдено { $count } обращения
    *[many] Найдено { $count } обращений
 }
+alert-limit_used_up = Лимит часов договора исчерпан

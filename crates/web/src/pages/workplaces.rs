@@ -459,7 +459,6 @@ pub struct AlertRow {
     pub kind: String,
     pub ticket: String,
     pub href: String,
-    pub detail: String,
     pub at: String,
 }
 
@@ -714,10 +713,9 @@ fn manager_view(
         .alerts
         .iter()
         .map(|a| AlertRow {
-            kind: ctx.t(&format!("alert-{}", a.kind)),
+            kind: code_label(&ctx, "alert", &a.kind),
             ticket: TicketNumber(a.ticket_id.0).to_string(),
             href: format!("/tickets/{}", TicketNumber(a.ticket_id.0)),
-            detail: a.detail.clone(),
             at: ctx.when(Some(a.raised_at)),
         })
         .collect();
