@@ -11,6 +11,7 @@ use okno_workflow::Catalog;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+pub mod act;
 pub mod admin;
 pub mod auth;
 pub mod billing;
@@ -29,6 +30,7 @@ pub mod mail;
 pub mod planning;
 pub mod production_calendar;
 pub mod queue;
+pub mod reports;
 mod route;
 pub mod services;
 pub mod tasks;

@@ -21,6 +21,7 @@ mod mail;
 pub mod postgres;
 mod queue;
 mod readers;
+pub mod reports;
 mod routes;
 mod sql;
 pub mod sqlite;
@@ -51,6 +52,7 @@ pub use jobs::*;
 pub use kb::KbStore;
 pub use mail::*;
 pub use queue::*;
+pub use reports::ReportStore;
 pub use routes::*;
 pub use time::*;
 
@@ -153,6 +155,7 @@ pub trait Store:
     + KbStore
     + DashboardStore
     + AdminStore
+    + ReportStore
     + Send
     + Sync
     + 'static

@@ -1,17 +1,17 @@
 //! The crate's integration tests, one binary: each module is one area.
 
-mod common;
 mod announcements;
 mod calendars;
+mod common;
 mod contracts;
 mod deadlines;
 mod invariants;
 mod kb;
 mod mail;
+mod mail_servers;
 /// Mail mutations shared with the mail crate's own tests.
 #[path = "../../../mail/tests/it/mutate.rs"]
 mod mutate;
-mod mail_servers;
 mod outbox;
 mod production_calendar;
 mod queue_admin;

@@ -7,7 +7,10 @@
 use proptest::prelude::*;
 
 pub const SAMPLES: &[(&str, &[u8])] = &[
-    ("cp1251-plain", include_bytes!("../samples/cp1251-plain.eml")),
+    (
+        "cp1251-plain",
+        include_bytes!("../samples/cp1251-plain.eml"),
+    ),
     ("koi8r-reply", include_bytes!("../samples/koi8r-reply.eml")),
     (
         "mixed-html-attachment",

@@ -1,7 +1,7 @@
 //! The crate's integration tests, one binary: each module is one area.
 
-mod common;
 mod api;
+mod common;
 mod contracts;
 mod kb;
 mod kb_files;
