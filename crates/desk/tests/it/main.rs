@@ -16,5 +16,6 @@ mod outbox;
 mod production_calendar;
 mod queue_admin;
 mod reopen;
+mod reports;
 mod routes;
 mod specialist;
