@@ -229,7 +229,7 @@ pub struct Table {
 }
 
 impl Table {
-    fn new(name: &'static str, columns: &[&'static str]) -> Table {
+    pub fn new(name: &'static str, columns: &[&'static str]) -> Table {
         Table {
             name,
             columns: columns.to_vec(),
@@ -293,13 +293,25 @@ impl Report {
         serde_json::Value::Object(out)
     }
 
-    /// Every table one after another: its name on a line, its header, its rows, a blank line.
     pub fn csv(&self) -> Result<Vec<u8>> {
+        tables_csv(&self.tables)
+    }
+
+    /// A workbook with a sheet per table; `label` names a column (the page's words).
+    pub fn xlsx(&self, label: &dyn Fn(&str) -> String) -> Result<Vec<u8>> {
+        tables_xlsx(&self.tables, label)
+    }
+}
+
+/// Every table one after another: its name on a line, its header, its rows, a blank line
+/// between tables.
+pub fn tables_csv(tables: &[Table]) -> Result<Vec<u8>> {
+    {
         let io = |e: csv::Error| DeskError::Io(std::io::Error::other(e.to_string()));
         let mut out = csv::WriterBuilder::new()
             .flexible(true)
             .from_writer(Vec::new());
-        for (i, table) in self.tables.iter().enumerate() {
+        for (i, table) in tables.iter().enumerate() {
             if i > 0 {
                 out.write_record([""]).map_err(io)?;
             }
@@ -312,13 +324,15 @@ impl Report {
         out.into_inner()
             .map_err(|e| DeskError::Io(std::io::Error::other(e.to_string())))
     }
+}
 
-    /// A workbook with a sheet per table; `label` names a column (the page's words).
-    pub fn xlsx(&self, label: &dyn Fn(&str) -> String) -> Result<Vec<u8>> {
+/// A workbook with a sheet per table; `label` names a column.
+pub fn tables_xlsx(tables: &[Table], label: &dyn Fn(&str) -> String) -> Result<Vec<u8>> {
+    {
         let x = |e: rust_xlsxwriter::XlsxError| DeskError::Io(std::io::Error::other(e.to_string()));
         let mut book = rust_xlsxwriter::Workbook::new();
         let money = rust_xlsxwriter::Format::new().set_num_format("0.00");
-        for table in &self.tables {
+        for table in tables {
             let sheet = book.add_worksheet();
             sheet.set_name(table.name).map_err(x)?;
             for (col, name) in table.columns.iter().enumerate() {

@@ -234,6 +234,10 @@ mod tests {
         let en = ids(include_str!("../../locales/en/kb.ftl"));
         assert!(!ru.is_empty());
         assert_eq!(ru, en);
+        let ru = ids(include_str!("../../locales/ru/reports.ftl"));
+        let en = ids(include_str!("../../locales/en/reports.ftl"));
+        assert!(ru.len() > 50);
+        assert_eq!(ru, en);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod kb;
 pub mod messages;
 pub mod portal;
+pub mod reports;
 pub mod specialist;
 pub mod templates;
 pub mod workplaces;
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         // The manager's figure lists and the admin pages (issue 8, ui-admin).
         .route("/manager/tickets", get(figures::tickets_page))
         .route("/manager/tasks", get(figures::tasks_page))
+        .merge(reports::routes())
         .merge(admin::routes())
         .route(
             "/tickets/{id}/attachments",

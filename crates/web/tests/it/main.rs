@@ -7,6 +7,7 @@ mod kb;
 mod kb_files;
 mod mail;
 mod pages;
+mod reports;
 mod specialist;
 mod tasks;
 mod workplace_panels;
