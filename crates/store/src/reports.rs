@@ -129,6 +129,15 @@ pub struct ReportNames {
     pub staff: Vec<(UserId, String)>,
 }
 
+/// A generated history row: ticket, instant, kind, before, after.
+pub type BulkEvent = (
+    TicketId,
+    Timestamp,
+    &'static str,
+    Option<&'static str>,
+    Option<String>,
+);
+
 /// A manager's report by mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
@@ -209,6 +218,14 @@ pub trait ReportStore: Send + Sync {
         counters: &[String],
     ) -> Result<Vec<(i64, String, i64)>>;
     async fn report_names(&self) -> Result<ReportNames>;
+    /// Bulk-loads generated history rows, finished time entries and ratings in one
+    /// transaction (benchmarks only).
+    async fn bulk_report_rows(
+        &self,
+        history: &[BulkEvent],
+        entries: &[(UserId, TicketId, Timestamp, Timestamp)],
+        ratings: &[(TicketId, UserId, i64, Timestamp)],
+    ) -> Result<()>;
 
     async fn create_subscription(
         &self,

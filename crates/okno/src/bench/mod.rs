@@ -4,6 +4,7 @@ mod api;
 mod mail;
 mod pages;
 mod queue;
+mod reports;
 pub mod search;
 mod workflow;
 
@@ -56,6 +57,7 @@ pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
         "queue" => queue::run(quick).await?,
         "mail" => mail::run(quick).await?,
         "search" => search::run(quick).await?,
+        "reports" => reports::run(quick).await?,
         "sla" => okno_sla::bench::run(quick)
             .into_iter()
             .map(|f| {
@@ -68,7 +70,7 @@ pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
             })
             .collect(),
         other => anyhow::bail!(
-            "unknown benchmark {other:?}: try api, mail, pages, queue, search, sla or workflow"
+            "unknown benchmark {other:?}: try api, mail, pages, queue, reports, search, sla or workflow"
         ),
     };
     let mut verdict = Vec::new();

@@ -547,6 +547,73 @@ impl ReportStore for Backend {
         })
     }
 
+    async fn bulk_report_rows(
+        &self,
+        history: &[BulkEvent],
+        entries: &[(UserId, TicketId, Timestamp, Timestamp)],
+        ratings: &[(TicketId, UserId, i64, Timestamp)],
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let rows = history
+            .iter()
+            .map(|(ticket, at, kind, before, after)| {
+                vec![
+                    Param::Int(ticket.0),
+                    Param::Int(ms(*at)),
+                    Param::Text((*kind).to_owned()),
+                    Param::MaybeText(before.map(str::to_owned)),
+                    Param::MaybeText(after.clone()),
+                    Param::Bool(false),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            "history",
+            &["ticket_id", "at", "kind", "before", "after", "public"],
+            rows,
+        )
+        .await?;
+        let rows = entries
+            .iter()
+            .map(|(user, ticket, from, to)| {
+                vec![
+                    Param::Int(user.0),
+                    Param::Int(ticket.0),
+                    Param::Int(ms(*from)),
+                    Param::Int(ms(*to)),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            "time_entries",
+            &["user_id", "ticket_id", "started_at", "stopped_at"],
+            rows,
+        )
+        .await?;
+        let rows = ratings
+            .iter()
+            .map(|(ticket, user, score, at)| {
+                vec![
+                    Param::Int(ticket.0),
+                    Param::Int(user.0),
+                    Param::Int(*score),
+                    Param::Int(ms(*at)),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            "ticket_ratings",
+            &["ticket_id", "user_id", "score", "rated_at"],
+            rows,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn create_subscription(
         &self,
         user: UserId,
