@@ -138,6 +138,9 @@ pub type BulkEvent = (
     Option<String>,
 );
 
+/// A generated finished time entry: user, ticket, task, start, stop.
+pub type BulkEntry = (UserId, TicketId, Option<TaskId>, Timestamp, Timestamp);
+
 /// A manager's report by mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
@@ -223,7 +226,7 @@ pub trait ReportStore: Send + Sync {
     async fn bulk_report_rows(
         &self,
         history: &[BulkEvent],
-        entries: &[(UserId, TicketId, Timestamp, Timestamp)],
+        entries: &[BulkEntry],
         ratings: &[(TicketId, UserId, i64, Timestamp)],
     ) -> Result<()>;
 

@@ -148,7 +148,15 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
             history.push((id, created, "stage", None, Some("classify".into())));
             history.push((id, taken, "status", Some("new"), Some("in_progress".into())));
             history.push((id, taken, "stage", None, Some("answer".into())));
-            entries.push((specialist, id, taken, taken + SignedDuration::from_mins(25)));
+            // Two tasks per ticket, ids in insert order too: the answer is the second.
+            let answer = TaskId(2 * (before + i as i64));
+            entries.push((
+                specialist,
+                id,
+                Some(answer),
+                taken,
+                taken + SignedDuration::from_mins(25),
+            ));
             if !open {
                 // bulk_load closes a ticket an hour after it was created.
                 let closed = created + SignedDuration::from_hours(1);

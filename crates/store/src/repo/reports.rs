@@ -550,7 +550,7 @@ impl ReportStore for Backend {
     async fn bulk_report_rows(
         &self,
         history: &[BulkEvent],
-        entries: &[(UserId, TicketId, Timestamp, Timestamp)],
+        entries: &[BulkEntry],
         ratings: &[(TicketId, UserId, i64, Timestamp)],
     ) -> Result<()> {
         let mut tx = self.begin().await?;
@@ -576,10 +576,11 @@ impl ReportStore for Backend {
         .await?;
         let rows = entries
             .iter()
-            .map(|(user, ticket, from, to)| {
+            .map(|(user, ticket, task, from, to)| {
                 vec![
                     Param::Int(user.0),
                     Param::Int(ticket.0),
+                    Param::MaybeInt(task.map(|t| t.0)),
                     Param::Int(ms(*from)),
                     Param::Int(ms(*to)),
                 ]
@@ -588,7 +589,13 @@ impl ReportStore for Backend {
         insert_rows(
             &mut tx,
             "time_entries",
-            &["user_id", "ticket_id", "started_at", "stopped_at"],
+            &[
+                "user_id",
+                "ticket_id",
+                "task_id",
+                "started_at",
+                "stopped_at",
+            ],
             rows,
         )
         .await?;
