@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 pub mod accounts;
+pub mod act;
 pub mod admin;
 pub mod audit;
 pub mod auth;
@@ -35,6 +36,7 @@ pub mod planning;
 pub mod production_calendar;
 pub mod queue;
 pub mod reviews;
+pub mod reports;
 mod route;
 pub mod services;
 pub mod tasks;

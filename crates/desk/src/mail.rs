@@ -1084,6 +1084,7 @@ impl Desk {
             OutboxKind::MailRefusal => Ok(compose_refusal(payload)),
             OutboxKind::Announcement => self.compose_announcement(payload).await,
             OutboxKind::WorkReport => self.compose_work_report(payload).await,
+            OutboxKind::ScheduledReport => self.compose_scheduled_report(payload).await,
             OutboxKind::VendorTransfer => self.compose_vendor_transfer(payload).await,
             OutboxKind::CommentAdded => self.compose_comment(settings, payload).await,
             OutboxKind::TicketCreated
@@ -1328,6 +1329,58 @@ impl Desk {
             file_name: format!("work-report-{client}-{month}.html"),
             content_type: "text/html; charset=utf-8".into(),
             bytes: html.into_bytes(),
+        });
+        Ok(Composed::Mail(outgoing))
+    }
+}
+
+impl Desk {
+    /// A subscribed report: made now from settled figures, to the manager who subscribed
+    /// (while still a manager or an admin).
+    async fn compose_scheduled_report(
+        &self,
+        payload: &serde_json::Value,
+    ) -> okno_store::Result<Composed> {
+        use crate::reports::ReportParams;
+        let Some(user_id) = payload.get("user_id").and_then(|v| v.as_i64()) else {
+            return Ok(Composed::Nothing("the row names no manager".into()));
+        };
+        let user = match self.store.user(UserId(user_id)).await? {
+            Some(u) if matches!(u.role, Role::Manager | Role::Admin) => u,
+            _ => return Ok(Composed::Nothing("the subscriber is no manager now".into())),
+        };
+        let report = text(payload, "report").unwrap_or_default();
+        let params: ReportParams = payload
+            .get("params")
+            .and_then(|p| serde_json::from_value(p.clone()).ok())
+            .unwrap_or_default();
+        let today = self
+            .now()
+            .to_zoned_datetime(self.reports().desk_zone())
+            .date();
+        let built = match params.parse(&report, today) {
+            Ok(request) => {
+                self.reports()
+                    .build_unchecked(&request, &self.reports().desk_zone())
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let xlsx = match built.and_then(|r| r.xlsx(&|column| column.to_owned())) {
+            Ok(bytes) => bytes,
+            Err(crate::DeskError::Store(e)) => return Err(e),
+            Err(e) => return Ok(Composed::Nothing(format!("the report failed: {e}"))),
+        };
+        let from = params.from.unwrap_or_default();
+        let to = params.to.unwrap_or_default();
+        let rendered =
+            okno_mail::outbound::render_scheduled_report(&report, &from, &to, &user.locale);
+        let mut outgoing = Outgoing::to(user.email.to_string(), rendered);
+        outgoing.files.push(okno_mail::MailFile {
+            file_name: format!("{report}-{from}-{to}.xlsx"),
+            content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                .into(),
+            bytes: xlsx,
         });
         Ok(Composed::Mail(outgoing))
     }

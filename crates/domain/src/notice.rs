@@ -62,6 +62,8 @@ kinds!(
         Announcement = "announcement",
         /// A client's monthly work report, to its contacts.
         WorkReport = "work_report",
+        /// A report a manager subscribed to, as an XLSX file.
+        ScheduledReport = "scheduled_report",
     }
 );
 

@@ -11,6 +11,9 @@
 //!
 //! - [`contracts::contract_lifecycle`] (hourly): contract notices, switch-off notices,
 //!   manager alerts for contracts ending with no successor, renewal invoice drafts.
+//! - reports (every ten minutes): closed tickets settled into the reports' facts
+//!   ([`okno_desk::reports::Reports::settle`]) and the subscribed reports that are due
+//!   mailed as XLSX through the outbox.
 //! - resume actions (every minute): automatic route steps (a key to generate) that a
 //!   stopped process left unrun for [`ACTION_IDLE`] run now ([`Desk::resume_actions`]).
 //!
@@ -95,6 +98,7 @@ pub enum Job {
     AutoClose,
     ContractLifecycle,
     ResumeActions,
+    Reports,
 }
 
 /// How long a route waits for its automatic action before the job runs it: a running
@@ -102,12 +106,13 @@ pub enum Job {
 pub const ACTION_IDLE: SignedDuration = SignedDuration::from_mins(2);
 
 impl Job {
-    pub const ALL: [Job; 5] = [
+    pub const ALL: [Job; 6] = [
         Job::DeadlineWatch,
         Job::DailyReview,
         Job::AutoClose,
         Job::ContractLifecycle,
         Job::ResumeActions,
+        Job::Reports,
     ];
 
     /// Its row's name in the `jobs` table.
@@ -118,6 +123,7 @@ impl Job {
             Job::AutoClose => "auto_close",
             Job::ContractLifecycle => "contract_lifecycle",
             Job::ResumeActions => "resume_actions",
+            Job::Reports => "reports",
         }
     }
 }
@@ -627,9 +633,11 @@ impl Scheduler {
     /// When a job runs first if its row does not exist yet.
     fn first_run(&self, job: Job, now: Timestamp) -> Result<Timestamp> {
         Ok(match job {
-            Job::DeadlineWatch | Job::AutoClose | Job::ContractLifecycle | Job::ResumeActions => {
-                now
-            }
+            Job::DeadlineWatch
+            | Job::AutoClose
+            | Job::ContractLifecycle
+            | Job::ResumeActions
+            | Job::Reports => now,
             // Today's review if today is a working day (a fresh server at 11:00 still
             // makes it; the day's review is unique anyway).
             Job::DailyReview => {
@@ -653,7 +661,7 @@ impl Scheduler {
     fn next_run(&self, job: Job, now: Timestamp) -> Result<Timestamp> {
         Ok(match job {
             Job::DeadlineWatch | Job::ResumeActions => later(now, self.settings.watch_every),
-            Job::AutoClose => later(now, self.settings.auto_close_every),
+            Job::AutoClose | Job::Reports => later(now, self.settings.auto_close_every),
             Job::ContractLifecycle => later(now, self.settings.contracts_every),
             Job::DailyReview => next_review(
                 self.review_calendar()?.calendar,
@@ -734,6 +742,12 @@ impl Scheduler {
             Job::ResumeActions => {
                 let resumed = desk.resume_actions(later(now, -ACTION_IDLE)).await?;
                 format!("{resumed} automatic steps resumed")
+            }
+            Job::Reports => {
+                let reports = desk.reports();
+                let settled = reports.settle(u32::MAX).await?;
+                let sent = reports.send_due(now).await?;
+                format!("{settled} tickets settled, {sent} subscribed reports queued")
             }
         })
     }

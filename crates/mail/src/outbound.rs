@@ -250,6 +250,27 @@ pub fn render_work_report(client_name: &str, month: &str, locale: &str) -> Rende
     }
 }
 
+/// A report a manager subscribed to, attached as a workbook.
+pub fn render_scheduled_report(report: &str, from: &str, to: &str, locale: &str) -> Rendered {
+    if locale.starts_with("en") {
+        Rendered {
+            subject: format!("Report {report}: {from} – {to}"),
+            body: format!(
+                "Hello,\n\nThe {report} report for {from} – {to} you subscribed to is attached \
+                 as a workbook. Unsubscribe on the reports page of the desk."
+            ),
+        }
+    } else {
+        Rendered {
+            subject: format!("Отчёт {report}: {from} – {to}"),
+            body: format!(
+                "Здравствуйте!\n\nВо вложении — отчёт {report} за {from} – {to}, на который вы \
+                 подписаны. Отписаться можно на странице отчётов."
+            ),
+        }
+    }
+}
+
 /// A manager's alert: a contract ends with no successor.
 pub fn render_contract_alert(
     contract: &str,

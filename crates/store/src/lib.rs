@@ -25,6 +25,7 @@ mod mail;
 pub mod postgres;
 mod queue;
 mod readers;
+pub mod reports;
 mod routes;
 mod sql;
 pub mod sqlite;
@@ -60,6 +61,7 @@ pub use jobs::*;
 pub use kb::KbStore;
 pub use mail::*;
 pub use queue::*;
+pub use reports::ReportStore;
 pub use routes::*;
 pub use time::*;
 pub use workplace::{BRIEFS_MAX, TicketBrief, WorkplaceStore};
@@ -163,6 +165,7 @@ pub trait Store:
     + ImportStore
     + AccountStore
     + AuditStore
+    + ReportStore
     + Send
     + Sync
     + 'static

@@ -18,5 +18,6 @@ mod privacy;
 mod production_calendar;
 mod queue_admin;
 mod reopen;
+mod reports;
 mod routes;
 mod specialist;

@@ -165,6 +165,21 @@ async fn write_row(f: &Firm, kind: OutboxKind, ticket: &Ticket, comment: Comment
                 .unwrap();
             json!({ "announcement_id": id, "user_id": f.contact.id.0 })
         }
+        OutboxKind::ScheduledReport => {
+            // The real path: a manager's subscription whose day came.
+            let reports = desk.reports();
+            reports
+                .subscribe(&f.manager, "flow", "weekly", &Default::default())
+                .await
+                .unwrap();
+            let next_week = now
+                .saturating_add(jiff::SignedDuration::from_hours(8 * 24))
+                .unwrap();
+            assert_eq!(reports.send_due(now).await.unwrap(), 0, "not due yet");
+            assert_eq!(reports.send_due(next_week).await.unwrap(), 1);
+            assert_eq!(reports.send_due(next_week).await.unwrap(), 0, "once a week");
+            return;
+        }
         OutboxKind::WorkReport => {
             // The real path: POST …/reports/{month}/send.
             let month = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
@@ -241,6 +256,18 @@ async fn every_kind_is_delivered_by_mail_once(db: TestDb) {
         .find(|m| subject(m).contains("не продлён"))
         .expect("the contract alert was mailed");
     assert_eq!(alert.to, ["manager@demo.okno"]);
+    // The subscribed report reaches its manager as a workbook.
+    let scheduled = received
+        .iter()
+        .find(|m| subject(m).starts_with("Отчёт flow"))
+        .expect("the subscribed report was mailed");
+    assert_eq!(scheduled.to, ["manager@demo.okno"]);
+    assert!(scheduled.data.contains(".xlsx"), "{}", scheduled.data);
+    assert!(
+        scheduled.data.contains("spreadsheetml"),
+        "{}",
+        scheduled.data
+    );
 }
 
 async fn a_row_without_a_message_ends_with_its_reason(db: TestDb) {

@@ -5,6 +5,7 @@ mod channels;
 mod mail;
 mod pages;
 mod queue;
+mod reports;
 pub mod search;
 mod workflow;
 
@@ -58,6 +59,7 @@ pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
         "mail" => mail::run(quick).await?,
         "channels" => channels::run(quick).await?,
         "search" => search::run(quick).await?,
+        "reports" => reports::run(quick).await?,
         "sla" => okno_sla::bench::run(quick)
             .into_iter()
             .map(|f| {
@@ -70,7 +72,7 @@ pub async fn run(name: &str, quick: bool) -> anyhow::Result<ExitCode> {
             })
             .collect(),
         other => anyhow::bail!(
-            "unknown benchmark {other:?}: try api, channels, mail, pages, queue, search, sla or workflow"
+            "unknown benchmark {other:?}: try api, channels, mail, pages, queue, reports, search, sla or workflow"
         ),
     };
     let mut verdict = Vec::new();

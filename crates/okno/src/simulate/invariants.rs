@@ -642,6 +642,62 @@ impl Checks {
         let now = desk.now();
         self.outbox(desk, now).await?;
         self.mails(world);
+        self.reports(desk, now).await?;
+        Ok(())
+    }
+
+    /// The flow report over the whole run counts every closed ticket exactly once (issue
+    /// 21: each closing is settled into the reports' facts once, a reopened and closed
+    /// again ticket under its latest closing).
+    async fn reports(&mut self, desk: &Desk, now: Timestamp) -> anyhow::Result<()> {
+        let mut closed = 0i64;
+        let mut after = None;
+        loop {
+            let filter = okno_store::TicketFilter {
+                status: Some(TicketStatus::Closed),
+                after,
+                limit: 500,
+                ..Default::default()
+            };
+            let page = desk.store.tickets(TicketScope::All, &filter).await?;
+            closed += page.len() as i64;
+            match page.last() {
+                Some(last) if page.len() == 500 => after = Some(last.id),
+                _ => break,
+            }
+        }
+        let reports = desk.reports();
+        let zone = reports.desk_zone();
+        let today = now.to_zoned_datetime(zone.clone()).date();
+        let params = okno_desk::reports::ReportParams {
+            from: Some(today.saturating_sub(jiff::ToSpan::years(20)).to_string()),
+            to: Some(today.to_string()),
+            group: Some("month".into()),
+            ..Default::default()
+        };
+        let request = params
+            .parse("flow", today)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let report = reports
+            .build_unchecked(&request, &zone)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let counted: i64 = report
+            .table("rows")
+            .map(|t| {
+                let column = t.columns.iter().position(|c| *c == "closed");
+                t.rows
+                    .iter()
+                    .filter_map(|row| match column.map(|c| &row[c]) {
+                        Some(okno_desk::reports::Cell::Int(n)) => Some(*n),
+                        _ => None,
+                    })
+                    .sum()
+            })
+            .unwrap_or(0);
+        self.expect(counted == closed, "report_counts_closed_once", None, || {
+            format!("the flow report counts {counted} closed tickets, the desk has {closed}")
+        });
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ const CLIENT_RECORD_SELECT: &str = "SELECT id, code, name, mail_domain, calendar
 pub(super) const CONTACT_SELECT: &str = "SELECT id, client_id, email, name, phone, telegram_id, sees_organization, \
      director, external_id, active FROM users";
 
-const CONTRACT_SELECT: &str = "SELECT k.id, k.number, k.client_id, c.code AS client_code, c.time_zone AS client_time_zone, k.starts_on, k.ends_on, \
+pub(super) const CONTRACT_SELECT: &str = "SELECT k.id, k.number, k.client_id, c.code AS client_code, c.time_zone AS client_time_zone, k.starts_on, k.ends_on, \
      k.support_level, k.services, k.tariff, k.hourly_rate, k.after_hours_rate, k.rounding_minutes, \
      k.billable_services, k.tickets_per_contact_day, k.tickets_per_month, k.hours_per_month, \
      k.license_keys, k.limit_reaction, k.external_id \
@@ -74,7 +74,7 @@ pub(super) fn contact_from(r: &DbRow) -> Result<Contact> {
     })
 }
 
-fn contract_from(r: &DbRow) -> Result<Contract> {
+pub(super) fn contract_from(r: &DbRow) -> Result<Contract> {
     Ok(Contract {
         id: r.try_get("id")?,
         client_code: r.try_get("client_code")?,

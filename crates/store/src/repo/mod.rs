@@ -18,6 +18,7 @@ mod jobs;
 mod kb;
 mod mail;
 mod queue;
+mod reports;
 mod routes;
 mod time;
 mod workplace;

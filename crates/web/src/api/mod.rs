@@ -8,6 +8,7 @@ pub mod clients;
 pub mod contracts;
 pub mod kb;
 pub mod mail;
+pub mod reports;
 pub mod specialist;
 pub mod tasks;
 pub mod views;
@@ -124,6 +125,7 @@ pub fn router(attachment_limit: u64) -> (axum::Router<AppState>, utoipa::openapi
         .routes(routes!(contracts::work_report))
         .routes(routes!(contracts::send_work_report))
         .merge(kb::routes())
+        .merge(reports::router())
         .layer(DefaultBodyLimit::max(1024 * 1024))
         .merge(uploads)
         .split_for_parts();

@@ -10,6 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use okno_desk::dashboard::{FigureList, LIST_PAGE};
+use okno_desk::reports::{Cell, Table, tables_csv, tables_xlsx};
 use okno_domain::*;
 use serde::Deserialize;
 
@@ -20,11 +21,28 @@ pub struct ListQuery {
     day: Option<i64>,
     client: Option<String>,
     after: Option<i64>,
+    /// `csv` or `xlsx`: the whole list (up to [`EXPORT_ROWS`]) as a file.
+    format: Option<String>,
 }
+
+/// The most rows a list's export carries.
+const EXPORT_ROWS: usize = 10_000;
 
 impl ListQuery {
     fn figure_list(&self) -> Result<FigureList, PageError> {
         FigureList::parse(&self.list, self.day, self.client.as_deref()).ok_or(PageError::NOT_FOUND)
+    }
+
+    /// This list's own link (without a page cursor).
+    fn href(&self, path: &str) -> String {
+        let mut href = format!("{path}?list={}", query_value(&self.list));
+        if let Some(day) = self.day {
+            href.push_str(&format!("&day={day}"));
+        }
+        if let Some(client) = &self.client {
+            href.push_str(&format!("&client={}", query_value(client)));
+        }
+        href
     }
 
     /// This list's link after row `after`.
@@ -81,6 +99,33 @@ pub struct ListTemplate {
     pub tasks: bool,
     pub rows: Vec<ListRow>,
     pub next_page: Option<String>,
+    /// The list's link; `&format=csv|xlsx` exports it.
+    pub export_href: String,
+}
+
+/// The list as a file of `format` (`csv` or `xlsx`), every row the figure counts.
+fn export(
+    list_name: &str,
+    format: &str,
+    columns: &[&'static str],
+    rows: Vec<Vec<Cell>>,
+) -> Result<Response, PageError> {
+    let mut table = Table::new("rows", columns);
+    table.rows = rows;
+    let tables = [table];
+    let (bytes, content_type) = match format {
+        "csv" => (tables_csv(&tables)?, "text/csv; charset=utf-8"),
+        "xlsx" => (
+            tables_xlsx(&tables, &|c| c.to_owned())?,
+            crate::api::reports::XLSX,
+        ),
+        _ => return Err(PageError::NOT_FOUND),
+    };
+    Ok(crate::api::reports::file(
+        &format!("{list_name}.{format}"),
+        content_type,
+        bytes,
+    ))
 }
 
 /// The list's heading in the viewer's language.
@@ -116,6 +161,49 @@ pub async fn tickets_page(
         return Err(PageError::NOT_FOUND);
     }
     let ctx = &page.ctx;
+    if let Some(format) = query.format.as_deref() {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let rows = state
+                .desk
+                .figure_tickets(&page.user, &list, &ctx.zone, ctx.now, after)
+                .await?;
+            let full = rows.len() == LIST_PAGE as usize;
+            after = rows.last().map(|r| r.ticket_id);
+            all.extend(rows);
+            if !full || all.len() >= EXPORT_ROWS {
+                break;
+            }
+        }
+        let rows = all
+            .into_iter()
+            .take(EXPORT_ROWS)
+            .map(|r| {
+                vec![
+                    Cell::Text(TicketNumber(r.ticket_id.0).to_string()),
+                    Cell::Text(r.subject),
+                    Cell::Text(r.client_code),
+                    Cell::Text(r.status.as_str().to_owned()),
+                    r.next_step_at.map_or(Cell::Empty, Cell::Instant),
+                    Cell::Instant(r.updated_at),
+                ]
+            })
+            .collect();
+        return export(
+            &query.list,
+            format,
+            &[
+                "ticket",
+                "subject",
+                "client",
+                "status",
+                "next_step_at",
+                "updated_at",
+            ],
+            rows,
+        );
+    }
     let rows = state
         .desk
         .figure_tickets(
@@ -143,6 +231,7 @@ pub async fn tickets_page(
             })
             .collect(),
         next_page,
+        export_href: query.href("/manager/tickets"),
         ctx: page.ctx.clone(),
     };
     Ok(render(StatusCode::OK, &view))
@@ -158,6 +247,42 @@ pub async fn tasks_page(
         return Err(PageError::NOT_FOUND);
     }
     let ctx = &page.ctx;
+    if let Some(format) = query.format.as_deref() {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let tasks = state
+                .desk
+                .figure_tasks(&page.user, &list, &ctx.zone, ctx.now, after)
+                .await?;
+            let full = tasks.len() == LIST_PAGE as usize;
+            after = tasks.last().map(|t| t.id);
+            all.extend(tasks);
+            if !full || all.len() >= EXPORT_ROWS {
+                break;
+            }
+        }
+        let rows = all
+            .into_iter()
+            .take(EXPORT_ROWS)
+            .map(|t| {
+                vec![
+                    Cell::Text(TicketNumber(t.ticket_id.0).to_string()),
+                    Cell::Text(t.title),
+                    t.line
+                        .map_or(Cell::Empty, |l| Cell::Int(i64::from(l.get()))),
+                    Cell::Text(t.state.as_str().to_owned()),
+                    t.due_at.map_or(Cell::Empty, Cell::Instant),
+                ]
+            })
+            .collect();
+        return export(
+            &query.list,
+            format,
+            &["ticket", "task", "line", "state", "due_at"],
+            rows,
+        );
+    }
     let tasks = state
         .desk
         .figure_tasks(
@@ -185,6 +310,7 @@ pub async fn tasks_page(
             })
             .collect(),
         next_page,
+        export_href: query.href("/manager/tasks"),
         ctx: page.ctx.clone(),
     };
     Ok(render(StatusCode::OK, &view))

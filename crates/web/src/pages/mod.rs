@@ -15,6 +15,7 @@ pub mod messages;
 pub mod portal;
 pub mod profile;
 pub mod reviews;
+pub mod reports;
 pub mod specialist;
 pub mod templates;
 pub mod webform;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         // The manager's figure lists and the admin pages (issue 8, ui-admin).
         .route("/manager/tickets", get(figures::tickets_page))
         .route("/manager/tasks", get(figures::tasks_page))
+        .merge(reports::routes())
         .merge(admin::routes())
         .merge(channels::routes())
         .route(

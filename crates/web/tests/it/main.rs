@@ -10,6 +10,7 @@ mod kb;
 mod kb_files;
 mod mail;
 mod pages;
+mod reports;
 mod specialist;
 mod tasks;
 mod ui;
