@@ -3,10 +3,10 @@
 //! The web and store layers carry data to these functions and back; every rule
 //! (who sees what, what a valid ticket is, how a ticket number reads) lives here once.
 
-pub mod bounds;
-pub mod channels;
 pub mod accounts;
 pub mod audit;
+pub mod bounds;
+pub mod channels;
 pub mod clock;
 pub mod error;
 pub mod model;

@@ -639,8 +639,7 @@ async fn serve(
     // The peer's address feeds the web form's per-address limit and login throttling.
     axum::serve(
         listener,
-        okno_web::app(desk.clone())
-            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        okno_web::app(desk.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(stop_signal())
     .await?;

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 mod accounts;
 mod admin;
-mod channels;
 mod audit;
+mod channels;
 mod contracts;
 mod dashboard;
 mod group_commit;
@@ -52,8 +52,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub use accounts::*;
 pub use admin::*;
-pub use channels::*;
 pub use audit::*;
+pub use channels::*;
 pub use contracts::*;
 pub use dashboard::*;
 pub use import::*;

@@ -8,8 +8,8 @@ use axum::http::{Method, StatusCode, header, request::Parts};
 use axum_extra::extract::CookieJar;
 use okno_desk::auth::Origin;
 use okno_domain::User;
-use serde::Deserialize;
 use okno_domain::accounts::TokenScope;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 

@@ -9,8 +9,8 @@ use sqlx::{AssertSqlSafe, Row};
 
 mod accounts;
 mod admin;
-mod channels;
 mod audit;
+mod channels;
 mod contracts;
 mod dashboard;
 mod import;

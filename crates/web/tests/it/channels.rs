@@ -882,7 +882,10 @@ async fn session(desk: &Desk, email: &str) -> (String, String) {
         .unwrap()
         .unwrap()
         .0;
-    let session = desk.open_session(&user, &okno_desk::auth::Origin::default()).await.unwrap();
+    let session = desk
+        .open_session(&user, &okno_desk::auth::Origin::default())
+        .await
+        .unwrap();
     (format!("okno_session={}", session.cookie), session.csrf)
 }
 
