@@ -48,6 +48,12 @@ impl ReviewItem {
     pub fn ball(&self) -> Ball {
         Ball::of(self.status)
     }
+
+    /// The promised next step as an instant (`None` also for a stored value out of range).
+    pub fn next_step_at(&self) -> Option<jiff::Timestamp> {
+        self.next_step_at_ms
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+    }
 }
 
 /// What a day's review lists: every open ticket up to a limit (the oldest first), and the

@@ -122,10 +122,7 @@ pub struct BoardRow {
 impl BoardRow {
     /// Whose move it is: the client's while we wait for an answer or a confirmation.
     pub fn ball_on_client(&self) -> bool {
-        matches!(
-            self.status,
-            TicketStatus::WaitingClient | TicketStatus::Resolved
-        )
+        okno_domain::review::Ball::of(self.status) == okno_domain::review::Ball::Theirs
     }
 }
 

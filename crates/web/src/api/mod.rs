@@ -508,13 +508,10 @@ impl From<okno_desk::reviews::Review> for DailyReviewView {
                     ticket_id: item.ticket.0.to_string(),
                     number: okno_domain::TicketNumber(item.ticket.0).to_string(),
                     ball: item.ball().as_str().to_owned(),
+                    next_step_at: item.next_step_at().map(rfc3339),
                     client: item.client_code,
                     subject: item.subject,
                     status: item.status.as_str().to_owned(),
-                    next_step_at: item
-                        .next_step_at_ms
-                        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-                        .map(rfc3339),
                 })
                 .collect(),
             text,

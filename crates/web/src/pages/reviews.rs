@@ -146,10 +146,7 @@ fn review_view(ctx: Ctx, review: Review) -> ReviewTemplate {
                             client: item.client_code.clone(),
                             subject: item.subject.clone(),
                             status: ctx.status(item.status),
-                            next_step: ctx.when(
-                                item.next_step_at_ms
-                                    .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()),
-                            ),
+                            next_step: ctx.when(item.next_step_at()),
                         })
                         .collect(),
                     more: match snapshot.not_listed(ball) {
