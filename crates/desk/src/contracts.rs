@@ -977,9 +977,11 @@ impl Desk {
                         ticket_id: ticket.id,
                         task_id: None,
                         cause_key: cause.cause_key,
-                        title: format!(
-                            "Лимит договора исчерпан / Contract limit used up: {detail}"
-                        ),
+                        title: Bilingual::new(
+                            format!("Лимит договора исчерпан: {detail}"),
+                            format!("Contract limit used up: {detail}"),
+                        )
+                        .to_stored(),
                         detail,
                         priority: 50,
                     },

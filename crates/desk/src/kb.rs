@@ -1032,15 +1032,22 @@ impl Desk {
                     .article(id)
                     .await?
                     .ok_or_else(|| FieldError::new("article", "no such article"))?;
-                format!("Обновить статью «{}»", a.title)
+                Bilingual::new(
+                    format!("Обновить статью «{}»", a.title),
+                    format!("Update the article “{}”", a.title),
+                )
             }
-            None => "Обновить документацию".to_owned(),
+            None => Bilingual::new("Обновить документацию", "Update the documentation"),
         };
         let title = if note.is_empty() {
             subject
         } else {
-            format!("{subject}: {note}")
-        };
+            Bilingual::new(
+                format!("{}: {note}", subject.ru),
+                format!("{}: {note}", subject.en),
+            )
+        }
+        .to_stored();
         let task = NewTask {
             kind: "docs".into(),
             title,

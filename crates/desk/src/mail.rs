@@ -371,7 +371,11 @@ impl Desk {
             let author = self.vendor_user(vendor).await?;
             let task = NewTask {
                 kind: "vendor_reply".into(),
-                title: format!("Ответ вендора {} по {}", vendor.name, ticket.number()),
+                title: Bilingual::new(
+                    format!("Ответ вендора {} по {}", vendor.name, ticket.number()),
+                    format!("Vendor {} replied on {}", vendor.name, ticket.number()),
+                )
+                .to_stored(),
                 line: Some(Line::new(1).expect("line 1 exists")),
                 pool: None,
                 assignee_id: None,

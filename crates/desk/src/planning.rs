@@ -74,7 +74,8 @@ fn fold(line: &str) -> String {
 }
 
 /// An iCalendar document of planned tasks.
-pub fn ical(tasks: &[PlannedTask], now: Timestamp, host: &str) -> String {
+/// Titles are in `locale`, the feed owner's language.
+pub fn ical(tasks: &[PlannedTask], now: Timestamp, host: &str, locale: &str) -> String {
     let mut out = String::new();
     for line in [
         "BEGIN:VCALENDAR",
@@ -99,7 +100,10 @@ pub fn ical(tasks: &[PlannedTask], now: Timestamp, host: &str) -> String {
             format!("DTEND:{}", ical_instant(end)),
             format!(
                 "SUMMARY:{}",
-                ical_text(&format!("{number}: {}", task.title))
+                ical_text(&format!(
+                    "{number}: {}",
+                    Bilingual::read(&task.title, locale, false)
+                ))
             ),
             format!(
                 "STATUS:{}",
@@ -284,7 +288,8 @@ impl Desk {
             .checked_add(jiff::SignedDuration::from_hours(90 * 24))
             .unwrap_or(now);
         let tasks = self.store.planned_tasks(Some(user), from, until).await?;
-        Ok(ical(&tasks, now, host))
+        let locale = self.store.user(user).await?.map(|u| u.locale);
+        Ok(ical(&tasks, now, host, locale.as_deref().unwrap_or("ru")))
     }
 
     /// Planned against done today and this week (days in the desk's time zone, weeks from
@@ -345,7 +350,7 @@ mod tests {
             planned_at: at,
             minutes: 90,
         };
-        let text = ical(&[task], at, "okno.test");
+        let text = ical(&[task], at, "okno.test", "ru");
         assert!(text.starts_with("BEGIN:VCALENDAR\r\n") && text.ends_with("END:VCALENDAR\r\n"));
         assert!(text.contains("UID:task-7@okno.test\r\n"));
         assert!(text.contains("DTSTART:20261125T070000Z\r\nDTEND:20261125T083000Z\r\n"));

@@ -206,7 +206,7 @@ impl Desk {
                     }
                     let row = okno_store::NewTask {
                         kind: task.kind.clone(),
-                        title: task.title.ru.clone(),
+                        title: Bilingual::new(&task.title.ru, &task.title.en).to_stored(),
                         line,
                         pool,
                         assignee_id,

@@ -68,20 +68,9 @@ pub(crate) fn card(catalog: &Catalog, task: Task, route: &str, locale: &str) -> 
     }
 }
 
-/// A title stored with the task: an alert's may be written in both languages as
-/// `русский / English`; the reader gets their half.
+/// A title stored with the task, in the reader's language where it was written in both.
 fn stored_title(task: &Task, locale: &str) -> String {
-    match task.title.split_once(" / ") {
-        Some((ru, en)) if task.kind == okno_store::ALERT_TASK => {
-            if locale.eq_ignore_ascii_case("en") {
-                en
-            } else {
-                ru
-            }
-            .to_owned()
-        }
-        _ => task.title.clone(),
-    }
+    task.title_in(locale).to_owned()
 }
 
 impl Desk {

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bilingual;
 pub mod bounds;
 pub mod channels;
 pub mod clock;
@@ -15,6 +16,7 @@ pub mod priority;
 pub mod review;
 pub mod visibility;
 
+pub use bilingual::Bilingual;
 pub use bounds::PlanMinutes;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{DomainError, FieldError};

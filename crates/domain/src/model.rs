@@ -321,6 +321,14 @@ pub struct Task {
     pub created_at: Timestamp,
 }
 
+impl Task {
+    /// The title in `locale`: a route's or the system's titles are stored in both languages
+    /// ([`crate::Bilingual`]), a title someone typed reads the same for everyone.
+    pub fn title_in(&self, locale: &str) -> &str {
+        crate::Bilingual::read(&self.title, locale, self.kind == "alert")
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Comment {
     pub id: CommentId,

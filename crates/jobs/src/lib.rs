@@ -28,7 +28,7 @@ use jiff::{SignedDuration, Timestamp};
 use okno_desk::deadlines::{SlaTerms, format_instant};
 use okno_desk::{Desk, DeskError};
 use okno_domain::review::{ReviewItem, ReviewSnapshot};
-use okno_domain::{TicketId, TicketNumber, TicketStatus};
+use okno_domain::{Bilingual, TicketId, TicketNumber, TicketStatus};
 use okno_sla::{AlertDecision, AlertKind, DeadlineSnapshot, WatchRules, Watched};
 use okno_store::{ChangeStep, DailyReview, MANAGER_POOL, NewAlert, StoreError, TicketChange};
 use std::collections::BTreeMap;
@@ -249,20 +249,32 @@ pub async fn deadline_watch(
             report.known += 1;
             continue;
         }
-        let due = format_instant(task.due_at, terms.calendar.time_zone(), "ru");
+        let zone = terms.calendar.time_zone();
+        let (due_ru, due_en) = (
+            format_instant(task.due_at, zone, "ru"),
+            format_instant(task.due_at, zone, "en"),
+        );
         let number = TicketNumber(task.ticket_id.0);
+        let (task_ru, task_en) = (
+            Bilingual::read(&task.title, "ru", false),
+            Bilingual::read(&task.title, "en", false),
+        );
         let (title, priority) = match decision.kind {
             AlertKind::Breached => (
-                format!(
-                    "Срок нарушен: задача «{}» ({number}), срок был {due}",
-                    task.title
+                Bilingual::new(
+                    format!("Срок нарушен: задача «{task_ru}» ({number}), срок был {due_ru}"),
+                    format!("Deadline breached: task “{task_en}” ({number}) was due {due_en}"),
                 ),
                 100,
             ),
             _ => (
-                format!(
-                    "Срок под угрозой: задача «{}» ({number}) без движения, срок {due}",
-                    task.title
+                Bilingual::new(
+                    format!(
+                        "Срок под угрозой: задача «{task_ru}» ({number}) без движения, срок {due_ru}"
+                    ),
+                    format!(
+                        "Deadline at risk: task “{task_en}” ({number}) has not moved, due {due_en}"
+                    ),
                 ),
                 75,
             ),
@@ -292,11 +304,19 @@ pub async fn deadline_watch(
         let Some(decision) = okno_sla::deadline_alert(rules, terms.calendar, &snapshot, now) else {
             continue;
         };
-        let due = format_instant(ticket.next_step_at, terms.calendar.time_zone(), "ru");
-        let title = format!(
-            "Нарушен срок, обещанный клиенту: {} «{}», срок был {due}",
-            TicketNumber(ticket.ticket_id.0),
-            ticket.subject
+        let zone = terms.calendar.time_zone();
+        let number = TicketNumber(ticket.ticket_id.0);
+        let title = Bilingual::new(
+            format!(
+                "Нарушен срок, обещанный клиенту: {number} «{}», срок был {}",
+                ticket.subject,
+                format_instant(ticket.next_step_at, zone, "ru")
+            ),
+            format!(
+                "The date promised to the client is missed: {number} “{}” was due {}",
+                ticket.subject,
+                format_instant(ticket.next_step_at, zone, "en")
+            ),
         );
         let detail = format!("next step due {}", ticket.next_step_at);
         raise(
@@ -320,12 +340,11 @@ pub async fn deadline_watch(
         let Some(decision) = okno_sla::hours_alert(rules, work.ticket_id.0, work.minutes) else {
             continue;
         };
-        let title = format!(
-            "Больше {} ч работы специалистов по тикету {}: {} ч {} мин",
-            rules.over_minutes / 60,
-            TicketNumber(work.ticket_id.0),
-            work.minutes / 60,
-            work.minutes % 60
+        let (over, number) = (rules.over_minutes / 60, TicketNumber(work.ticket_id.0));
+        let (h, min) = (work.minutes / 60, work.minutes % 60);
+        let title = Bilingual::new(
+            format!("Больше {over} ч работы специалистов по тикету {number}: {h} ч {min} мин"),
+            format!("Over {over} h of specialists' work on {number}: {h} h {min} min"),
         );
         let detail = format!("{} minutes logged", work.minutes);
         raise(
@@ -347,9 +366,15 @@ pub async fn deadline_watch(
         else {
             continue;
         };
-        let title = format!(
-            "Исчерпан лимит клиента {}: {} — {} из {}",
-            quota.client_code, quota.quota, quota.used, quota.limit
+        let title = Bilingual::new(
+            format!(
+                "Исчерпан лимит клиента {}: {} — {} из {}",
+                quota.client_code, quota.quota, quota.used, quota.limit
+            ),
+            format!(
+                "Client {}'s limit is used up: {} — {} of {}",
+                quota.client_code, quota.quota, quota.used, quota.limit
+            ),
         );
         let detail = format!("{} {} of {}", quota.quota, quota.used, quota.limit);
         raise(
@@ -379,13 +404,16 @@ pub async fn deadline_watch(
             hours.used_minutes % 60,
             hours.limit_hours,
         );
-        // Both languages, `русский / English`: the task page shows the reader's half.
-        let title = format!(
-            "Исчерпан лимит часов клиента {client} по договору {contract} за {period}: {h} ч {min:02} мин из {limit} ч / \
-             Client {client}'s hours limit under contract {contract} is used up for {period}: {h} h {min:02} min of {limit} h",
-            client = hours.client_code,
-            contract = hours.contract,
-            period = hours.period,
+        let (client, contract, period) = (&hours.client_code, &hours.contract, &hours.period);
+        let title = Bilingual::new(
+            format!(
+                "Исчерпан лимит часов клиента {client} по договору {contract} за {period}: \
+                 {h} ч {min:02} мин из {limit} ч"
+            ),
+            format!(
+                "Client {client}'s hours limit under contract {contract} is used up for \
+                 {period}: {h} h {min:02} min of {limit} h"
+            ),
         );
         let detail = format!(
             "hours_per_month {} of {} minutes in {}",
@@ -417,7 +445,7 @@ async fn raise(
     ticket: TicketId,
     task: Option<okno_domain::TaskId>,
     detail: String,
-    title: String,
+    title: Bilingual,
     priority: i32,
     now: Timestamp,
 ) -> Result<()> {
@@ -427,7 +455,7 @@ async fn raise(
         task_id: task,
         cause_key: decision.cause_key,
         detail,
-        title,
+        title: title.to_stored(),
         priority,
     };
     match desk.store.raise_alert(&alert, now).await? {

@@ -8,7 +8,7 @@
 use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteQueryResult, SqliteRow};
-use sqlx::{ConnectOptions, Describe, Either, Execute, Executor, Sqlite};
+use sqlx::{ConnectOptions, Connection, Describe, Either, Execute, Executor, Sqlite};
 use sqlx::{SqlStr, SqliteConnection};
 use std::ops::{Deref, DerefMut};
 use std::sync::Mutex;
@@ -17,6 +17,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 #[derive(Debug)]
 pub(crate) struct Readers {
     idle: Mutex<Vec<SqliteConnection>>,
+    count: u32,
     /// One permit per idle connection.
     permits: Semaphore,
 }
@@ -29,8 +30,23 @@ impl Readers {
         }
         Ok(Readers {
             idle: Mutex::new(idle),
+            count: count as u32,
             permits: Semaphore::new(count),
         })
+    }
+
+    /// Waits for the reads in flight, then closes every connection; later reads fail with
+    /// `PoolClosed`. A connection left open would keep a checkpoint from emptying the WAL.
+    pub(crate) async fn close(&self) {
+        let Ok(all) = self.permits.acquire_many(self.count).await else {
+            return;
+        };
+        all.forget();
+        self.permits.close();
+        let idle = std::mem::take(&mut *self.idle.lock().expect("readers"));
+        for conn in idle {
+            let _ = conn.close().await;
+        }
     }
 
     async fn take(&self) -> sqlx::Result<Reader<'_>> {

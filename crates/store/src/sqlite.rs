@@ -28,8 +28,10 @@ pub struct SqliteStore {
     writer: Pool<Db>,
     reader: Readers,
     group: GroupWriter,
-    /// The checkpointer runs while this lives.
+    /// The checkpointer runs while this lives, or until `close` stops it.
     _checkpoints: Arc<()>,
+    stop_checkpoints: Arc<tokio::sync::Notify>,
+    checkpoints_task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// Read-only connections: reads run beside each other and beside the writer.
@@ -82,14 +84,21 @@ impl SqliteStore {
         )
         .await?;
         let checkpoints = Arc::new(());
+        let stop_checkpoints = Arc::new(tokio::sync::Notify::new());
         let connection = options.connect().await?;
-        tokio::spawn(checkpointer(connection, Arc::downgrade(&checkpoints)));
+        let checkpoints_task = tokio::spawn(checkpointer(
+            connection,
+            Arc::downgrade(&checkpoints),
+            stop_checkpoints.clone(),
+        ));
         Ok(SqliteStore {
             clock: Arc::new(okno_domain::SystemClock),
             group: GroupWriter::new(writer.clone()),
             writer,
             reader,
             _checkpoints: checkpoints,
+            stop_checkpoints,
+            checkpoints_task: std::sync::Mutex::new(Some(checkpoints_task)),
         })
     }
 
@@ -111,11 +120,25 @@ impl SqliteStore {
         &self.writer
     }
 
-    /// Copies the whole WAL into the database and truncates it, then closes the writer.
+    /// Closes every connection but the writer, copies the whole WAL into the database and
+    /// truncates it, then closes the writer. A reader or the checkpointer left open would
+    /// make the checkpoint answer "busy" and leave the WAL behind.
     async fn close_backend(&self) -> Result<()> {
-        sqlx::raw_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.writer)
-            .await?;
+        self.stop_checkpoints.notify_one();
+        let task = self.checkpoints_task.lock().expect("checkpointer").take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+        self.reader.close().await;
+        for _ in 0..50 {
+            let busy: i64 = sqlx::query_scalar("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.writer)
+                .await?;
+            if busy == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         self.writer.close().await;
         Ok(())
     }
@@ -135,9 +158,16 @@ impl SqliteStore {
 /// writer's commits do not: a checkpoint every thousand pages in the commit that crossed
 /// the line held every write queued behind it for a few milliseconds. A passive checkpoint
 /// waits for nobody; the writer starts the WAL over once it is all copied.
-async fn checkpointer(mut connection: sqlx::SqliteConnection, store: Weak<()>) {
+async fn checkpointer(
+    mut connection: sqlx::SqliteConnection,
+    store: Weak<()>,
+    stop: Arc<tokio::sync::Notify>,
+) {
     loop {
-        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        tokio::select! {
+            _ = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+            _ = stop.notified() => break,
+        }
         if store.strong_count() == 0 {
             break;
         }

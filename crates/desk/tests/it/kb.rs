@@ -429,7 +429,15 @@ async fn deflection_answer_and_docs_task(db: TestDb) {
         .unwrap();
     assert_eq!(task.kind, "docs");
     assert_eq!(task.line.map(Line::get), Some(1));
-    assert!(task.title.contains("Сброс пароля"), "{}", task.title);
+    let (ru, en) = (task.title_in("ru"), task.title_in("en"));
+    assert!(
+        ru.starts_with("Обновить статью «") && ru.contains("Сброс пароля"),
+        "{ru}"
+    );
+    assert!(
+        en.starts_with("Update the article") && en.ends_with(": добавить снимки экрана"),
+        "{en}"
+    );
     let tasks = desk.ticket_tasks(&firm.line1, ticket.id).await.unwrap();
     assert!(tasks.iter().any(|t| t.id == task.id));
     assert!(

@@ -274,10 +274,16 @@ async fn deadline_watch_raises_each_cause_once(db: TestDb) {
         .collect();
     assert_eq!(manager_tasks.len(), 1);
     assert_eq!(manager_tasks[0].pool.as_deref(), Some(MANAGER_POOL));
+    // Written once, read in each reader's language.
+    let (ru, en) = (
+        manager_tasks[0].title_in("ru"),
+        manager_tasks[0].title_in("en"),
+    );
+    assert!(ru.starts_with("Срок под угрозой: задача «"), "{ru}");
+    assert!(en.starts_with("Deadline at risk: task “"), "{en}");
     assert!(
-        manager_tasks[0].title.contains("Срок под угрозой"),
-        "{}",
-        manager_tasks[0].title
+        !en.contains("Срок") && !ru.contains("Deadline"),
+        "{ru} | {en}"
     );
 
     // The manager finishes the alert's task: the alert is resolved; a second time, nothing.

@@ -618,8 +618,8 @@ async fn docs_task(
         StatusCode::CREATED,
         Json(TaskCreated {
             id: task.id.to_string(),
+            title: task.title_in(&user.locale).to_owned(),
             kind: task.kind,
-            title: task.title,
             line: task.line.map(Line::get),
         }),
     ))

@@ -588,7 +588,12 @@ async fn ticket_tasks(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<TaskView>>, ApiError> {
     let tasks = state.desk.ticket_tasks(&user, ticket_id(&id)?).await?;
-    Ok(Json(tasks.into_iter().map(Into::into).collect()))
+    Ok(Json(
+        tasks
+            .into_iter()
+            .map(|t| TaskView::of(t, &user.locale))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/tickets/{id}/attachments", tag = "attachments", params(("id" = String, Path)),

@@ -215,13 +215,14 @@ pub struct TaskView {
     pub state: String,
 }
 
-impl From<Task> for TaskView {
-    fn from(t: Task) -> Self {
+impl TaskView {
+    /// The task with its title in the reader's language.
+    pub fn of(t: Task, locale: &str) -> Self {
         TaskView {
             id: t.id.to_string(),
             ticket_id: t.ticket_id.to_string(),
+            title: t.title_in(locale).to_owned(),
             kind: t.kind,
-            title: t.title,
             line: t.line.map(Line::get),
             pool: t.pool,
             assignee: t.assignee_id.map(|a| a.to_string()),

@@ -268,7 +268,7 @@ pub async fn tasks_page(
             .map(|t| {
                 vec![
                     Cell::Text(TicketNumber(t.ticket_id.0).to_string()),
-                    Cell::Text(t.title),
+                    Cell::Text(t.title_in(ctx.lang.code()).to_owned()),
                     t.line
                         .map_or(Cell::Empty, |l| Cell::Int(i64::from(l.get()))),
                     Cell::Text(t.state.as_str().to_owned()),
@@ -303,7 +303,7 @@ pub async fn tasks_page(
             .map(|t| ListRow {
                 href: format!("/tasks/{}", t.id.0),
                 number: TicketNumber(t.ticket_id.0).to_string(),
-                title: t.title.clone(),
+                title: t.title_in(ctx.lang.code()).to_owned(),
                 client: t.line.map_or_else(String::new, |l| l.get().to_string()),
                 state: ctx.t(&format!("task-state-{}", t.state.as_str())),
                 when: ctx.when(t.due_at),

@@ -437,7 +437,7 @@ async fn ticket_timer(
         .tasks
         .iter()
         .find(|t| t.state == TaskState::Open && t.assignee_id == Some(page.user.id))
-        .map(|t| (t, t.title.as_str()));
+        .map(|t| (t, t.title_in(&page.user.locale)));
     Ok(Some(specialist::timer_view(desk, page, mine).await?))
 }
 

@@ -417,7 +417,7 @@ impl TicketTemplate {
             .iter()
             .map(|task| TaskRow {
                 href: format!("/tasks/{}", task.id.0),
-                title: task.title.clone(),
+                title: task.title_in(ctx.lang.code()).to_owned(),
                 line: task
                     .line
                     .map(|l| ctx.with("task-line", &l.get().to_string()))
