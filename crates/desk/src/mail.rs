@@ -120,6 +120,10 @@ impl From<DeskError> for Refusal {
 }
 
 /// Sends one message; the SMTP transport in production, a recorder in tests.
+/// The start of a given-up row's error when its message was handed to the mail server and
+/// no outcome was recorded (the desk stopped mid-send).
+pub const UNCERTAIN_HANDOFF: &str = "handed to the mail server with no answer recorded";
+
 pub trait MailSender: Send + Sync {
     fn send(
         &self,
@@ -953,6 +957,23 @@ impl Desk {
             .await?)
     }
 
+    /// Undelivered outbox rows with an error, newest first (admins).
+    pub async fn outbox_problems(&self, user: &User) -> Result<Vec<okno_store::OutboxRow>> {
+        admin_only(user)?;
+        Ok(self.store.outbox_problems(200).await?)
+    }
+
+    /// Sends an undelivered row again now (admins), whatever its error said: the admin's
+    /// answer to a given-up or uncertain row.
+    pub async fn retry_outbox(&self, user: &User, id: i64) -> Result<()> {
+        admin_only(user)?;
+        if self.store.outbox_retry(id, self.now()).await? {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("outbox row").into())
+        }
+    }
+
     /// Delivers due outbox rows by mail until none is left; returns how many were sent.
     pub async fn deliver_mail<S: MailSender>(
         &self,
@@ -1006,6 +1027,13 @@ impl Desk {
             self.store.outbox_delivered(row.id, self.now()).await?;
             return Ok(false);
         }
+        if let Some(handed) = row.handed_at {
+            // Handed to the mail server, then nothing recorded: the server may have taken
+            // it. A second copy is worse than an admin's look (Admin → Outbox).
+            return Err(Delivery::Permanent(format!(
+                "{UNCERTAIN_HANDOFF} at {handed}: it may have been delivered, so it is not sent again by itself"
+            )));
+        }
         let Some(kind) = OutboxKind::parse(&row.kind) else {
             let reason = format!("unknown kind {:?}", row.kind);
             self.store.outbox_ended(row.id, &reason, self.now()).await?;
@@ -1051,10 +1079,15 @@ impl Desk {
         };
         let wire = okno_mail::build_with_files(&envelope, &mail.rendered, &mail.files)
             .map_err(|e| Delivery::Permanent(e.to_string()))?;
-        sender.send(wire).await.map_err(|e| match e {
-            SmtpError::Permanent(m) | SmtpError::Config(m) => Delivery::Permanent(m),
-            SmtpError::Transient(m) => Delivery::Transient(m),
-        })?;
+        self.store.outbox_handing(row.id, Some(self.now())).await?;
+        if let Err(e) = sender.send(wire).await {
+            // Refused: certainly not sent, so retrying cannot make a second copy.
+            self.store.outbox_handing(row.id, None).await?;
+            return Err(match e {
+                SmtpError::Permanent(m) | SmtpError::Config(m) => Delivery::Permanent(m),
+                SmtpError::Transient(m) => Delivery::Transient(m),
+            });
+        }
         let now = self.now();
         self.store
             .record_mail(
@@ -1613,13 +1646,7 @@ fn taken_in_or_refused(error: DeskError) -> std::result::Result<IngestOutcome, R
     }
 }
 
-fn admin_only(user: &User) -> Result<()> {
-    if user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden("the mail quarantine is for admins".into()).into())
-    }
-}
+use crate::admin::admin_only;
 
 /// What makes a message the same one again beside its Message-ID: who wrote what, with
 /// which files — not the headers each delivery adds (`Received`, the mailbox it was in).

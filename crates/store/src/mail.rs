@@ -169,6 +169,8 @@ pub struct OutboxMessage {
     pub payload: String,
     pub attempts: i64,
     pub created_at: Timestamp,
+    /// An earlier lease handed the message to the mail server and recorded no outcome.
+    pub handed_at: Option<Timestamp>,
 }
 
 #[async_trait]
@@ -263,4 +265,12 @@ pub trait MailStore: Send + Sync {
         error: &str,
         next_attempt_at: Option<Timestamp>,
     ) -> Result<()>;
+    /// The row's message is being handed to the mail server (`Some`), or the server
+    /// refused it and it is certainly not sent (`None`).
+    async fn outbox_handing(&self, id: i64, at: Option<Timestamp>) -> Result<()>;
+    /// Undelivered rows with an error (failing and retried, or given up), newest first.
+    async fn outbox_problems(&self, limit: u32) -> Result<Vec<OutboxRow>>;
+    /// An admin's "send again" on an undelivered row: due at `at`, its error and handoff
+    /// forgotten. False when the row is delivered or ended already (or does not exist).
+    async fn outbox_retry(&self, id: i64, at: Timestamp) -> Result<bool>;
 }

@@ -11,8 +11,8 @@ use okno_domain::*;
 use okno_mail::MailSettings;
 use okno_mail::smtp::SmtpError;
 use okno_store::testing::TestDb;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 okno_store::on_both_backends!(
     new_ticket_then_reply_by_number_then_duplicate,
@@ -21,6 +21,8 @@ okno_store::on_both_backends!(
     automatic_mail_gets_no_answer_and_bounces_are_recorded,
     notifications_thread_and_replies_come_back,
     sending_is_idempotent_and_retried,
+    a_crash_after_the_handoff_never_sends_twice,
+    a_refusal_is_retried_not_set_aside,
     mail_bomb_is_rate_limited_into_quarantine,
     unreadable_mail_is_quarantined_and_retryable,
     vendor_answers_become_internal_comments_with_a_line1_task,
@@ -1191,4 +1193,151 @@ async fn a_mailbox_of_a_gated_service_takes_its_audience_only(db: TestDb) {
     );
     let ticket = firm.desk.ticket(&firm.line1, id).await.unwrap();
     assert_eq!(ticket.service, "license-key");
+}
+
+/// A mail server that takes the message, then the desk "dies" before recording it (the
+/// sender never returns; the delivery is dropped as a killed process drops it).
+struct TakesThenHangs {
+    taken: Mutex<Vec<String>>,
+}
+
+impl MailSender for TakesThenHangs {
+    async fn send(
+        &self,
+        message: okno_desk::mail::lettre_message::Message,
+    ) -> Result<(), SmtpError> {
+        self.taken
+            .lock()
+            .unwrap()
+            .push(String::from_utf8(message.formatted()).unwrap());
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
+/// Issue 22: a crash between the mail server's acceptance and our record used to send the
+/// message again when its lease ran out. Now the row is set aside as "may have been
+/// delivered" for an admin, who can send it again once.
+async fn a_crash_after_the_handoff_never_sends_twice(db: TestDb) {
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+    let firm = firm_on(db.store.clone(), None, clock.clone()).await;
+    db.store
+        .enqueue_outbox(
+            OutboxKind::ContractNotice,
+            r#"{"to":"client@alfa.demo","subject":"Договор","body":"истекает"}"#,
+            "contract:7:expiring",
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    let hanging = TakesThenHangs {
+        taken: Mutex::new(Vec::new()),
+    };
+    let killed = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        firm.desk.deliver_mail(&settings(), &hanging),
+    )
+    .await;
+    assert!(killed.is_err(), "the delivery was cut off mid-send");
+    assert_eq!(hanging.taken.lock().unwrap().len(), 1, "the server took it");
+
+    // The lease runs out; a later pass must not send a second copy.
+    clock.advance(jiff::SignedDuration::from_mins(6));
+    let recorder = Recorder::default();
+    assert_eq!(
+        firm.desk
+            .deliver_mail(&settings(), &recorder)
+            .await
+            .unwrap(),
+        0
+    );
+    clock.advance(jiff::SignedDuration::from_hours(12));
+    firm.desk
+        .deliver_mail(&settings(), &recorder)
+        .await
+        .unwrap();
+    assert!(recorder.sent.lock().unwrap().is_empty(), "sent twice");
+
+    // The admin sees it set aside, saying why.
+    let problems = firm.desk.outbox_problems(&firm.admin).await.unwrap();
+    let row = problems
+        .iter()
+        .find(|r| r.kind == "contract_notice")
+        .expect("the row is among the problems");
+    assert_eq!(row.next_attempt_at, None, "given up, not retried");
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap()
+            .starts_with(okno_desk::mail::UNCERTAIN_HANDOFF),
+        "{:?}",
+        row.last_error
+    );
+    // Only admins look or decide.
+    assert!(firm.desk.outbox_problems(&firm.line1).await.is_err());
+    assert!(firm.desk.retry_outbox(&firm.manager, row.id).await.is_err());
+
+    // "Send again": exactly one more copy, and the row is done.
+    firm.desk.retry_outbox(&firm.admin, row.id).await.unwrap();
+    assert_eq!(
+        firm.desk
+            .deliver_mail(&settings(), &recorder)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(recorder.sent.lock().unwrap().len(), 1);
+    assert!(
+        firm.desk
+            .outbox_problems(&firm.admin)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.id != row.id)
+    );
+    // A delivered row cannot be sent again.
+    assert!(firm.desk.retry_outbox(&firm.admin, row.id).await.is_err());
+}
+
+/// A server that refuses is certainly not a delivery: the row is retried as before.
+async fn a_refusal_is_retried_not_set_aside(db: TestDb) {
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+    let firm = firm_on(db.store.clone(), None, clock.clone()).await;
+    db.store
+        .enqueue_outbox(
+            OutboxKind::ContractNotice,
+            r#"{"to":"client@alfa.demo","subject":"Договор","body":"истекает"}"#,
+            "contract:8:expiring",
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    let recorder = Recorder::default();
+    recorder.failing.store(true, Ordering::SeqCst);
+    assert_eq!(
+        firm.desk
+            .deliver_mail(&settings(), &recorder)
+            .await
+            .unwrap(),
+        0
+    );
+    let problems = firm.desk.outbox_problems(&firm.admin).await.unwrap();
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].next_attempt_at.is_some(), "to be retried");
+    recorder.failing.store(false, Ordering::SeqCst);
+    clock.advance(jiff::SignedDuration::from_mins(6));
+    assert_eq!(
+        firm.desk
+            .deliver_mail(&settings(), &recorder)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        firm.desk
+            .outbox_problems(&firm.admin)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

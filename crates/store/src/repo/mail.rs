@@ -464,7 +464,7 @@ impl MailStore for Backend {
             }
             sql.bind(Param::Text(kind.code().to_owned()));
         }
-        sql.push(") ORDER BY next_attempt_at, id LIMIT 1) RETURNING id, kind, payload, attempts, created_at");
+        sql.push(") ORDER BY next_attempt_at, id LIMIT 1) RETURNING id, kind, payload, attempts, created_at, handed_at");
         let row = bind_all(sqlx::query(AssertSqlSafe(sql.text)), &sql.params)
             .fetch_optional(self.writer())
             .await?;
@@ -475,6 +475,10 @@ impl MailStore for Backend {
                 payload: row.try_get("payload")?,
                 attempts: row.try_get("attempts")?,
                 created_at: instant(row.try_get("created_at")?)?,
+                handed_at: row
+                    .try_get::<Option<i64>, _>("handed_at")?
+                    .map(instant)
+                    .transpose()?,
             })
         })
         .transpose()
@@ -502,35 +506,46 @@ impl MailStore for Backend {
     }
 
     async fn outbox_rows(&self, after: Option<i64>, limit: u32) -> Result<Vec<OutboxRow>> {
-        let rows = sqlx::query(
-            "SELECT o.id, o.kind, o.created_at, o.attempts, o.delivered_at, o.ended, o.last_error, \
-             o.next_attempt_at, (SELECT COUNT(*) FROM mail_messages m \
-               WHERE m.outbox_id = o.id AND m.direction = 'out') AS messages \
-             FROM outbox o WHERE o.id > $1 ORDER BY o.id LIMIT $2",
+        let sql = format!("{OUTBOX_ROW} WHERE o.id > $1 ORDER BY o.id LIMIT $2");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(after.unwrap_or(0))
+            .bind(i64::from(limit.clamp(1, 10_000)))
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(outbox_row).collect()
+    }
+
+    async fn outbox_problems(&self, limit: u32) -> Result<Vec<OutboxRow>> {
+        let sql = format!(
+            "{OUTBOX_ROW} WHERE o.delivered_at IS NULL AND o.last_error IS NOT NULL \
+             ORDER BY o.id DESC LIMIT $1"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(i64::from(limit.clamp(1, 1_000)))
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(outbox_row).collect()
+    }
+
+    async fn outbox_retry(&self, id: i64, at: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $2, locked_until = NULL, last_error = NULL, \
+             handed_at = NULL, attempts = 0 WHERE id = $1 AND delivered_at IS NULL",
         )
-        .bind(after.unwrap_or(0))
-        .bind(i64::from(limit.clamp(1, 10_000)))
-        .fetch_all(self.reader())
+        .bind(id)
+        .bind(ms(at))
+        .execute(self.writer())
         .await?;
-        rows.iter()
-            .map(|row| {
-                let next: i64 = row.try_get("next_attempt_at")?;
-                Ok(OutboxRow {
-                    id: row.try_get("id")?,
-                    kind: row.try_get("kind")?,
-                    created_at: instant(row.try_get("created_at")?)?,
-                    attempts: row.try_get("attempts")?,
-                    delivered_at: row
-                        .try_get::<Option<i64>, _>("delivered_at")?
-                        .map(instant)
-                        .transpose()?,
-                    ended: row.try_get("ended")?,
-                    last_error: row.try_get("last_error")?,
-                    next_attempt_at: (next != i64::MAX).then(|| instant(next)).transpose()?,
-                    messages: row.try_get("messages")?,
-                })
-            })
-            .collect()
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn outbox_handing(&self, id: i64, at: Option<Timestamp>) -> Result<()> {
+        sqlx::query("UPDATE outbox SET handed_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(at.map(ms))
+            .execute(self.writer())
+            .await?;
+        Ok(())
     }
 
     async fn outbox_failed(
@@ -549,4 +564,27 @@ impl MailStore for Backend {
             .await?;
         Ok(())
     }
+}
+
+/// An outbox row as the admin and the simulation read it, with its messages sent.
+const OUTBOX_ROW: &str = "SELECT o.id, o.kind, o.created_at, o.attempts, o.delivered_at, o.ended, \
+     o.last_error, o.next_attempt_at, (SELECT COUNT(*) FROM mail_messages m \
+       WHERE m.outbox_id = o.id AND m.direction = 'out') AS messages FROM outbox o";
+
+fn outbox_row(row: &super::DbRow) -> Result<OutboxRow> {
+    let next: i64 = row.try_get("next_attempt_at")?;
+    Ok(OutboxRow {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        created_at: instant(row.try_get("created_at")?)?,
+        attempts: row.try_get("attempts")?,
+        delivered_at: row
+            .try_get::<Option<i64>, _>("delivered_at")?
+            .map(instant)
+            .transpose()?,
+        ended: row.try_get("ended")?,
+        last_error: row.try_get("last_error")?,
+        next_attempt_at: (next != i64::MAX).then(|| instant(next)).transpose()?,
+        messages: row.try_get("messages")?,
+    })
 }

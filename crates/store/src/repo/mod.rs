@@ -23,7 +23,7 @@ mod routes;
 mod time;
 mod workplace;
 
-type DbRow = <Db as sqlx::Database>::Row;
+pub(super) type DbRow = <Db as sqlx::Database>::Row;
 
 const USER_COLUMNS: &str =
     "u.id, u.email, u.name, u.role, u.client_id, u.lines, u.skills, u.sees_organization, u.locale";

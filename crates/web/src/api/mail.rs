@@ -1,5 +1,6 @@
-//! The mail quarantine for admins: messages the inbound pipeline could not take in, with
-//! the reason, and a retry through the same pipeline. Thin handlers over the desk.
+//! Mail for admins: the quarantine (messages the inbound pipeline could not take in, with
+//! the reason, and a retry through the same pipeline) and the outbox's problems (messages
+//! failing or given up, and "send again"). Thin handlers over the desk.
 
 use super::clients::{PageQuery, page_limit};
 use crate::AppState;
@@ -20,6 +21,62 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_quarantine))
         .routes(routes!(retry_quarantined))
+        .routes(routes!(outbox_problems))
+        .routes(routes!(retry_outbox))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OutboxProblemView {
+    pub id: String,
+    /// What the row sends (`notice`, `work_report`, …).
+    pub kind: String,
+    pub created_at: String,
+    pub attempts: i64,
+    /// The last attempt's error. A row handed to the mail server with no answer recorded
+    /// (the desk stopped mid-send) is given up with an error saying so: it may have been
+    /// delivered, and only an admin sends it again.
+    pub last_error: Option<String>,
+    /// The next attempt; absent once given up.
+    pub next_attempt_at: Option<String>,
+}
+
+impl From<okno_store::OutboxRow> for OutboxProblemView {
+    fn from(r: okno_store::OutboxRow) -> Self {
+        OutboxProblemView {
+            id: r.id.to_string(),
+            kind: r.kind,
+            created_at: r.created_at.to_string(),
+            attempts: r.attempts,
+            last_error: r.last_error,
+            next_attempt_at: r.next_attempt_at.map(|t| t.to_string()),
+        }
+    }
+}
+
+/// Undelivered outbox rows with an error, newest first (at most 200).
+#[utoipa::path(get, path = "/mail/outbox/problems", tag = "mail",
+    responses((status = 200, body = Vec<OutboxProblemView>), (status = 403, body = ErrorBody)))]
+async fn outbox_problems(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+) -> Result<Json<Vec<OutboxProblemView>>, ApiError> {
+    let rows = state.desk.outbox_problems(&user).await?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+/// Sends an undelivered row again now, whatever its error said.
+#[utoipa::path(post, path = "/mail/outbox/{id}/retry", tag = "mail",
+    params(("id" = String, Path, description = "the outbox row's id")),
+    responses((status = 204, description = "due now"), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+async fn retry_outbox(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = id.parse().map_err(|_| ApiError::not_found("outbox row"))?;
+    state.desk.retry_outbox(&user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, ToSchema)]

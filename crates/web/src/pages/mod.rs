@@ -11,6 +11,7 @@ pub mod figures;
 pub mod guard;
 pub mod i18n;
 pub mod kb;
+pub mod mail_admin;
 pub mod messages;
 pub mod portal;
 pub mod profile;
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(reports::routes())
         .merge(admin::routes())
         .merge(channels::routes())
+        .merge(mail_admin::routes())
         .route(
             "/tickets/{id}/attachments",
             post(upload).layer(DefaultBodyLimit::max(upload_limit)),

@@ -10,8 +10,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::common;
+use reqwest::header;
 
-okno_store::on_both_backends!(quarantine_is_listed_and_retried_by_admins);
+okno_store::on_both_backends!(
+    quarantine_is_listed_and_retried_by_admins,
+    the_admin_mail_page_shows_what_was_not_taken_in_or_sent,
+);
 
 async fn quarantine_is_listed_and_retried_by_admins(db: TestDb) {
     let files = tempfile::tempdir().unwrap();
@@ -152,4 +156,125 @@ async fn quarantine_is_listed_and_retried_by_admins(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+/// Admin → Mail: the quarantine and the outbox's problems in the browser, "send again" and
+/// "take in again" behind CSRF; the outbox's problems in the API too; nobody but admins.
+async fn the_admin_mail_page_shows_what_was_not_taken_in_or_sent(db: TestDb) {
+    let files = tempfile::tempdir().unwrap();
+    let desk: std::sync::Arc<Desk> =
+        Desk::start(db.store.clone(), Settings::new(files.path().to_path_buf()))
+            .await
+            .unwrap();
+    let hash = okno_desk::auth::hash_password(common::PASSWORD).unwrap();
+    let (_, admin) = common::user_with_token(
+        &desk,
+        "admin@desk.test",
+        Role::Admin,
+        None,
+        &[],
+        Some(hash.clone()),
+    )
+    .await;
+    let (_, manager) = common::user_with_token(
+        &desk,
+        "boss@desk.test",
+        Role::Manager,
+        None,
+        &[],
+        Some(hash),
+    )
+    .await;
+    desk.ingest_mail(
+        &desk.settings.mail,
+        &Inbox::default(),
+        b"Subject: <b>no sender</b>\r\n\r\nbody",
+    )
+    .await
+    .unwrap();
+    // A row the mail server refused for good: given up with its error.
+    let now = desk.now();
+    desk.store
+        .enqueue_outbox(
+            OutboxKind::ContractNotice,
+            r#"{"to":"client@alfa.demo","subject":"S","body":"B"}"#,
+            "contract:9:expiring",
+            now,
+        )
+        .await
+        .unwrap();
+    let row = desk
+        .store
+        .claim_outbox(OutboxKind::ALL, now, now)
+        .await
+        .unwrap()
+        .unwrap();
+    desk.store
+        .outbox_failed(row.id, "550 <mailbox> unknown", None)
+        .await
+        .unwrap();
+
+    let base = common::serve(desk.clone()).await;
+    let mut origin = header::HeaderMap::new();
+    origin.insert(header::ORIGIN, base.parse().unwrap());
+    let http = reqwest::Client::builder()
+        .default_headers(origin)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let api = |path: &str, token: &str| {
+        http.get(format!("{base}/api/v1{path}"))
+            .bearer_auth(token)
+            .send()
+    };
+    let r = api("/mail/outbox/problems", &manager).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let problems: Value = api("/mail/outbox/problems", &admin)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(problems[0]["id"], row.id.to_string());
+    assert_eq!(problems[0]["kind"], "contract_notice");
+    assert_eq!(problems[0]["next_attempt_at"], Value::Null);
+
+    let (cookie, csrf) = common::login(&http, &base, "admin@desk.test").await;
+    let page = |cookie: String| {
+        http.get(format!("{base}/admin/mail"))
+            .header(header::COOKIE, format!("okno_session={cookie}"))
+            .send()
+    };
+    let html = page(cookie.clone()).await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("550 &#60;mailbox&#62; unknown") && !html.contains("<mailbox>"),
+        "escaped: {html}"
+    );
+    assert!(html.contains("the message has no sender address"), "{html}");
+    assert!(html.contains("Отправить снова") && html.contains("Принять снова"));
+    let send_again = format!("{base}/admin/mail/outbox/{}/retry", row.id);
+    let refused = http
+        .post(&send_again)
+        .header(header::COOKIE, format!("okno_session={cookie}"))
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let done = http
+        .post(&send_again)
+        .header(header::COOKIE, format!("okno_session={cookie}"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let html = page(cookie).await.unwrap().text().await.unwrap();
+    assert!(
+        !html.contains("550 &#60;mailbox&#62; unknown"),
+        "due again: {html}"
+    );
+
+    let (cookie, _) = common::login(&http, &base, "boss@desk.test").await;
+    assert_eq!(page(cookie).await.unwrap().status(), StatusCode::FORBIDDEN);
 }

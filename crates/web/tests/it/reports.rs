@@ -12,59 +12,7 @@ use std::sync::Arc;
 
 okno_store::on_both_backends!(reports_over_http);
 
-const PASSWORD: &str = "secret-pass";
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).expect("hidden field") + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
-
-fn cookie_of(headers: &HeaderMap, name: &str) -> String {
-    let set = headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .expect("cookie set");
-    set.split(';')
-        .next()
-        .unwrap()
-        .split_once('=')
-        .unwrap()
-        .1
-        .to_owned()
-}
-
-/// Logs in through the form; the session cookie and its CSRF token.
-async fn login(http: &reqwest::Client, base: &str, email: &str) -> (String, String) {
-    let form = http.get(format!("{base}/login")).send().await.unwrap();
-    let login_cookie = cookie_of(form.headers(), "okno_login");
-    let html = form.text().await.unwrap();
-    let response = http
-        .post(format!("{base}/login"))
-        .header(header::COOKIE, format!("okno_login={login_cookie}"))
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("csrf", &hidden(&html, "csrf")),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{email} logs in");
-    let cookie = cookie_of(response.headers(), "okno_session");
-    let home = http
-        .get(format!("{base}/"))
-        .header(header::COOKIE, format!("okno_session={cookie}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    (cookie, hidden(&home, "csrf"))
-}
+use common::{PASSWORD, login};
 
 async fn reports_over_http(db: TestDb) {
     let files = tempfile::tempdir().unwrap();
