@@ -17,6 +17,7 @@ mod import;
 mod jobs;
 mod kb;
 mod mail;
+mod once;
 mod queue;
 mod reports;
 mod routes;
