@@ -364,6 +364,23 @@ impl DataArgs {
         &self,
         mail: okno_mail::MailSettings,
     ) -> anyhow::Result<Arc<Desk>> {
+        self.open_desk_with(mail, true).await
+    }
+
+    /// The desk for a command that writes a few rows and exits (one message an MTA pipes
+    /// to `okno mail ingest -`): no search indexer, which would start catching the index up
+    /// only to be cut off. A running server indexes what the command wrote within seconds;
+    /// without one, the next start does.
+    async fn open_desk_briefly(&self) -> anyhow::Result<Arc<Desk>> {
+        self.open_desk_with(okno_mail::MailSettings::default(), false)
+            .await
+    }
+
+    async fn open_desk_with(
+        &self,
+        mail: okno_mail::MailSettings,
+        search_indexer: bool,
+    ) -> anyhow::Result<Arc<Desk>> {
         std::fs::create_dir_all(&self.data)
             .with_context(|| format!("cannot create {}", self.data.display()))?;
         let url = self.database_url();
@@ -373,6 +390,7 @@ impl DataArgs {
         let settings = Settings {
             config_dir: self.config.clone(),
             mail,
+            search_indexer,
             ..Settings::new(self.data.clone())
         };
         Ok(Desk::start(store, settings).await?)

@@ -69,21 +69,22 @@ impl SqliteStore {
                     .execute_inline(true),
             )
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let migrator = sqlx::migrate!("./migrations/sqlite");
+        if !repo::schema_is_current(&writer, &migrator).await {
+            migrator.run(&writer).await?;
+        }
         // Readers share the OS page cache; a small cache each keeps the server's memory
         // flat however many pages reads visit.
-        let reader = Readers::open(
+        let reader = Readers::new(
             &options
                 .clone()
                 .read_only(true)
                 .pragma("cache_size", "-4000")
                 .execute_inline(true),
             READERS,
-        )
-        .await?;
+        );
         let checkpoints = Arc::new(());
-        let connection = options.connect().await?;
-        tokio::spawn(checkpointer(connection, Arc::downgrade(&checkpoints)));
+        tokio::spawn(checkpointer(options, Arc::downgrade(&checkpoints)));
         Ok(SqliteStore {
             clock: Arc::new(okno_domain::SystemClock),
             group: GroupWriter::new(writer.clone()),
@@ -134,10 +135,21 @@ impl SqliteStore {
 /// Copies the WAL into the database file from a connection of its own, so that the
 /// writer's commits do not: a checkpoint every thousand pages in the commit that crossed
 /// the line held every write queued behind it for a few milliseconds. A passive checkpoint
-/// waits for nobody; the writer starts the WAL over once it is all copied.
-async fn checkpointer(mut connection: sqlx::SqliteConnection, store: Weak<()>) {
+/// waits for nobody; the writer starts the WAL over once it is all copied. Its connection
+/// opens at the first checkpoint: a short command is done before then.
+async fn checkpointer(options: SqliteConnectOptions, store: Weak<()>) {
+    tokio::time::sleep(CHECKPOINT_EVERY).await;
+    if store.strong_count() == 0 {
+        return;
+    }
+    let mut connection = match options.connect().await {
+        Ok(connection) => connection,
+        Err(error) => {
+            tracing::warn!(%error, "WAL checkpointer: cannot connect");
+            return;
+        }
+    };
     loop {
-        tokio::time::sleep(CHECKPOINT_EVERY).await;
         if store.strong_count() == 0 {
             break;
         }
@@ -147,6 +159,7 @@ async fn checkpointer(mut connection: sqlx::SqliteConnection, store: Weak<()>) {
         {
             tracing::warn!(%error, "WAL checkpoint");
         }
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
     }
     let _ = connection.close().await;
 }
