@@ -177,6 +177,10 @@ enum Command {
         /// A small version that runs in seconds.
         #[arg(long)]
         quick: bool,
+        /// `postgres://…` (a server: the run creates a database of its own there and drops
+        /// it after) or an SQLite file path; default a temporary SQLite file.
+        #[arg(long)]
+        database: Option<String>,
     },
 }
 
@@ -560,7 +564,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!();
             println!("ranked {ranked} open tasks");
         }
-        Command::Bench { name, quick } => return bench::run(&name, quick).await,
+        Command::Bench {
+            name,
+            quick,
+            database,
+        } => return bench::run(&name, quick, database.as_deref()).await,
         Command::Simulate {
             data,
             database,
