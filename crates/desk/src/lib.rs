@@ -6,7 +6,7 @@
 
 use jiff::Timestamp;
 use okno_domain::{Clock, DomainError, FieldError, SystemClock, User, Viewer};
-use okno_store::{Store, StoreError};
+use okno_store::{Claim, ClaimTerms, Store, StoreError};
 use okno_workflow::Catalog;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -39,6 +39,7 @@ pub mod reports;
 pub mod reviews;
 mod route;
 pub mod services;
+pub mod submits;
 pub mod tasks;
 pub mod tickets;
 pub mod timesheet;
@@ -180,11 +181,9 @@ impl Desk {
         };
         desk.load_published_workflows().await?;
         desk.load_published_sla().await?;
-        desk.publish_services().await?;
+        desk.settle_configuration(&configuration_stamp(&files))
+            .await?;
         desk.rank_pending().await?;
-        desk.load_shipped_articles().await?;
-        // Contacts saved before phone lookup existed get their phone keys (issue 20).
-        desk.store.key_phones().await?;
         let desk = Arc::new(desk);
         if desk.settings.search_indexer {
             Desk::start_indexer(&desk);
@@ -217,6 +216,42 @@ impl Desk {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(catalog);
     }
 
+    /// Brings the database up to this configuration: the catalog's services, the shipped
+    /// articles, and phone keys for contacts saved before phone lookup existed (issue 20).
+    /// Done once per configuration and version however many processes start together (the
+    /// first claims it, the others wait for it); later starts — a server's restart, each
+    /// message an MTA pipes to `okno mail ingest` — only read that it is done.
+    async fn settle_configuration(&self, stamp: &str) -> Result<()> {
+        if self.store.once_result(stamp).await?.is_some() {
+            return Ok(());
+        }
+        let terms = ClaimTerms {
+            lease: jiff::SignedDuration::from_mins(10),
+            keep: None,
+        };
+        loop {
+            match self.store.claim_once(stamp, terms, self.now()).await? {
+                Claim::Done(_) => return Ok(()),
+                Claim::Pending => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+                Claim::Won => break,
+            }
+        }
+        let settled = async {
+            self.publish_services().await?;
+            self.load_shipped_articles().await?;
+            self.store.key_phones().await?;
+            Ok::<_, DeskError>(())
+        }
+        .await;
+        match settled {
+            Ok(()) => Ok(self.store.finish_once(stamp, 1).await?),
+            Err(error) => {
+                self.store.release_once(stamp).await?;
+                Err(error)
+            }
+        }
+    }
+
     async fn publish_services(&self) -> Result<()> {
         for s in self.catalog().services() {
             self.store
@@ -235,6 +270,28 @@ impl Desk {
         }
         Ok(())
     }
+}
+
+/// What a start settles the database to: this version with these configuration files.
+fn configuration_stamp(files: &config::ConfigFiles) -> String {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same files give the same stamp in every process of a
+    // build; the version sets builds apart.
+    let mut hasher = std::hash::DefaultHasher::new();
+    (
+        &files.workflows,
+        &files.calendars,
+        &files.support_levels,
+        &files.contracts,
+        &files.priorities,
+        &files.articles,
+    )
+        .hash(&mut hasher);
+    format!(
+        "configuration:{}:{:016x}",
+        env!("CARGO_PKG_VERSION"),
+        hasher.finish()
+    )
 }
 
 /// The viewer a user is, for visibility decisions.

@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use okno_desk::Desk;
 use okno_desk::tickets::TicketInput;
 use okno_domain::*;
-use okno_store::NewUser;
+use okno_store::{Claim, NewUser};
 
 pub const LOGINS: &[&str] = &[
     "admin@demo.okno",
@@ -90,8 +90,44 @@ const REPLIES: &[&str] = &[
     "Проверили на копии базы — воспроизводится, передали разработчикам.",
 ];
 
+/// The claim several processes started together with `--demo` make: one loads the firm,
+/// the others wait for it (issue 24).
+const CLAIM: &str = "demo-firm";
+/// A loader that has not finished in this long is taken to have died: another takes over.
+const LEASE: SignedDuration = SignedDuration::from_mins(10);
+/// How often a process waiting for another's load looks again.
+const POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Loads the demo firm once per database, however many processes start with `--demo` at
+/// the same moment: the first claims the load in the database, the others wait until it is
+/// done and load nothing.
 pub async fn load(desk: &Desk) -> anyhow::Result<()> {
+    let terms = okno_store::ClaimTerms {
+        lease: LEASE,
+        keep: None,
+    };
+    loop {
+        match desk.store.claim_once(CLAIM, terms, desk.now()).await? {
+            Claim::Done(_) => return Ok(()),
+            Claim::Pending => tokio::time::sleep(POLL).await,
+            Claim::Won => break,
+        }
+    }
+    match load_firm(desk).await {
+        Ok(()) => {
+            desk.store.finish_once(CLAIM, 1).await?;
+            Ok(())
+        }
+        Err(error) => {
+            desk.store.release_once(CLAIM).await?;
+            Err(error)
+        }
+    }
+}
+
+async fn load_firm(desk: &Desk) -> anyhow::Result<()> {
     let store = &desk.store;
+    // Loaded before the load was claimed in the database.
     if store
         .user_by_email(&Email::parse("admin@demo.okno")?)
         .await?

@@ -200,7 +200,7 @@ pub async fn run(command: MailCommand) -> anyhow::Result<ExitCode> {
             files,
         } => {
             let settings = args.settings()?;
-            let desk = args.data.open_desk().await?;
+            let desk = args.data.open_desk_briefly().await?;
             sync_vendors(&desk, &settings).await?;
             let inbox = Inbox {
                 name: "ingest".into(),

@@ -177,6 +177,10 @@ enum Command {
         /// A small version that runs in seconds.
         #[arg(long)]
         quick: bool,
+        /// `postgres://…` (a server: the run creates a database of its own there and drops
+        /// it after) or an SQLite file path; default a temporary SQLite file.
+        #[arg(long)]
+        database: Option<String>,
     },
 }
 
@@ -364,6 +368,23 @@ impl DataArgs {
         &self,
         mail: okno_mail::MailSettings,
     ) -> anyhow::Result<Arc<Desk>> {
+        self.open_desk_with(mail, true).await
+    }
+
+    /// The desk for a command that writes a few rows and exits (one message an MTA pipes
+    /// to `okno mail ingest -`): no search indexer, which would start catching the index up
+    /// only to be cut off. A running server indexes what the command wrote within seconds;
+    /// without one, the next start does.
+    async fn open_desk_briefly(&self) -> anyhow::Result<Arc<Desk>> {
+        self.open_desk_with(okno_mail::MailSettings::default(), false)
+            .await
+    }
+
+    async fn open_desk_with(
+        &self,
+        mail: okno_mail::MailSettings,
+        search_indexer: bool,
+    ) -> anyhow::Result<Arc<Desk>> {
         std::fs::create_dir_all(&self.data)
             .with_context(|| format!("cannot create {}", self.data.display()))?;
         let url = self.database_url();
@@ -373,6 +394,7 @@ impl DataArgs {
         let settings = Settings {
             config_dir: self.config.clone(),
             mail,
+            search_indexer,
             ..Settings::new(self.data.clone())
         };
         Ok(Desk::start(store, settings).await?)
@@ -542,7 +564,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!();
             println!("ranked {ranked} open tasks");
         }
-        Command::Bench { name, quick } => return bench::run(&name, quick).await,
+        Command::Bench {
+            name,
+            quick,
+            database,
+        } => return bench::run(&name, quick, database.as_deref()).await,
         Command::Simulate {
             data,
             database,

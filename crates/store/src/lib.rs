@@ -22,6 +22,7 @@ mod import;
 mod jobs;
 pub mod kb;
 mod mail;
+mod once;
 pub mod postgres;
 mod queue;
 mod readers;
@@ -60,6 +61,7 @@ pub use import::*;
 pub use jobs::*;
 pub use kb::KbStore;
 pub use mail::*;
+pub use once::{Claim, ClaimTerms, OnceStore};
 pub use queue::*;
 pub use reports::ReportStore;
 pub use routes::*;
@@ -166,6 +168,7 @@ pub trait Store:
     + AccountStore
     + AuditStore
     + ReportStore
+    + OnceStore
     + Send
     + Sync
     + 'static

@@ -26,7 +26,10 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(3))
             .connect(url)
             .await?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let migrator = sqlx::migrate!("./migrations/postgres");
+        if !repo::schema_is_current(&pool, &migrator).await {
+            migrator.run(&pool).await?;
+        }
         Ok(PgStore {
             clock: Arc::new(okno_domain::SystemClock),
             pool,

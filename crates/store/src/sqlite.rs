@@ -71,23 +71,24 @@ impl SqliteStore {
                     .execute_inline(true),
             )
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let migrator = sqlx::migrate!("./migrations/sqlite");
+        if !repo::schema_is_current(&writer, &migrator).await {
+            migrator.run(&writer).await?;
+        }
         // Readers share the OS page cache; a small cache each keeps the server's memory
         // flat however many pages reads visit.
-        let reader = Readers::open(
+        let reader = Readers::new(
             &options
                 .clone()
                 .read_only(true)
                 .pragma("cache_size", "-4000")
                 .execute_inline(true),
             READERS,
-        )
-        .await?;
+        );
         let checkpoints = Arc::new(());
         let stop_checkpoints = Arc::new(tokio::sync::Notify::new());
-        let connection = options.connect().await?;
         let checkpoints_task = tokio::spawn(checkpointer(
-            connection,
+            options,
             Arc::downgrade(&checkpoints),
             stop_checkpoints.clone(),
         ));
@@ -157,17 +158,29 @@ impl SqliteStore {
 /// Copies the WAL into the database file from a connection of its own, so that the
 /// writer's commits do not: a checkpoint every thousand pages in the commit that crossed
 /// the line held every write queued behind it for a few milliseconds. A passive checkpoint
-/// waits for nobody; the writer starts the WAL over once it is all copied.
+/// waits for nobody; the writer starts the WAL over once it is all copied. Its connection
+/// opens at the first checkpoint: a short command is done before then. `stop` ends it
+/// (closing the store).
 async fn checkpointer(
-    mut connection: sqlx::SqliteConnection,
+    options: SqliteConnectOptions,
     store: Weak<()>,
     stop: Arc<tokio::sync::Notify>,
 ) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(CHECKPOINT_EVERY) => {}
-            _ = stop.notified() => break,
+    tokio::select! {
+        _ = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+        _ = stop.notified() => return,
+    }
+    if store.strong_count() == 0 {
+        return;
+    }
+    let mut connection = match options.connect().await {
+        Ok(connection) => connection,
+        Err(error) => {
+            tracing::warn!(%error, "WAL checkpointer: cannot connect");
+            return;
         }
+    };
+    loop {
         if store.strong_count() == 0 {
             break;
         }
@@ -176,6 +189,10 @@ async fn checkpointer(
             .await
         {
             tracing::warn!(%error, "WAL checkpoint");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+            _ = stop.notified() => break,
         }
     }
     let _ = connection.close().await;

@@ -21,3 +21,4 @@ mod reopen;
 mod reports;
 mod routes;
 mod specialist;
+mod submits;

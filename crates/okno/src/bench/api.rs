@@ -1,4 +1,4 @@
-//! `okno bench api`: a real `okno serve` process on a temporary SQLite database, loaded with
+//! `okno bench api`: a real `okno serve` process on a fresh database (`--database`), loaded with
 //! tickets, driven over HTTP on loopback by 1 and 16 concurrent clients.
 
 use super::Figure;
@@ -15,7 +15,7 @@ struct Scale {
     reads: usize,
 }
 
-pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
+pub async fn run(quick: bool, db: &super::BenchDb) -> anyhow::Result<Vec<Figure>> {
     let scale = if quick {
         Scale {
             preload: 2_000,
@@ -31,14 +31,14 @@ pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
             reads: 4_000,
         }
     };
-    let dir = tempfile::tempdir()?;
-    let (token, limits_token) = prepare(dir.path(), scale.preload).await?;
+    let (token, limits_token) = prepare(db, scale.preload).await?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
     let mut server = tokio::process::Command::new(std::env::current_exe()?)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(dir.path())
+        .arg(db.dir.path())
+        .args(["--database", &db.url])
         // OKNO_BENCH_SERVER_LOG=sqlx=debug shows the statements each request costs.
         .env(
             "OKNO_LOG",
@@ -242,9 +242,10 @@ fn bench_contract(
     }
 }
 
-async fn prepare(dir: &std::path::Path, preload: usize) -> anyhow::Result<(String, String)> {
-    let store = okno_store::open(&dir.join("okno.db").to_string_lossy()).await?;
-    let desk = okno_desk::Desk::start(store, okno_desk::Settings::new(dir.to_path_buf())).await?;
+async fn prepare(db: &super::BenchDb, preload: usize) -> anyhow::Result<(String, String)> {
+    let store = okno_store::open(&db.url).await?;
+    let desk = okno_desk::Desk::start(store, okno_desk::Settings::new(db.dir.path().to_path_buf()))
+        .await?;
     let client = desk
         .store
         .create_client("BENCH", "ООО «Нагрузка»", None)

@@ -1,4 +1,4 @@
-//! `okno bench channels`: the channels of issue 20 on a fresh SQLite desk.
+//! `okno bench channels`: the channels of issue 20 on a fresh desk (SQLite or PostgreSQL).
 //! - phone lookup at 100,000 contacts (10,000 with `--quick`): a PBX's number in one of the
 //!   usual writings → the contact, through the same parse and index the lookup API uses;
 //!   p50/p99 over 20,000 lookups (a tenth of them for numbers nobody has), and the p99 of
@@ -17,10 +17,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
-    let dir = tempfile::tempdir()?;
-    let store = okno_store::open(&dir.path().join("okno.db").to_string_lossy()).await?;
-    let mut settings = okno_desk::Settings::new(dir.path().to_path_buf());
+pub async fn run(quick: bool, db: &super::BenchDb) -> anyhow::Result<Vec<Figure>> {
+    let store = okno_store::open(&db.url).await?;
+    let mut settings = okno_desk::Settings::new(db.dir.path().to_path_buf());
     settings.search_indexer = false;
     let desk = Desk::start(store, settings).await?;
     let mut figures = lookups(&desk, if quick { 10_000 } else { 100_000 }).await?;

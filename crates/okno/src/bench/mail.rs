@@ -1,7 +1,7 @@
 //! `okno bench mail`: a generated corpus (Cyrillic in several charsets, HTML, attachments,
 //! replies to existing tickets, strangers from a client's domain) parsed, classified,
-//! threaded and stored through the desk's inbound pipeline, in-process on a temporary
-//! SQLite store. Messages go in from several tasks at once, as several mailboxes would.
+//! threaded and stored through the desk's inbound pipeline, in-process on a fresh
+//! store (`--database`). Messages go in from several tasks at once, as several mailboxes would.
 
 use super::Figure;
 use anyhow::ensure;
@@ -15,11 +15,10 @@ use std::time::Instant;
 const CONCURRENCY: usize = 8;
 const CONTACTS: usize = 50;
 
-pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
+pub async fn run(quick: bool, db: &super::BenchDb) -> anyhow::Result<Vec<Figure>> {
     let total = if quick { 300 } else { 10_000 };
-    let dir = tempfile::tempdir()?;
-    let store = okno_store::open(&dir.path().join("okno.db").to_string_lossy()).await?;
-    let desk = Desk::start(store, okno_desk::Settings::new(dir.path().to_path_buf())).await?;
+    let store = okno_store::open(&db.url).await?;
+    let desk = Desk::start(store, okno_desk::Settings::new(db.dir.path().to_path_buf())).await?;
     let client = desk
         .store
         .create_client("BENCH", "ООО «Нагрузка»", Some("nagruzka.ru"))

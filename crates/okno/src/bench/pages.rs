@@ -1,6 +1,6 @@
 //! `okno bench pages`: time to first byte and size of each workplace page, over the demo
-//! firm plus 100,000 generated tickets (ALFA's), on SQLite. Targets (issue 8): p99 TTFB
-//! under 50 ms, no page over 300 KB.
+//! firm plus 100,000 generated tickets (ALFA's), on SQLite or PostgreSQL (`--database`).
+//! Targets (issue 8): p99 TTFB under 50 ms, no page over 300 KB.
 
 use super::Figure;
 use anyhow::{Context, bail};
@@ -9,16 +9,16 @@ use okno_domain::*;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
+pub async fn run(quick: bool, db: &super::BenchDb) -> anyhow::Result<Vec<Figure>> {
     let (preload, requests) = if quick { (2_000, 20) } else { (100_000, 200) };
-    let dir = tempfile::tempdir()?;
-    prepare(dir.path(), preload).await?;
+    prepare(db, preload).await?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
     let mut server = tokio::process::Command::new(std::env::current_exe()?)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(dir.path())
+        .arg(db.dir.path())
+        .args(["--database", &db.url])
         .env("OKNO_LOG", "warn")
         .stdout(Stdio::null())
         .kill_on_drop(true)
@@ -78,9 +78,10 @@ fn p99(latencies: &mut [Duration]) -> f64 {
 }
 
 /// The demo firm, then `preload` generated tickets of ALFA's contact.
-async fn prepare(dir: &std::path::Path, preload: usize) -> anyhow::Result<()> {
-    let store = okno_store::open(&dir.join("okno.db").to_string_lossy()).await?;
-    let desk = okno_desk::Desk::start(store, okno_desk::Settings::new(dir.to_path_buf())).await?;
+async fn prepare(db: &super::BenchDb, preload: usize) -> anyhow::Result<()> {
+    let store = okno_store::open(&db.url).await?;
+    let desk = okno_desk::Desk::start(store, okno_desk::Settings::new(db.dir.path().to_path_buf()))
+        .await?;
     crate::demo::load(&desk).await?;
     let (contact, _) = desk
         .store

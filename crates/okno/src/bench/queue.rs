@@ -9,9 +9,9 @@
 //! first page (50 tasks) of their queue through the desk, as the API does; the figure is
 //! the p99 of those reads (target 10 ms).
 //!
-//! The store is a temporary SQLite file, or the database `OKNO_BENCH_DATABASE_URL` names
-//! (an SQLite path or `postgres://…`; it must be empty, and is left in place so its query
-//! plans can be looked at).
+//! The store is the one `--database` names (see [`super::BenchDb`]): a temporary SQLite
+//! file, a fresh database on a PostgreSQL server, or an SQLite path (it must be empty, and
+//! is left in place so its query plans can be looked at).
 
 use super::Figure;
 use anyhow::Context;
@@ -40,18 +40,12 @@ struct Staff {
     user: User,
 }
 
-pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
+pub async fn run(quick: bool, db: &super::BenchDb) -> anyhow::Result<Vec<Figure>> {
     let tickets = if quick { 20_000 } else { 1_000_000 };
     let samples = if quick { 5 } else { 20 };
-    let dir = tempfile::tempdir()?;
-    let url = std::env::var("OKNO_BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| dir.path().join("okno.db").to_string_lossy().into_owned());
-    let backend = if url.starts_with("postgres") {
-        "postgres"
-    } else {
-        "sqlite"
-    };
-    let store = okno_store::open(&url).await?;
+    let dir = &db.dir;
+    let backend = db.backend();
+    let store = okno_store::open(&db.url).await?;
     // The desk publishes the service catalog the tickets refer to.
     // Without the search indexer: it would index the million tickets during the reads.
     let settings = okno_desk::Settings {

@@ -10,8 +10,7 @@
 //! migration 0050). Figures: settling throughput, and the p99 of each report for the last
 //! whole month and the last year (targets 500 ms and 2 s).
 //!
-//! The store is a temporary SQLite file, or the empty database `OKNO_BENCH_DATABASE_URL`
-//! names.
+//! The store is the one `--database` names (see [`super::BenchDb`]).
 
 use super::Figure;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -28,18 +27,12 @@ use std::time::Instant;
 const BATCH: usize = 20_000;
 const DAY_MINUTES: i64 = 24 * 60;
 
-pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
+pub async fn run(quick: bool, db: &super::BenchDb) -> anyhow::Result<Vec<Figure>> {
     let tickets = if quick { 20_000 } else { 1_000_000 };
     let samples = if quick { 3 } else { 10 };
-    let dir = tempfile::tempdir()?;
-    let url = std::env::var("OKNO_BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| dir.path().join("okno.db").to_string_lossy().into_owned());
-    let backend = if url.starts_with("postgres") {
-        "postgres"
-    } else {
-        "sqlite"
-    };
-    let store = okno_store::open(&url).await?;
+    let dir = &db.dir;
+    let backend = db.backend();
+    let store = okno_store::open(&db.url).await?;
     let settings = okno_desk::Settings {
         search_indexer: false,
         ..okno_desk::Settings::new(dir.path().to_path_buf())

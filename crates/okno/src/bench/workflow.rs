@@ -1,5 +1,5 @@
-//! `okno bench workflow`: complete `question` routes per second, in-process on a temporary
-//! SQLite store, through the desk's API: a client opens a ticket, line 1 classifies it as
+//! `okno bench workflow`: complete `question` routes per second, in-process on a fresh
+//! store (`--database`), through the desk's API: a client opens a ticket, line 1 classifies it as
 //! a bug, the developer finishes the fix, line 1 tells the client, and the ticket closes.
 
 use super::Figure;
@@ -19,11 +19,10 @@ struct People {
     dev: User,
 }
 
-pub async fn run(quick: bool) -> anyhow::Result<Vec<Figure>> {
+pub async fn run(quick: bool, db: &super::BenchDb) -> anyhow::Result<Vec<Figure>> {
     let routes = if quick { 300 } else { 5_000 };
-    let dir = tempfile::tempdir()?;
-    let store = okno_store::open(&dir.path().join("okno.db").to_string_lossy()).await?;
-    let desk = Desk::start(store, okno_desk::Settings::new(dir.path().to_path_buf())).await?;
+    let store = okno_store::open(&db.url).await?;
+    let desk = Desk::start(store, okno_desk::Settings::new(db.dir.path().to_path_buf())).await?;
     let people = Arc::new(people(&desk).await?);
 
     // Warm up (statement caches, pages), then measure.

@@ -5,3 +5,4 @@ mod calendar_import;
 mod cli;
 mod commands;
 mod mail_serve;
+mod processes;

@@ -33,6 +33,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use guard::{Page, PageError, Visit, flash_redirect, page_layer};
 use i18n::Lang;
+use okno_desk::submits::Submitted;
 use okno_desk::tickets::TicketInput;
 use okno_desk::{Desk, DeskError};
 use okno_domain::*;
@@ -623,45 +624,6 @@ struct TicketForm {
     call: String,
 }
 
-/// Forms already submitted (session token + nonce) and the ticket each opened; `None`
-/// while the first submit is still being handled. Bounded: the oldest half is dropped.
-static SUBMITTED: std::sync::Mutex<Vec<(String, Option<TicketId>)>> =
-    std::sync::Mutex::new(Vec::new());
-const SUBMITTED_MAX: usize = 10_000;
-
-enum Submit {
-    First(String),
-    Done(TicketId),
-    Pending,
-}
-
-fn claim_submit(key: String) -> Submit {
-    let mut seen = SUBMITTED.lock().unwrap_or_else(|p| p.into_inner());
-    match seen.iter().find(|(k, _)| *k == key) {
-        Some((_, Some(id))) => Submit::Done(*id),
-        Some((_, None)) => Submit::Pending,
-        None => {
-            if seen.len() >= SUBMITTED_MAX {
-                seen.drain(..SUBMITTED_MAX / 2);
-            }
-            seen.push((key.clone(), None));
-            Submit::First(key)
-        }
-    }
-}
-
-fn finish_submit(key: &str, ticket: Option<TicketId>) {
-    let mut seen = SUBMITTED.lock().unwrap_or_else(|p| p.into_inner());
-    match ticket {
-        Some(id) => {
-            if let Some(entry) = seen.iter_mut().find(|(k, _)| k == key) {
-                entry.1 = Some(id);
-            }
-        }
-        None => seen.retain(|(k, _)| k != key),
-    }
-}
-
 /// A file sent with the new-ticket form: name, content type, bytes.
 type SentFile = (String, String, axum::body::Bytes);
 
@@ -743,29 +705,22 @@ async fn create_ticket(
         draft: form.draft.is_some(),
     };
     // A double click sends the form twice: the second waits for the first and opens its
-    // ticket instead of a copy.
-    let mut claimed = None;
-    if !form.nonce.is_empty() {
-        let key = format!("{}:{}", page.user.id, form.nonce);
-        for _ in 0..100 {
-            match claim_submit(key.clone()) {
-                Submit::Done(id) => {
-                    return Ok(
-                        Redirect::to(&format!("/tickets/{}", TicketNumber(id.0))).into_response()
-                    );
-                }
-                Submit::Pending => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
-                Submit::First(key) => {
-                    claimed = Some(key);
-                    break;
-                }
-            }
+    // ticket instead of a copy (the guard is in the database, so it holds across processes).
+    let opened = match state
+        .desk
+        .submits()
+        .once(
+            &page.user,
+            &form.nonce,
+            state.desk.open_ticket(&page.user, input),
+        )
+        .await?
+    {
+        Submitted::Before(id) => {
+            return Ok(Redirect::to(&format!("/tickets/{}", TicketNumber(id.0))).into_response());
         }
-    }
-    let opened = state.desk.open_ticket(&page.user, input).await;
-    if let Some(key) = &claimed {
-        finish_submit(key, opened.as_ref().ok().map(|t| t.id));
-    }
+        Submitted::Now(opened) => opened,
+    };
     let error = match opened {
         Ok(ticket) => {
             for (name, content_type, bytes) in &files {
