@@ -373,6 +373,13 @@ impl DataArgs {
         let settings = Settings {
             config_dir: self.config.clone(),
             mail,
+            // The Telegram bot's token and Bot API address when Admin → Channels sets none.
+            telegram_token: std::env::var("OKNO_TELEGRAM_TOKEN")
+                .ok()
+                .filter(|t| !t.trim().is_empty()),
+            telegram_api: std::env::var("OKNO_TELEGRAM_API")
+                .ok()
+                .filter(|a| !a.trim().is_empty()),
             ..Settings::new(self.data.clone())
         };
         Ok(Desk::start(store, settings).await?)
@@ -630,6 +637,9 @@ async fn serve(
     // Outgoing webhooks (issue 20): new ticket history becomes signed deliveries.
     if !jobs.no_jobs {
         okno_desk::Desk::start_webhook_worker(&desk, std::time::Duration::from_secs(1));
+        // The Telegram bot: long polling or webhook mode, and the messages it sends; idle
+        // while no token is set (Admin → Channels or OKNO_TELEGRAM_TOKEN).
+        okno_desk::Desk::start_telegram_worker(&desk, std::time::Duration::from_secs(1));
     }
     let address = listener.local_addr()?;
     println!("Okno is running at http://{address}/");

@@ -29,6 +29,7 @@ pub mod reports;
 mod routes;
 mod sql;
 pub mod sqlite;
+pub mod telegram;
 mod time;
 mod workplace;
 
@@ -63,6 +64,9 @@ pub use mail::*;
 pub use queue::*;
 pub use reports::ReportStore;
 pub use routes::*;
+pub use telegram::{
+    NewTelegramMessage, OutboxEntry, TelegramFeed, TelegramLink, TelegramMessage, TelegramStore,
+};
 pub use time::*;
 pub use workplace::{BRIEFS_MAX, TicketBrief, WorkplaceStore};
 
@@ -162,6 +166,7 @@ pub trait Store:
     + AdminStore
     + WorkplaceStore
     + ChannelStore
+    + TelegramStore
     + ImportStore
     + AccountStore
     + AuditStore

@@ -20,6 +20,7 @@ mod mail;
 mod queue;
 mod reports;
 mod routes;
+mod telegram;
 mod time;
 mod workplace;
 
