@@ -574,7 +574,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = simulate::run(&options, |line| eprintln!("{line}")).await?;
             let c = &report.counts;
             println!(
-                "simulated {} working days: {} tickets ({} portal, {} API, {} mail, {} phone, {} refused), \
+                "simulated {} working days: {} tickets ({} portal, {} API, {} mail, {} phone, {} Telegram, {} refused), \
                  {} tasks done, {} transfers, {} questions to clients, {} answers, {} ratings, \
                  {} replies to solved tickets, {} bulk-assigned, {} manager tasks, {} daily reviews gone through, {} mails, \
                  {} contracts, {} workflow versions republished",
@@ -584,6 +584,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 c.by_api,
                 c.by_mail,
                 c.by_phone,
+                c.by_telegram,
                 c.refused,
                 c.tasks_completed,
                 c.transfers,

@@ -293,10 +293,13 @@ impl Channels<'_> {
     /// A one-time code for the user to send the bot (`/start CODE`), valid for 15 minutes;
     /// a new code replaces the user's earlier one.
     pub async fn telegram_code(&self, user: &User) -> Result<(String, Timestamp)> {
-        let mut rng = rand::rng();
-        let code: String = (0..LINK_CODE_LEN)
-            .map(|_| LINK_CODE_ALPHABET[rng.random_range(0..LINK_CODE_ALPHABET.len())] as char)
-            .collect();
+        let code: String = {
+            // The generator is not `Send`: it is gone before the first await.
+            let mut rng = rand::rng();
+            (0..LINK_CODE_LEN)
+                .map(|_| LINK_CODE_ALPHABET[rng.random_range(0..LINK_CODE_ALPHABET.len())] as char)
+                .collect()
+        };
         let now = self.desk.now();
         let expires = now + CODE_TTL;
         self.desk
