@@ -465,11 +465,35 @@ impl Telegram<'_> {
             .await?)
     }
 
-    /// Takes a batch of updates in (from `getUpdates` or a webhook post), each once.
+    /// Takes a batch of updates in (from `getUpdates` or a webhook post), each once. One
+    /// sender's updates are taken in their order; different senders' concurrently (their
+    /// writes share commits).
     pub async fn take_updates(&self, updates: &[Value]) -> Result<Vec<UpdateOutcome>> {
-        let mut outcomes = Vec::with_capacity(updates.len());
-        for update in updates {
-            outcomes.push(self.take_update(update).await?);
+        let mut by_sender: Vec<(Option<i64>, Vec<usize>)> = Vec::new();
+        for (i, update) in updates.iter().enumerate() {
+            let sender = ["/message/from/id", "/callback_query/from/id"]
+                .iter()
+                .find_map(|p| update.pointer(p).and_then(Value::as_i64));
+            match by_sender
+                .iter_mut()
+                .find(|(s, _)| sender.is_some() && *s == sender)
+            {
+                Some((_, indexes)) => indexes.push(i),
+                None => by_sender.push((sender, vec![i])),
+            }
+        }
+        let runs = by_sender.iter().map(|(_, indexes)| async move {
+            let mut taken = Vec::with_capacity(indexes.len());
+            for &i in indexes {
+                taken.push((i, self.take_update(&updates[i]).await?));
+            }
+            Ok::<_, DeskError>(taken)
+        });
+        let mut outcomes = vec![UpdateOutcome::Ignored; updates.len()];
+        for run in futures::future::join_all(runs).await {
+            for (i, outcome) in run? {
+                outcomes[i] = outcome;
+            }
         }
         if !updates.is_empty() {
             let now = self.desk.now().as_millisecond().to_string();

@@ -5,7 +5,7 @@
 //!   the whole caller's card (contact, client, contracts, open tickets);
 //! - outgoing webhook deliveries per second: 5,000 (1,000) signed deliveries to a local
 //!   receiver on 127.0.0.1:0, leased, sent concurrently and recorded.
-//! - Telegram updates processed per second: 10,000 (2,000) messages of 50 linked contacts,
+//! - Telegram updates processed per second: 10,000 (2,000) messages of 500 linked contacts,
 //!   each into the contact's current ticket as a public comment, long-polled in batches of
 //!   100 from a local fake of the Bot API (`getUpdates` with offset) on 127.0.0.1:0.
 //!
@@ -246,7 +246,7 @@ async fn fake_bot_api(updates: Vec<serde_json::Value>) -> anyhow::Result<String>
 
 async fn telegram(desk: &Desk, count: usize) -> anyhow::Result<Vec<Figure>> {
     use okno_desk::channels::telegram::{BotApi, Mode, TelegramConfig};
-    const CONTACTS: usize = 50;
+    const CONTACTS: usize = 500;
     let client = desk
         .store
         .create_client("TGBENCH", "Telegram bench", Some("tg.bench.test"))
@@ -261,6 +261,7 @@ async fn telegram(desk: &Desk, count: usize) -> anyhow::Result<Vec<Figure>> {
         })
         .collect();
     desk.store.load_contacts(client, &rows, desk.now()).await?;
+    let mut tickets = Vec::with_capacity(CONTACTS);
     for i in 0..CONTACTS {
         let (user, _) = desk
             .store
@@ -285,6 +286,7 @@ async fn telegram(desk: &Desk, count: usize) -> anyhow::Result<Vec<Figure>> {
         desk.store
             .set_telegram_context(account, Some(ticket.id), None)
             .await?;
+        tickets.push(ticket.id);
     }
     let updates: Vec<serde_json::Value> = (0..count)
         .map(|k| {
@@ -317,6 +319,18 @@ async fn telegram(desk: &Desk, count: usize) -> anyhow::Result<Vec<Figure>> {
         taken += got;
     }
     let seconds = started.elapsed().as_secs_f64();
+    let mut comments = 0;
+    for ticket in tickets {
+        // The contact's own: the desk's "accepted" message has no author.
+        comments += desk
+            .store
+            .comments(ticket, false)
+            .await?
+            .iter()
+            .filter(|c| c.author_id.is_some())
+            .count();
+    }
+    anyhow::ensure!(comments == count, "{comments} comments for {count} updates");
     Ok(vec![
         Figure::new("telegram_updates_per_s", count as f64 / seconds, "1/s").at_least(1_000.0),
     ])
