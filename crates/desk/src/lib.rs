@@ -108,6 +108,10 @@ pub struct Settings {
     /// Free disk space under the data directory below which the desk reports itself not
     /// ready (`/healthz/ready`): attachments and the database need room to write.
     pub min_free_disk: u64,
+    /// The Telegram bot's token and Bot API address when **Admin → Channels** sets none
+    /// (`OKNO_TELEGRAM_TOKEN`, `OKNO_TELEGRAM_API`).
+    pub telegram_token: Option<String>,
+    pub telegram_api: Option<String>,
 }
 
 impl Settings {
@@ -121,6 +125,8 @@ impl Settings {
             clock: Arc::new(SystemClock),
             reopen_within: okno_domain::notice::REOPEN_WITHIN,
             min_free_disk: 256 * 1024 * 1024,
+            telegram_token: None,
+            telegram_api: None,
         }
     }
 }

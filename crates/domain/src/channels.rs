@@ -168,8 +168,93 @@ pub fn decide_call(facts: CallFacts) -> CallDecision {
     }
 }
 
+/// The longest text of one Telegram message (Bot API `sendMessage`: 1–4096 characters,
+/// counted as Telegram counts them, in UTF-16 code units).
+pub const TELEGRAM_TEXT_MAX: usize = 4096;
+
+/// Splits a text into Telegram messages of at most `max` UTF-16 units each, cutting at a
+/// line break or a space in the second half of a piece when there is one; nothing is lost
+/// but the whitespace at the cuts. An empty text is one empty piece.
+pub fn split_telegram_text(text: &str, max: usize) -> Vec<String> {
+    let max = max.max(1);
+    let mut parts = Vec::new();
+    let mut rest = text.trim();
+    while rest.encode_utf16().count() > max {
+        let mut units = 0;
+        let mut cut = rest.len();
+        for (i, c) in rest.char_indices() {
+            if units + c.len_utf16() > max {
+                cut = i;
+                break;
+            }
+            units += c.len_utf16();
+        }
+        let head = &rest[..cut];
+        let at = head
+            .rfind('\n')
+            .filter(|&i| i > cut / 2)
+            .or_else(|| head.rfind(' ').filter(|&i| i > cut / 2))
+            .unwrap_or(cut);
+        parts.push(rest[..at].trim_end().to_owned());
+        rest = rest[at..].trim_start();
+    }
+    if !rest.is_empty() || parts.is_empty() {
+        parts.push(rest.to_owned());
+    }
+    parts
+}
+
+/// The letters of a Telegram link code: no 0/O or 1/I to misread.
+pub const LINK_CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+/// How many letters a link code has.
+pub const LINK_CODE_LEN: usize = 8;
+
+/// The link code a text is, upper-cased, if it is one (`/start CODE` or the code alone).
+pub fn link_code(text: &str) -> Option<String> {
+    let text = text.trim();
+    let code = text
+        .strip_prefix("/start")
+        .map_or(text, str::trim)
+        .to_ascii_uppercase();
+    (code.len() == LINK_CODE_LEN && code.bytes().all(|b| LINK_CODE_ALPHABET.contains(&b)))
+        .then_some(code)
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn telegram_texts_split_under_the_limit_losing_nothing() {
+        assert_eq!(split_telegram_text("", 4096), vec![String::new()]);
+        assert_eq!(split_telegram_text("short", 4096), vec!["short".to_owned()]);
+        let long = "слово ".repeat(1500);
+        let parts = split_telegram_text(&long, TELEGRAM_TEXT_MAX);
+        assert_eq!(parts.len(), 3);
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.encode_utf16().count() <= TELEGRAM_TEXT_MAX)
+        );
+        assert_eq!(parts.join(" "), long.trim());
+        // No space to cut at: a hard cut, and emoji count as two units.
+        let emoji = "😀".repeat(5);
+        let parts = split_telegram_text(&emoji, 4);
+        assert_eq!(parts, vec!["😀😀", "😀😀", "😀"]);
+        let lines = format!("{}\n{}", "a".repeat(10), "b".repeat(10));
+        assert_eq!(
+            split_telegram_text(&lines, 15),
+            vec!["a".repeat(10), "b".repeat(10)]
+        );
+    }
+
+    #[test]
+    fn link_codes_are_read_with_or_without_start() {
+        assert_eq!(link_code("/start abcd2345"), Some("ABCD2345".into()));
+        assert_eq!(link_code("  ABCD2345 "), Some("ABCD2345".into()));
+        assert_eq!(link_code("ABCD0345"), None);
+        assert_eq!(link_code("/start"), None);
+        assert_eq!(link_code("hello there"), None);
+    }
     use super::*;
 
     fn key(text: &str) -> Result<String, FieldError> {

@@ -395,6 +395,13 @@ impl DataArgs {
             config_dir: self.config.clone(),
             mail,
             search_indexer,
+            // The Telegram bot's token and Bot API address when Admin → Channels sets none.
+            telegram_token: std::env::var("OKNO_TELEGRAM_TOKEN")
+                .ok()
+                .filter(|t| !t.trim().is_empty()),
+            telegram_api: std::env::var("OKNO_TELEGRAM_API")
+                .ok()
+                .filter(|a| !a.trim().is_empty()),
             ..Settings::new(self.data.clone())
         };
         Ok(Desk::start(store, settings).await?)
@@ -593,7 +600,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = simulate::run(&options, |line| eprintln!("{line}")).await?;
             let c = &report.counts;
             println!(
-                "simulated {} working days: {} tickets ({} portal, {} API, {} mail, {} phone, {} refused), \
+                "simulated {} working days: {} tickets ({} portal, {} API, {} mail, {} phone, {} Telegram, {} refused), \
                  {} tasks done, {} transfers, {} questions to clients, {} answers, {} ratings, \
                  {} replies to solved tickets, {} bulk-assigned, {} manager tasks, {} daily reviews gone through, {} mails, \
                  {} contracts, {} workflow versions republished",
@@ -603,6 +610,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 c.by_api,
                 c.by_mail,
                 c.by_phone,
+                c.by_telegram,
                 c.refused,
                 c.tasks_completed,
                 c.transfers,
@@ -656,6 +664,9 @@ async fn serve(
     // Outgoing webhooks (issue 20): new ticket history becomes signed deliveries.
     if !jobs.no_jobs {
         okno_desk::Desk::start_webhook_worker(&desk, std::time::Duration::from_secs(1));
+        // The Telegram bot: long polling or webhook mode, and the messages it sends; idle
+        // while no token is set (Admin → Channels or OKNO_TELEGRAM_TOKEN).
+        okno_desk::Desk::start_telegram_worker(&desk, std::time::Duration::from_secs(1));
     }
     let address = listener.local_addr()?;
     println!("Okno is running at http://{address}/");

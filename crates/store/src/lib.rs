@@ -30,6 +30,7 @@ pub mod reports;
 mod routes;
 mod sql;
 pub mod sqlite;
+pub mod telegram;
 mod time;
 mod workplace;
 
@@ -65,6 +66,9 @@ pub use once::{Claim, ClaimTerms, OnceStore};
 pub use queue::*;
 pub use reports::ReportStore;
 pub use routes::*;
+pub use telegram::{
+    NewTelegramMessage, OutboxEntry, TelegramFeed, TelegramLink, TelegramMessage, TelegramStore,
+};
 pub use time::*;
 pub use workplace::{BRIEFS_MAX, TicketBrief, WorkplaceStore};
 
@@ -164,6 +168,7 @@ pub trait Store:
     + AdminStore
     + WorkplaceStore
     + ChannelStore
+    + TelegramStore
     + ImportStore
     + AccountStore
     + AuditStore

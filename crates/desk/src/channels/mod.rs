@@ -4,6 +4,7 @@
 //! channel opens goes through [`Desk::open_ticket`], the pipeline the portal and mail use:
 //! the contact, their client, the contract's limits and the route.
 
+pub mod telegram;
 pub mod telephony;
 pub mod webform;
 pub mod webhooks;
@@ -30,7 +31,26 @@ pub mod setting {
     pub const MANGO_API_SALT: &str = "telephony.mango.api_salt";
     /// The firm's site origins allowed to post the web form from their pages (CORS).
     pub const FORM_ORIGINS: &str = "webform.origins";
-    pub const ALL: &[&str] = &[MANGO_API_KEY, MANGO_API_SALT, FORM_ORIGINS];
+    /// The Telegram bot's token (else `OKNO_TELEGRAM_TOKEN`).
+    pub const TELEGRAM_TOKEN: &str = "telegram.token";
+    /// The Bot API's address (else `OKNO_TELEGRAM_API`, else the public one).
+    pub const TELEGRAM_API: &str = "telegram.api_url";
+    /// `polling` (default) or `webhook`.
+    pub const TELEGRAM_MODE: &str = "telegram.mode";
+    /// Webhook mode: the desk's public address of `/api/v1/telegram/webhook`.
+    pub const TELEGRAM_WEBHOOK_URL: &str = "telegram.webhook_url";
+    /// Webhook mode: the secret Telegram sends in `X-Telegram-Bot-Api-Secret-Token`.
+    pub const TELEGRAM_SECRET: &str = "telegram.webhook_secret";
+    pub const ALL: &[&str] = &[
+        MANGO_API_KEY,
+        MANGO_API_SALT,
+        FORM_ORIGINS,
+        TELEGRAM_TOKEN,
+        TELEGRAM_API,
+        TELEGRAM_MODE,
+        TELEGRAM_WEBHOOK_URL,
+        TELEGRAM_SECRET,
+    ];
 }
 
 impl Channels<'_> {
@@ -71,10 +91,34 @@ impl Channels<'_> {
         if value.chars().count() > 1000 {
             return Err(okno_domain::FieldError::new("value", "at most 1,000 characters").into());
         }
+        let value = value.trim();
+        let url = |v: &str| v.is_empty() || v.starts_with("https://") || v.starts_with("http://");
+        match *name {
+            setting::TELEGRAM_MODE if !matches!(value, "" | "polling" | "webhook") => {
+                return Err(okno_domain::FieldError::new(*name, "polling or webhook").into());
+            }
+            setting::TELEGRAM_API | setting::TELEGRAM_WEBHOOK_URL if !url(value) => {
+                return Err(okno_domain::FieldError::new(*name, "an http(s) address").into());
+            }
+            // Telegram's own rule for `secret_token`.
+            setting::TELEGRAM_SECRET
+                if value.len() > 256
+                    || !value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+            {
+                return Err(okno_domain::FieldError::new(
+                    *name,
+                    "1 to 256 of A-Z, a-z, 0-9, _ and -",
+                )
+                .into());
+            }
+            _ => {}
+        }
         Ok(self
             .desk
             .store
-            .set_channel_setting(name, value.trim(), self.desk.now())
+            .set_channel_setting(name, value, self.desk.now())
             .await?)
     }
 }

@@ -274,6 +274,11 @@ impl Desk {
                     webhook = delivery.webhook_id,
                     "webhook disabled after {WEBHOOK_FAILURES_TO_DISABLE} failed deliveries in a row"
                 );
+                let error = match &result {
+                    DeliveryResult::Failed { error, .. } => error.as_str(),
+                    DeliveryResult::Delivered { .. } => "",
+                };
+                self.alert_webhook_disabled(&delivery, error, at).await?;
             }
             Ok::<_, crate::DeskError>((delivered, disabled))
         });
@@ -290,6 +295,50 @@ impl Desk {
             }
         }
         Ok(counts)
+    }
+
+    /// A subscription disabled after repeated failures raises an alert (a task for the
+    /// managers, and the linked managers' Telegram), on the ticket whose delivery failed last:
+    /// alerts hang on a ticket, and that one is where the missing events began.
+    async fn alert_webhook_disabled(
+        &self,
+        delivery: &WebhookDelivery,
+        error: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        let ticket = serde_json::from_str::<serde_json::Value>(&delivery.body)
+            .ok()
+            .and_then(|body| {
+                body.pointer("/data/ticket_id")
+                    .and_then(|t| t.as_str())
+                    .and_then(|t| t.parse::<i64>().ok())
+            });
+        let Some(ticket) = ticket else {
+            return Ok(());
+        };
+        let url = self
+            .store
+            .webhook(delivery.webhook_id)
+            .await?
+            .map(|w| w.url)
+            .unwrap_or_default();
+        let alert = okno_store::NewAlert {
+            kind: "webhook_disabled".into(),
+            ticket_id: TicketId(ticket),
+            task_id: None,
+            cause_key: format!("webhook-disabled:{}", delivery.webhook_id),
+            detail: format!(
+                "webhook {} ({url}) disabled after {WEBHOOK_FAILURES_TO_DISABLE} failed deliveries in a row; \
+                 last error: {}",
+                delivery.webhook_id, error
+            ),
+            title: format!(
+                "Webhook {url} отключён после сбоев доставки: проверьте получателя и подпишите заново"
+            ),
+            priority: 1,
+        };
+        self.store.raise_alert(&alert, at).await?;
+        Ok(())
     }
 
     /// Dispatches and sends webhooks every `every` until the desk goes away (`okno serve`).

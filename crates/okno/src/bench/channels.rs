@@ -5,8 +5,11 @@
 //!   the whole caller's card (contact, client, contracts, open tickets);
 //! - outgoing webhook deliveries per second: 5,000 (1,000) signed deliveries to a local
 //!   receiver on 127.0.0.1:0, leased, sent concurrently and recorded.
+//! - Telegram updates processed per second: 10,000 (2,000) messages of 500 linked contacts,
+//!   each into the contact's current ticket as a public comment, long-polled in batches of
+//!   100 from a local fake of the Bot API (`getUpdates` with offset) on 127.0.0.1:0.
 //!
-//! Targets: lookup p99 < 5 ms, deliveries ≥ 1,000/s.
+//! Targets: lookup p99 < 5 ms, deliveries ≥ 1,000/s, Telegram updates ≥ 1,000/s.
 
 use super::Figure;
 use okno_desk::Desk;
@@ -24,6 +27,7 @@ pub async fn run(quick: bool, db: &super::BenchDb) -> anyhow::Result<Vec<Figure>
     let desk = Desk::start(store, settings).await?;
     let mut figures = lookups(&desk, if quick { 10_000 } else { 100_000 }).await?;
     figures.extend(deliveries(&desk, if quick { 1_000 } else { 5_000 }).await?);
+    figures.extend(telegram(&desk, if quick { 2_000 } else { 10_000 }).await?);
     Ok(figures)
 }
 
@@ -210,5 +214,123 @@ async fn deliveries(desk: &Desk, count: usize) -> anyhow::Result<Vec<Figure>> {
     );
     Ok(vec![
         Figure::new("webhook_deliveries_per_s", count as f64 / seconds, "1/s").at_least(1_000.0),
+    ])
+}
+
+/// A minimal Bot API for the benchmark: `getUpdates` hands out the queued updates after the
+/// offset, 100 at a time, in Telegram's `{ok, result}` shape.
+async fn fake_bot_api(updates: Vec<serde_json::Value>) -> anyhow::Result<String> {
+    use axum::routing::post;
+    let updates = Arc::new(updates);
+    let app = axum::Router::new().route(
+        "/{bot}/getUpdates",
+        post(move |axum::Json(params): axum::Json<serde_json::Value>| {
+            let updates = updates.clone();
+            async move {
+                let offset = params["offset"].as_i64().unwrap_or(0);
+                let batch: Vec<&serde_json::Value> = updates
+                    .iter()
+                    .filter(|u| u["update_id"].as_i64().unwrap_or(0) >= offset)
+                    .take(100)
+                    .collect();
+                axum::Json(serde_json::json!({"ok": true, "result": batch}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(axum::serve(listener, app).into_future());
+    Ok(base)
+}
+
+async fn telegram(desk: &Desk, count: usize) -> anyhow::Result<Vec<Figure>> {
+    use okno_desk::channels::telegram::{BotApi, Mode, TelegramConfig};
+    const CONTACTS: usize = 500;
+    let client = desk
+        .store
+        .create_client("TGBENCH", "Telegram bench", Some("tg.bench.test"))
+        .await?;
+    let rows: Vec<(String, String, String)> = (0..CONTACTS)
+        .map(|i| {
+            (
+                format!("tg{i}@tg.bench.test"),
+                format!("Telegram {i}"),
+                format!("+7 903 000-{:02}-{:02}", i / 100, i % 100),
+            )
+        })
+        .collect();
+    desk.store.load_contacts(client, &rows, desk.now()).await?;
+    let mut tickets = Vec::with_capacity(CONTACTS);
+    for i in 0..CONTACTS {
+        let (user, _) = desk
+            .store
+            .user_by_email(&Email::parse(&format!("tg{i}@tg.bench.test"))?)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("contact {i} vanished"))?;
+        let ticket = desk
+            .open_ticket(
+                &user,
+                okno_desk::tickets::TicketInput {
+                    service: "question".into(),
+                    subject: format!("Вопрос из Telegram {i}"),
+                    description: "Описание".into(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let account = 10_000 + i as i64;
+        desk.store
+            .link_telegram(account, account, user.id, "ru", desk.now())
+            .await?;
+        desk.store
+            .set_telegram_context(account, Some(ticket.id), None)
+            .await?;
+        tickets.push(ticket.id);
+    }
+    let updates: Vec<serde_json::Value> = (0..count)
+        .map(|k| {
+            let account = 10_000 + (k % CONTACTS) as i64;
+            serde_json::json!({
+                "update_id": 500_000 + k,
+                "message": {
+                    "message_id": k + 1,
+                    "date": 1_700_000_000,
+                    "chat": {"id": account, "type": "private", "first_name": "T"},
+                    "from": {"id": account, "is_bot": false, "first_name": "T", "language_code": "ru"},
+                    "text": format!("Сообщение {k} в обращение"),
+                }
+            })
+        })
+        .collect();
+    let api = BotApi::new(&TelegramConfig {
+        token: "1:bench".into(),
+        api: fake_bot_api(updates).await?,
+        mode: Mode::Polling,
+        webhook_url: String::new(),
+        secret: String::new(),
+    });
+    let bot = desk.telegram(&api);
+    let started = Instant::now();
+    let mut taken = 0;
+    while taken < count {
+        let got = bot.poll(0).await?;
+        anyhow::ensure!(got > 0, "the fake ran dry at {taken}");
+        taken += got;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let mut comments = 0;
+    for ticket in tickets {
+        // The contact's own: the desk's "accepted" message has no author.
+        comments += desk
+            .store
+            .comments(ticket, false)
+            .await?
+            .iter()
+            .filter(|c| c.author_id.is_some())
+            .count();
+    }
+    anyhow::ensure!(comments == count, "{comments} comments for {count} updates");
+    Ok(vec![
+        Figure::new("telegram_updates_per_s", count as f64 / seconds, "1/s").at_least(1_000.0),
     ])
 }

@@ -643,6 +643,65 @@ impl Checks {
         self.outbox(desk, now).await?;
         self.mails(world);
         self.reports(desk, now).await?;
+        self.telegram(desk, world).await?;
+        Ok(())
+    }
+
+    /// Every public message of staff on a ticket of the Telegram-linked contact was queued
+    /// to their chat (issue 20: notices reach a linked contact by Telegram as by mail).
+    async fn telegram(&mut self, desk: &Desk, world: &World) -> anyhow::Result<()> {
+        let Some((contact, account)) = world.telegram else {
+            return Ok(());
+        };
+        let mut queued: BTreeMap<TicketId, Vec<String>> = BTreeMap::new();
+        let mut after = 0;
+        loop {
+            let page = desk.store.telegram_messages(after, 1_000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for m in page {
+                if let (Some(ticket), true) = (m.ticket_id, m.chat_id == account) {
+                    queued.entry(ticket).or_default().push(m.text);
+                }
+            }
+        }
+        for ticket in world.tickets.keys() {
+            let Some(t) = desk.store.ticket(TicketScope::All, *ticket).await? else {
+                continue;
+            };
+            if t.requester_id != contact {
+                continue;
+            }
+            let texts = queued.get(ticket).cloned().unwrap_or_default();
+            for comment in desk.store.comments(*ticket, false).await? {
+                let Some(author) = comment.author_id.filter(|a| *a != contact) else {
+                    continue;
+                };
+                let staff = desk
+                    .store
+                    .user(author)
+                    .await?
+                    .is_some_and(|u| u.role.is_staff());
+                if !staff {
+                    continue;
+                }
+                let head: String = comment
+                    .body
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(40)
+                    .collect();
+                let sent = texts.iter().any(|t| t.contains(head.trim()));
+                self.expect(sent, "telegram_staff_message_queued", Some(*ticket), || {
+                    format!(
+                        "public message {} of staff never queued to Telegram",
+                        comment.id.0
+                    )
+                });
+            }
+        }
         Ok(())
     }
 

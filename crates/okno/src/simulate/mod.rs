@@ -84,6 +84,7 @@ pub async fn run(options: &Options, mut progress: impl FnMut(&str)) -> anyhow::R
     let firm = firm::build(&desk, options, &mut rng).await?;
     let jobs = Scheduler::new(desk.clone(), JobSettings::default());
     let mut world = people::World::new(desk.clone(), firm, api, options, rng);
+    world.link_telegram().await?;
     let mut checks = invariants::Checks::new()?;
     let calendar = desk
         .sla()

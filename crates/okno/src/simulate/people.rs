@@ -29,6 +29,7 @@ pub struct Counts {
     pub by_api: u64,
     pub by_mail: u64,
     pub by_phone: u64,
+    pub by_telegram: u64,
     pub refused: u64,
     pub tasks_completed: u64,
     pub transfers: u64,
@@ -190,6 +191,12 @@ pub struct World {
     day: Option<Date>,
     republish_on: u32,
     working_days_seen: u32,
+    /// The contact who also uses the Telegram bot (the first client's first contact), with
+    /// their Telegram account, and the bot's API client (no Telegram server runs here: the
+    /// bot's text messages need none, a button's `answerCallbackQuery` fails and is logged).
+    pub telegram: Option<(okno_domain::UserId, i64)>,
+    bot: okno_desk::channels::telegram::BotApi,
+    telegram_updates: i64,
 }
 
 const SUBJECTS: [&str; 8] = [
@@ -233,7 +240,55 @@ impl World {
             day: None,
             republish_on: options.days / 2 + 1,
             working_days_seen: 0,
+            telegram: None,
+            bot: okno_desk::channels::telegram::BotApi::new(
+                &okno_desk::channels::telegram::TelegramConfig {
+                    token: "0:simulated".into(),
+                    api: "http://127.0.0.1:9".into(),
+                    mode: okno_desk::channels::telegram::Mode::Polling,
+                    webhook_url: String::new(),
+                    secret: String::new(),
+                },
+            ),
+            telegram_updates: 0,
         }
+    }
+
+    /// Links the first client's first contact to a Telegram account, as they would with a
+    /// code from the portal.
+    pub async fn link_telegram(&mut self) -> anyhow::Result<()> {
+        let Some(contact) = self.firm.clients.first().and_then(|c| c.contacts.first()) else {
+            return Ok(());
+        };
+        let account = 700_000 + contact.id.0;
+        self.desk
+            .store
+            .link_telegram(account, account, contact.id, "ru", self.desk.now())
+            .await?;
+        self.telegram = Some((contact.id, account));
+        Ok(())
+    }
+
+    /// One update from the Telegram contact's account, as Telegram would send it.
+    async fn telegram_update(
+        &mut self,
+        account: i64,
+        content: serde_json::Value,
+    ) -> anyhow::Result<okno_desk::channels::telegram::UpdateOutcome> {
+        self.telegram_updates += 1;
+        let id = self.telegram_updates;
+        let from = serde_json::json!({"id": account, "is_bot": false, "first_name": "Telegram", "language_code": "ru"});
+        let update = match content.get("data") {
+            Some(data) => serde_json::json!({"update_id": id, "callback_query": {
+                "id": format!("cb{id}"), "from": from, "chat_instance": "sim", "data": data}}),
+            None => {
+                let mut message = serde_json::json!({"message_id": id, "date": 1_700_000_000,
+                    "chat": {"id": account, "type": "private"}, "from": from});
+                message["text"] = content["text"].clone();
+                serde_json::json!({"update_id": id, "message": message})
+            }
+        };
+        Ok(self.desk.telegram(&self.bot).take_update(&update).await?)
     }
 
     /// One step of the firm's life at `now`.
@@ -363,7 +418,30 @@ impl World {
                 3
             }
         };
+        let by_telegram = channel == 0
+            && self.telegram.is_some_and(|(contact, _)| contact == user.id)
+            && self.rng.random_bool(0.7);
         let created = match channel {
+            0 if by_telegram => {
+                // The service button, then the question in one message.
+                let account = self.telegram.map_or(0, |(_, a)| a);
+                self.telegram_update(
+                    account,
+                    serde_json::json!({"data": format!("svc:{service}")}),
+                )
+                .await?;
+                let text = format!("{subject}\n{description}");
+                match self
+                    .telegram_update(account, serde_json::json!({"text": text}))
+                    .await?
+                {
+                    okno_desk::channels::telegram::UpdateOutcome::Opened(id) => {
+                        self.counts.by_telegram += 1;
+                        Some(id)
+                    }
+                    _ => None,
+                }
+            }
             0 => {
                 let input = TicketInput {
                     service: service.into(),
@@ -832,10 +910,17 @@ impl World {
         Ok(())
     }
 
-    /// Sends what the outbox holds to the sink.
+    /// Sends what the outbox holds to the sink, and queues its Telegram messages.
     pub async fn deliver_mail(&mut self) -> anyhow::Result<()> {
         let sent = self.desk.deliver_mail(&mail_settings(), &self.sink).await?;
         self.counts.mails_sent += sent as u64;
+        loop {
+            let feed = self.desk.store.telegram_feed(1).await?;
+            if feed.outbox.is_empty() && feed.alerts.is_empty() {
+                break;
+            }
+            self.desk.dispatch_telegram().await?;
+        }
         Ok(())
     }
 }

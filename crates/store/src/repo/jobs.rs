@@ -6,7 +6,7 @@ use jiff::SignedDuration;
 const JOB_COLUMNS: &str =
     "name, run_at, locked_until, locked_by, attempts, last_error, last_run_at";
 
-const ALERT_COLUMNS: &str =
+pub(super) const ALERT_COLUMNS: &str =
     "id, kind, ticket_id, task_id, cause_key, detail, raised_at, resolved_at, manager_task_id";
 
 const REVIEW_COLUMNS: &str = "id, day, pool, body, created_at, done_at, done_by";
@@ -32,7 +32,7 @@ fn job_from(row: &DbRow) -> Result<JobRow> {
     })
 }
 
-fn alert_from(row: &DbRow) -> Result<Alert> {
+pub(super) fn alert_from(row: &DbRow) -> Result<Alert> {
     Ok(Alert {
         id: row.try_get("id")?,
         kind: row.try_get("kind")?,

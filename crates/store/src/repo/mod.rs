@@ -21,6 +21,7 @@ mod once;
 mod queue;
 mod reports;
 mod routes;
+mod telegram;
 mod time;
 mod workplace;
 

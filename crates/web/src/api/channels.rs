@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(telephony_event))
         .routes(routes!(mango_event))
         .routes(routes!(ticket_calls))
+        .routes(routes!(telegram_webhook))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -277,6 +278,24 @@ async fn mango_event(
         .mango_event(&kind, &form.vpbx_api_key, &form.sign, &form.json)
         .await?;
     Ok(StatusCode::OK)
+}
+
+/// Telegram's webhook (webhook mode, Admin → Channels). No token: the
+/// `X-Telegram-Bot-Api-Secret-Token` header must carry the configured secret, or the answer
+/// is 401 and nothing changes. The body is one Bot API `Update`.
+#[utoipa::path(post, path = "/telegram/webhook", tag = "telegram", security(()),
+    request_body(content = Object, description = "A Bot API Update"),
+    responses((status = 200, description = "Taken"), (status = 401, body = ErrorBody)))]
+async fn telegram_webhook(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Json(update): Json<serde_json::Value>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let secret = headers
+        .get("x-telegram-bot-api-secret-token")
+        .and_then(|v| v.to_str().ok());
+    state.desk.telegram_webhook(secret, &update).await?;
+    Ok(Json(serde_json::json!({})))
 }
 
 /// The calls logged on a ticket (staff only).

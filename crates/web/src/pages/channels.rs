@@ -269,6 +269,16 @@ pub struct AdminChannelsTemplate {
     pub events: Vec<EventChoice>,
     /// The secret of a subscription just made, shown once.
     pub new_secret: Option<String>,
+    pub telegram: TelegramStatusView,
+}
+
+/// The Telegram bot's status lines.
+pub struct TelegramStatusView {
+    /// `None`: no token, the bot is off; else its mode.
+    pub mode: Option<&'static str>,
+    pub last_update: Option<String>,
+    pub last_error: Option<String>,
+    pub webhook_set: bool,
 }
 
 async fn channels_view(
@@ -320,8 +330,22 @@ async fn channels_view(
             value,
         })
         .collect();
+    let status = state.desk.channels().telegram_status(&page.user).await?;
+    let mode = state.desk.telegram_config().await?.map(|c| match c.mode {
+        okno_desk::channels::telegram::Mode::Polling => "polling",
+        okno_desk::channels::telegram::Mode::Webhook => "webhook",
+    });
+    let telegram = TelegramStatusView {
+        mode,
+        last_update: status.last_update_at.map(|t| page.ctx.when(Some(t))),
+        last_error: status
+            .last_error
+            .map(|(at, text)| format!("{} — {text}", page.ctx.when(Some(at)))),
+        webhook_set: status.webhook_set,
+    };
     Ok(AdminChannelsTemplate {
         ctx: page.ctx,
+        telegram,
         settings,
         saved,
         error,

@@ -71,6 +71,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/profile",
             get(profile::profile_page).post(profile::save_profile),
         )
+        .route("/profile/telegram", post(profile::profile_telegram))
         .route("/search", get(profile::search_page))
         .merge(kb::routes())
         .merge(reviews::routes())

@@ -42,6 +42,10 @@ pub struct ProfileTemplate {
     /// The desk's clock in the zone the page uses.
     pub now: String,
     pub error: Option<String>,
+    /// "Connect Telegram": when the account was linked, if it is.
+    pub telegram_linked: Option<String>,
+    /// A link code just made, and until when it works.
+    pub telegram_code: Option<(String, String)>,
 }
 
 async fn view(
@@ -50,6 +54,22 @@ async fn view(
     typed: Option<String>,
     error: Option<String>,
 ) -> Result<ProfileTemplate, PageError> {
+    view_with_code(state, page, typed, error, None).await
+}
+
+async fn view_with_code(
+    state: &AppState,
+    page: &Page,
+    typed: Option<String>,
+    error: Option<String>,
+    code: Option<(String, jiff::Timestamp)>,
+) -> Result<ProfileTemplate, PageError> {
+    let telegram_linked = state
+        .desk
+        .channels()
+        .telegram_link(&page.user)
+        .await?
+        .map(|link| page.ctx.when(Some(link.linked_at)));
     let chosen = state.desk.preferences().chosen_zone(&page.user).await?;
     let ctx = page.ctx.clone();
     let current = ctx.zone.iana_name().unwrap_or("UTC").to_owned();
@@ -64,6 +84,8 @@ async fn view(
         hint,
         now: ctx.when(Some(ctx.now)),
         error,
+        telegram_linked,
+        telegram_code: code.map(|(code, until)| (code, ctx.when(Some(until)))),
         ctx,
     })
 }
@@ -106,6 +128,32 @@ pub async fn save_profile(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Deserialize)]
+pub struct TelegramForm {
+    #[serde(default)]
+    csrf: String,
+    /// `code` (a new one-time link code) or `unlink`.
+    #[serde(default)]
+    action: String,
+}
+
+/// "Connect Telegram" on the profile: a one-time code to send the bot, or unlinking.
+pub async fn profile_telegram(
+    State(state): State<AppState>,
+    page: Page,
+    Form(form): Form<TelegramForm>,
+) -> Result<Response, PageError> {
+    page.check_csrf(&form.csrf)?;
+    let channels = state.desk.channels();
+    if form.action == "unlink" {
+        channels.unlink_telegram(&page.user).await?;
+        return Ok(flash_redirect("/profile", "flash-telegram-unlinked"));
+    }
+    let code = channels.telegram_code(&page.user).await?;
+    let view = view_with_code(&state, &page, None, None, Some(code)).await?;
+    Ok(render(StatusCode::OK, &view))
 }
 
 /// Tickets found per search page.

@@ -602,6 +602,20 @@ async fn webhooks_end_to_end(db: TestDb) {
         .clone();
     assert_eq!(listed["active"], false);
     assert!(listed["disabled_at"].is_string());
+    // The managers hear of it at once: an alert with its task, on the ticket whose
+    // delivery failed last, raised once.
+    let alerts: Vec<_> = f
+        .desk
+        .store
+        .alerts(true)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.kind == "webhook_disabled")
+        .collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0].detail.contains("/fail"), "{}", alerts[0].detail);
+    assert!(alerts[0].manager_task_id.is_some());
     let (_, log) = get(
         base,
         &format!("/webhooks/{failing}/deliveries?limit=3"),

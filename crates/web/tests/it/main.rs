@@ -13,5 +13,6 @@ mod pages;
 mod reports;
 mod specialist;
 mod tasks;
+mod telegram;
 mod ui;
 mod workplace_panels;
