@@ -10,6 +10,7 @@ use crate::{Desk, Result, viewer};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
+use okno_domain::policy::Action;
 use okno_domain::*;
 use okno_store::{
     ChangeStep, ClientRecord, ClientUpsert, Contact, ContactUpsert, Contract, ContractTerms,
@@ -435,21 +436,13 @@ fn limit_text(limit: &str, reaction: LimitReaction, next_period: Date) -> String
 }
 
 impl Desk {
-    fn require_staff(&self, user: &User) -> Result<()> {
-        if viewer(user).is_staff() {
+    /// The policy's check, answered as "no such client" to those it refuses: a contact
+    /// cannot probe which clients, contracts or equipment exist.
+    fn authorize_unseen(&self, user: &User, action: Action) -> Result<()> {
+        if okno_domain::policy::person_allows(user, action) {
             Ok(())
         } else {
             Err(DomainError::NotFound("client").into())
-        }
-    }
-
-    pub(crate) fn require_manager(&self, user: &User) -> Result<()> {
-        match user.role {
-            Role::Manager | Role::Admin => Ok(()),
-            _ => Err(DomainError::Forbidden(
-                "managers and admins manage clients and contracts".into(),
-            )
-            .into()),
         }
     }
 
@@ -483,7 +476,7 @@ impl Desk {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ClientRecord>> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::ReadClients)?;
         Ok(self.store.client_records(after, limit).await?)
     }
 
@@ -493,7 +486,7 @@ impl Desk {
         user: &User,
         input: ClientInput,
     ) -> Result<(ClientRecord, bool)> {
-        self.require_manager(user)?;
+        crate::authorize(user, Action::ManageClients)?;
         self.upsert_client(input).await
     }
 
@@ -543,13 +536,13 @@ impl Desk {
     }
 
     pub async fn contacts(&self, user: &User, client: &str) -> Result<Vec<Contact>> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::ReadClients)?;
         let id = self.client_id("client", client).await?;
         Ok(self.store.contacts(id).await?)
     }
 
     pub async fn save_contact(&self, user: &User, input: ContactInput) -> Result<(Contact, bool)> {
-        self.require_manager(user)?;
+        crate::authorize(user, Action::ManageClients)?;
         self.upsert_contact(input).await
     }
 
@@ -647,7 +640,7 @@ impl Desk {
         id: Option<i64>,
         input: ContractInput,
     ) -> Result<(Contract, bool)> {
-        self.require_manager(user)?;
+        crate::authorize(user, Action::ManageContracts)?;
         self.upsert_contract(id, input).await
     }
 
@@ -952,7 +945,7 @@ impl Desk {
 
     /// What the ticket was registered with; staff only.
     pub async fn ticket_registration(&self, user: &User, id: TicketId) -> Result<Registration> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::LookUpCallers)?;
         let ticket = self.ticket(user, id).await?;
         self.store
             .ticket_registration(ticket.id)
@@ -997,7 +990,7 @@ impl Desk {
         after: Option<TicketId>,
         limit: u32,
     ) -> Result<Vec<okno_store::UnregisteredTicket>> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::LookUpCallers)?;
         Ok(self.store.unregistered_tickets(after, limit).await?)
     }
 
@@ -1009,7 +1002,7 @@ impl Desk {
         client: &str,
         requester_email: &str,
     ) -> Result<Ticket> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::RegisterTickets)?;
         let client_id = self.client_id("client", client).await?;
         let email = Email::parse(requester_email.trim())
             .map_err(|_| FieldError::new("requester", "not an email address"))?;
@@ -1027,7 +1020,7 @@ impl Desk {
     /// The limit a ticket was over on arrival and the hours its client is over this month.
     pub async fn ticket_limits(&self, user: &User, id: TicketId) -> Result<(Option<String>, i64)> {
         let ticket = self.ticket(user, id).await?;
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::ReadTasks)?;
         let over = self.store.ticket_over_limit(ticket.id).await?;
         let record = self
             .store
@@ -1050,7 +1043,7 @@ impl Desk {
         client: &str,
         mut item: EquipmentInput,
     ) -> Result<okno_store::Equipment> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::ManageClients)?;
         item.client_id = self.client_id("client", client).await?;
         item.kind = parse_text("kind", &item.kind, 100, true)?;
         item.site = parse_text("site", &item.site, 300, false)?;
@@ -1069,7 +1062,7 @@ impl Desk {
         user: &User,
         client: &str,
     ) -> Result<Vec<okno_store::Equipment>> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::ReadClients)?;
         let id = self.client_id("client", client).await?;
         Ok(self.store.client_equipment(id).await?)
     }
@@ -1080,7 +1073,7 @@ impl Desk {
         user: &User,
         id: i64,
     ) -> Result<(okno_store::Equipment, Vec<Ticket>)> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::ReadClients)?;
         let item = self
             .store
             .equipment(id)
@@ -1105,7 +1098,7 @@ impl Desk {
         ticket: TicketId,
         equipment: i64,
     ) -> Result<()> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::RegisterTickets)?;
         let ticket = self.ticket(user, ticket).await?;
         Ok(self
             .store

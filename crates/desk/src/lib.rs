@@ -241,3 +241,9 @@ impl Desk {
 pub fn viewer(user: &User) -> Viewer {
     Viewer::from(user)
 }
+
+/// The desk's one authorization check: may this person do this (`okno_domain::policy`)?
+pub fn authorize(user: &User, action: okno_domain::policy::Action) -> Result<()> {
+    okno_domain::policy::check(okno_domain::policy::Actor::person(user), action)?;
+    Ok(())
+}

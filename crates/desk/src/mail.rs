@@ -176,13 +176,13 @@ impl Desk {
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<QuarantinedMail>> {
-        admin_only(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ReadChannels)?;
         Ok(self.store.quarantined(after, limit).await?)
     }
 
     /// The admin retries an entry with the desk's mail settings.
     pub async fn retry_quarantine(&self, user: &User, id: i64) -> Result<IngestOutcome> {
-        admin_only(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ManageChannels)?;
         self.retry_quarantined(&self.settings.mail, id).await
     }
 
@@ -934,7 +934,7 @@ impl Desk {
         vendor: &str,
         text: &str,
     ) -> Result<()> {
-        if !user.role.is_staff() {
+        if !okno_domain::policy::person_allows(user, okno_domain::policy::Action::WorkTasks) {
             return Err(DomainError::NotFound("ticket").into());
         }
         let ticket = self.ticket(user, id).await?;
@@ -1606,14 +1606,6 @@ fn taken_in_or_refused(error: DeskError) -> std::result::Result<IngestOutcome, R
             Ok(IngestOutcome::Ignored(DUPLICATE.into()))
         }
         other => Err(other.into()),
-    }
-}
-
-fn admin_only(user: &User) -> Result<()> {
-    if user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden("the mail quarantine is for admins".into()).into())
     }
 }
 

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod error;
 pub mod model;
 pub mod notice;
+pub mod policy;
 pub mod priority;
 pub mod review;
 pub mod visibility;

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod api;
+mod authz;
 mod channels;
 mod common;
 mod contracts;
