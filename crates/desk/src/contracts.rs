@@ -448,6 +448,7 @@ impl Desk {
 
     /// A client by code, for staff (a client user reads only its own organization).
     pub async fn client_record(&self, user: &User, code: &str) -> Result<ClientRecord> {
+        self.authorize_unseen(user, Action::ReadClients)?;
         let code = parse_code("client", code)?;
         let client = self
             .store
@@ -476,7 +477,7 @@ impl Desk {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ClientRecord>> {
-        self.authorize_unseen(user, Action::ReadClients)?;
+        self.authorize_unseen(user, Action::LookUpCallers)?;
         Ok(self.store.client_records(after, limit).await?)
     }
 
@@ -536,7 +537,7 @@ impl Desk {
     }
 
     pub async fn contacts(&self, user: &User, client: &str) -> Result<Vec<Contact>> {
-        self.authorize_unseen(user, Action::ReadClients)?;
+        self.authorize_unseen(user, Action::LookUpCallers)?;
         let id = self.client_id("client", client).await?;
         Ok(self.store.contacts(id).await?)
     }
@@ -686,6 +687,7 @@ impl Desk {
     }
 
     pub async fn contract(&self, user: &User, id: i64) -> Result<Contract> {
+        self.authorize_unseen(user, Action::ReadContracts)?;
         let contract = self
             .store
             .contract(id)
@@ -704,6 +706,7 @@ impl Desk {
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Contract>> {
+        self.authorize_unseen(user, Action::ReadContracts)?;
         let client = match client {
             Some(code) => Some(self.client_id("client", code).await?),
             None => None,
@@ -767,6 +770,7 @@ impl Desk {
 
     /// Each contract of the client with its usage this month.
     pub async fn client_usage(&self, user: &User, client: &str) -> Result<Vec<ContractUsage>> {
+        self.authorize_unseen(user, Action::ReadContracts)?;
         let record = self.client_record(user, client).await?;
         let zone = zone_of(record.time_zone.as_deref());
         let now = self.now();
@@ -1062,7 +1066,7 @@ impl Desk {
         user: &User,
         client: &str,
     ) -> Result<Vec<okno_store::Equipment>> {
-        self.authorize_unseen(user, Action::ReadClients)?;
+        self.authorize_unseen(user, Action::LookUpCallers)?;
         let id = self.client_id("client", client).await?;
         Ok(self.store.client_equipment(id).await?)
     }
@@ -1073,7 +1077,7 @@ impl Desk {
         user: &User,
         id: i64,
     ) -> Result<(okno_store::Equipment, Vec<Ticket>)> {
-        self.authorize_unseen(user, Action::ReadClients)?;
+        self.authorize_unseen(user, Action::LookUpCallers)?;
         let item = self
             .store
             .equipment(id)

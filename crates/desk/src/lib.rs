@@ -42,6 +42,7 @@ pub mod services;
 pub mod tasks;
 pub mod tickets;
 pub mod timesheet;
+pub mod totp;
 pub mod upsert;
 pub mod workflows;
 pub mod workplace;
@@ -107,6 +108,10 @@ pub struct Settings {
     /// Free disk space under the data directory below which the desk reports itself not
     /// ready (`/healthz/ready`): attachments and the database need room to write.
     pub min_free_disk: u64,
+    /// Admins must have a second factor (TOTP): one without is sent to enrol after logging
+    /// in (`OKNO_TOTP_REQUIRED_FOR_ADMINS=1`; off by default, so the demo logins stay
+    /// password-only).
+    pub totp_required_for_admins: bool,
 }
 
 impl Settings {
@@ -120,6 +125,7 @@ impl Settings {
             clock: Arc::new(SystemClock),
             reopen_within: okno_domain::notice::REOPEN_WITHIN,
             min_free_disk: 256 * 1024 * 1024,
+            totp_required_for_admins: false,
         }
     }
 }

@@ -127,10 +127,17 @@ impl Desk {
 
     async fn open_task(&self, user: &User, id: TaskId) -> Result<Task> {
         self.staff_only(user)?;
-        self.store
+        let task = self
+            .store
             .task(id)
             .await?
-            .ok_or_else(|| DomainError::NotFound("task").into())
+            .ok_or(DomainError::NotFound("task"))?;
+        // A vendor's login reaches the tasks of the tickets handed to it only.
+        let scope = crate::viewer(user).ticket_scope();
+        if scope != TicketScope::All && self.store.ticket(scope, task.ticket_id).await?.is_none() {
+            return Err(DomainError::NotFound("task").into());
+        }
+        Ok(task)
     }
 
     async fn workable_task(&self, user: &User, id: TaskId) -> Result<Task> {

@@ -14,6 +14,7 @@ pub mod notice;
 pub mod policy;
 pub mod priority;
 pub mod review;
+pub mod totp;
 pub mod visibility;
 
 pub use bounds::PlanMinutes;

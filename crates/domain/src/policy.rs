@@ -180,9 +180,10 @@ actions! {
     ReassignTasks = ("reassign_tasks", MANAGERS, true),
     /// Mark the daily review of open tickets done (a manager's routine; reading it is a report).
     DailyReview = ("daily_review", MANAGERS, true),
-    /// Clients, contacts, equipment, usage (a client: its own organization).
+    /// A client's record (a client: its own organization's).
     ReadClients = ("read_clients", CLIENT | TEAM, false),
-    /// Look a caller up by phone, see the registration list.
+    /// The lists of clients, contacts and equipment; a caller looked up by phone; calls;
+    /// the registration list.
     LookUpCallers = ("look_up_callers", TEAM, false),
     /// Register a ticket (client and contract), link equipment, report calls.
     RegisterTickets = ("register_tickets", TEAM, true),

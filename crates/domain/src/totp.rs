@@ -27,7 +27,8 @@ pub fn step_of(at: Timestamp) -> i64 {
 
 /// The code of one step (RFC 4226's HOTP with the step as the counter).
 pub fn code_at(secret: &[u8], step: i64) -> u32 {
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(secret)
+        .expect("HMAC takes a key of any length");
     mac.update(&step.to_be_bytes());
     let digest = mac.finalize().into_bytes();
     let offset = usize::from(digest[digest.len() - 1] & 0x0f);
@@ -44,7 +45,10 @@ pub fn code_at(secret: &[u8], step: i64) -> u32 {
 pub fn parse_code(text: &str) -> Result<u32, FieldError> {
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     if digits.len() != DIGITS as usize || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(FieldError::new("code", "six digits from the authenticator app"));
+        return Err(FieldError::new(
+            "code",
+            "six digits from the authenticator app",
+        ));
     }
     digits
         .parse()
@@ -86,7 +90,9 @@ pub fn from_base32(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     let (mut buffer, mut bits) = (0u32, 0u32);
     for c in text.chars().filter(|c| !c.is_whitespace() && *c != '=') {
-        let value = BASE32.iter().position(|&b| char::from(b) == c.to_ascii_uppercase())?;
+        let value = BASE32
+            .iter()
+            .position(|&b| char::from(b) == c.to_ascii_uppercase())?;
         buffer = (buffer << 5) | value as u32;
         bits += 5;
         if bits >= 8 {
@@ -161,7 +167,10 @@ mod tests {
         let code = code_at(secret, step);
         // The same code again in its step: refused; an older step's too.
         assert_eq!(accepts(secret, code, now, Some(step)), None);
-        assert_eq!(accepts(secret, code_at(secret, step - 1), now, Some(step)), None);
+        assert_eq!(
+            accepts(secret, code_at(secret, step - 1), now, Some(step)),
+            None
+        );
         assert_eq!(
             accepts(secret, code_at(secret, step + 1), now, Some(step)),
             Some(step + 1)

@@ -373,6 +373,8 @@ impl DataArgs {
         let settings = Settings {
             config_dir: self.config.clone(),
             mail,
+            totp_required_for_admins: std::env::var("OKNO_TOTP_REQUIRED_FOR_ADMINS")
+                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
             ..Settings::new(self.data.clone())
         };
         Ok(Desk::start(store, settings).await?)

@@ -30,6 +30,7 @@ mod routes;
 mod sql;
 pub mod sqlite;
 mod time;
+mod totp;
 mod workplace;
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,7 @@ pub use queue::*;
 pub use reports::ReportStore;
 pub use routes::*;
 pub use time::*;
+pub use totp::*;
 pub use workplace::{BRIEFS_MAX, TicketBrief, WorkplaceStore};
 
 /// Opens the store a `--database` URL names: `postgres://…`, or else an SQLite file path
@@ -165,6 +167,7 @@ pub trait Store:
     + ImportStore
     + AccountStore
     + AuditStore
+    + TotpStore
     + ReportStore
     + Send
     + Sync

@@ -31,6 +31,9 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("delete", "/api/v1/tokens/{id}", Signed(ChangeOwnAccount)),
     ("get", "/api/v1/sessions", Signed(ReadOwnAccount)),
     ("delete", "/api/v1/sessions", Signed(ChangeOwnAccount)),
+    ("post", "/api/v1/me/totp", Signed(ChangeOwnAccount)),
+    ("post", "/api/v1/me/totp/confirm", Signed(ChangeOwnAccount)),
+    ("post", "/api/v1/me/totp/remove", Signed(ChangeOwnAccount)),
     ("get", "/api/v1/audit", Signed(ReadAudit)),
     // ---- API: tickets ----
     ("get", "/api/v1/services", Signed(ReadTickets)),
@@ -299,6 +302,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     // ---- Pages ----
     ("get", "/login", Public),
     ("post", "/login", Public),
+    ("post", "/login/code", Public),
     ("post", "/logout", Signed(ChangeOwnAccount)),
     ("get", "/", Signed(ReadTickets)),
     ("get", "/tickets/new", Signed(WriteTickets)),
@@ -352,6 +356,9 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         Signed(ChangeOwnAccount),
     ),
     ("post", "/account/sessions/end", Signed(ChangeOwnAccount)),
+    ("post", "/account/totp/begin", Signed(ChangeOwnAccount)),
+    ("post", "/account/totp/confirm", Signed(ChangeOwnAccount)),
+    ("post", "/account/totp/remove", Signed(ChangeOwnAccount)),
     ("get", "/admin/audit", Signed(ReadAudit)),
     ("get", "/kb", Public),
     ("get", "/kb/{slug}", Public),

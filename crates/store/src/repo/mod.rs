@@ -21,6 +21,7 @@ mod queue;
 mod reports;
 mod routes;
 mod time;
+mod totp;
 mod workplace;
 
 type DbRow = <Db as sqlx::Database>::Row;

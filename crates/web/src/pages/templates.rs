@@ -180,6 +180,16 @@ pub struct LoginTemplate {
     pub next: String,
 }
 
+/// The login's second step: the code from the authenticator app (or a recovery code).
+#[derive(Template)]
+#[template(path = "login_code.html")]
+pub struct LoginCodeTemplate {
+    pub ctx: Ctx,
+    pub error: Option<String>,
+    pub token: String,
+    pub next: String,
+}
+
 /// One line of the ticket list.
 pub struct TicketRow {
     pub href: String,

@@ -14,5 +14,6 @@ mod pages;
 mod reports;
 mod specialist;
 mod tasks;
+mod totp;
 mod ui;
 mod workplace_panels;
