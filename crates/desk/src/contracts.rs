@@ -1047,7 +1047,7 @@ impl Desk {
         client: &str,
         mut item: EquipmentInput,
     ) -> Result<okno_store::Equipment> {
-        self.authorize_unseen(user, Action::ManageClients)?;
+        self.authorize_unseen(user, Action::RegisterTickets)?;
         item.client_id = self.client_id("client", client).await?;
         item.kind = parse_text("kind", &item.kind, 100, true)?;
         item.site = parse_text("site", &item.site, 300, false)?;

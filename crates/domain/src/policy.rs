@@ -185,9 +185,10 @@ actions! {
     /// The lists of clients, contacts and equipment; a caller looked up by phone; calls;
     /// the registration list.
     LookUpCallers = ("look_up_callers", TEAM, false),
-    /// Register a ticket (client and contract), link equipment, report calls.
+    /// Register a ticket (client and contract), record and link the client's equipment,
+    /// note calls.
     RegisterTickets = ("register_tickets", TEAM, true),
-    /// Create and change clients, contacts, equipment; import them.
+    /// Create and change clients and contacts; import them.
     ManageClients = ("manage_clients", MANAGERS, true),
     /// Contracts and their limits (a client: its own).
     ReadContracts = ("read_contracts", CLIENT | TEAM, false),

@@ -227,14 +227,14 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("post", "/api/v1/telephony/events", Signed(ReportCalls)),
     ("post", "/api/v1/telephony/mango/events/{kind}", Public),
     // ---- API: clients and contracts ----
-    ("get", "/api/v1/clients", Signed(ReadClients)),
+    ("get", "/api/v1/clients", Signed(LookUpCallers)),
     ("post", "/api/v1/clients", Signed(ManageClients)),
     ("get", "/api/v1/clients/{code}", Signed(ReadClients)),
     ("put", "/api/v1/clients/{code}/vip", Signed(ManageClients)),
     (
         "get",
         "/api/v1/clients/{code}/contacts",
-        Signed(ReadClients),
+        Signed(LookUpCallers),
     ),
     (
         "post",
@@ -244,15 +244,15 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     (
         "get",
         "/api/v1/clients/{code}/equipment",
-        Signed(ReadClients),
+        Signed(LookUpCallers),
     ),
     (
         "post",
         "/api/v1/clients/{code}/equipment",
-        Signed(ManageClients),
+        Signed(RegisterTickets),
     ),
-    ("get", "/api/v1/equipment/{id}", Signed(ReadClients)),
-    ("put", "/api/v1/equipment/{id}", Signed(ManageClients)),
+    ("get", "/api/v1/equipment/{id}", Signed(LookUpCallers)),
+    ("put", "/api/v1/equipment/{id}", Signed(RegisterTickets)),
     ("post", "/api/v1/import/{kind}", Signed(ManageClients)),
     ("get", "/api/v1/clients/{code}/usage", Signed(ReadContracts)),
     ("get", "/api/v1/contracts", Signed(ReadContracts)),
