@@ -2,7 +2,7 @@
 //! of 30 s, 6 digits, HMAC-SHA-1 — as every authenticator app makes them.
 //!
 //! A code is accepted one step either side of now (clocks drift, people type slowly) and
-//! only for a step later than the last one accepted for that person: a code seen once, by
+//! only for a step after the last one accepted for that person: a code seen once, by
 //! a shoulder or a proxy, opens nothing again.
 
 use crate::FieldError;
@@ -55,7 +55,7 @@ pub fn parse_code(text: &str) -> Result<u32, FieldError> {
         .map_err(|_| FieldError::new("code", "six digits from the authenticator app"))
 }
 
-/// The step the code belongs to, when it is right for now ± [`WINDOW`] and later than
+/// The step the code belongs to, when it matches the current step ± [`WINDOW`] and comes after
 /// `last_used` (the step of the last code accepted): the caller records it as the new
 /// `last_used`. `None`: wrong, too old, or used already.
 pub fn accepts(secret: &[u8], code: u32, now: Timestamp, last_used: Option<i64>) -> Option<i64> {

@@ -39,8 +39,8 @@ pub trait TotpStore: Send + Sync {
         at: Timestamp,
         recovery_hashes: &[String],
     ) -> Result<bool>;
-    /// Records `step` as the last one used, if it is later than the last one: `false` when
-    /// another login took this step (or a later one) first.
+    /// Records `step` as the last one used, if it comes after the last one: `false` when
+    /// another login took this step (or a newer one) first.
     async fn use_totp_step(&self, user: UserId, step: i64) -> Result<bool>;
     /// Drops the factor and its recovery codes; `false` when there was none.
     async fn remove_totp(&self, user: UserId) -> Result<bool>;
