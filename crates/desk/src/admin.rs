@@ -37,14 +37,6 @@ pub struct WorkflowSource {
     pub text: String,
 }
 
-pub(crate) fn admin_only(user: &User) -> Result<()> {
-    if user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden("admins only".into()).into())
-    }
-}
-
 /// Comma- or space-separated words, trimmed, without empties.
 fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split([',', ' '])
@@ -60,12 +52,12 @@ impl Desk {
         after: Option<UserId>,
         limit: u32,
     ) -> Result<Vec<UserRecord>> {
-        admin_only(admin)?;
+        crate::authorize(admin, okno_domain::policy::Action::ManageUsers)?;
         Ok(self.store.user_records(after, limit).await?)
     }
 
     pub async fn user_record(&self, admin: &User, id: UserId) -> Result<UserRecord> {
-        admin_only(admin)?;
+        crate::authorize(admin, okno_domain::policy::Action::ManageUsers)?;
         self.store
             .user_record(id)
             .await?
@@ -74,7 +66,7 @@ impl Desk {
 
     /// Creates a user who logs in with the given password.
     pub async fn add_user(&self, admin: &User, input: &UserInput) -> Result<UserId> {
-        admin_only(admin)?;
+        crate::authorize(admin, okno_domain::policy::Action::ManageUsers)?;
         let email = Email::parse(&input.email).map_err(|_| FieldError::new("email", "invalid"))?;
         let change = self.user_change(input).await?;
         if input.password.chars().count() < PASSWORD_MIN_CHARS {
@@ -113,7 +105,7 @@ impl Desk {
     /// Changes a user's name, role, client, lines, pools and whether it may log in. An
     /// admin cannot take away their own admin role or deactivate themselves.
     pub async fn change_user(&self, admin: &User, id: UserId, input: &UserInput) -> Result<()> {
-        admin_only(admin)?;
+        crate::authorize(admin, okno_domain::policy::Action::ManageUsers)?;
         let change = self.user_change(input).await?;
         if id == admin.id && (change.role != Role::Admin || !change.active) {
             return Err(FieldError::new("role", "you cannot lock yourself out").into());
@@ -199,7 +191,7 @@ impl Desk {
         admin: &User,
         code: &str,
     ) -> Result<Option<WorkflowSource>> {
-        admin_only(admin)?;
+        crate::authorize(admin, okno_domain::policy::Action::Configure)?;
         let published = self
             .store
             .workflow_files()
@@ -249,7 +241,7 @@ pub struct ServiceSkills {
 impl Desk {
     /// Every active service with its skills and the specialists' priorities for it.
     pub async fn skills_overview(&self, admin: &User) -> Result<Vec<ServiceSkills>> {
-        admin_only(admin)?;
+        crate::authorize(admin, okno_domain::policy::Action::ManageTeam)?;
         let now = self.now();
         let mut services = Vec::new();
         for service in self.catalog().services().iter().filter(|s| s.active) {

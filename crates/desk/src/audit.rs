@@ -2,8 +2,8 @@
 //! Written right after the change it records; read by admins only, newest first.
 
 use crate::{Desk, Result};
+use okno_domain::User;
 use okno_domain::audit::AuditAction;
-use okno_domain::{DomainError, Role, User};
 use okno_store::{AuditEntry, NewAuditEntry, UserChange};
 use serde_json::{Value, json};
 
@@ -46,9 +46,7 @@ impl Audit<'_> {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<AuditEntry>> {
-        if user.role != Role::Admin {
-            return Err(DomainError::Forbidden("the audit log is for admins".into()).into());
-        }
+        crate::authorize(user, okno_domain::policy::Action::ReadAudit)?;
         Ok(self.desk.store.audit_entries(before, limit).await?)
     }
 }

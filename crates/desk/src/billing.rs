@@ -90,13 +90,6 @@ fn parse_month(text: &str) -> Result<Date> {
 }
 
 impl Desk {
-    fn require_billing(&self, user: &User) -> Result<()> {
-        match user.role {
-            Role::Manager | Role::Admin => Ok(()),
-            _ => Err(DomainError::Forbidden("billing is for managers and admins".into()).into()),
-        }
-    }
-
     /// Minutes over the contract's monthly hour limit, summed over its months up to `at`.
     async fn minutes_over(&self, contract: &Contract, at: Timestamp) -> Result<i64> {
         let Some(hours) = contract.terms.limits.hours_per_month else {
@@ -150,7 +143,7 @@ impl Desk {
 
     /// Drafts the renewal invoice of one contract by hand (a manager, ahead of the job).
     pub async fn draft_invoice_for(&self, user: &User, contract: i64) -> Result<Option<Invoice>> {
-        self.require_billing(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ManageBilling)?;
         let contract = self
             .store
             .contract(contract)
@@ -167,7 +160,7 @@ impl Desk {
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Invoice>> {
-        self.require_billing(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ReadBilling)?;
         if let Some(s) = status
             && !["draft", "sent", "paid"].contains(&s)
         {
@@ -187,7 +180,7 @@ impl Desk {
     }
 
     pub async fn set_invoice_status(&self, user: &User, id: i64, status: &str) -> Result<Invoice> {
-        self.require_billing(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ManageBilling)?;
         Ok(self
             .store
             .set_invoice_status(id, status, self.now())
@@ -196,7 +189,7 @@ impl Desk {
 
     /// Paid amounts per month and client in `from..=to` (months `YYYY-MM`).
     pub async fn revenue(&self, user: &User, from: &str, to: &str) -> Result<Vec<RevenueRow>> {
-        self.require_billing(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ReadBilling)?;
         let from = parse_month(from)?;
         let to = parse_month(to)?.saturating_add(1.month());
         let at = |d: Date| day_start(d, &jiff::tz::TimeZone::UTC);
@@ -205,7 +198,7 @@ impl Desk {
 
     /// The client's work in a month (`YYYY-MM`), spent and billed apart.
     pub async fn work_report(&self, user: &User, client: &str, month: &str) -> Result<WorkReport> {
-        self.require_billing(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ReadBilling)?;
         let record = self.client_record(user, client).await?;
         let first = parse_month(month)?;
         let zone = zone_of(record.time_zone.as_deref());

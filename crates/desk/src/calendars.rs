@@ -11,7 +11,6 @@
 //! The versions live in the `workflow_files` table under the code `calendars/<name>` or
 //! `support-levels/<name>` (a workflow's code has no `/`).
 
-use crate::admin::admin_only;
 use crate::config::ConfigFiles;
 use crate::{Desk, Result};
 use okno_domain::*;
@@ -183,7 +182,7 @@ impl Desk {
 
     /// Every calendar, holiday-list and support-level file the desk runs with (admins only).
     pub fn sla_files(&self, admin: &User) -> Result<Vec<SlaFile>> {
-        admin_only(admin)?;
+        crate::authorize(admin, okno_domain::policy::Action::ReadConfiguration)?;
         Ok(self.current_sla_files())
     }
 
@@ -205,12 +204,7 @@ impl Desk {
         name: &str,
         text: &str,
     ) -> Result<u32> {
-        if user.role != Role::Admin {
-            return Err(DomainError::Forbidden(
-                "only an admin edits calendars and support levels".into(),
-            )
-            .into());
-        }
+        crate::authorize(user, okno_domain::policy::Action::Configure)?;
         self.publish_sla_edit(Some(user.id), section, name, |_| Ok(text.to_owned()))
             .await
     }

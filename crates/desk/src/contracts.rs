@@ -10,6 +10,7 @@ use crate::{Desk, Result, viewer};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
+use okno_domain::policy::Action;
 use okno_domain::*;
 use okno_store::{
     ChangeStep, ClientRecord, ClientUpsert, Contact, ContactUpsert, Contract, ContractTerms,
@@ -435,26 +436,19 @@ fn limit_text(limit: &str, reaction: LimitReaction, next_period: Date) -> String
 }
 
 impl Desk {
-    fn require_staff(&self, user: &User) -> Result<()> {
-        if viewer(user).is_staff() {
+    /// The policy's check, answered as "no such client" to those it refuses: a contact
+    /// cannot probe which clients, contracts or equipment exist.
+    fn authorize_unseen(&self, user: &User, action: Action) -> Result<()> {
+        if okno_domain::policy::person_allows(user, action) {
             Ok(())
         } else {
             Err(DomainError::NotFound("client").into())
         }
     }
 
-    pub(crate) fn require_manager(&self, user: &User) -> Result<()> {
-        match user.role {
-            Role::Manager | Role::Admin => Ok(()),
-            _ => Err(DomainError::Forbidden(
-                "managers and admins manage clients and contracts".into(),
-            )
-            .into()),
-        }
-    }
-
     /// A client by code, for staff (a client user reads only its own organization).
     pub async fn client_record(&self, user: &User, code: &str) -> Result<ClientRecord> {
+        self.authorize_unseen(user, Action::ReadClients)?;
         let code = parse_code("client", code)?;
         let client = self
             .store
@@ -483,7 +477,7 @@ impl Desk {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ClientRecord>> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::LookUpCallers)?;
         Ok(self.store.client_records(after, limit).await?)
     }
 
@@ -493,7 +487,7 @@ impl Desk {
         user: &User,
         input: ClientInput,
     ) -> Result<(ClientRecord, bool)> {
-        self.require_manager(user)?;
+        crate::authorize(user, Action::ManageClients)?;
         self.upsert_client(input).await
     }
 
@@ -543,13 +537,13 @@ impl Desk {
     }
 
     pub async fn contacts(&self, user: &User, client: &str) -> Result<Vec<Contact>> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::LookUpCallers)?;
         let id = self.client_id("client", client).await?;
         Ok(self.store.contacts(id).await?)
     }
 
     pub async fn save_contact(&self, user: &User, input: ContactInput) -> Result<(Contact, bool)> {
-        self.require_manager(user)?;
+        crate::authorize(user, Action::ManageClients)?;
         self.upsert_contact(input).await
     }
 
@@ -647,7 +641,7 @@ impl Desk {
         id: Option<i64>,
         input: ContractInput,
     ) -> Result<(Contract, bool)> {
-        self.require_manager(user)?;
+        crate::authorize(user, Action::ManageContracts)?;
         self.upsert_contract(id, input).await
     }
 
@@ -693,6 +687,7 @@ impl Desk {
     }
 
     pub async fn contract(&self, user: &User, id: i64) -> Result<Contract> {
+        self.authorize_unseen(user, Action::ReadContracts)?;
         let contract = self
             .store
             .contract(id)
@@ -711,6 +706,7 @@ impl Desk {
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Contract>> {
+        self.authorize_unseen(user, Action::ReadContracts)?;
         let client = match client {
             Some(code) => Some(self.client_id("client", code).await?),
             None => None,
@@ -774,6 +770,7 @@ impl Desk {
 
     /// Each contract of the client with its usage this month.
     pub async fn client_usage(&self, user: &User, client: &str) -> Result<Vec<ContractUsage>> {
+        self.authorize_unseen(user, Action::ReadContracts)?;
         let record = self.client_record(user, client).await?;
         let zone = zone_of(record.time_zone.as_deref());
         let now = self.now();
@@ -952,7 +949,7 @@ impl Desk {
 
     /// What the ticket was registered with; staff only.
     pub async fn ticket_registration(&self, user: &User, id: TicketId) -> Result<Registration> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::LookUpCallers)?;
         let ticket = self.ticket(user, id).await?;
         self.store
             .ticket_registration(ticket.id)
@@ -999,7 +996,7 @@ impl Desk {
         after: Option<TicketId>,
         limit: u32,
     ) -> Result<Vec<okno_store::UnregisteredTicket>> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::LookUpCallers)?;
         Ok(self.store.unregistered_tickets(after, limit).await?)
     }
 
@@ -1011,7 +1008,7 @@ impl Desk {
         client: &str,
         requester_email: &str,
     ) -> Result<Ticket> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::RegisterTickets)?;
         let client_id = self.client_id("client", client).await?;
         let email = Email::parse(requester_email.trim())
             .map_err(|_| FieldError::new("requester", "not an email address"))?;
@@ -1029,7 +1026,7 @@ impl Desk {
     /// The limit a ticket was over on arrival and the hours its client is over this month.
     pub async fn ticket_limits(&self, user: &User, id: TicketId) -> Result<(Option<String>, i64)> {
         let ticket = self.ticket(user, id).await?;
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::ReadTasks)?;
         let over = self.store.ticket_over_limit(ticket.id).await?;
         let record = self
             .store
@@ -1052,7 +1049,7 @@ impl Desk {
         client: &str,
         mut item: EquipmentInput,
     ) -> Result<okno_store::Equipment> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::RegisterTickets)?;
         item.client_id = self.client_id("client", client).await?;
         item.kind = parse_text("kind", &item.kind, 100, true)?;
         item.site = parse_text("site", &item.site, 300, false)?;
@@ -1071,7 +1068,7 @@ impl Desk {
         user: &User,
         client: &str,
     ) -> Result<Vec<okno_store::Equipment>> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::LookUpCallers)?;
         let id = self.client_id("client", client).await?;
         Ok(self.store.client_equipment(id).await?)
     }
@@ -1082,7 +1079,7 @@ impl Desk {
         user: &User,
         id: i64,
     ) -> Result<(okno_store::Equipment, Vec<Ticket>)> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::LookUpCallers)?;
         let item = self
             .store
             .equipment(id)
@@ -1107,7 +1104,7 @@ impl Desk {
         ticket: TicketId,
         equipment: i64,
     ) -> Result<()> {
-        self.require_staff(user)?;
+        self.authorize_unseen(user, Action::RegisterTickets)?;
         let ticket = self.ticket(user, ticket).await?;
         Ok(self
             .store

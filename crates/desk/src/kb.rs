@@ -654,15 +654,8 @@ impl Desk {
         })
     }
 
-    fn require_kb_staff(user: &User) -> Result<()> {
-        if !user.role.is_staff() {
-            return Err(DomainError::Forbidden("staff only".into()).into());
-        }
-        Ok(())
-    }
-
     pub async fn create_article(&self, user: &User, form: ArticleForm) -> Result<Article> {
-        Self::require_kb_staff(user)?;
+        crate::authorize(user, okno_domain::policy::Action::WriteKnowledge)?;
         let input = self.article_input(form).await?;
         let article = self
             .store
@@ -680,7 +673,7 @@ impl Desk {
         version: i64,
         form: ArticleForm,
     ) -> Result<Article> {
-        Self::require_kb_staff(user)?;
+        crate::authorize(user, okno_domain::policy::Action::WriteKnowledge)?;
         let input = self.article_input(form).await?;
         let article = self
             .store
@@ -724,7 +717,7 @@ impl Desk {
         content_type: &str,
         bytes: &[u8],
     ) -> Result<ArticleAttachment> {
-        Self::require_kb_staff(user)?;
+        crate::authorize(user, okno_domain::policy::Action::WriteKnowledge)?;
         self.check_upload(bytes)?;
         let article = self.readable_article(Some(user), key).await?;
         let (file_name, content_type) = crate::tickets::upload_names(file_name, content_type)?;
@@ -810,7 +803,7 @@ impl Desk {
     }
 
     pub async fn article_versions(&self, user: &User, id: i64) -> Result<Vec<ArticleVersion>> {
-        Self::require_kb_staff(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ReadStaffKnowledge)?;
         self.store
             .article(id)
             .await?
@@ -933,7 +926,7 @@ impl Desk {
         ticket: TicketId,
         article: i64,
     ) -> Result<Article> {
-        Self::require_kb_staff(user)?;
+        crate::authorize(user, okno_domain::policy::Action::WriteKnowledge)?;
         let ticket = self.ticket(user, ticket).await?;
         let article = self
             .store
@@ -947,7 +940,7 @@ impl Desk {
     }
 
     pub async fn unlink_article(&self, user: &User, ticket: TicketId, article: i64) -> Result<()> {
-        Self::require_kb_staff(user)?;
+        crate::authorize(user, okno_domain::policy::Action::WriteKnowledge)?;
         let ticket = self.ticket(user, ticket).await?;
         Ok(self.store.unlink_article(ticket.id, article).await?)
     }
@@ -967,7 +960,7 @@ impl Desk {
 
     /// The tickets an article is linked to (staff).
     pub async fn article_tickets(&self, user: &User, article: i64) -> Result<Vec<TicketId>> {
-        Self::require_kb_staff(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ReadStaffKnowledge)?;
         Ok(self.store.article_tickets(article, 100).await?)
     }
 
@@ -980,7 +973,7 @@ impl Desk {
         article: i64,
         note: &str,
     ) -> Result<Comment> {
-        Self::require_kb_staff(user)?;
+        crate::authorize(user, okno_domain::policy::Action::WriteKnowledge)?;
         let found = self.ticket(user, ticket).await?;
         let article = self
             .store
@@ -1022,7 +1015,7 @@ impl Desk {
         article: Option<i64>,
         note: &str,
     ) -> Result<Task> {
-        Self::require_kb_staff(user)?;
+        crate::authorize(user, okno_domain::policy::Action::WriteKnowledge)?;
         let found = self.ticket(user, ticket).await?;
         let note = parse_text("note", note, 200, false)?;
         let subject = match article {

@@ -43,6 +43,7 @@ pub mod submits;
 pub mod tasks;
 pub mod tickets;
 pub mod timesheet;
+pub mod totp;
 pub mod upsert;
 pub mod workflows;
 pub mod workplace;
@@ -112,6 +113,10 @@ pub struct Settings {
     /// (`OKNO_TELEGRAM_TOKEN`, `OKNO_TELEGRAM_API`).
     pub telegram_token: Option<String>,
     pub telegram_api: Option<String>,
+    /// Admins must have a second factor (TOTP): one without is sent to enrol after logging
+    /// in (`OKNO_TOTP_REQUIRED_FOR_ADMINS=1`; off by default, so the demo logins stay
+    /// password-only).
+    pub totp_required_for_admins: bool,
 }
 
 impl Settings {
@@ -127,6 +132,7 @@ impl Settings {
             min_free_disk: 256 * 1024 * 1024,
             telegram_token: None,
             telegram_api: None,
+            totp_required_for_admins: false,
         }
     }
 }
@@ -303,4 +309,10 @@ fn configuration_stamp(files: &config::ConfigFiles) -> String {
 /// The viewer a user is, for visibility decisions.
 pub fn viewer(user: &User) -> Viewer {
     Viewer::from(user)
+}
+
+/// The desk's one authorization check: may this person do this (`okno_domain::policy`)?
+pub fn authorize(user: &User, action: okno_domain::policy::Action) -> Result<()> {
+    okno_domain::policy::check(okno_domain::policy::Actor::person(user), action)?;
+    Ok(())
 }

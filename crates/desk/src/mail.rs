@@ -180,13 +180,13 @@ impl Desk {
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<QuarantinedMail>> {
-        admin_only(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ReadChannels)?;
         Ok(self.store.quarantined(after, limit).await?)
     }
 
     /// The admin retries an entry with the desk's mail settings.
     pub async fn retry_quarantine(&self, user: &User, id: i64) -> Result<IngestOutcome> {
-        admin_only(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ManageChannels)?;
         self.retry_quarantined(&self.settings.mail, id).await
     }
 
@@ -942,7 +942,7 @@ impl Desk {
         vendor: &str,
         text: &str,
     ) -> Result<()> {
-        if !user.role.is_staff() {
+        if !okno_domain::policy::person_allows(user, okno_domain::policy::Action::WorkTasks) {
             return Err(DomainError::NotFound("ticket").into());
         }
         let ticket = self.ticket(user, id).await?;
@@ -959,14 +959,14 @@ impl Desk {
 
     /// Undelivered outbox rows with an error, newest first (admins).
     pub async fn outbox_problems(&self, user: &User) -> Result<Vec<okno_store::OutboxRow>> {
-        admin_only(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ReadChannels)?;
         Ok(self.store.outbox_problems(200).await?)
     }
 
     /// Sends an undelivered row again now (admins), whatever its error said: the admin's
     /// answer to a given-up or uncertain row.
     pub async fn retry_outbox(&self, user: &User, id: i64) -> Result<()> {
-        admin_only(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ManageChannels)?;
         if self.store.outbox_retry(id, self.now()).await? {
             Ok(())
         } else {
@@ -1645,8 +1645,6 @@ fn taken_in_or_refused(error: DeskError) -> std::result::Result<IngestOutcome, R
         other => Err(other.into()),
     }
 }
-
-use crate::admin::admin_only;
 
 /// What makes a message the same one again beside its Message-ID: who wrote what, with
 /// which files — not the headers each delivery adds (`Received`, the mailbox it was in).

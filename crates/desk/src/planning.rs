@@ -3,7 +3,7 @@
 //! secret URL, and personal figures (planned against done, closed, overdue, reopened,
 //! hours logged).
 
-use crate::{Desk, Result, viewer};
+use crate::{Desk, Result};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use okno_domain::*;
@@ -139,7 +139,7 @@ impl Desk {
     ) -> Result<()> {
         let card = self.task(user, task).await?;
         if card.task.assignee_id != Some(user.id)
-            && !matches!(user.role, Role::Manager | Role::Admin)
+            && !okno_domain::policy::person_allows(user, okno_domain::policy::Action::ReassignTasks)
         {
             return Err(
                 DomainError::Forbidden("plan your own tasks: take the task first".into()).into(),
@@ -192,17 +192,18 @@ impl Desk {
         from: Timestamp,
         days: u32,
     ) -> Result<Vec<DayLoad>> {
-        if !viewer(user).is_staff() {
+        if !okno_domain::policy::person_allows(user, okno_domain::policy::Action::ReadTasks) {
             return Err(DomainError::NotFound("load").into());
         }
         if !(1..=62).contains(&days) {
             return Err(FieldError::new("days", "1 to 62 days").into());
         }
-        let who = if matches!(user.role, Role::Manager | Role::Admin) {
-            who
-        } else {
-            Some(user.id)
-        };
+        let who =
+            if okno_domain::policy::person_allows(user, okno_domain::policy::Action::ReadReports) {
+                who
+            } else {
+                Some(user.id)
+            };
         let zone = self.desk_zone();
         let (start, _) = day_bounds(&zone, from);
         let mut bounds = Vec::new();
@@ -254,7 +255,7 @@ impl Desk {
         from: Timestamp,
         until: Timestamp,
     ) -> Result<Vec<PlannedTask>> {
-        if !viewer(user).is_staff() {
+        if !okno_domain::policy::person_allows(user, okno_domain::policy::Action::ReadTasks) {
             return Err(DomainError::NotFound("plan").into());
         }
         Ok(self.store.planned_tasks(Some(user.id), from, until).await?)
@@ -263,7 +264,7 @@ impl Desk {
     /// A new secret for the user's calendar feed (the old URL stops working); answers the
     /// secret, shown once.
     pub async fn new_calendar_feed(&self, user: &User) -> Result<String> {
-        if !viewer(user).is_staff() {
+        if !okno_domain::policy::person_allows(user, okno_domain::policy::Action::WorkTasks) {
             return Err(DomainError::NotFound("calendar").into());
         }
         let secret = hex::encode(rand::random::<[u8; 32]>());
@@ -299,11 +300,18 @@ impl Desk {
         user: &User,
         who: Option<UserId>,
     ) -> Result<PersonalFigures> {
-        if !viewer(user).is_staff() {
+        if !okno_domain::policy::person_allows(user, okno_domain::policy::Action::ReadTasks) {
             return Err(DomainError::NotFound("figures").into());
         }
         let who = match who {
-            Some(w) if matches!(user.role, Role::Manager | Role::Admin) => w,
+            Some(w)
+                if okno_domain::policy::person_allows(
+                    user,
+                    okno_domain::policy::Action::ReadReports,
+                ) =>
+            {
+                w
+            }
             _ => user.id,
         };
         let zone = self.desk_zone();

@@ -39,11 +39,7 @@ impl Desk {
         file_name: &str,
         bytes: &[u8],
     ) -> Result<CalendarImport> {
-        if user.role != Role::Admin {
-            return Err(
-                DomainError::Forbidden("only an admin loads a production calendar".into()).into(),
-            );
-        }
+        crate::authorize(user, okno_domain::policy::Action::Configure)?;
         self.load_production_calendar(Some(user.id), file_name, bytes)
             .await
     }

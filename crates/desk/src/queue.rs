@@ -10,6 +10,7 @@ use crate::tasks::TaskCard;
 use crate::{Desk, DeskError, Result, viewer};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use okno_domain::policy::{self, Action, Actor};
 use okno_domain::*;
 use okno_store::{Candidate, QueueCursor, QueueQuery};
 
@@ -74,14 +75,6 @@ fn staff(user: &User, what: &'static str) -> Result<()> {
         Ok(())
     } else {
         Err(DomainError::NotFound(what).into())
-    }
-}
-
-fn manager(user: &User) -> Result<()> {
-    if matches!(user.role, Role::Manager | Role::Admin) {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden("managers and admins only".into()).into())
     }
 }
 
@@ -256,7 +249,7 @@ impl Desk {
 
     /// A client's VIP flag (its contract's priority); managers and admins only.
     pub async fn set_client_vip(&self, user: &User, client: ClientId, vip: bool) -> Result<()> {
-        manager(user)?;
+        crate::authorize(user, Action::ManageClients)?;
         self.store.set_client_vip(client, vip).await?;
         let tickets = self.store.open_tickets_of(Some(client), None).await?;
         self.rerank_tickets(&tickets).await
@@ -264,7 +257,7 @@ impl Desk {
 
     /// Marks a contact as the client's director: their tickets are always urgent.
     pub async fn set_director(&self, user: &User, contact: UserId, director: bool) -> Result<()> {
-        manager(user)?;
+        crate::authorize(user, Action::ManageClients)?;
         self.store.set_user_director(contact, director).await?;
         let tickets = self.store.open_tickets_of(None, Some(contact)).await?;
         self.rerank_tickets(&tickets).await
@@ -331,14 +324,13 @@ impl Desk {
         tickets: &[TicketId],
         specialists: &[UserId],
     ) -> Result<BulkAssignment> {
-        let lead_of = if matches!(user.role, Role::Manager | Role::Admin) {
+        let mut actor = Actor::person(user);
+        let lead_of = if policy::allows(actor, Action::ReassignTasks) {
             None
-        } else if user.role == Role::Specialist && self.store.is_line_lead(user.id).await? {
-            Some(user.lines.as_slice())
         } else {
-            return Err(
-                DomainError::Forbidden("managers, admins and line leads only".into()).into(),
-            );
+            actor.line_lead = self.store.is_line_lead(user.id).await?;
+            policy::check(actor, Action::ReassignTasks)?;
+            Some(user.lines.as_slice())
         };
         if tickets.is_empty() {
             return Err(FieldError::new("tickets", "name at least one ticket").into());
@@ -453,7 +445,7 @@ impl Desk {
     /// Makes a specialist a line lead (or not): they then assign the tickets of their lines.
     /// Managers and admins only.
     pub async fn set_line_lead(&self, user: &User, who: UserId, lead: bool) -> Result<()> {
-        manager(user)?;
+        crate::authorize(user, Action::ManageTeam)?;
         match self.store.user(who).await? {
             Some(u) if u.role == Role::Specialist && !u.lines.is_empty() => {}
             Some(_) => {
@@ -468,7 +460,7 @@ impl Desk {
 
     /// A specialist's skills (distribution matches them against a service's).
     pub async fn set_skills(&self, user: &User, who: UserId, skills: &[String]) -> Result<()> {
-        manager(user)?;
+        crate::authorize(user, Action::ManageTeam)?;
         Ok(self.store.set_user_skills(who, &clean(skills)).await?)
     }
 
@@ -479,7 +471,7 @@ impl Desk {
         service: &str,
         skills: &[String],
     ) -> Result<()> {
-        manager(user)?;
+        crate::authorize(user, Action::ManageTeam)?;
         if self.catalog().service(service).is_none() {
             return Err(FieldError::new("service", format!("unknown service {service:?}")).into());
         }
@@ -498,7 +490,7 @@ impl Desk {
         priority: Option<i32>,
         comment: &str,
     ) -> Result<()> {
-        manager(user)?;
+        crate::authorize(user, Action::ManageTeam)?;
         if priority.is_some_and(|p| !(1..=99).contains(&p)) {
             return Err(FieldError::new("priority", "a priority is 1 (first) to 99").into());
         }

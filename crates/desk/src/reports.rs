@@ -19,6 +19,7 @@ use crate::{Desk, DeskError, Result};
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
+use okno_domain::policy::Action;
 use okno_domain::*;
 use okno_store::reports::{
     FlowEvent, ReportFilter, ReportNames, SettleInput, StageFact, Subscription, TicketFacts,
@@ -573,17 +574,10 @@ impl Desk {
     }
 }
 
-fn require_manager(user: &User) -> Result<()> {
-    match user.role {
-        Role::Manager | Role::Admin => Ok(()),
-        _ => Err(DomainError::Forbidden("reports are for managers and admins".into()).into()),
-    }
-}
-
 impl Reports<'_> {
     /// Whether `user` may read reports (managers and admins).
     pub fn check(&self, user: &User) -> Result<()> {
-        require_manager(user)
+        crate::authorize(user, Action::ReadReports)
     }
 
     /// The desk's zone (days and months of reports without a viewer).
@@ -654,7 +648,7 @@ impl Reports<'_> {
 
     /// A report for a manager or an admin.
     pub async fn build(&self, user: &User, request: &ReportRequest) -> Result<Report> {
-        require_manager(user)?;
+        crate::authorize(user, Action::ReadReports)?;
         self.build_unchecked(request, &self.desk_zone()).await
     }
 
@@ -1306,7 +1300,7 @@ impl Reports<'_> {
         cadence: &str,
         params: &ReportParams,
     ) -> Result<Subscription> {
-        require_manager(user)?;
+        crate::authorize(user, Action::ManageReports)?;
         let today = self.desk.now().to_zoned_datetime(self.desk_zone()).date();
         let request = params.parse(name, today)?;
         let cadence = Cadence::parse(cadence.trim())
@@ -1328,12 +1322,12 @@ impl Reports<'_> {
     }
 
     pub async fn subscriptions(&self, user: &User) -> Result<Vec<Subscription>> {
-        require_manager(user)?;
+        crate::authorize(user, Action::ReadReports)?;
         Ok(self.desk.store.subscriptions_of(user.id).await?)
     }
 
     pub async fn unsubscribe(&self, user: &User, id: i64) -> Result<()> {
-        require_manager(user)?;
+        crate::authorize(user, Action::ManageReports)?;
         if self.desk.store.delete_subscription(user.id, id).await? {
             Ok(())
         } else {
@@ -1361,7 +1355,7 @@ impl Reports<'_> {
             let user = self.desk.store.user(subscription.user_id).await?;
             let still_manager = user
                 .as_ref()
-                .is_some_and(|u| matches!(u.role, Role::Manager | Role::Admin));
+                .is_some_and(|u| okno_domain::policy::person_allows(u, Action::ReadReports));
             if let (Some(user), true) = (user, still_manager) {
                 // The workbook is made when the mail is composed: the figures are settled
                 // ones, the same then as now.

@@ -4,6 +4,7 @@
 
 use crate::{Desk, Result};
 use jiff::Timestamp;
+use okno_domain::policy::Action;
 use okno_domain::review::ReviewSnapshot;
 use okno_domain::*;
 use okno_store::DailyReview;
@@ -51,13 +52,13 @@ impl Desk {
 impl Reviews<'_> {
     /// The reviews, newest first (at most `limit`, up to 500).
     pub async fn list(&self, user: &User, limit: u32) -> Result<Vec<Review>> {
-        self.desk.manager_only(user)?;
+        crate::authorize(user, Action::ReadReports)?;
         let reviews = self.desk.store.daily_reviews(limit).await?;
         Ok(reviews.into_iter().map(Review::from_stored).collect())
     }
 
     pub async fn get(&self, user: &User, id: i64) -> Result<Review> {
-        self.desk.manager_only(user)?;
+        crate::authorize(user, Action::ReadReports)?;
         match self.desk.store.daily_review(id).await? {
             Some(review) => Ok(Review::from_stored(review)),
             None => Err(DomainError::NotFound("review").into()),
@@ -67,7 +68,7 @@ impl Reviews<'_> {
     /// The latest review while nobody has gone through it: what waits in a manager's
     /// workplace. `None` for anyone else, or when it is done.
     pub async fn waiting(&self, user: &User) -> Result<Option<Review>> {
-        if self.desk.manager_only(user).is_err() {
+        if !okno_domain::policy::person_allows(user, Action::DailyReview) {
             return Ok(None);
         }
         let latest = self.desk.store.daily_reviews(1).await?.into_iter().next();
@@ -78,7 +79,7 @@ impl Reviews<'_> {
 
     /// Marks the review done by `user` (idempotent: a review done already stays as it was).
     pub async fn finish(&self, user: &User, id: i64) -> Result<Review> {
-        self.desk.manager_only(user)?;
+        crate::authorize(user, Action::DailyReview)?;
         self.desk
             .store
             .finish_daily_review(id, user.id, self.desk.now())

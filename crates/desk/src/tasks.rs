@@ -2,7 +2,7 @@
 //! with its stage's help and allowed outcomes; take, complete, reassign, transfer to another
 //! line, co-assignees and watchers. Clients never see any of it: to them tasks do not exist.
 
-use crate::{Desk, Result, viewer};
+use crate::{Desk, Result};
 use okno_domain::*;
 use okno_store::{QueueCursor, TaskCompletion};
 use okno_workflow::engine::{DONE, REOPENED_TASK, REPLY_TASK};
@@ -76,7 +76,7 @@ fn stored_title(task: &Task, locale: &str) -> String {
 impl Desk {
     /// To a client, tasks do not exist: every task call answers "not found".
     fn staff_only(&self, user: &User) -> Result<()> {
-        if viewer(user).sees_tasks() {
+        if okno_domain::policy::person_allows(user, okno_domain::policy::Action::ReadTasks) {
             Ok(())
         } else {
             Err(DomainError::NotFound("task").into())
@@ -97,7 +97,9 @@ impl Desk {
     /// Whether the user may work on the task: it is theirs, or it waits in one of their
     /// lines or pools; managers and admins may work on any.
     async fn may_work(&self, user: &User, task: &Task) -> Result<bool> {
-        if matches!(user.role, Role::Manager | Role::Admin) || task.assignee_id == Some(user.id) {
+        if okno_domain::policy::person_allows(user, okno_domain::policy::Action::ReassignTasks)
+            || task.assignee_id == Some(user.id)
+        {
             return Ok(true);
         }
         if task.assignee_id.is_some() {
@@ -114,10 +116,17 @@ impl Desk {
 
     async fn open_task(&self, user: &User, id: TaskId) -> Result<Task> {
         self.staff_only(user)?;
-        self.store
+        let task = self
+            .store
             .task(id)
             .await?
-            .ok_or_else(|| DomainError::NotFound("task").into())
+            .ok_or(DomainError::NotFound("task"))?;
+        // A vendor's login reaches the tasks of the tickets handed to it only.
+        let scope = crate::viewer(user).ticket_scope();
+        if scope != TicketScope::All && self.store.ticket(scope, task.ticket_id).await?.is_none() {
+            return Err(DomainError::NotFound("task").into());
+        }
+        Ok(task)
     }
 
     async fn workable_task(&self, user: &User, id: TaskId) -> Result<Task> {
@@ -304,7 +313,7 @@ impl Desk {
         let ticket = self.ticket(user, ticket).await?;
         let who = who.unwrap_or(user.id);
         if who != user.id {
-            if !viewer(user).is_staff() {
+            if !okno_domain::policy::person_allows(user, okno_domain::policy::Action::WorkTasks) {
                 return Err(DomainError::Forbidden("clients add only themselves".into()).into());
             }
             self.store

@@ -154,7 +154,7 @@ impl Desk {
         contact: &str,
         draft: bool,
     ) -> Result<User> {
-        if !viewer(user).is_staff() {
+        if !okno_domain::policy::person_allows(user, okno_domain::policy::Action::RegisterTickets) {
             return Err(FieldError::new(
                 "requester",
                 "only staff register a ticket for another person",

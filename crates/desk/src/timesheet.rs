@@ -2,7 +2,7 @@
 //! one running timer per person, manual entries and corrections kept with their history,
 //! totals per task, ticket, client, specialist and day, and a specialist's workday map.
 
-use crate::{Desk, Result, viewer};
+use crate::{Desk, Result};
 use jiff::Timestamp;
 use okno_domain::*;
 use okno_store::{TimeEntry, TimeEntryChange, TimeFilter, TimeGroup};
@@ -35,15 +35,16 @@ pub struct Workday {
 }
 
 fn staff(user: &User) -> Result<()> {
-    if viewer(user).is_staff() {
+    if okno_domain::policy::person_allows(user, okno_domain::policy::Action::ReadTasks) {
         Ok(())
     } else {
         Err(DomainError::NotFound("time entry").into())
     }
 }
 
+/// Managers read and correct anyone's time (it is what their reports are made of).
 fn managing(user: &User) -> bool {
-    matches!(user.role, Role::Manager | Role::Admin)
+    okno_domain::policy::person_allows(user, okno_domain::policy::Action::ReadReports)
 }
 
 /// A manual span: start before stop, neither in the future.

@@ -175,7 +175,7 @@ impl Desk {
         input: ClientInput,
         given: &Given,
     ) -> Result<(ClientRecord, bool)> {
-        self.require_manager(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ManageClients)?;
         self.upsert_client_given(input, given).await
     }
 
@@ -214,7 +214,7 @@ impl Desk {
         input: ContractInput,
         given: &Given,
     ) -> Result<(Contract, bool)> {
-        self.require_manager(user)?;
+        crate::authorize(user, okno_domain::policy::Action::ManageContracts)?;
         self.upsert_contract_given(id, input, given).await
     }
 

@@ -11,9 +11,7 @@ impl Desk {
     /// (`file:line: message`, one per line) leaves the running configuration as it was.
     /// Returns the published version.
     pub async fn publish_workflow(&self, user: &User, code: &str, text: &str) -> Result<u32> {
-        if user.role != Role::Admin {
-            return Err(DomainError::Forbidden("only an admin edits workflows".into()).into());
-        }
+        crate::authorize(user, okno_domain::policy::Action::Configure)?;
         if code.contains('/') {
             // Calendar and support-level versions are stored as `calendars/<name>`.
             return Err(FieldError::new("workflow", "a workflow's code has no '/'").into());

@@ -7,14 +7,18 @@ pub enum AuditAction {
     UserChanged,
     TokenCreated,
     TokenRevoked,
+    TotpEnrolled,
+    TotpRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 4] = [
+    pub const ALL: [AuditAction; 6] = [
         AuditAction::UserCreated,
         AuditAction::UserChanged,
         AuditAction::TokenCreated,
         AuditAction::TokenRevoked,
+        AuditAction::TotpEnrolled,
+        AuditAction::TotpRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -23,6 +27,8 @@ impl AuditAction {
             AuditAction::UserChanged => "user.changed",
             AuditAction::TokenCreated => "token.created",
             AuditAction::TokenRevoked => "token.revoked",
+            AuditAction::TotpEnrolled => "totp.enrolled",
+            AuditAction::TotpRemoved => "totp.removed",
         }
     }
 

@@ -12,8 +12,10 @@ pub mod clock;
 pub mod error;
 pub mod model;
 pub mod notice;
+pub mod policy;
 pub mod priority;
 pub mod review;
+pub mod totp;
 pub mod visibility;
 
 pub use bilingual::Bilingual;

@@ -26,6 +26,8 @@ pub enum TicketScope {
     Organization(ClientId),
     /// A contact: the tickets it requested or watches, and those shared with its organization.
     OwnOrShared { client: ClientId, user: UserId },
+    /// A vendor's login (line 4 only): the tickets handed to its vendor, and no other.
+    HandedToVendor(UserId),
     /// A client login with no organization sees nothing.
     Nothing,
 }
@@ -40,6 +42,8 @@ pub struct TicketFacts {
     pub requester: UserId,
     pub shared_with_organization: bool,
     pub watched_by_viewer: bool,
+    /// The ticket was handed to the vendor whose login the viewer is.
+    pub handed_to_viewer: bool,
 }
 
 impl From<&User> for Viewer {
@@ -61,6 +65,11 @@ impl Viewer {
 
     pub fn ticket_scope(&self) -> TicketScope {
         match (self.role, self.client_id) {
+            (Role::Specialist, _)
+                if !self.lines.is_empty() && self.lines.iter().all(|l| l.get() == 4) =>
+            {
+                TicketScope::HandedToVendor(self.user_id)
+            }
             (role, _) if role.is_staff() => TicketScope::All,
             (_, Some(client)) if self.sees_organization => TicketScope::Organization(client),
             (_, Some(client)) => TicketScope::OwnOrShared {
@@ -129,6 +138,7 @@ impl TicketScope {
                         || ticket.shared_with_organization
                         || ticket.watched_by_viewer)
             }
+            TicketScope::HandedToVendor(_) => ticket.handed_to_viewer,
             TicketScope::Nothing => false,
         }
     }
@@ -155,7 +165,28 @@ mod tests {
             requester: UserId(requester),
             shared_with_organization: shared,
             watched_by_viewer: watched,
+            handed_to_viewer: false,
         }
+    }
+
+    #[test]
+    fn a_vendor_sees_only_the_tickets_handed_to_it() {
+        let vendor = Viewer {
+            lines: vec![Line::new(4).unwrap()],
+            ..viewer(Role::Specialist, None, false)
+        };
+        let scope = vendor.ticket_scope();
+        assert_eq!(scope, TicketScope::HandedToVendor(UserId(10)));
+        assert!(!scope.admits(facts(1, 11, true, true)));
+        assert!(scope.admits(TicketFacts {
+            handed_to_viewer: true,
+            ..facts(1, 11, false, false)
+        }));
+        let line2 = Viewer {
+            lines: vec![Line::new(2).unwrap(), Line::new(4).unwrap()],
+            ..viewer(Role::Specialist, None, false)
+        };
+        assert_eq!(line2.ticket_scope(), TicketScope::All);
     }
 
     #[test]

@@ -402,6 +402,8 @@ impl DataArgs {
             telegram_api: std::env::var("OKNO_TELEGRAM_API")
                 .ok()
                 .filter(|a| !a.trim().is_empty()),
+            totp_required_for_admins: std::env::var("OKNO_TOTP_REQUIRED_FOR_ADMINS")
+                .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
             ..Settings::new(self.data.clone())
         };
         Ok(Desk::start(store, settings).await?)

@@ -702,7 +702,9 @@ impl SearchIndex {
                     Term::from_field_i64(f.watcher, user.0),
                 ])));
             }
-            TicketScope::Nothing => return Ok(Vec::new()),
+            // The index does not know which tickets went to which vendor: a vendor's login
+            // finds its tickets in its queue, not by search.
+            TicketScope::HandedToVendor(_) | TicketScope::Nothing => return Ok(Vec::new()),
         }
         let limit = request.limit.clamp(1, 100);
         let top = top_docs(

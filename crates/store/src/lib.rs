@@ -32,6 +32,7 @@ mod sql;
 pub mod sqlite;
 pub mod telegram;
 mod time;
+mod totp;
 mod workplace;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +71,7 @@ pub use telegram::{
     NewTelegramMessage, OutboxEntry, TelegramFeed, TelegramLink, TelegramMessage, TelegramStore,
 };
 pub use time::*;
+pub use totp::*;
 pub use workplace::{BRIEFS_MAX, TicketBrief, WorkplaceStore};
 
 /// Opens the store a `--database` URL names: `postgres://…`, or else an SQLite file path
@@ -172,6 +174,7 @@ pub trait Store:
     + ImportStore
     + AccountStore
     + AuditStore
+    + TotpStore
     + ReportStore
     + OnceStore
     + Send

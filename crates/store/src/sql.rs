@@ -107,6 +107,13 @@ impl Sql {
                 .push(" OR t.shared = TRUE OR EXISTS (SELECT 1 FROM ticket_watchers w WHERE w.ticket_id = t.id AND w.user_id = ")
                 .bind(Param::Int(user.0))
                 .push("))"),
+            TicketScope::HandedToVendor(user) => self
+                .push(
+                    " AND EXISTS (SELECT 1 FROM ticket_vendors tv JOIN vendors v ON v.code = tv.vendor_code \
+                     JOIN users vu ON vu.email = v.support_email WHERE tv.ticket_id = t.id AND vu.id = ",
+                )
+                .bind(Param::Int(user.0))
+                .push(")"),
             TicketScope::Nothing => self.push(" AND 1 = 0"),
         }
     }

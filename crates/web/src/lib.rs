@@ -2,6 +2,7 @@
 //! server-rendered pages, over one [`okno_desk::Desk`].
 
 pub mod api;
+pub mod authz;
 pub mod error;
 pub mod extract;
 pub mod pages;

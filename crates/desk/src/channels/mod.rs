@@ -10,7 +10,8 @@ pub mod webform;
 pub mod webhooks;
 
 use crate::{Desk, Result};
-use okno_domain::{DomainError, User};
+use okno_domain::User;
+use okno_domain::policy::Action;
 
 /// The channels' use cases, borrowed from the desk (`desk.channels()`).
 pub struct Channels<'a> {
@@ -54,25 +55,13 @@ pub mod setting {
 }
 
 impl Channels<'_> {
-    fn require_staff(&self, user: &User) -> Result<()> {
-        if user.role.is_staff() {
-            Ok(())
-        } else {
-            Err(DomainError::Forbidden("staff only".into()).into())
-        }
-    }
-
-    fn require_admin(&self, user: &User) -> Result<()> {
-        if user.role == okno_domain::Role::Admin {
-            Ok(())
-        } else {
-            Err(DomainError::Forbidden("admins only".into()).into())
-        }
+    fn require(&self, user: &User, action: Action) -> Result<()> {
+        crate::authorize(user, action)
     }
 
     /// The channel settings an admin sees (secrets included: the page is the admin's).
     pub async fn settings(&self, user: &User) -> Result<Vec<(&'static str, String)>> {
-        self.require_admin(user)?;
+        self.require(user, Action::ReadChannels)?;
         let mut out = Vec::new();
         for name in setting::ALL {
             let value = self.desk.store.channel_setting(name).await?;
@@ -83,7 +72,7 @@ impl Channels<'_> {
 
     /// Saves one channel setting; only names the desk knows, at most 1,000 characters.
     pub async fn set_setting(&self, user: &User, name: &str, value: &str) -> Result<()> {
-        self.require_admin(user)?;
+        self.require(user, Action::ManageChannels)?;
         let name = setting::ALL
             .iter()
             .find(|n| **n == name)

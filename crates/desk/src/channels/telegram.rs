@@ -26,6 +26,7 @@ use okno_domain::channels::{
     LINK_CODE_ALPHABET, LINK_CODE_LEN, PhoneNumber, TELEGRAM_TEXT_MAX, link_code,
     split_telegram_text,
 };
+use okno_domain::policy::Action;
 use okno_domain::*;
 use okno_store::telegram::state;
 use okno_store::{NewTelegramMessage, TelegramLink};
@@ -319,7 +320,7 @@ impl Channels<'_> {
     }
 
     pub async fn telegram_status(&self, user: &User) -> Result<TelegramStatus> {
-        self.require_admin(user)?;
+        self.require(user, Action::ReadChannels)?;
         let store = &self.desk.store;
         let ms = |v: Option<String>| {
             v.and_then(|v| v.parse::<i64>().ok())

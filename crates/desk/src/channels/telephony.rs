@@ -105,7 +105,7 @@ impl Channels<'_> {
     /// contracts and open tickets. Garbage is refused naming `phone`; a number nobody has
     /// is "contact not found".
     pub async fn caller_card(&self, user: &User, phone: &str) -> Result<CallerCard> {
-        self.require_staff(user)?;
+        self.require(user, okno_domain::policy::Action::LookUpCallers)?;
         let phone = PhoneNumber::parse(phone)?;
         let contact = self
             .desk
@@ -157,7 +157,7 @@ impl Channels<'_> {
         user: &User,
         call: i64,
     ) -> Result<(CallRecord, Option<CallerCard>)> {
-        self.require_staff(user)?;
+        self.require(user, okno_domain::policy::Action::LookUpCallers)?;
         let call = self
             .desk
             .store
@@ -192,14 +192,14 @@ impl Channels<'_> {
         hours: i64,
         limit: u32,
     ) -> Result<Vec<CallRecord>> {
-        self.require_staff(user)?;
+        self.require(user, okno_domain::policy::Action::LookUpCallers)?;
         let since = self.desk.now() - jiff::SignedDuration::from_hours(hours);
         Ok(self.desk.store.recent_calls(since, limit).await?)
     }
 
     /// The calls logged on a ticket (staff only: a client never sees call records).
     pub async fn ticket_calls(&self, user: &User, ticket: TicketId) -> Result<Vec<CallRecord>> {
-        self.require_staff(user)?;
+        self.require(user, okno_domain::policy::Action::LookUpCallers)?;
         self.desk.ticket(user, ticket).await?;
         Ok(self.desk.store.ticket_calls(ticket).await?)
     }
@@ -207,7 +207,7 @@ impl Channels<'_> {
     /// Logs an answered call on the ticket a specialist opened from it ("new ticket from
     /// this call"); a call logged already keeps its ticket.
     pub async fn log_call(&self, user: &User, call: i64, ticket: TicketId) -> Result<bool> {
-        self.require_staff(user)?;
+        self.require(user, okno_domain::policy::Action::RegisterTickets)?;
         self.desk.ticket(user, ticket).await?;
         self.desk
             .store
@@ -219,7 +219,7 @@ impl Channels<'_> {
 
     /// A call event in our own JSON, from a staff or integration token.
     pub async fn call_event(&self, user: &User, event: CallEvent) -> Result<CallOutcome> {
-        self.require_staff(user)?;
+        self.require(user, okno_domain::policy::Action::ReportCalls)?;
         self.take_call_event("generic", event).await
     }
 

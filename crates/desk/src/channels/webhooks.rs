@@ -64,9 +64,9 @@ fn invalid(field: &'static str, message: &str) -> crate::DeskError {
 }
 
 impl Channels<'_> {
+    /// Webhooks carry every client's data out of the desk: channel management (admins).
     fn require_webhook_admin(&self, user: &User) -> Result<()> {
-        // Webhooks carry every client's data out of the desk: admins only.
-        self.require_admin(user)
+        self.require(user, okno_domain::policy::Action::ManageChannels)
     }
 
     pub async fn create_webhook(&self, user: &User, input: WebhookInput) -> Result<Webhook> {
@@ -115,7 +115,7 @@ impl Channels<'_> {
     }
 
     pub async fn webhooks(&self, user: &User) -> Result<Vec<Webhook>> {
-        self.require_webhook_admin(user)?;
+        self.require(user, okno_domain::policy::Action::ReadChannels)?;
         Ok(self.desk.store.webhooks().await?)
     }
 
@@ -135,7 +135,7 @@ impl Channels<'_> {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<WebhookDelivery>> {
-        self.require_webhook_admin(user)?;
+        self.require(user, okno_domain::policy::Action::ReadChannels)?;
         self.desk
             .store
             .webhook(id)

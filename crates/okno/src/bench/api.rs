@@ -133,6 +133,7 @@ pub async fn run(quick: bool, db: &super::BenchDb) -> anyhow::Result<Vec<Figure>
 
     // Last: its tickets of another client would answer 404 to the reads above.
     figures.extend(limit_overhead(&api, &limited, &scale).await?);
+    figures.extend(authorization_cost(&figures, quick));
     figures.push(Figure::new("server_rss_peak", peak_rss_mb(pid)?, "MB").at_most(150.0));
     figures.push(Figure::new(
         "preloaded_tickets",
@@ -454,4 +455,43 @@ fn peak_rss_mb(pid: u32) -> anyhow::Result<f64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .context("VmHWM in /proc status")?;
     Ok(kb / 1024.0)
+}
+
+/// What authorization costs a request: one policy decision (`okno_domain::policy::check`)
+/// timed over every actor × action, and its share of a single-client GET's median.
+fn authorization_cost(figures: &[Figure], quick: bool) -> Vec<Figure> {
+    use okno_domain::policy::{self, Action, Actor, ActorKind};
+    let rounds = if quick { 20_000 } else { 200_000 };
+    let actors: Vec<Actor> = ActorKind::ALL
+        .iter()
+        .flat_map(|&kind| {
+            [None, Some(accounts::TokenScope::Read)].map(|scope| Actor {
+                kind,
+                scope,
+                line_lead: false,
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    let mut allowed = 0usize;
+    for _ in 0..rounds {
+        for &actor in &actors {
+            for &action in Action::ALL {
+                allowed += usize::from(
+                    policy::check(std::hint::black_box(actor), std::hint::black_box(action))
+                        .is_ok(),
+                );
+            }
+        }
+    }
+    let checks = rounds * actors.len() * Action::ALL.len();
+    std::hint::black_box(allowed);
+    let check_ns = started.elapsed().as_nanos() as f64 / checks as f64;
+    let mut out = vec![Figure::new("authz_check_ns", check_ns, "ns")];
+    if let Some(get) = figures.iter().find(|f| f.name == "get_p50") {
+        // A request makes one decision; a refusal builds its message, counted above too.
+        let share = check_ns / (get.value * 1_000_000.0) * 100.0;
+        out.push(Figure::new("authz_share_of_get_p50", share, "%").at_most(5.0));
+    }
+    out
 }

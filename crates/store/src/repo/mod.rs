@@ -23,6 +23,7 @@ mod reports;
 mod routes;
 mod telegram;
 mod time;
+mod totp;
 mod workplace;
 
 pub(super) type DbRow = <Db as sqlx::Database>::Row;

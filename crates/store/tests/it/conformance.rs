@@ -669,6 +669,7 @@ async fn visibility_across_scopes(db: Db) {
                 requester: ticket.requester_id,
                 shared_with_organization: ticket.shared_with_organization,
                 watched_by_viewer: user.is_some_and(|u| watches.contains(&(ticket.id, u))),
+                handed_to_viewer: false,
             };
             let admitted = scope.admits(facts);
             let seen = store.ticket(*scope, ticket.id).await.unwrap();

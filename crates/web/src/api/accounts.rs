@@ -22,6 +22,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
         .routes(routes!(list_sessions, end_sessions))
+        .routes(routes!(begin_totp))
+        .routes(routes!(confirm_totp))
+        .routes(routes!(remove_totp))
 }
 
 /// An API token as its owner sees it; the secret is shown only once, on creation.
@@ -205,4 +208,69 @@ async fn end_sessions(
         .end_other_sessions(&user, cookie.as_deref())
         .await?;
     Ok(Json(SessionsEnded { ended }))
+}
+
+/// An enrolment of the second factor just begun: the secret (base32) and the
+/// `otpauth://` URI for the authenticator app, shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct TotpEnrolment {
+    pub secret: String,
+    pub uri: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TotpCode {
+    /// Six digits from the app (or, to remove the factor, a recovery code).
+    #[serde(default)]
+    pub code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Each stands in for a code once; they exist in plain text only in this answer.
+    pub recovery_codes: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/me/totp", tag = "auth",
+    responses((status = 200, body = TotpEnrolment, description = "Enrolment begun; confirm it with a code"),
+        (status = 409, body = ErrorBody, description = "A second factor is active already")))]
+async fn begin_totp(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+) -> Result<Json<TotpEnrolment>, ApiError> {
+    let enrolment = state.desk.second_factor().begin(&user).await?;
+    Ok(Json(TotpEnrolment {
+        secret: enrolment.secret,
+        uri: enrolment.uri,
+    }))
+}
+
+#[utoipa::path(post, path = "/me/totp/confirm", tag = "auth", request_body = TotpCode,
+    responses((status = 200, body = RecoveryCodes, description = "Active: logins ask for a code from now on"),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn confirm_totp(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    ApiJson(req): ApiJson<TotpCode>,
+) -> Result<Json<RecoveryCodes>, ApiError> {
+    let recovery_codes = state.desk.second_factor().confirm(&user, &req.code).await?;
+    Ok(Json(RecoveryCodes { recovery_codes }))
+}
+
+#[utoipa::path(post, path = "/me/totp/remove", tag = "auth", request_body = TotpCode,
+    responses((status = 204, description = "Removed: logins ask for the password only"),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn remove_totp(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    ApiJson(req): ApiJson<TotpCode>,
+) -> Result<StatusCode, ApiError> {
+    match state.desk.second_factor().remove(&user, &req.code).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        // The caller is signed in: a wrong code is bad input, not a missing login.
+        Err(okno_desk::DeskError::Unauthorized(message)) => {
+            Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message).field("code"))
+        }
+        Err(error) => Err(error.into()),
+    }
 }

@@ -611,13 +611,7 @@ pub async fn import(
 ) -> Result<Json<ImportResult>, ApiError> {
     let kind = ImportKind::parse(&kind)
         .ok_or_else(|| invalid("kind", "clients, contacts or contracts"))?;
-    if !matches!(user.role, Role::Manager | Role::Admin) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "imports are for managers and admins",
-        ));
-    }
+    okno_desk::authorize(&user, okno_domain::policy::Action::ManageClients)?;
     let rows = read_rows(&body).map_err(|e| invalid("file", &e.to_string()))?;
     let report = state.desk.import_rows(kind, &rows, |_, _| {}).await?;
     Ok(Json(ImportResult {

@@ -209,6 +209,25 @@ async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let user = state.desk.login(&req.email, &req.password, &origin).await?;
+    let factor = state.desk.second_factor();
+    if factor.required(&user).await? {
+        let code = req.code.as_deref().unwrap_or_default();
+        if code.trim().is_empty() {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "second_factor",
+                "this account has a second factor: send its `code` with the password",
+            )
+            .field("code"));
+        }
+        factor.verify(&user, code).await?;
+    } else if factor.must_enrol(&user).await? {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "second_factor",
+            "an admin must enrol a second factor first (on the /account page)",
+        ));
+    }
     Ok(Json(LoginResponse {
         token: state.desk.login_token(&user).await?,
     }))

@@ -822,11 +822,7 @@ pub(super) async fn set_vip(
     Path(code): Path<String>,
     ApiJson(req): ApiJson<Flag>,
 ) -> Result<StatusCode, ApiError> {
-    if !matches!(user.role, Role::Manager | Role::Admin) {
-        return Err(
-            DeskError::from(DomainError::Forbidden("managers and admins only".into())).into(),
-        );
-    }
+    okno_desk::authorize(&user, okno_domain::policy::Action::ManageClients)?;
     let client = state
         .desk
         .store

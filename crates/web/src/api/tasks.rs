@@ -353,7 +353,7 @@ pub(super) async fn decide(
 }
 
 fn staff_only(user: &User) -> Result<(), ApiError> {
-    if user.role.is_staff() {
+    if okno_domain::policy::person_allows(user, okno_domain::policy::Action::ReadConfiguration) {
         Ok(())
     } else {
         Err(ApiError::not_found("workflow"))

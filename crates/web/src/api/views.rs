@@ -296,6 +296,9 @@ pub struct MeView {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// The second factor's code (or a recovery code), for accounts that have one.
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

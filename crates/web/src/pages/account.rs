@@ -24,6 +24,9 @@ pub fn routes() -> Router<AppState> {
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
         .route("/account/sessions/end", post(end_sessions))
+        .route("/account/totp/begin", post(begin_totp))
+        .route("/account/totp/confirm", post(confirm_totp))
+        .route("/account/totp/remove", post(remove_totp))
         .route("/admin/audit", get(audit_page))
 }
 
@@ -54,6 +57,13 @@ pub struct AccountTemplate {
     pub new_secret: Option<String>,
     pub error: Option<String>,
     pub name: String,
+    pub totp: okno_desk::totp::FactorStatus,
+    /// An enrolment waiting for its first code: the secret and the app's URI.
+    pub totp_pending: Option<okno_desk::totp::Enrolment>,
+    /// Recovery codes just made, shown this once.
+    pub recovery: Vec<String>,
+    /// This person must enrol before working (an admin, when the desk requires it).
+    pub totp_required: bool,
 }
 
 async fn page(
@@ -92,6 +102,7 @@ async fn page(
             current: s.current,
         })
         .collect();
+    let factor = state.desk.second_factor();
     Ok(AccountTemplate {
         ctx,
         tokens,
@@ -99,6 +110,10 @@ async fn page(
         new_secret,
         error,
         name,
+        totp: factor.status(&page.user).await?,
+        totp_pending: factor.pending(&page.user).await?,
+        recovery: Vec::new(),
+        totp_required: factor.must_enrol(&page.user).await?,
     })
 }
 
@@ -196,6 +211,81 @@ async fn end_sessions(
         .end_other_sessions(&p.user, cookie.as_deref())
         .await?;
     Ok(Redirect::to("/account").into_response())
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn begin_totp(
+    State(state): State<AppState>,
+    p: Page,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    p.check_csrf(&form.csrf)?;
+    state.desk.second_factor().begin(&p.user).await?;
+    Ok(Redirect::to("/account#second-factor").into_response())
+}
+
+/// A refusal of a code, shown on the account page.
+fn code_refused(error: DeskError, ctx: &Ctx) -> Result<String, PageError> {
+    match error {
+        DeskError::Unauthorized(_) | DeskError::Domain(DomainError::Invalid(_)) => {
+            Ok(ctx.t("totp-login-failed"))
+        }
+        DeskError::Throttled { retry_after_secs } => Ok(ctx.lang.t_args(
+            "accounts-login-wait",
+            &[("seconds", retry_after_secs.into())],
+        )),
+        error => Err(error.into()),
+    }
+}
+
+async fn confirm_totp(
+    State(state): State<AppState>,
+    p: Page,
+    jar: CookieJar,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    p.check_csrf(&form.csrf)?;
+    match state
+        .desk
+        .second_factor()
+        .confirm(&p.user, &form.code)
+        .await
+    {
+        Ok(codes) => {
+            let mut template = page(&state, p, &jar, None, None, String::new()).await?;
+            template.recovery = codes;
+            Ok(render(StatusCode::OK, &template))
+        }
+        Err(error) => {
+            let message = code_refused(error, &p.ctx)?;
+            let template = page(&state, p, &jar, None, Some(message), String::new()).await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &template))
+        }
+    }
+}
+
+async fn remove_totp(
+    State(state): State<AppState>,
+    p: Page,
+    jar: CookieJar,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    p.check_csrf(&form.csrf)?;
+    match state.desk.second_factor().remove(&p.user, &form.code).await {
+        Ok(()) => Ok(Redirect::to("/account#second-factor").into_response()),
+        Err(error) => {
+            let message = code_refused(error, &p.ctx)?;
+            let template = page(&state, p, &jar, None, Some(message), String::new()).await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &template))
+        }
+    }
 }
 
 pub struct AuditRow {

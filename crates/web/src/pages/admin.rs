@@ -20,6 +20,7 @@ use okno_desk::admin::{CalendarSummary, LevelSummary, UserInput};
 use okno_desk::calendars::{Section, SlaFile};
 use okno_desk::contracts::{ClientInput, ContractInput, LimitInput};
 use okno_desk::production_calendar::CalendarImport;
+use okno_domain::policy::Action;
 use okno_domain::*;
 use serde::Deserialize;
 
@@ -59,12 +60,9 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/skills/priorities", post(save_priority))
 }
 
-fn admin_only(page: &Page) -> Result<(), PageError> {
-    if page.user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(PageError::FORBIDDEN)
-    }
+/// The desk's check of the policy for the page's person: 403 when it refuses.
+fn allowed(page: &Page, action: Action) -> Result<(), PageError> {
+    okno_desk::authorize(&page.user, action).map_err(|_| PageError::FORBIDDEN)
 }
 
 /// Errors of one form: each next to its field, the rest above the form.
@@ -169,7 +167,7 @@ pub struct IndexTemplate {
 }
 
 async fn index(page: Page) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageClients)?;
     Ok(render(StatusCode::OK, &IndexTemplate { ctx: page.ctx }))
 }
 
@@ -199,7 +197,7 @@ pub struct WorkflowsTemplate {
 }
 
 async fn workflows(State(state): State<AppState>, page: Page) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::Configure)?;
     let lang = page.ctx.lang.code();
     let catalog = state.desk.catalog();
     let services = catalog
@@ -448,7 +446,7 @@ async fn workflow_form(
     Path(code): Path<String>,
     Query(query): Query<SavedQuery>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::Configure)?;
     let source = state
         .desk
         .workflow_source(&page.user, &code)
@@ -474,7 +472,7 @@ async fn publish_workflow(
     Path(code): Path<String>,
     Form(form): Form<SourceForm>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::Configure)?;
     page.check_csrf(&form.csrf)?;
     let current = state
         .desk
@@ -526,7 +524,7 @@ impl CalendarsTemplate {
 }
 
 async fn calendars(State(state): State<AppState>, page: Page) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::Configure)?;
     calendars_page(&state, page, StatusCode::OK, None, None)
 }
 
@@ -561,7 +559,7 @@ async fn import_production_calendar(
     page: Page,
     mut form: Multipart,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::Configure)?;
     let (mut csrf, mut file) = (String::new(), None);
     while let Some(field) = form.next_field().await.map_err(|_| PageError::TOO_LARGE)? {
         match field.name() {
@@ -622,7 +620,7 @@ async fn sla_form<const LEVELS: bool>(
     Path(name): Path<String>,
     Query(query): Query<SavedQuery>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::Configure)?;
     let file = state
         .desk
         .sla_file(&page.user, section::<LEVELS>(), &name)?;
@@ -641,7 +639,7 @@ async fn publish_sla<const LEVELS: bool>(
     Path(name): Path<String>,
     Form(form): Form<SourceForm>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::Configure)?;
     page.check_csrf(&form.csrf)?;
     let section = section::<LEVELS>();
     let current = state.desk.sla_file(&page.user, section, &name)?;
@@ -726,7 +724,7 @@ async fn clients(
     page: Page,
     Query(query): Query<AfterQuery>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageClients)?;
     let records = state
         .desk
         .client_records(&page.user, query.after.as_deref(), ADMIN_PAGE)
@@ -767,7 +765,7 @@ async fn client_form(
     page: Page,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageClients)?;
     let form = if code == "new" {
         ClientForm::default()
     } else {
@@ -797,7 +795,7 @@ async fn save_client(
     page: Page,
     Form(mut form): Form<ClientForm>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageClients)?;
     page.check_csrf(&form.csrf)?;
     if !form.existing.is_empty() {
         form.code = form.existing.clone();
@@ -1021,7 +1019,7 @@ async fn contracts(
     page: Page,
     Query(query): Query<AfterQuery>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageContracts)?;
     let after = query.after.as_deref().and_then(|a| a.parse().ok());
     let items = state
         .desk
@@ -1072,7 +1070,7 @@ async fn contract_form(
     page: Page,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageContracts)?;
     let form = match contract_id(&id)? {
         None => ContractForm::default(),
         Some(id) => ContractForm::from_contract(&state.desk.contract(&page.user, id).await?),
@@ -1099,7 +1097,7 @@ async fn save_contract(
     Path(id): Path<String>,
     Form(form): Form<ContractForm>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageContracts)?;
     page.check_csrf(&form.csrf)?;
     let existing = contract_id(&id)?;
     let outcome = match form.input() {
@@ -1251,7 +1249,7 @@ async fn users(
     page: Page,
     Query(query): Query<AfterQuery>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageUsers)?;
     let after = query.after.as_deref().and_then(|a| a.parse().ok());
     let form = UserForm {
         role: "specialist".into(),
@@ -1267,7 +1265,7 @@ async fn add_user(
     page: Page,
     Form(form): Form<UserForm>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageUsers)?;
     page.check_csrf(&form.csrf)?;
     match state.desk.add_user(&page.user, &form.input()).await {
         Ok(id) => Ok(Redirect::to(&format!("/admin/users/{}?saved=1", id.0)).into_response()),
@@ -1309,7 +1307,7 @@ async fn user_form(
     page: Page,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageUsers)?;
     let id = user_id(&id)?;
     let record = state.desk.user_record(&page.user, id).await?;
     let form = UserForm {
@@ -1345,7 +1343,7 @@ async fn change_user(
     Path(id): Path<String>,
     Form(form): Form<UserForm>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageUsers)?;
     page.check_csrf(&form.csrf)?;
     let id = user_id(&id)?;
     match state.desk.change_user(&page.user, id, &form.input()).await {
@@ -1440,7 +1438,7 @@ async fn skills_view(
 }
 
 async fn skills(State(state): State<AppState>, page: Page) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageTeam)?;
     let view = skills_view(&state, page, None).await?;
     Ok(render(StatusCode::OK, &view))
 }
@@ -1479,7 +1477,7 @@ async fn save_user_skills(
     Path(id): Path<String>,
     Form(form): Form<SkillsForm>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageTeam)?;
     page.check_csrf(&form.csrf)?;
     let who = user_id(&id)?;
     let outcome = state
@@ -1495,7 +1493,7 @@ async fn save_service_skills(
     Path(code): Path<String>,
     Form(form): Form<SkillsForm>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageTeam)?;
     page.check_csrf(&form.csrf)?;
     let outcome = state
         .desk
@@ -1523,7 +1521,7 @@ async fn save_priority(
     page: Page,
     Form(form): Form<PriorityForm>,
 ) -> Result<Response, PageError> {
-    admin_only(&page)?;
+    allowed(&page, Action::ManageTeam)?;
     page.check_csrf(&form.csrf)?;
     let who = user_id(&form.user)?;
     let priority = match form.priority.trim() {

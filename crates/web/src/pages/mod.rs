@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .saturating_add(64 * 1024);
     Router::new()
         .route("/login", get(login_form).post(login))
+        .route("/login/code", post(login_code))
         .route("/logout", post(logout))
         .route("/", get(home))
         .route("/tickets/new", get(new_ticket_form))
@@ -227,19 +228,24 @@ async fn login(
         Ok(render(status, &page))
     };
     match state.desk.login(&form.email, &form.password, &origin).await {
-        Ok(user) => {
-            if let Some(old) = jar.get(SESSION_COOKIE) {
-                state.desk.close_session(old.value()).await?;
-            }
-            let session = state.desk.open_session(&user, &origin).await?;
-            let jar =
-                jar.remove(Cookie::build(LOGIN_COOKIE).path("/login"))
-                    .add(guard::session_cookie(
-                        session.cookie,
-                        guard::is_https(&headers),
-                    ));
-            Ok((jar, Redirect::to(guard::safe_next(&form.next))).into_response())
+        Ok(user) if state.desk.second_factor().required(&user).await? => {
+            // The password was right; the session waits for the code.
+            let challenge = state.desk.second_factor().challenge(&user).await?;
+            let cookie = Cookie::build((CHALLENGE_COOKIE, challenge))
+                .path("/login")
+                .http_only(true)
+                .secure(guard::is_https(&headers))
+                // The server forgets the challenge after `CHALLENGE_LIFETIME`.
+                .same_site(SameSite::Strict);
+            let page = LoginCodeTemplate {
+                ctx: visit.ctx(),
+                error: None,
+                token: form.csrf.clone(),
+                next: guard::safe_next(&form.next).to_owned(),
+            };
+            Ok((jar.add(cookie), render(StatusCode::OK, &page)).into_response())
         }
+        Ok(user) => signed_in(&state, jar, &headers, &origin, &user, &form.next).await,
         Err(DeskError::Unauthorized(_)) => refused(StatusCode::UNAUTHORIZED, "login-failed", &[]),
         Err(DeskError::Throttled { retry_after_secs }) => {
             let mut page = refused(
@@ -247,6 +253,101 @@ async fn login(
                 "accounts-login-wait",
                 &[("seconds", retry_after_secs.into())],
             )?;
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
+            Ok(page)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The cookie of a login that passed the password and waits for the second factor.
+const CHALLENGE_COOKIE: &str = "okno_login_challenge";
+
+/// Opens the session of a person who just proved who they are; an admin who must have a
+/// second factor and has none is sent to enrol it first.
+async fn signed_in(
+    state: &AppState,
+    jar: CookieJar,
+    headers: &HeaderMap,
+    origin: &okno_desk::auth::Origin,
+    user: &User,
+    next: &str,
+) -> Result<Response, PageError> {
+    if let Some(old) = jar.get(SESSION_COOKIE) {
+        state.desk.close_session(old.value()).await?;
+    }
+    let session = state.desk.open_session(user, origin).await?;
+    let jar = jar
+        .remove(Cookie::build(LOGIN_COOKIE).path("/login"))
+        .remove(Cookie::build(CHALLENGE_COOKIE).path("/login"))
+        .add(guard::session_cookie(
+            session.cookie,
+            guard::is_https(headers),
+        ));
+    let to = if state.desk.second_factor().must_enrol(user).await? {
+        "/account#second-factor"
+    } else {
+        guard::safe_next(next)
+    };
+    Ok((jar, Redirect::to(to)).into_response())
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// The login's second step: the code (or a recovery code) for the challenge the password
+/// opened.
+async fn login_code(
+    State(state): State<AppState>,
+    visit: Visit,
+    headers: HeaderMap,
+    jar: CookieJar,
+    RequestOrigin(origin): RequestOrigin,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    let expected = jar.get(LOGIN_COOKIE).map(|c| c.value().to_owned());
+    if !expected.is_some_and(|token| guard::same_secret(&form.csrf, &token)) {
+        return Err(PageError::CSRF);
+    }
+    let Some(challenge) = jar.get(CHALLENGE_COOKIE).map(|c| c.value().to_owned()) else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let refused = |status: StatusCode, message: String| {
+        let page = LoginCodeTemplate {
+            ctx: visit.ctx(),
+            error: Some(message),
+            token: form.csrf.clone(),
+            next: guard::safe_next(&form.next).to_owned(),
+        };
+        render(status, &page)
+    };
+    match state
+        .desk
+        .second_factor()
+        .complete(&challenge, &form.code)
+        .await
+    {
+        Ok(user) => signed_in(&state, jar, &headers, &origin, &user, &form.next).await,
+        Err(DeskError::Unauthorized(_)) => Ok(refused(
+            StatusCode::UNAUTHORIZED,
+            visit.ctx().t("totp-login-failed"),
+        )),
+        Err(DeskError::Throttled { retry_after_secs }) => {
+            let mut page = refused(
+                StatusCode::TOO_MANY_REQUESTS,
+                visit.ctx().lang.t_args(
+                    "accounts-login-wait",
+                    &[("seconds", retry_after_secs.into())],
+                ),
+            );
             page.headers_mut()
                 .insert(header::RETRY_AFTER, retry_after_secs.into());
             Ok(page)

@@ -393,7 +393,7 @@ async fn kb_fragment(
     page: Page,
     Query(query): Query<KbQuery>,
 ) -> Result<Response, PageError> {
-    if !page.user.role.is_staff() {
+    if !okno_domain::policy::person_allows(&page.user, okno_domain::policy::Action::ReadTasks) {
         return Err(PageError::NOT_FOUND);
     }
     let kb = kb_links(&state.desk, &page.user, &query.q).await?;
@@ -494,7 +494,7 @@ async fn planning_page(
     page: Page,
     Query(query): Query<WeekQuery>,
 ) -> Result<Response, PageError> {
-    if !page.user.role.is_staff() {
+    if !okno_domain::policy::person_allows(&page.user, okno_domain::policy::Action::ReadTasks) {
         return Ok(Redirect::to("/").into_response());
     }
     let desk = &state.desk;

@@ -77,9 +77,17 @@ impl Ctx {
     }
 
     pub fn is_manager(&self) -> bool {
-        self.user
-            .as_ref()
-            .is_some_and(|u| matches!(u.role, Role::Manager | Role::Admin))
+        self.may("read_reports")
+    }
+
+    /// Whether the signed-in person may do the policy's action named `code` (what a page
+    /// offers follows the same rule the desk enforces).
+    pub fn may(&self, code: &str) -> bool {
+        let action = okno_domain::policy::Action::parse(code);
+        match (&self.user, action) {
+            (Some(user), Some(action)) => okno_domain::policy::person_allows(user, action),
+            _ => false,
+        }
     }
 
     pub fn user_name(&self) -> &str {
@@ -169,6 +177,16 @@ pub struct LoginTemplate {
     /// The login form's own CSRF token (there is no session yet).
     pub token: String,
     /// The page to return to after logging in.
+    pub next: String,
+}
+
+/// The login's second step: the code from the authenticator app (or a recovery code).
+#[derive(Template)]
+#[template(path = "login_code.html")]
+pub struct LoginCodeTemplate {
+    pub ctx: Ctx,
+    pub error: Option<String>,
+    pub token: String,
     pub next: String,
 }
 

@@ -171,7 +171,7 @@ pub async fn desk_page(
     page: Page,
     Query(query): Query<QueuePage>,
 ) -> Result<Response, PageError> {
-    if !page.user.role.is_staff() {
+    if !okno_domain::policy::person_allows(&page.user, okno_domain::policy::Action::ReadTasks) {
         return Ok(Redirect::to("/").into_response());
     }
     let (rows, next_page) = queue_rows(&state.desk, &page, query.cursor.as_deref()).await?;

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod api;
+mod authz;
 mod channels;
 mod common;
 mod contracts;
@@ -14,5 +15,6 @@ mod reports;
 mod specialist;
 mod tasks;
 mod telegram;
+mod totp;
 mod ui;
 mod workplace_panels;

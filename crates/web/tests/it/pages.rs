@@ -1623,10 +1623,21 @@ async fn admin_edits_calendars_and_levels_with_errors_in_place(db: okno_store::t
         .unwrap()
         .unwrap();
     let manager_token = app.desk.create_token(&manager).await.unwrap();
-    let forbidden = app
+    // The team reads the configuration (okno_domain::policy); only an admin publishes it.
+    let read = app
         .http
         .get(app.url("/api/v1/support-levels"))
         .bearer_auth(&manager_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    let forbidden = app
+        .http
+        .put(app.url("/api/v1/support-levels/standard"))
+        .bearer_auth(&manager_token)
+        .header(header::CONTENT_TYPE, "application/toml")
+        .body(text.clone())
         .send()
         .await
         .unwrap();
@@ -1936,14 +1947,23 @@ async fn admin_keeps_clients_contracts_users_and_skills(db: okno_store::testing:
         .await;
     assert_eq!(locked.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    // Only an admin reaches these pages.
+    // Accounts and configuration are the admin's; a manager runs clients, contracts and
+    // the team's skills (okno_domain::policy).
     let maria = app.manager().await;
-    for path in ["/admin", "/admin/users", "/admin/clients", "/admin/skills"] {
+    for path in ["/admin/users", "/admin/workflows", "/admin/calendars"] {
         assert_eq!(
             app.page(&maria, path).await.0,
             StatusCode::FORBIDDEN,
             "{path}"
         );
+    }
+    for path in [
+        "/admin",
+        "/admin/clients",
+        "/admin/contracts",
+        "/admin/skills",
+    ] {
+        assert_eq!(app.page(&maria, path).await.0, StatusCode::OK, "{path}");
     }
 }
 
