@@ -37,9 +37,12 @@ const ARTICLE_MAX_CHARS: usize = 200_000;
 /// How far back each catch-up looks again, for changes committed late with an older time.
 const OVERLAP_MS: i64 = 2_000;
 
-/// The desk's search index and the lock that makes one catch-up run at a time.
+/// The desk's search index and the lock that makes one catch-up run at a time. The index
+/// opens on first use: a command that never searches (one message an MTA pipes to `okno
+/// mail ingest`) does not pay for opening it.
 pub struct Search {
-    pub index: Arc<SearchIndex>,
+    dir: std::path::PathBuf,
+    opened: std::sync::Mutex<Option<Arc<SearchIndex>>>,
     running: tokio::sync::Mutex<()>,
     nudge: Arc<tokio::sync::Notify>,
     /// Tickets indexed within the re-read window, with the change time indexed.
@@ -48,13 +51,24 @@ pub struct Search {
 
 impl Search {
     pub fn open(dir: &Path) -> Result<Search> {
-        let index = SearchIndex::open(dir, 1).map_err(search_error)?;
         Ok(Search {
-            index: Arc::new(index),
+            dir: dir.to_owned(),
+            opened: std::sync::Mutex::new(None),
             running: tokio::sync::Mutex::new(()),
             nudge: Arc::new(tokio::sync::Notify::new()),
             recent: Default::default(),
         })
+    }
+
+    /// The index under `<data>/search/`, opened (or created) the first time it is asked for.
+    pub fn index(&self) -> Result<Arc<SearchIndex>> {
+        let mut opened = self.opened.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(index) = &*opened {
+            return Ok(index.clone());
+        }
+        let index = Arc::new(SearchIndex::open(&self.dir, 1).map_err(search_error)?);
+        *opened = Some(index.clone());
+        Ok(index)
     }
 
     /// Runs `work` on the index off the async threads (tantivy blocks).
@@ -62,7 +76,7 @@ impl Search {
         &self,
         work: impl FnOnce(&SearchIndex) -> okno_search::Result<R> + Send + 'static,
     ) -> Result<R> {
-        let index = self.index.clone();
+        let index = self.index()?;
         tokio::task::spawn_blocking(move || work(&index))
             .await
             .map_err(|e| DeskError::Io(std::io::Error::other(e)))?
@@ -399,10 +413,14 @@ impl Desk {
                     let Some(desk) = weak.upgrade() else { return };
                     // Another process holding the index (the server, while a CLI command
                     // runs) indexes the same database itself.
-                    let caught_up = match desk.search.index.writable() {
+                    let writable = desk
+                        .search
+                        .index()
+                        .and_then(|index| index.writable().map_err(search_error));
+                    let caught_up = match writable {
                         Ok(true) => desk.search_catch_up().await.map(drop),
                         Ok(false) => Ok(()),
-                        Err(error) => Err(search_error(error)),
+                        Err(error) => Err(error),
                     };
                     if let Err(error) = caught_up {
                         tracing::warn!(%error, "search indexing failed; retrying");
@@ -429,7 +447,7 @@ impl Desk {
         progress: &mut (dyn FnMut(usize, usize) + Send),
     ) -> Result<(usize, usize)> {
         let _one = self.search.running.lock().await;
-        let index = self.search.index.clone();
+        let index = self.search.index()?;
         let read_at = self.now().as_millisecond();
         let (mut since, mut after) = resume_from(index.article_watermark());
         let mut articles = 0;
@@ -516,7 +534,7 @@ impl Desk {
         let texts = self.store.ticket_texts(ids).await?;
         let docs: Vec<TicketDoc> = texts.iter().map(ticket_doc).collect();
         let count = docs.len();
-        let mark = self.search.index.ticket_watermark();
+        let mark = self.search.index()?.ticket_watermark();
         self.search
             .blocking(move |index| {
                 docs.iter().try_for_each(|doc| index.put_ticket(doc))?;
@@ -533,7 +551,7 @@ impl Desk {
     ) -> Result<(usize, usize)> {
         {
             let _one = self.search.running.lock().await;
-            self.search.index.clear().map_err(search_error)?;
+            self.search.index()?.clear().map_err(search_error)?;
             self.search.recent().clear();
         }
         let counts = self.search_catch_up_with(progress).await?;

@@ -410,6 +410,23 @@ impl DataArgs {
     }
 }
 
+/// glibc's malloc gives threads that allocate at once arenas of their own, up to eight per
+/// core, and returns little of a fragmented arena to the system: a server's resident memory
+/// grew with its thread count (tokio's workers, SQLite's connection threads, the search
+/// index's) long after a burst of requests was over. Two arenas keep it near what is live
+/// (issue 24: the server's RSS after the side-by-side workload, measured in
+/// docs/BENCHMARKS.md). `MALLOC_ARENA_MAX` in the environment still decides.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt changes one of malloc's settings; called first thing in main,
+        // before any other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
 /// A database URL without its password, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -425,6 +442,7 @@ fn redact(url: &str) -> String {
 }
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
