@@ -1695,6 +1695,23 @@ fn clean_file_name(name: &str) -> String {
     }
 }
 
+impl Desk {
+    /// The words an outbox row's message has for its reader (subject and body), or `None`
+    /// when it means none: the Telegram bot sends what the mail says, by the same rules.
+    pub(crate) async fn compose_words(
+        &self,
+        kind: OutboxKind,
+        payload: &serde_json::Value,
+    ) -> okno_store::Result<Option<okno_mail::Rendered>> {
+        Ok(
+            match self.compose(&self.settings.mail, kind, payload).await? {
+                Composed::Mail(mail) => Some(mail.rendered),
+                Composed::Nothing(_) => None,
+            },
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1710,22 +1727,5 @@ mod tests {
     fn file_names_lose_paths() {
         assert_eq!(clean_file_name("../../x.txt"), "x.txt");
         assert_eq!(clean_file_name(".."), "attachment");
-    }
-}
-
-impl Desk {
-    /// The words an outbox row's message has for its reader (subject and body), or `None`
-    /// when it means none: the Telegram bot sends what the mail says, by the same rules.
-    pub(crate) async fn compose_words(
-        &self,
-        kind: OutboxKind,
-        payload: &serde_json::Value,
-    ) -> okno_store::Result<Option<okno_mail::Rendered>> {
-        Ok(
-            match self.compose(&self.settings.mail, kind, payload).await? {
-                Composed::Mail(mail) => Some(mail.rendered),
-                Composed::Nothing(_) => None,
-            },
-        )
     }
 }

@@ -95,10 +95,10 @@ impl Channels<'_> {
         let url = |v: &str| v.is_empty() || v.starts_with("https://") || v.starts_with("http://");
         match *name {
             setting::TELEGRAM_MODE if !matches!(value, "" | "polling" | "webhook") => {
-                return Err(okno_domain::FieldError::new(*name, "polling or webhook").into());
+                return Err(okno_domain::FieldError::new(name, "polling or webhook").into());
             }
             setting::TELEGRAM_API | setting::TELEGRAM_WEBHOOK_URL if !url(value) => {
-                return Err(okno_domain::FieldError::new(*name, "an http(s) address").into());
+                return Err(okno_domain::FieldError::new(name, "an http(s) address").into());
             }
             // Telegram's own rule for `secret_token`.
             setting::TELEGRAM_SECRET
@@ -108,7 +108,7 @@ impl Channels<'_> {
                         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
             {
                 return Err(okno_domain::FieldError::new(
-                    *name,
+                    name,
                     "1 to 256 of A-Z, a-z, 0-9, _ and -",
                 )
                 .into());
