@@ -276,10 +276,21 @@ impl TelegramStore for Backend {
     }
 
     async fn telegram_feed(&self, limit: u32) -> Result<TelegramFeed> {
-        let mut tx = self.begin().await?;
-        let outbox_cursor = cursor(&mut tx, "outbox_cursor").await?;
-        let alert_cursor = cursor(&mut tx, "alert_cursor").await?;
-        tx.commit().await?;
+        // Plain reads on the writer, no transaction: after the store is closed they fail,
+        // so a dispatcher still ticking then writes nothing.
+        let cursors: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, value FROM telegram_state WHERE name IN ('outbox_cursor', 'alert_cursor')",
+        )
+        .fetch_all(self.writer())
+        .await?;
+        let cursor_of = |name: &str| {
+            cursors
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, v)| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        let (outbox_cursor, alert_cursor) = (cursor_of("outbox_cursor"), cursor_of("alert_cursor"));
         let rows: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT id, kind, payload FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
         )
