@@ -61,16 +61,11 @@ pub(crate) fn card(catalog: &Catalog, task: Task, route: &str, locale: &str) -> 
         _ => (None, None, vec![DONE.to_owned()]),
     };
     TaskCard {
-        title: title.unwrap_or_else(|| stored_title(&task, locale)),
+        title: title.unwrap_or_else(|| task.title_in(locale).to_owned()),
         instructions,
         outcomes,
         task,
     }
-}
-
-/// A title stored with the task, in the reader's language where it was written in both.
-fn stored_title(task: &Task, locale: &str) -> String {
-    task.title_in(locale).to_owned()
 }
 
 impl Desk {

@@ -40,11 +40,6 @@ impl Bilingual {
             None => stored,
         }
     }
-
-    /// Both halves for a reader who sees both (a search index, a log line).
-    pub fn plain(stored: &str) -> String {
-        stored.replace(SEPARATOR, " / ")
-    }
 }
 
 #[cfg(test)]
@@ -64,9 +59,5 @@ mod tests {
         // Someone's own title with a slash is not a pair of languages.
         assert_eq!(Bilingual::read("1С / отчёты", "en", false), "1С / отчёты");
         assert_eq!(Bilingual::read("Лимит / Limit", "en", true), "Limit");
-        assert_eq!(
-            Bilingual::plain(&stored),
-            "Срок нарушен / Deadline breached"
-        );
     }
 }

@@ -1,6 +1,7 @@
 //! `/account`: a person's own API tokens (create — the secret shown once —, list, revoke)
 //! and browser sessions (list, sign out everywhere else). Issue 22.
 
+use super::CsrfForm;
 use super::guard::{Page, PageError};
 use super::templates::{Ctx, render};
 use crate::AppState;
@@ -174,12 +175,6 @@ async fn create_token(
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &template))
         }
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn revoke_token(

@@ -2,6 +2,7 @@
 //! specialist who answers (client, contracts and limits, open tickets, "new ticket from this
 //! call"), and the admin's channel settings.
 
+use super::CsrfForm;
 use super::guard::{Page, PageError};
 use super::templates::*;
 use crate::AppState;
@@ -443,12 +444,6 @@ async fn create_webhook(
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &view))
         }
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn delete_webhook(

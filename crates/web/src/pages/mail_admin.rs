@@ -2,6 +2,7 @@
 //! its reason, and "take in again" through the same pipeline) and the outbox's problems
 //! (failing or given up, and "send again"). The API has the same under `/api/v1/mail`.
 
+use super::CsrfForm;
 use super::guard::{Page, PageError, flash_redirect};
 use super::templates::{Ctx, render};
 use crate::AppState;
@@ -11,10 +12,7 @@ use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use okno_desk::DeskError;
 use okno_desk::mail::{IngestOutcome, UNCERTAIN_HANDOFF};
-use okno_domain::DomainError;
-use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -56,25 +54,12 @@ pub struct MailTemplate {
     pub outbox: Vec<OutboxRow>,
 }
 
-fn forbidden_or(error: DeskError) -> PageError {
-    match error {
-        DeskError::Domain(DomainError::Forbidden(_)) => PageError::FORBIDDEN,
-        DeskError::Domain(DomainError::NotFound(_)) => PageError::NOT_FOUND,
-        other => other.into(),
-    }
-}
-
 async fn mail_page(State(state): State<AppState>, p: Page) -> Result<Response, PageError> {
     let quarantined = state
         .desk
         .quarantine(&p.user, None, QUARANTINE_PAGE)
-        .await
-        .map_err(forbidden_or)?;
-    let problems = state
-        .desk
-        .outbox_problems(&p.user)
-        .await
-        .map_err(forbidden_or)?;
+        .await?;
+    let problems = state.desk.outbox_problems(&p.user).await?;
     let ctx = p.ctx;
     let quarantine = quarantined
         .into_iter()
@@ -115,12 +100,6 @@ async fn mail_page(State(state): State<AppState>, p: Page) -> Result<Response, P
     ))
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 async fn retry_quarantined(
     State(state): State<AppState>,
     p: Page,
@@ -129,11 +108,7 @@ async fn retry_quarantined(
 ) -> Result<Response, PageError> {
     p.check_csrf(&form.csrf)?;
     let id = id.parse().map_err(|_| PageError::NOT_FOUND)?;
-    let outcome = state
-        .desk
-        .retry_quarantine(&p.user, id)
-        .await
-        .map_err(forbidden_or)?;
+    let outcome = state.desk.retry_quarantine(&p.user, id).await?;
     let key = match outcome {
         IngestOutcome::Quarantined(_) => "flash-mail-still-quarantined",
         _ => "flash-mail-taken-in",
@@ -149,10 +124,6 @@ async fn retry_outbox(
 ) -> Result<Response, PageError> {
     p.check_csrf(&form.csrf)?;
     let id = id.parse().map_err(|_| PageError::NOT_FOUND)?;
-    state
-        .desk
-        .retry_outbox(&p.user, id)
-        .await
-        .map_err(forbidden_or)?;
+    state.desk.retry_outbox(&p.user, id).await?;
     Ok(flash_redirect("/admin/mail", "flash-mail-send-again"))
 }
