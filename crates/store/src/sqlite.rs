@@ -166,11 +166,14 @@ async fn checkpointer(
     store: Weak<()>,
     stop: Arc<tokio::sync::Notify>,
 ) {
-    tokio::select! {
-        _ = tokio::time::sleep(CHECKPOINT_EVERY) => {}
-        _ = stop.notified() => return,
-    }
-    if store.strong_count() == 0 {
+    // The wait between checkpoints; false once `close` stops the checkpointer.
+    let pause = || async {
+        tokio::select! {
+            _ = tokio::time::sleep(CHECKPOINT_EVERY) => true,
+            _ = stop.notified() => false,
+        }
+    };
+    if !pause().await || store.strong_count() == 0 {
         return;
     }
     let mut connection = match options.connect().await {
@@ -190,9 +193,8 @@ async fn checkpointer(
         {
             tracing::warn!(%error, "WAL checkpoint");
         }
-        tokio::select! {
-            _ = tokio::time::sleep(CHECKPOINT_EVERY) => {}
-            _ = stop.notified() => break,
+        if !pause().await {
+            break;
         }
     }
     let _ = connection.close().await;
